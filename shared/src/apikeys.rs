@@ -1,0 +1,81 @@
+//! Company API keys: 128 random bits shown once in UUID form, stored as a SHA-256 hash.
+
+use crate::app::App;
+use crate::error::{ApiError, Exception, Service};
+use crate::http::store_failure;
+use crate::records::{api_key_key, company_key, from_item, ApiKey, ApiKeyType, Company, Status};
+use crate::secrets::sha256_hex;
+
+/// A new key: 16 bytes from the OS generator written as 8-4-4-4-12 hex digits. All 128 bits are
+/// random (no version nibble), so it is shaped like the UUIDs the vendor pages show.
+pub fn generate() -> Result<String, getrandom::Error> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b)?;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    ))
+}
+
+/// The stored form of a presented key (lower-cased, trimmed, hashed).
+pub fn hash(raw: &str) -> String {
+    sha256_hex(raw.trim().to_ascii_lowercase().as_bytes())
+}
+
+/// Resolves a presented key to its record and company, checking it is active, of the
+/// expected type and that its company is active.
+pub async fn resolve(
+    app: &App,
+    raw: &str,
+    expected: ApiKeyType,
+    service: Service,
+) -> Result<(ApiKey, Company), ApiError> {
+    let raw = raw.trim();
+    if raw.is_empty() || raw.len() > 128 || !raw.is_ascii() {
+        return Err(ApiError::invalid("API key is malformed"));
+    }
+    let item = app
+        .store
+        .get(&api_key_key(&hash(raw)))
+        .await
+        .map_err(store_failure(service))?
+        .ok_or_else(|| ApiError::new(Exception::RecordNotFound, "API key not found"))?;
+    let key: ApiKey = from_item(item).map_err(store_failure(service))?;
+    if key.status != Status::Active {
+        return Err(ApiError::new(
+            Exception::CompanyApiKeyNotActive,
+            "API key is not active",
+        ));
+    }
+    if key.key_type != expected {
+        let want = match expected {
+            ApiKeyType::Admin => "an admin",
+            ApiKeyType::App => "an app",
+        };
+        return Err(ApiError::new(
+            Exception::IncorrectApiKeyType,
+            format!("this call needs {want} API key"),
+        ));
+    }
+    let company: Company = match app
+        .store
+        .get(&company_key(key.company_id))
+        .await
+        .map_err(store_failure(service))?
+    {
+        Some(item) => from_item(item).map_err(store_failure(service))?,
+        None => return Err(ApiError::new(Exception::RecordNotFound, "API key not found")),
+    };
+    if company.status != Status::Active {
+        return Err(ApiError::new(
+            Exception::CompanyNotActive,
+            "the company is not active",
+        ));
+    }
+    Ok((key, company))
+}

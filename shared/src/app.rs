@@ -1,0 +1,88 @@
+//! `App`: the ports, built once per cold start (Lambda) or once per process (`admit serve`).
+
+use crate::clock::{Clock, Ids, StoreIds, SystemClock};
+use crate::config::Config;
+use crate::mail::{LocalMailer, Mailer, SesMailer};
+use crate::push::{LocalPusher, Pusher, SnsPusher};
+use crate::store::dynamodb::DynamoStore;
+use crate::store::embedded::EmbeddedStore;
+use crate::store::{Store, StoreError};
+use std::path::Path;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+#[derive(Clone)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub mailer: Arc<dyn Mailer>,
+    pub pusher: Arc<dyn Pusher>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn Ids>,
+    pub config: Config,
+    /// Woken when a use case commits outbox messages (the local dispatcher waits on it).
+    pub outbox_written: Arc<Notify>,
+}
+
+impl App {
+    pub fn new(
+        store: Arc<dyn Store>,
+        mailer: Arc<dyn Mailer>,
+        pusher: Arc<dyn Pusher>,
+        clock: Arc<dyn Clock>,
+        config: Config,
+    ) -> App {
+        App {
+            ids: Arc::new(StoreIds(store.clone())),
+            store,
+            mailer,
+            pusher,
+            clock,
+            config,
+            outbox_written: Arc::new(Notify::new()),
+        }
+    }
+
+    /// The cloud wiring: DynamoDB, SES, SNS, configured from the environment.
+    pub async fn from_env() -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
+        let config = Config::from_env()?;
+        let sdk = aws_sdk_config(&config).await;
+        let store = Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            config.table.clone(),
+        ));
+        let mailer = Arc::new(SesMailer::new(
+            aws_sdk_ses::Client::new(&sdk),
+            config.mail_from.clone(),
+        ));
+        let pusher = Arc::new(SnsPusher::new(
+            aws_sdk_sns::Client::new(&sdk),
+            config.ios_platform_arn.clone(),
+            config.android_platform_arn.clone(),
+        ));
+        Ok(App::new(store, mailer, pusher, Arc::new(SystemClock), config))
+    }
+
+    /// The local wiring: the embedded store and the file outbox under `data_dir`.
+    pub fn local(data_dir: &Path, config: Config) -> Result<App, StoreError> {
+        let store = Arc::new(EmbeddedStore::open(&data_dir.join("store"))?);
+        let mailer = Arc::new(LocalMailer::new(
+            data_dir.join("mail"),
+            config.mail_from.clone(),
+        ));
+        let pusher = Arc::new(LocalPusher::new(data_dir.join("push")));
+        Ok(App::new(store, mailer, pusher, Arc::new(SystemClock), config))
+    }
+}
+
+/// The AWS SDK configuration: the standard chain (region, credentials, `AWS_ENDPOINT_URL*`)
+/// with an operation timeout, so a stuck dependency fails fast instead of hanging a request.
+pub async fn aws_sdk_config(config: &Config) -> aws_config::SdkConfig {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .operation_timeout(config.aws_timeout)
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .build();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .load()
+        .await
+}

@@ -1,0 +1,59 @@
+//! The `Clock` and `Ids` ports.
+
+use crate::domain::Id;
+use crate::store::{Key, Store, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::sync::{Arc, Mutex};
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that only moves when told to (tests: lockouts, expiry).
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn new(at: DateTime<Utc>) -> ManualClock {
+        ManualClock(Mutex::new(at))
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        let mut t = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *t += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Allocates record ids: small sequential numbers per kind, as the vendor pages show them.
+#[async_trait]
+pub trait Ids: Send + Sync {
+    async fn next(&self, kind: &str) -> Result<Id, StoreError>;
+}
+
+/// Ids from an atomic counter item per kind (`COUNTER#<kind>`), in the store itself.
+pub struct StoreIds(pub Arc<dyn Store>);
+
+#[async_trait]
+impl Ids for StoreIds {
+    async fn next(&self, kind: &str) -> Result<Id, StoreError> {
+        let n = self
+            .0
+            .increment(&Key::new(format!("COUNTER#{kind}"), "COUNTER"), "value", 1)
+            .await?;
+        Id::new(n as u64).map_err(StoreError::Invalid)
+    }
+}

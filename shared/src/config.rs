@@ -1,0 +1,129 @@
+//! Configuration from the environment, checked once at cold start.
+
+use std::fmt;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Deployment stage (dev, prod, local ...), for logs and links.
+    pub stage: String,
+    /// The DynamoDB table (`ADMIT_TABLE`).
+    pub table: String,
+    /// The sender of every email (`ADMIT_MAIL_FROM`), a verified SES identity in the cloud.
+    pub mail_from: String,
+    /// Base URL for links in emails (`ADMIT_PUBLIC_URL`).
+    pub public_url: String,
+    /// How long an auth token lives (`ADMIT_SESSION_HOURS`, default 12).
+    pub session_ttl: Duration,
+    /// Failed logins in a row that lock an account (`ADMIT_LOCKOUT_THRESHOLD`, default 5).
+    pub lockout_threshold: u32,
+    /// How long a lock lasts (`ADMIT_LOCKOUT_MINUTES`, default 15).
+    pub lockout: Duration,
+    /// SNS platform applications for push (`ADMIT_IOS_PLATFORM_ARN`, `ADMIT_ANDROID_PLATFORM_ARN`).
+    pub ios_platform_arn: Option<String>,
+    pub android_platform_arn: Option<String>,
+    /// Per-operation timeout for AWS calls (`ADMIT_AWS_TIMEOUT_MS`, default 5000).
+    pub aws_timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "configuration error: {}", self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Defaults for local runs (`admit serve`, tests).
+    pub fn local() -> Config {
+        Config {
+            stage: "local".into(),
+            table: "admit-local".into(),
+            mail_from: "admit <no-reply@admit.local>".into(),
+            public_url: "http://127.0.0.1:3000".into(),
+            session_ttl: Duration::from_secs(12 * 3600),
+            lockout_threshold: 5,
+            lockout: Duration::from_secs(15 * 60),
+            ios_platform_arn: None,
+            android_platform_arn: None,
+            aws_timeout: Duration::from_millis(5000),
+        }
+    }
+
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the configuration through `get`; required values missing or any value malformed
+    /// is an error naming the variable.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let required = |k: &str| {
+            get(k).ok_or_else(|| ConfigError(format!("{k} is not set (see docs/operations.md)")))
+        };
+        let number = |k: &str, default: u64, range: std::ops::RangeInclusive<u64>| match get(k) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| {
+                    ConfigError(format!(
+                        "{k}={v} is not a whole number from {} to {}",
+                        range.start(),
+                        range.end()
+                    ))
+                }),
+        };
+        let d = Config::local();
+        Ok(Config {
+            stage: get("ADMIT_STAGE").unwrap_or_else(|| "dev".into()),
+            table: required("ADMIT_TABLE")?,
+            mail_from: required("ADMIT_MAIL_FROM")?,
+            public_url: get("ADMIT_PUBLIC_URL").unwrap_or(d.public_url),
+            session_ttl: Duration::from_secs(3600 * number("ADMIT_SESSION_HOURS", 12, 1..=720)?),
+            lockout_threshold: number("ADMIT_LOCKOUT_THRESHOLD", 5, 1..=100)? as u32,
+            lockout: Duration::from_secs(60 * number("ADMIT_LOCKOUT_MINUTES", 15, 1..=1440)?),
+            ios_platform_arn: get("ADMIT_IOS_PLATFORM_ARN"),
+            android_platform_arn: get("ADMIT_ANDROID_PLATFORM_ARN"),
+            aws_timeout: Duration::from_millis(number("ADMIT_AWS_TIMEOUT_MS", 5000, 100..=60_000)?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn required_values_are_named_when_missing() {
+        let e = Config::from_lookup(lookup(&[("ADMIT_MAIL_FROM", "a@b.co")])).unwrap_err();
+        assert!(e.0.contains("ADMIT_TABLE"), "{e}");
+        let e = Config::from_lookup(lookup(&[("ADMIT_TABLE", "t")])).unwrap_err();
+        assert!(e.0.contains("ADMIT_MAIL_FROM"), "{e}");
+    }
+
+    #[test]
+    fn malformed_numbers_are_refused() {
+        let base = [("ADMIT_TABLE", "t"), ("ADMIT_MAIL_FROM", "a@b.co")];
+        let c = Config::from_lookup(lookup(&base)).unwrap();
+        assert_eq!(c.session_ttl, Duration::from_secs(12 * 3600));
+        let mut bad = base.to_vec();
+        bad.push(("ADMIT_SESSION_HOURS", "soon"));
+        assert!(Config::from_lookup(lookup(&bad)).unwrap_err().0.contains("ADMIT_SESSION_HOURS"));
+        let mut bad = base.to_vec();
+        bad.push(("ADMIT_LOCKOUT_THRESHOLD", "0"));
+        assert!(Config::from_lookup(lookup(&bad)).is_err());
+    }
+}

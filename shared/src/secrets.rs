@@ -1,0 +1,183 @@
+//! Secrets: Argon2id password hashes, random tokens (auth tokens, API keys, invitation
+//! tokens) that are shown once and stored only as SHA-256 hashes.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::sync::OnceLock;
+use subtle::ConstantTimeEq;
+
+/// Argon2id with OWASP's minimum: 19 MiB of memory, 2 iterations, 1 lane.
+pub const ARGON2_MEMORY_KIB: u32 = 19_456;
+pub const ARGON2_ITERATIONS: u32 = 2;
+pub const ARGON2_LANES: u32 = 1;
+
+#[derive(Debug)]
+pub struct HashError(String);
+
+impl fmt::Display for HashError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "password hashing failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for HashError {}
+
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_LANES, None)
+        .expect("constant Argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`).
+pub fn hash_password(password: &str) -> Result<String, HashError> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| HashError(e.to_string()))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| HashError(e.to_string()))?;
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| HashError(e.to_string()))
+}
+
+/// Checks a password against a stored PHC string. The comparison inside is constant time.
+/// A stored hash that cannot be parsed is an error, not a mismatch.
+pub fn verify_password(password: &str, phc: &str) -> Result<bool, HashError> {
+    let parsed = PasswordHash::new(phc).map_err(|e| HashError(e.to_string()))?;
+    match argon2().verify_password(password.as_bytes(), &parsed) {
+        Ok(()) => Ok(true),
+        Err(argon2::password_hash::Error::Password) => Ok(false),
+        Err(e) => Err(HashError(e.to_string())),
+    }
+}
+
+/// Spends the same time as a real check, for a login whose email is unknown, so that the
+/// answer's timing does not tell whether the account exists.
+pub fn verify_against_dummy(password: &str) {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    let phc = DUMMY.get_or_init(|| {
+        hash_password("admit-dummy-password-for-timing").unwrap_or_else(|_| {
+            // Fall back to a fixed, well-formed hash with the same parameters.
+            "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2Jt5mZx8oV9mP7C3hGQv1m4Y2iZbI3l2v9xq3q9xq3Q".into()
+        })
+    });
+    let _ = verify_password(password, phc);
+}
+
+/// A secret shown to its owner once: 32 random bytes (256 bits) as 64 lower-case hex digits,
+/// with a short prefix saying what it is for. Never printed by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    pub fn generate(prefix: &str) -> Result<Token, getrandom::Error> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes)?;
+        Ok(Token(format!("{prefix}{}", hex(&bytes))))
+    }
+
+    /// A token presented by a caller. Bounded so hashing a hostile header costs nothing.
+    pub fn presented(raw: &str) -> Option<Token> {
+        let raw = raw.trim();
+        if raw.is_empty() || raw.len() > 256 || !raw.is_ascii() {
+            return None;
+        }
+        Some(Token(raw.to_string()))
+    }
+
+    /// The value to hand to the owner, once.
+    pub fn reveal(&self) -> &str {
+        &self.0
+    }
+
+    /// What is stored and looked up: the SHA-256 of the token, in hex.
+    pub fn hash(&self) -> String {
+        sha256_hex(self.0.as_bytes())
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
+}
+
+/// Constant-time equality of two byte strings (length is not secret).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// A random, non-secret identifier (session ids, outbox ids): 16 bytes as 32 hex digits.
+pub fn random_hex_id() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // The OS generator failing is fatal for secrets but not for an identifier: fall back
+        // to the clock and a process counter, still unique within this process.
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        bytes[..8].copy_from_slice(&(t as u64).to_be_bytes());
+        bytes[8..].copy_from_slice(&N.fetch_add(1, Ordering::Relaxed).to_be_bytes());
+    }
+    hex(&bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 0xf) as usize] as char);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_hash_round_trip_with_owasp_parameters() {
+        let phc = hash_password("correct horse 1").unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(!phc.contains("correct horse"));
+        assert!(verify_password("correct horse 1", &phc).unwrap());
+        assert!(!verify_password("correct horse 2", &phc).unwrap());
+        assert!(verify_password("x", "not a hash").is_err());
+        // Same password, new salt, new hash.
+        assert_ne!(phc, hash_password("correct horse 1").unwrap());
+    }
+
+    #[test]
+    fn tokens_are_long_random_and_stored_hashed() {
+        let a = Token::generate("tok_").unwrap();
+        let b = Token::generate("tok_").unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.reveal().len(), 4 + 64);
+        assert_eq!(a.hash().len(), 64);
+        assert_ne!(a.hash(), a.reveal());
+        assert_eq!(format!("{a:?}"), "Token(***)");
+        assert_eq!(Token::presented(a.reveal()).unwrap().hash(), a.hash());
+        assert!(Token::presented("").is_none());
+        assert!(Token::presented(&"x".repeat(300)).is_none());
+    }
+
+    #[test]
+    fn sha256_matches_a_known_vector() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+}
