@@ -69,7 +69,12 @@ pub async fn resolve(
         .map_err(store_failure(service))?
     {
         Some(item) => from_item(item).map_err(store_failure(service))?,
-        None => return Err(ApiError::new(Exception::RecordNotFound, "API key not found")),
+        None => {
+            return Err(ApiError::new(
+                Exception::RecordNotFound,
+                "API key not found",
+            ))
+        }
     };
     if company.status != Status::Active {
         return Err(ApiError::new(

@@ -59,7 +59,13 @@ impl App {
             config.ios_platform_arn.clone(),
             config.android_platform_arn.clone(),
         ));
-        Ok(App::new(store, mailer, pusher, Arc::new(SystemClock), config))
+        Ok(App::new(
+            store,
+            mailer,
+            pusher,
+            Arc::new(SystemClock),
+            config,
+        ))
     }
 
     /// The local wiring: the embedded store and the file outbox under `data_dir`.
@@ -70,7 +76,13 @@ impl App {
             config.mail_from.clone(),
         ));
         let pusher = Arc::new(LocalPusher::new(data_dir.join("push")));
-        Ok(App::new(store, mailer, pusher, Arc::new(SystemClock), config))
+        Ok(App::new(
+            store,
+            mailer,
+            pusher,
+            Arc::new(SystemClock),
+            config,
+        ))
     }
 }
 

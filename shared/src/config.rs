@@ -11,7 +11,7 @@ pub struct Config {
     pub table: String,
     /// The sender of every email (`ADMIT_MAIL_FROM`), a verified SES identity in the cloud.
     pub mail_from: String,
-    /// Base URL for links in emails (`ADMIT_PUBLIC_URL`).
+    /// Base URL for links in emails (`ADMIT_PUBLIC_URL`); empty: the host the request came to.
     pub public_url: String,
     /// How long an auth token lives (`ADMIT_SESSION_HOURS`, default 12).
     pub session_ttl: Duration,
@@ -61,7 +61,11 @@ impl Config {
     /// Reads the configuration through `get`; required values missing or any value malformed
     /// is an error naming the variable.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let required = |k: &str| {
             get(k).ok_or_else(|| ConfigError(format!("{k} is not set (see docs/operations.md)")))
         };
@@ -79,12 +83,11 @@ impl Config {
                     ))
                 }),
         };
-        let d = Config::local();
         Ok(Config {
             stage: get("ADMIT_STAGE").unwrap_or_else(|| "dev".into()),
             table: required("ADMIT_TABLE")?,
             mail_from: required("ADMIT_MAIL_FROM")?,
-            public_url: get("ADMIT_PUBLIC_URL").unwrap_or(d.public_url),
+            public_url: get("ADMIT_PUBLIC_URL").unwrap_or_default(),
             session_ttl: Duration::from_secs(3600 * number("ADMIT_SESSION_HOURS", 12, 1..=720)?),
             lockout_threshold: number("ADMIT_LOCKOUT_THRESHOLD", 5, 1..=100)? as u32,
             lockout: Duration::from_secs(60 * number("ADMIT_LOCKOUT_MINUTES", 15, 1..=1440)?),
@@ -101,8 +104,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let m: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| m.get(k).cloned()
     }
 
@@ -121,7 +126,10 @@ mod tests {
         assert_eq!(c.session_ttl, Duration::from_secs(12 * 3600));
         let mut bad = base.to_vec();
         bad.push(("ADMIT_SESSION_HOURS", "soon"));
-        assert!(Config::from_lookup(lookup(&bad)).unwrap_err().0.contains("ADMIT_SESSION_HOURS"));
+        assert!(Config::from_lookup(lookup(&bad))
+            .unwrap_err()
+            .0
+            .contains("ADMIT_SESSION_HOURS"));
         let mut bad = base.to_vec();
         bad.push(("ADMIT_LOCKOUT_THRESHOLD", "0"));
         assert!(Config::from_lookup(lookup(&bad)).is_err());

@@ -251,14 +251,60 @@ impl fmt::Display for PasswordPolicyError {
 /// Passwords of 8+ characters with a letter and a digit that top the public breach lists.
 /// ("Pa55word" is left out on purpose: the v5 selfRegisterMIUser example uses it and must pass.)
 const COMMON_PASSWORDS: &[&str] = &[
-    "password1", "password12", "password123", "password1234", "passw0rd", "pa55w0rd",
-    "p@ssw0rd", "p@ssword1", "abc12345", "abcd1234", "qwerty123", "qwerty12", "qwerty1234",
-    "1q2w3e4r", "1q2w3e4r5t", "q1w2e3r4", "zaq12wsx", "1qaz2wsx", "iloveyou1", "welcome1",
-    "welcome123", "letmein1", "monkey123", "dragon123", "sunshine1", "princess1", "football1",
-    "baseball1", "trustno1", "master123", "admin123", "administrator1", "changeme1", "test1234",
-    "user1234", "summer2024", "winter2024", "spring2024", "autumn2024", "summer2025",
-    "winter2025", "summer2026", "winter2026", "a1b2c3d4", "asdf1234", "1234qwer", "123456789a",
-    "12345678a", "a12345678", "aa123456", "123qwe123", "computer1", "michael1", "charlie1",
+    "password1",
+    "password12",
+    "password123",
+    "password1234",
+    "passw0rd",
+    "pa55w0rd",
+    "p@ssw0rd",
+    "p@ssword1",
+    "abc12345",
+    "abcd1234",
+    "qwerty123",
+    "qwerty12",
+    "qwerty1234",
+    "1q2w3e4r",
+    "1q2w3e4r5t",
+    "q1w2e3r4",
+    "zaq12wsx",
+    "1qaz2wsx",
+    "iloveyou1",
+    "welcome1",
+    "welcome123",
+    "letmein1",
+    "monkey123",
+    "dragon123",
+    "sunshine1",
+    "princess1",
+    "football1",
+    "baseball1",
+    "trustno1",
+    "master123",
+    "admin123",
+    "administrator1",
+    "changeme1",
+    "test1234",
+    "user1234",
+    "summer2024",
+    "winter2024",
+    "spring2024",
+    "autumn2024",
+    "summer2025",
+    "winter2025",
+    "summer2026",
+    "winter2026",
+    "a1b2c3d4",
+    "asdf1234",
+    "1234qwer",
+    "123456789a",
+    "12345678a",
+    "a12345678",
+    "aa123456",
+    "123qwe123",
+    "computer1",
+    "michael1",
+    "charlie1",
 ];
 
 #[cfg(test)]
@@ -270,18 +316,42 @@ mod tests {
         let ok = [
             ("  Aaron@Interact.Technology ", "aaron@interact.technology"),
             ("test@yopmail.com", "test@yopmail.com"),
-            ("first.last+tag@sub.example.co.uk", "first.last+tag@sub.example.co.uk"),
+            (
+                "first.last+tag@sub.example.co.uk",
+                "first.last+tag@sub.example.co.uk",
+            ),
         ];
         for (raw, want) in ok {
             assert_eq!(EmailAddress::parse(raw).unwrap().as_str(), want, "{raw}");
         }
-        let format = ["", "plain", "@example.com", ".a@example.com", "a..b@example.com", "a b@example.com"];
+        let format = [
+            "",
+            "plain",
+            "@example.com",
+            ".a@example.com",
+            "a..b@example.com",
+            "a b@example.com",
+        ];
         for raw in format {
-            assert!(matches!(EmailAddress::parse(raw), Err(EmailError::Format(_))), "{raw:?}");
+            assert!(
+                matches!(EmailAddress::parse(raw), Err(EmailError::Format(_))),
+                "{raw:?}"
+            );
         }
-        let domain = ["a@localhost", "a@example", "a@-x.com", "a@x..com", "a@example.c0m", "a@exa_mple.com", "a@example.c"];
+        let domain = [
+            "a@localhost",
+            "a@example",
+            "a@-x.com",
+            "a@x..com",
+            "a@example.c0m",
+            "a@exa_mple.com",
+            "a@example.c",
+        ];
         for raw in domain {
-            assert!(matches!(EmailAddress::parse(raw), Err(EmailError::Domain(_))), "{raw:?}");
+            assert!(
+                matches!(EmailAddress::parse(raw), Err(EmailError::Domain(_))),
+                "{raw:?}"
+            );
         }
         let long = format!("{}@example.com", "a".repeat(250));
         assert!(EmailAddress::parse(&long).is_err());
@@ -303,7 +373,10 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(Name::parse("firstName", "  Aaron ", 10).unwrap().as_str(), "Aaron");
+        assert_eq!(
+            Name::parse("firstName", "  Aaron ", 10).unwrap().as_str(),
+            "Aaron"
+        );
         assert!(Name::parse("firstName", "   ", 10).is_err());
         assert!(Name::parse("firstName", "abcdefghijk", 10).is_err());
         assert!(Name::parse("firstName", "a\u{0}b", 10).is_err());
@@ -314,7 +387,10 @@ mod tests {
         let cases = [
             ("Pa55w0rdX", Ok(())),
             ("short1", Err(PasswordPolicyError::Length)),
-            ("a1234567890123456789012345678901", Err(PasswordPolicyError::Length)),
+            (
+                "a1234567890123456789012345678901",
+                Err(PasswordPolicyError::Length),
+            ),
             ("mypassword", Err(PasswordPolicyError::Composition)),
             ("12345678", Err(PasswordPolicyError::Composition)),
             ("Password123", Err(PasswordPolicyError::Common)),
@@ -322,7 +398,10 @@ mod tests {
         for (raw, want) in cases {
             assert_eq!(Password::new_policy(raw.into()).map(|_| ()), want, "{raw}");
         }
-        assert_eq!(format!("{:?}", Password::presented("secret".into()).unwrap()), "Password(***)");
+        assert_eq!(
+            format!("{:?}", Password::presented("secret".into()).unwrap()),
+            "Password(***)"
+        );
         assert!(Password::presented(String::new()).is_err());
         assert!(Password::presented("x".repeat(1025)).is_err());
     }

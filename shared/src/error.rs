@@ -202,9 +202,8 @@ impl<'a> Success<'a, serde_json::Map<String, serde_json::Value>> {
 
 /// The error table in Markdown, as published in docs/errors.md.
 pub fn markdown_table() -> String {
-    let mut out = String::from(
-        "| exception | errorCode | HTTP status | when |\n|---|---|---|---|\n",
-    );
+    let mut out =
+        String::from("| exception | errorCode | HTTP status | when |\n|---|---|---|---|\n");
     for e in Exception::ALL {
         out.push_str(&format!(
             "| `{}` | {} | {} | {} |\n",
@@ -277,6 +276,9 @@ mod tests {
     #[test]
     fn success_body_has_the_family_shape() {
         let v = serde_json::to_value(Success::message("MI User invited.")).unwrap();
-        assert_eq!(v, serde_json::json!({"errorCode": 0, "errorMsg": "MI User invited."}));
+        assert_eq!(
+            v,
+            serde_json::json!({"errorCode": 0, "errorMsg": "MI User invited."})
+        );
     }
 }

@@ -6,7 +6,10 @@ use crate::app::App;
 use crate::domain::{EmailAddress, Id, Password};
 use crate::error::{ApiError, Exception, Service, Success};
 use crate::http::{store_failure, Caller};
-use crate::records::{email_key, from_item, session_key, to_item, ApiKeyType, EmailGuard, Session, Status, User, user_key};
+use crate::records::{
+    email_key, from_item, session_key, to_item, user_key, ApiKeyType, EmailGuard, Session, Status,
+    User,
+};
 use crate::secrets::{self, random_hex_id, Token};
 use crate::store::{Cond, Update, Write};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -53,11 +56,17 @@ async fn check_password(password: &Password, phc: &str) -> Result<bool, ApiError
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "password check task failed");
-            ApiError::new(Exception::PasswordService, "The password could not be checked.")
+            ApiError::new(
+                Exception::PasswordService,
+                "The password could not be checked.",
+            )
         })?
         .map_err(|e| {
             tracing::error!(error = %e, "stored password hash is unusable");
-            ApiError::new(Exception::PasswordService, "The password could not be checked.")
+            ApiError::new(
+                Exception::PasswordService,
+                "The password could not be checked.",
+            )
         })
 }
 
@@ -67,7 +76,12 @@ async fn find_user(app: &App, email: &EmailAddress) -> Result<Option<User>, ApiE
         return Ok(None);
     };
     let guard: EmailGuard = from_item(guard).map_err(&fail)?;
-    match app.store.get(&user_key(guard.user_id)).await.map_err(&fail)? {
+    match app
+        .store
+        .get(&user_key(guard.user_id))
+        .await
+        .map_err(&fail)?
+    {
         Some(item) => Ok(Some(from_item(item).map_err(&fail)?)),
         None => Ok(None),
     }
@@ -86,8 +100,8 @@ pub async fn login(
         .ok_or_else(|| ApiError::invalid("emailAddress is required"))?;
     let email = EmailAddress::parse(&raw_email)
         .map_err(|e| ApiError::invalid(format!("emailAddress: {e}")))?;
-    let password = Password::presented(req.password.unwrap_or_default())
-        .map_err(ApiError::invalid)?;
+    let password =
+        Password::presented(req.password.unwrap_or_default()).map_err(ApiError::invalid)?;
     let with_app_key = match req.api_key.as_deref() {
         Some(k) => {
             apikeys::resolve(app, k, ApiKeyType::App, Service::User).await?;
@@ -100,12 +114,20 @@ pub async fn login(
 
     let Some(user) = find_user(app, &email).await? else {
         let pw = password.clone();
-        let _ = tokio::task::spawn_blocking(move || secrets::verify_against_dummy(pw.expose())).await;
+        let _ =
+            tokio::task::spawn_blocking(move || secrets::verify_against_dummy(pw.expose())).await;
         return Err(invalid_login());
     };
     if let Some(until) = user.locked_until.filter(|u| *u > now) {
         app.store
-            .transact(vec![activity::record(user.user_id, ActivityType::AccountLocked, source, caller, None, now)])
+            .transact(vec![activity::record(
+                user.user_id,
+                ActivityType::AccountLocked,
+                source,
+                caller,
+                None,
+                now,
+            )])
             .await
             .map_err(store_failure(Service::User))?;
         return Err(locked(until, now));
@@ -115,12 +137,18 @@ pub async fn login(
         return Err(record_failure(app, &user, source, caller, now).await?);
     }
     if user.status != Status::Active {
-        return Err(ApiError::new(Exception::UserNotActive, "The user is not active."));
+        return Err(ApiError::new(
+            Exception::UserNotActive,
+            "The user is not active.",
+        ));
     }
 
     let token = Token::generate("").map_err(|e| {
         tracing::error!(error = %e, "OS random generator failed");
-        ApiError::new(Exception::UserService, "The service failed; try again later.")
+        ApiError::new(
+            Exception::UserService,
+            "The service failed; try again later.",
+        )
     })?;
     let expires_at = now
         + chrono::Duration::from_std(app.config.session_ttl).unwrap_or(chrono::Duration::hours(12));
@@ -137,7 +165,14 @@ pub async fn login(
     );
     let mut writes = vec![
         Write::put_new(session_item),
-        activity::record(user.user_id, ActivityType::LoginSuccessful, source, caller, Some(&session.session_id), now),
+        activity::record(
+            user.user_id,
+            ActivityType::LoginSuccessful,
+            source,
+            caller,
+            Some(&session.session_id),
+            now,
+        ),
     ];
     if user.failed_logins > 0 || user.locked_until.is_some() {
         writes.push(Write::Update {
@@ -173,17 +208,36 @@ async fn record_failure(
     let fail = store_failure(Service::User);
     let after = app
         .store
-        .update(&user_key(user.user_id), Update::new().add("failedLogins", 1), Some(Cond::present()))
+        .update(
+            &user_key(user.user_id),
+            Update::new().add("failedLogins", 1),
+            Some(Cond::present()),
+        )
         .await
         .map_err(&fail)?;
-    let failures = after.get("failedLogins").and_then(|v| v.as_u64()).unwrap_or(0);
-    let mut writes = vec![activity::record(user.user_id, ActivityType::LoginFailed, source, caller, None, now)];
+    let failures = after
+        .get("failedLogins")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0);
+    let mut writes = vec![activity::record(
+        user.user_id,
+        ActivityType::LoginFailed,
+        source,
+        caller,
+        None,
+        now,
+    )];
     let answer = if failures >= u64::from(app.config.lockout_threshold) {
-        let until = now + chrono::Duration::from_std(app.config.lockout).unwrap_or(chrono::Duration::minutes(15));
+        let until = now
+            + chrono::Duration::from_std(app.config.lockout)
+                .unwrap_or(chrono::Duration::minutes(15));
         writes.push(Write::Update {
             key: user_key(user.user_id),
             update: Update::new()
-                .set("lockedUntil", until.to_rfc3339_opts(SecondsFormat::Millis, true))
+                .set(
+                    "lockedUntil",
+                    until.to_rfc3339_opts(SecondsFormat::Millis, true),
+                )
                 .set("failedLogins", 0),
             cond: Some(Cond::present()),
         });
@@ -209,13 +263,23 @@ pub async fn logout(
             key: session_key(&token.hash()),
             cond: Some(Cond::present()),
         },
-        activity::record(session.user_id, ActivityType::Logout, Source::of(caller, false), caller, Some(&session.session_id), now),
+        activity::record(
+            session.user_id,
+            ActivityType::Logout,
+            Source::of(caller, false),
+            caller,
+            Some(&session.session_id),
+            now,
+        ),
     ];
     match app.store.transact(writes).await {
         Ok(()) => {}
         // Revoked by a concurrent logout: the token is gone either way.
         Err(e) if e.failed_at(0) => {
-            return Err(ApiError::new(Exception::InvalidAuthToken, "auth token is not valid"))
+            return Err(ApiError::new(
+                Exception::InvalidAuthToken,
+                "auth token is not valid",
+            ))
         }
         Err(e) => return Err(store_failure(Service::Cache)(e)),
     }

@@ -64,7 +64,9 @@ where
             DeliveryError::Permanent("the request could not be built".into())
         }
         SdkError::TimeoutError(_) => DeliveryError::Transient("timed out".into()),
-        SdkError::DispatchFailure(_) => DeliveryError::Transient("could not reach the service".into()),
+        SdkError::DispatchFailure(_) => {
+            DeliveryError::Transient("could not reach the service".into())
+        }
         _ => DeliveryError::Transient("unreadable response from the service".into()),
     }
 }
@@ -115,7 +117,11 @@ impl Mailer for SesMailer {
             .map_err(|e| {
                 classify_sdk(
                     &e,
-                    &["MessageRejected", "MailFromDomainNotVerifiedException", "ConfigurationSetDoesNotExistException"],
+                    &[
+                        "MessageRejected",
+                        "MailFromDomainNotVerifiedException",
+                        "ConfigurationSetDoesNotExistException",
+                    ],
                 )
             })?;
         Ok(out.message_id().to_string())

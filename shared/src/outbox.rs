@@ -37,7 +37,10 @@ pub fn enqueue(id: &str, now: DateTime<Utc>, message: &Message) -> Write {
     let mut item = key.to_item();
     let created = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     item.insert("outboxId".into(), json!(id));
-    item.insert("message".into(), serde_json::to_value(message).unwrap_or(Value::Null));
+    item.insert(
+        "message".into(),
+        serde_json::to_value(message).unwrap_or(Value::Null),
+    );
     item.insert("status".into(), json!("pending"));
     item.insert("attempts".into(), json!(0));
     item.insert("createdAt".into(), json!(created));
@@ -124,7 +127,10 @@ pub async fn deliver(app: &App, id: &str) -> Result<Outcome, DispatchError> {
     {
         Some(Ok(m)) => m,
         _ => {
-            tracing::error!(outbox_id = id, "outbox message is malformed; marking it failed");
+            tracing::error!(
+                outbox_id = id,
+                "outbox message is malformed; marking it failed"
+            );
             finish(app, &key, "failed", Some("malformed message")).await?;
             return Ok(Outcome::Failed);
         }
@@ -149,7 +155,9 @@ pub async fn deliver(app: &App, id: &str) -> Result<Outcome, DispatchError> {
                 .store
                 .update(
                     &key,
-                    Update::new().add("attempts", 1).set("lastError", reason.as_str()),
+                    Update::new()
+                        .add("attempts", 1)
+                        .set("lastError", reason.as_str()),
                     Some(Cond::eq("status", "pending")),
                 )
                 .await;
@@ -171,7 +179,10 @@ pub async fn deliver(app: &App, id: &str) -> Result<Outcome, DispatchError> {
 
 /// Marks a message done: drops the body and leaves the pending index.
 async fn finish(app: &App, key: &Key, status: &str, error: Option<&str>) -> Result<(), StoreError> {
-    let now = app.clock.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let now = app
+        .clock
+        .now()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let mut u = Update::new()
         .set("status", status)
         .set("finishedAt", now)

@@ -20,15 +20,25 @@ fn company_exists(company: Id) -> Write {
 }
 
 fn no_company(company: Id) -> ApiError {
-    ApiError::new(Exception::RecordNotFound, format!("company {company} does not exist"))
+    ApiError::new(
+        Exception::RecordNotFound,
+        format!("company {company} does not exist"),
+    )
 }
 
 async fn next_id(app: &App, kind: &str) -> Result<Id, ApiError> {
-    app.ids.next(kind).await.map_err(store_failure(Service::Company))
+    app.ids
+        .next(kind)
+        .await
+        .map_err(store_failure(Service::Company))
 }
 
 /// Runs a transaction whose first write checks the company exists.
-async fn transact_in_company(app: &App, company: Id, mut writes: Vec<Write>) -> Result<(), ApiError> {
+async fn transact_in_company(
+    app: &App,
+    company: Id,
+    mut writes: Vec<Write>,
+) -> Result<(), ApiError> {
     writes.insert(0, company_exists(company));
     app.store.transact(writes).await.map_err(|e| {
         if e.failed_at(0) {
@@ -48,13 +58,21 @@ pub async fn create_company(app: &App, name: &str) -> Result<Company, ApiError> 
         created_at: app.clock.now(),
     };
     app.store
-        .put(to_item(&company_key(company.company_id), &company, &[]), Some(Cond::absent()))
+        .put(
+            to_item(&company_key(company.company_id), &company, &[]),
+            Some(Cond::absent()),
+        )
         .await
         .map_err(store_failure(Service::Company))?;
     Ok(company)
 }
 
-pub async fn create_team(app: &App, company: Id, name: &str, public: bool) -> Result<Team, ApiError> {
+pub async fn create_team(
+    app: &App,
+    company: Id,
+    name: &str,
+    public: bool,
+) -> Result<Team, ApiError> {
     let name = Name::parse("name", name, 200).map_err(ApiError::invalid)?;
     let team = Team {
         team_id: next_id(app, "team").await?,
@@ -69,7 +87,11 @@ pub async fn create_team(app: &App, company: Id, name: &str, public: bool) -> Re
 }
 
 /// Creates a key and returns it with its one-time secret.
-pub async fn create_api_key(app: &App, company: Id, key_type: ApiKeyType) -> Result<(ApiKey, String), ApiError> {
+pub async fn create_api_key(
+    app: &App,
+    company: Id,
+    key_type: ApiKeyType,
+) -> Result<(ApiKey, String), ApiError> {
     let secret = apikeys::generate().map_err(|e| {
         tracing::error!(error = %e, "OS random generator failed");
         ApiError::new(Exception::CompanyService, "could not generate a key")
@@ -107,7 +129,9 @@ pub async fn create_user(app: &App, new: NewUser<'_>) -> Result<User, ApiError> 
         crate::domain::EmailError::Format(m) => ApiError::invalid(m),
     })?;
     let password = Password::new_policy(new.password.to_string()).map_err(|e| match e {
-        crate::domain::PasswordPolicyError::Length => ApiError::new(Exception::PasswordLength, e.to_string()),
+        crate::domain::PasswordPolicyError::Length => {
+            ApiError::new(Exception::PasswordLength, e.to_string())
+        }
         _ => ApiError::invalid(e.to_string()),
     })?;
     let first = Name::parse("first name", new.first_name, 100).map_err(ApiError::invalid)?;
@@ -130,7 +154,13 @@ pub async fn create_user(app: &App, new: NewUser<'_>) -> Result<User, ApiError> 
         created_at: now,
     };
     let mut writes = vec![
-        Write::put_new(to_item(&email_key(&email), &EmailGuard { user_id: user.user_id }, &[])),
+        Write::put_new(to_item(
+            &email_key(&email),
+            &EmailGuard {
+                user_id: user.user_id,
+            },
+            &[],
+        )),
         Write::put_new(to_item(&user_key(user.user_id), &user, &[])),
     ];
     if let Some((company, role)) = new.membership {
@@ -155,7 +185,10 @@ pub async fn create_user(app: &App, new: NewUser<'_>) -> Result<User, ApiError> 
     let guard_at = usize::from(new.membership.is_some());
     app.store.transact(writes).await.map_err(|e| {
         if e.failed_at(guard_at) {
-            ApiError::new(Exception::EmailAlreadyExists, format!("a user with email {email} already exists"))
+            ApiError::new(
+                Exception::EmailAlreadyExists,
+                format!("a user with email {email} already exists"),
+            )
         } else if new.membership.is_some() && e.failed_at(0) {
             no_company(new.membership.map(|m| m.0).unwrap_or(user.user_id))
         } else {
@@ -165,10 +198,22 @@ pub async fn create_user(app: &App, new: NewUser<'_>) -> Result<User, ApiError> 
     Ok(user)
 }
 
-pub async fn create_qr(app: &App, company: Id, code: &str, event: Option<Id>) -> Result<QrCode, ApiError> {
+pub async fn create_qr(
+    app: &App,
+    company: Id,
+    code: &str,
+    event: Option<Id>,
+) -> Result<QrCode, ApiError> {
     let code = code.trim();
-    if code.is_empty() || code.len() > 64 || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err(ApiError::invalid("a QR access code is 1 to 64 letters, digits, - or _"));
+    if code.is_empty()
+        || code.len() > 64
+        || !code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(ApiError::invalid(
+            "a QR access code is 1 to 64 letters, digits, - or _",
+        ));
     }
     let qr = QrCode {
         company_id: company,
@@ -184,7 +229,9 @@ pub async fn create_qr(app: &App, company: Id, code: &str, event: Option<Id>) ->
             if e.failed_at(0) {
                 no_company(company)
             } else if e.failed_at(1) {
-                ApiError::invalid(format!("QR access code {code} already exists in company {company}"))
+                ApiError::invalid(format!(
+                    "QR access code {code} already exists in company {company}"
+                ))
             } else {
                 store_failure(Service::Company)(e)
             }
@@ -194,17 +241,38 @@ pub async fn create_qr(app: &App, company: Id, code: &str, event: Option<Id>) ->
 
 /// Company settings an operator may change, with their type.
 pub const SETTINGS: &[(&str, &str, &str)] = &[
-    ("teamAssignmentMessage", "text", "Default message of a team-assignment notification (up to 1024 characters)."),
-    ("allowedEmailDomains", "list", "Comma-separated email domains allowed to self-register; empty allows any."),
-    ("usersMayInvite", "bool", "Whether platform users may invite other users (true/false)."),
+    (
+        "teamAssignmentMessage",
+        "text",
+        "Default message of a team-assignment notification (up to 1024 characters).",
+    ),
+    (
+        "allowedEmailDomains",
+        "list",
+        "Comma-separated email domains allowed to self-register; empty allows any.",
+    ),
+    (
+        "usersMayInvite",
+        "bool",
+        "Whether platform users may invite other users (true/false).",
+    ),
 ];
 
-pub const DEFAULT_TEAM_ASSIGNMENT_MESSAGE: &str = "You have been assigned to new teams. Open the app to see what is new.";
+pub const DEFAULT_TEAM_ASSIGNMENT_MESSAGE: &str =
+    "You have been assigned to new teams. Open the app to see what is new.";
 
-pub async fn set_setting(app: &App, company: Id, key: &str, value: &str) -> Result<Value, ApiError> {
+pub async fn set_setting(
+    app: &App,
+    company: Id,
+    key: &str,
+    value: &str,
+) -> Result<Value, ApiError> {
     let Some((_, kind, _)) = SETTINGS.iter().find(|(k, _, _)| *k == key) else {
         let known: Vec<&str> = SETTINGS.iter().map(|(k, _, _)| *k).collect();
-        return Err(ApiError::invalid(format!("unknown setting {key}; known settings: {}", known.join(", "))));
+        return Err(ApiError::invalid(format!(
+            "unknown setting {key}; known settings: {}",
+            known.join(", ")
+        )));
     };
     let v = match *kind {
         "bool" => match value.trim() {
@@ -216,23 +284,32 @@ pub async fn set_setting(app: &App, company: Id, key: &str, value: &str) -> Resu
             let mut domains = Vec::new();
             for d in value.split(',').map(str::trim).filter(|d| !d.is_empty()) {
                 let probe = format!("x@{d}");
-                let e = EmailAddress::parse(&probe).map_err(|_| ApiError::invalid(format!("{d} is not a domain name")))?;
+                let e = EmailAddress::parse(&probe)
+                    .map_err(|_| ApiError::invalid(format!("{d} is not a domain name")))?;
                 domains.push(json!(e.domain()));
             }
             Value::Array(domains)
         }
         _ => {
             if value.chars().count() > 1024 {
-                return Err(ApiError::invalid(format!("{key} is longer than 1024 characters")));
+                return Err(ApiError::invalid(format!(
+                    "{key} is longer than 1024 characters"
+                )));
             }
             json!(value)
         }
     };
-    let update = crate::store::Update::new().set(key, v.clone()).set("companyId", json!(company));
+    let update = crate::store::Update::new()
+        .set(key, v.clone())
+        .set("companyId", json!(company));
     transact_in_company(
         app,
         company,
-        vec![Write::Update { key: settings_key(company), update, cond: None }],
+        vec![Write::Update {
+            key: settings_key(company),
+            update,
+            cond: None,
+        }],
     )
     .await?;
     Ok(v)

@@ -28,7 +28,9 @@ impl PushMessage {
     /// The SNS message with one payload per platform (MessageStructure = json).
     pub fn sns_payload(&self) -> String {
         let apns = json!({"aps": {"alert": {"title": self.title, "body": self.body}, "sound": "default"}, "data": self.data}).to_string();
-        let fcm = json!({"notification": {"title": self.title, "body": self.body}, "data": self.data}).to_string();
+        let fcm =
+            json!({"notification": {"title": self.title, "body": self.body}, "data": self.data})
+                .to_string();
         json!({"default": self.body, "APNS": apns, "APNS_SANDBOX": apns, "GCM": fcm}).to_string()
     }
 }
@@ -36,8 +38,11 @@ impl PushMessage {
 #[async_trait]
 pub trait Pusher: Send + Sync {
     /// Registers a device token; returns the endpoint to push to.
-    async fn register(&self, platform: Platform, device_token: &str)
-        -> Result<String, DeliveryError>;
+    async fn register(
+        &self,
+        platform: Platform,
+        device_token: &str,
+    ) -> Result<String, DeliveryError>;
 
     /// Pushes a message; returns the provider's message id.
     async fn send(&self, message: &PushMessage) -> Result<String, DeliveryError>;
@@ -103,7 +108,15 @@ impl Pusher for SnsPusher {
             .send()
             .await
             .map_err(|e| {
-                classify_sdk(&e, &["EndpointDisabled", "InvalidParameter", "NotFound", "PlatformApplicationDisabled"])
+                classify_sdk(
+                    &e,
+                    &[
+                        "EndpointDisabled",
+                        "InvalidParameter",
+                        "NotFound",
+                        "PlatformApplicationDisabled",
+                    ],
+                )
             })?;
         Ok(out.message_id().unwrap_or_default().to_string())
     }
@@ -150,9 +163,11 @@ impl Pusher for LocalPusher {
     async fn send(&self, message: &PushMessage) -> Result<String, DeliveryError> {
         let id = crate::secrets::random_hex_id();
         let now = chrono::Utc::now();
-        let path = self
-            .dir
-            .join(format!("{}-{}.json", now.format("%Y%m%dT%H%M%S%.3fZ"), &id[..8]));
+        let path = self.dir.join(format!(
+            "{}-{}.json",
+            now.format("%Y%m%dT%H%M%S%.3fZ"),
+            &id[..8]
+        ));
         let doc = json!({"messageId": id, "sentAt": now.to_rfc3339(), "message": message});
         tokio::fs::create_dir_all(&self.dir)
             .await

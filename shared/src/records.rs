@@ -32,7 +32,10 @@ pub fn member_key(company: Id, user: Id) -> Key {
     Key::new(format!("COMPANY#{company}"), format!("MEMBER#{user}"))
 }
 pub fn qr_key(company: Id, code: &str) -> Key {
-    Key::new(format!("COMPANY#{company}"), format!("QR#{}", code.to_uppercase()))
+    Key::new(
+        format!("COMPANY#{company}"),
+        format!("QR#{}", code.to_uppercase()),
+    )
 }
 pub fn settings_key(company: Id) -> Key {
     Key::new(format!("COMPANY#{company}"), "SETTINGS")

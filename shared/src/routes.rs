@@ -32,7 +32,11 @@ pub const ROUTES: &[Route] = &[
 /// Finds the route for a method and path: `Ok(route)`, `Err(true)` when the path exists with
 /// other methods, `Err(false)` when it does not exist.
 pub fn find(method: &str, path: &str) -> Result<&'static Route, bool> {
-    let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
+    let path = if path.len() > 1 {
+        path.trim_end_matches('/')
+    } else {
+        path
+    };
     let mut path_known = false;
     for r in ROUTES {
         if r.path == path {

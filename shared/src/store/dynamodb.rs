@@ -4,8 +4,8 @@
 //! `ConditionFailed` / `TransactionCanceled`, throttles and network failures `Unavailable`.
 
 use super::{
-    validate_transaction, Cond, Index, Item, Key, Page, Query, SortKey, Store, StoreError,
-    Update, Write, PK, SK, TTL,
+    validate_transaction, Cond, Index, Item, Key, Page, Query, SortKey, Store, StoreError, Update,
+    Write, PK, SK, TTL,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -15,9 +15,9 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put,
-    ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, StreamSpecification,
-    StreamViewType, TimeToLiveSpecification, TransactWriteItem, Update as DdbUpdate,
+    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification, TransactWriteItem, Update as DdbUpdate,
 };
 use aws_sdk_dynamodb::Client;
 use serde_json::{Map, Number, Value};
@@ -88,7 +88,9 @@ pub fn from_attr(a: &AttributeValue) -> Value {
 }
 
 pub fn from_attrs(m: &HashMap<String, AttributeValue>) -> Item {
-    m.iter().map(|(k, v)| (k.clone(), from_attr(v))).collect::<Map<_, _>>()
+    m.iter()
+        .map(|(k, v)| (k.clone(), from_attr(v)))
+        .collect::<Map<_, _>>()
 }
 
 fn key_attrs(k: &Key) -> HashMap<String, AttributeValue> {
@@ -143,8 +145,16 @@ impl Expr {
                 let v = self.value(&Value::String(p.clone()));
                 format!("begins_with({n}, {v})")
             }
-            Cond::And(cs) => self.join(cs, " AND ", "attribute_exists(#always) OR attribute_not_exists(#always)"),
-            Cond::Or(cs) => self.join(cs, " OR ", "attribute_exists(#always) AND attribute_not_exists(#always)"),
+            Cond::And(cs) => self.join(
+                cs,
+                " AND ",
+                "attribute_exists(#always) OR attribute_not_exists(#always)",
+            ),
+            Cond::Or(cs) => self.join(
+                cs,
+                " OR ",
+                "attribute_exists(#always) AND attribute_not_exists(#always)",
+            ),
             Cond::Not(c) => format!("NOT ({})", self.cond(c)),
         }
     }
@@ -220,7 +230,12 @@ where
             if TRANSIENT_CODES.contains(&code) {
                 StoreError::Unavailable(Box::new(err))
             } else if code == "ValidationException" {
-                StoreError::Invalid(se.err().message().unwrap_or("validation failed").to_string())
+                StoreError::Invalid(
+                    se.err()
+                        .message()
+                        .unwrap_or("validation failed")
+                        .to_string(),
+                )
             } else {
                 StoreError::Internal(Box::new(err))
             }
@@ -313,7 +328,9 @@ impl Store for DynamoStore {
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
         if keys.len() > 100 {
-            return Err(StoreError::Invalid("batch get of more than 100 keys".into()));
+            return Err(StoreError::Invalid(
+                "batch get of more than 100 keys".into(),
+            ));
         }
         let mut unique: Vec<&Key> = Vec::new();
         for k in keys {

@@ -6,8 +6,8 @@
 //! processes off one data directory.
 
 use super::{
-    evaluate, validate_transaction, Cond, Index, Item, Key, Page, Query, Store, StoreError,
-    Update, Write, TTL,
+    evaluate, validate_transaction, Cond, Index, Item, Key, Page, Query, Store, StoreError, Update,
+    Write, TTL,
 };
 use async_trait::async_trait;
 use serde_json::{json, Value};
@@ -170,8 +170,12 @@ fn replay(path: &Path, state: &mut State) -> Result<usize, StoreError> {
                 let _ = std::io::Read::read_to_string(&mut reader, &mut rest);
                 if !rest.trim().is_empty() {
                     return Err(StoreError::Internal(
-                        format!("journal {} is corrupt at line {}", path.display(), lines + 1)
-                            .into(),
+                        format!(
+                            "journal {} is corrupt at line {}",
+                            path.display(),
+                            lines + 1
+                        )
+                        .into(),
                     ));
                 }
                 tracing::warn!(journal = %path.display(), "dropping a torn last journal line");
@@ -281,7 +285,11 @@ fn compact(state: &mut State, now: i64) -> Result<(), StoreError> {
     let expired: Vec<Key> = state
         .items
         .iter()
-        .filter(|(_, item)| item.get(TTL).and_then(Value::as_i64).is_some_and(|t| t < now))
+        .filter(|(_, item)| {
+            item.get(TTL)
+                .and_then(Value::as_i64)
+                .is_some_and(|t| t < now)
+        })
         .map(|(k, _)| k.clone())
         .collect();
     for k in expired {
@@ -318,7 +326,9 @@ fn compact(state: &mut State, now: i64) -> Result<(), StoreError> {
 }
 
 fn check_size(item: &Item) -> Result<(), StoreError> {
-    let size = serde_json::to_vec(item).map(|v| v.len()).unwrap_or(usize::MAX);
+    let size = serde_json::to_vec(item)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
     if size > MAX_ITEM_BYTES {
         return Err(StoreError::Invalid(format!(
             "item is {size} bytes; the limit is {MAX_ITEM_BYTES}"
@@ -374,7 +384,9 @@ impl Store for EmbeddedStore {
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
         if keys.len() > 100 {
-            return Err(StoreError::Invalid("batch get of more than 100 keys".into()));
+            return Err(StoreError::Invalid(
+                "batch get of more than 100 keys".into(),
+            ));
         }
         let st = self.lock();
         let mut seen = BTreeSet::new();
@@ -536,10 +548,15 @@ mod tests {
         let dir = temp_dir("restart");
         {
             let s = EmbeddedStore::open(&dir).unwrap();
-            s.put(item(json!({"pk": "A", "sk": "1", "v": 1})), None).await.unwrap();
-            s.put(item(json!({"pk": "A", "sk": "2", "v": 2, "gsi1pk": "G", "gsi1sk": "x"})), None)
+            s.put(item(json!({"pk": "A", "sk": "1", "v": 1})), None)
                 .await
                 .unwrap();
+            s.put(
+                item(json!({"pk": "A", "sk": "2", "v": 2, "gsi1pk": "G", "gsi1sk": "x"})),
+                None,
+            )
+            .await
+            .unwrap();
             s.delete(&Key::new("A", "1"), None).await.unwrap();
             s.increment(&Key::new("C", "C"), "n", 5).await.unwrap();
         }
@@ -552,12 +569,17 @@ mod tests {
         let s = EmbeddedStore::open(&dir).unwrap();
         assert_eq!(s.get(&Key::new("A", "1")).await.unwrap(), None);
         assert_eq!(s.get(&Key::new("A", "3")).await.unwrap(), None);
-        assert_eq!(s.get(&Key::new("A", "2")).await.unwrap().unwrap()["v"], json!(2));
+        assert_eq!(
+            s.get(&Key::new("A", "2")).await.unwrap().unwrap()["v"],
+            json!(2)
+        );
         let page = s.query(&Query::partition(Index::Gsi1, "G")).await.unwrap();
         assert_eq!(page.items.len(), 1);
         assert_eq!(s.increment(&Key::new("C", "C"), "n", 1).await.unwrap(), 6);
         // And writing after the repair works.
-        s.put(item(json!({"pk": "A", "sk": "4"})), None).await.unwrap();
+        s.put(item(json!({"pk": "A", "sk": "4"})), None)
+            .await
+            .unwrap();
         drop(s);
         let s = EmbeddedStore::open(&dir).unwrap();
         assert!(s.get(&Key::new("A", "4")).await.unwrap().is_some());
@@ -579,14 +601,24 @@ mod tests {
         {
             let s = EmbeddedStore::open(&dir).unwrap();
             for i in 0..1500 {
-                s.put(item(json!({"pk": "K", "sk": "same", "v": i})), None).await.unwrap();
+                s.put(item(json!({"pk": "K", "sk": "same", "v": i})), None)
+                    .await
+                    .unwrap();
             }
-            s.put(item(json!({"pk": "E", "sk": "E", "ttl": 1})), None).await.unwrap();
+            s.put(item(json!({"pk": "E", "sk": "E", "ttl": 1})), None)
+                .await
+                .unwrap();
         }
-        let lines = std::fs::read_to_string(dir.join("store.journal")).unwrap().lines().count();
+        let lines = std::fs::read_to_string(dir.join("store.journal"))
+            .unwrap()
+            .lines()
+            .count();
         assert!(lines < 1000, "journal was compacted: {lines} lines");
         let s = EmbeddedStore::open(&dir).unwrap();
-        assert_eq!(s.get(&Key::new("K", "same")).await.unwrap().unwrap()["v"], json!(1499));
+        assert_eq!(
+            s.get(&Key::new("K", "same")).await.unwrap().unwrap()["v"],
+            json!(1499)
+        );
         assert_eq!(s.get(&Key::new("E", "E")).await.unwrap(), None);
         let _ = std::fs::remove_dir_all(dir);
     }

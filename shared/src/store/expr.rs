@@ -82,7 +82,11 @@ mod tests {
             (Cond::BeginsWith("s".into(), "ab".into()), Some(&it), true),
             (Cond::BeginsWith("n".into(), "5".into()), Some(&it), false),
             (Cond::eq("b", true).and(Cond::eq("n", 5)), Some(&it), true),
-            (Cond::Or(vec![Cond::eq("n", 1), Cond::eq("s", "abc")]), Some(&it), true),
+            (
+                Cond::Or(vec![Cond::eq("n", 1), Cond::eq("s", "abc")]),
+                Some(&it),
+                true,
+            ),
             (Cond::Not(Box::new(Cond::eq("n", 5))), Some(&it), false),
             (Cond::eq("n", 5), None, false),
         ];

@@ -263,9 +263,9 @@ impl Update {
                     StoreError::Invalid(format!("ADD on non-integer attribute {name}"))
                 })?,
             };
-            let next = now.checked_add(*by).ok_or_else(|| {
-                StoreError::Invalid(format!("ADD overflows attribute {name}"))
-            })?;
+            let next = now
+                .checked_add(*by)
+                .ok_or_else(|| StoreError::Invalid(format!("ADD overflows attribute {name}")))?;
             item.insert(name.clone(), Value::from(next));
         }
         Ok(item)
@@ -274,7 +274,9 @@ impl Update {
 
 fn check_not_key(name: &str) -> Result<(), StoreError> {
     if name == PK || name == SK {
-        Err(StoreError::Invalid(format!("cannot update key attribute {name}")))
+        Err(StoreError::Invalid(format!(
+            "cannot update key attribute {name}"
+        )))
     } else {
         Ok(())
     }
@@ -283,11 +285,24 @@ fn check_not_key(name: &str) -> Result<(), StoreError> {
 /// One write of a transaction. Every write has an optional condition on the item's current state.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Write {
-    Put { item: Item, cond: Option<Cond> },
-    Update { key: Key, update: Update, cond: Option<Cond> },
-    Delete { key: Key, cond: Option<Cond> },
+    Put {
+        item: Item,
+        cond: Option<Cond>,
+    },
+    Update {
+        key: Key,
+        update: Update,
+        cond: Option<Cond>,
+    },
+    Delete {
+        key: Key,
+        cond: Option<Cond>,
+    },
     /// No write: the transaction only happens if the condition holds.
-    Check { key: Key, cond: Cond },
+    Check {
+        key: Key,
+        cond: Cond,
+    },
 }
 
 impl Write {
@@ -403,8 +418,12 @@ pub trait Store: Send + Sync {
     async fn put(&self, item: Item, cond: Option<Cond>) -> Result<(), StoreError>;
 
     /// Updates (or creates) the item if the condition holds; returns the item after the update.
-    async fn update(&self, key: &Key, update: Update, cond: Option<Cond>)
-        -> Result<Item, StoreError>;
+    async fn update(
+        &self,
+        key: &Key,
+        update: Update,
+        cond: Option<Cond>,
+    ) -> Result<Item, StoreError>;
 
     /// Deletes the item if the condition holds; returns the item as it was, if any.
     async fn delete(&self, key: &Key, cond: Option<Cond>) -> Result<Option<Item>, StoreError>;

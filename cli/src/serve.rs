@@ -1,0 +1,317 @@
+//! `admit serve`: every route of template.yaml on the same method and path, through the same
+//! `handler` functions, on the embedded store. Each HTTP request is turned into the API Gateway
+//! HTTP API (payload 2.0) event that Lambda would receive and parsed by lambda_http itself.
+
+use admit_shared::error::{ApiError, Exception};
+use admit_shared::http::{error_response, MAX_BODY_BYTES};
+use admit_shared::routes::{self, Route};
+use admit_shared::{outbox, App};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use lambda_http::{Body, Request, Response};
+use serde_json::{json, Map, Value};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Calls the handler of the function that serves `route`.
+pub async fn dispatch(app: &App, route: &Route, req: Request) -> Option<Response<Body>> {
+    Some(match route.function {
+        "login_user" => login_user::handler(app, req).await,
+        "logout_user" => logout_user::handler(app, req).await,
+        _ => return None,
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The API Gateway HTTP API event for a request, as Lambda receives it.
+pub fn gateway_event(
+    parts: &http::request::Parts,
+    body: &[u8],
+    route: &Route,
+    peer: SocketAddr,
+    request_id: &str,
+) -> Value {
+    let mut headers = Map::new();
+    for (name, value) in &parts.headers {
+        let v = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match headers.get_mut(name.as_str()) {
+            Some(Value::String(prev)) => {
+                prev.push(',');
+                prev.push_str(&v);
+            }
+            _ => {
+                headers.insert(name.as_str().to_string(), Value::String(v));
+            }
+        }
+    }
+    let raw_query = parts.uri.query().unwrap_or_default();
+    let mut query = Map::new();
+    for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let (k, v) = (percent_decode(k), percent_decode(v));
+        match query.get_mut(&k) {
+            Some(Value::String(prev)) => {
+                prev.push(',');
+                prev.push_str(&v);
+            }
+            _ => {
+                query.insert(k, Value::String(v));
+            }
+        }
+    }
+    let now = chrono::Utc::now();
+    let (body, b64) = match std::str::from_utf8(body) {
+        Ok(t) => (t.to_string(), false),
+        Err(_) => (base64(body), true),
+    };
+    let route_key = format!("{} {}", route.method, route.path);
+    json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": parts.uri.path(),
+        "rawQueryString": raw_query,
+        "headers": headers,
+        "queryStringParameters": if query.is_empty() { Value::Null } else { Value::Object(query) },
+        "requestContext": {
+            "accountId": "local",
+            "apiId": "local",
+            "domainName": parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost"),
+            "domainPrefix": "local",
+            "http": {
+                "method": parts.method.as_str(),
+                "path": parts.uri.path(),
+                "protocol": "HTTP/1.1",
+                "sourceIp": peer.ip().to_string(),
+                "userAgent": parts.headers.get(http::header::USER_AGENT).and_then(|h| h.to_str().ok()).unwrap_or(""),
+            },
+            "requestId": request_id,
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": now.format("%d/%b/%Y:%H:%M:%S +0000").to_string(),
+            "timeEpoch": now.timestamp_millis(),
+        },
+        "body": body,
+        "isBase64Encoded": b64,
+    })
+}
+
+fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for c in data.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+type HttpResponse = hyper::Response<Full<Bytes>>;
+
+fn to_hyper(resp: Response<Body>) -> HttpResponse {
+    let (parts, body) = resp.into_parts();
+    let bytes = match body {
+        Body::Empty => Bytes::new(),
+        Body::Text(t) => Bytes::from(t),
+        Body::Binary(b) => Bytes::from(b),
+        _ => Bytes::new(),
+    };
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}
+
+async fn handle(app: Arc<App>, req: hyper::Request<Incoming>, peer: SocketAddr) -> HttpResponse {
+    let started = std::time::Instant::now();
+    let request_id = admit_shared::secrets::random_hex_id();
+    let (parts, body) = req.into_parts();
+    let method = parts.method.clone();
+    let path = parts.uri.path().to_string();
+    let resp = match routes::find(method.as_str(), &path) {
+        Err(false) => error_response(&ApiError::new(
+            Exception::NotFound,
+            format!("no endpoint at {path}"),
+        )),
+        Err(true) => error_response(&ApiError::new(
+            Exception::MethodNotAllowed,
+            format!("{path} does not accept {method}"),
+        )),
+        Ok(route) => match Limited::new(body, MAX_BODY_BYTES).collect().await {
+            Err(_) => error_response(
+                &ApiError::invalid(format!(
+                    "request body is over the limit of {MAX_BODY_BYTES} bytes"
+                ))
+                .with_status(413),
+            ),
+            Ok(collected) => {
+                let bytes = collected.to_bytes();
+                let event = gateway_event(&parts, &bytes, route, peer, &request_id);
+                match lambda_http::request::from_str(&event.to_string()) {
+                    Ok(lreq) => match dispatch(&app, route, lreq).await {
+                        Some(r) => r,
+                        None => error_response(&ApiError::new(
+                            Exception::NotFound,
+                            "endpoint not mounted",
+                        )),
+                    },
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not build the gateway event");
+                        error_response(&ApiError::invalid("the request could not be read"))
+                    }
+                }
+            }
+        },
+    };
+    tracing::info!(
+        request_id,
+        %method,
+        path,
+        status = resp.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    to_hyper(resp)
+}
+
+/// Delivers outbox messages as they are committed (and every half second regardless).
+pub fn spawn_dispatcher(app: Arc<App>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let notified = app.outbox_written.notified();
+            match outbox::dispatch_pending(&app, 50).await {
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "local outbox dispatch failed"),
+            }
+            tokio::select! {
+                _ = notified => {}
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
+        }
+    })
+}
+
+/// Serves until Ctrl-C / SIGTERM.
+pub async fn run(app: Arc<App>, listener: TcpListener) -> std::io::Result<()> {
+    let dispatcher = spawn_dispatcher(app.clone());
+    let shutdown = async {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        }
+        #[cfg(not(unix))]
+        ctrl_c.await?;
+        Ok::<_, std::io::Error>(())
+    };
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            r = &mut shutdown => {
+                r?;
+                break;
+            }
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(x) => x,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        continue;
+                    }
+                };
+                let app = app.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req| {
+                        let app = app.clone();
+                        async move { Ok::<_, std::convert::Infallible>(handle(app, req, peer).await) }
+                    });
+                    if let Err(e) = http1::Builder::new()
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(Duration::from_secs(10))
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await
+                    {
+                        tracing::debug!(error = %e, "connection closed with an error");
+                    }
+                });
+            }
+        }
+    }
+    tracing::info!("shutting down: delivering what is left in the outbox");
+    dispatcher.abort();
+    let _ = outbox::dispatch_pending(&app, 1000).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_mounted() {
+        // `dispatch` must know every function of the route table.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let app = App::new(
+            Arc::new(admit_shared::store::embedded::EmbeddedStore::in_memory()),
+            Arc::new(admit_shared::mail::LocalMailer::new(
+                std::env::temp_dir(),
+                "x@y.co",
+            )),
+            Arc::new(admit_shared::push::LocalPusher::new(std::env::temp_dir())),
+            Arc::new(admit_shared::clock::SystemClock),
+            admit_shared::config::Config::local(),
+        );
+        for r in routes::ROUTES {
+            let req = lambda_http::http::Request::builder()
+                .method(r.method)
+                .uri(r.path)
+                .body(Body::Empty)
+                .unwrap();
+            let resp = rt.block_on(dispatch(&app, r, req));
+            assert!(resp.is_some(), "{} {} is not mounted", r.method, r.path);
+        }
+    }
+
+    #[test]
+    fn base64_and_percent_decoding() {
+        assert_eq!(base64(b"any carnal pleas"), "YW55IGNhcm5hbCBwbGVhcw==");
+        assert_eq!(base64(b"any carnal pleasu"), "YW55IGNhcm5hbCBwbGVhc3U=");
+        assert_eq!(base64(b"any carnal pleasur"), "YW55IGNhcm5hbCBwbGVhc3Vy");
+        assert_eq!(percent_decode("a%20b+c%2"), "a b c%2");
+    }
+}

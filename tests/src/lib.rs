@@ -1,0 +1,308 @@
+//! Test support: apps on either store, requests in API Gateway's shape, the emulator wiring,
+//! a tiny HTTP client, and the `Store` conformance suite.
+
+pub mod conformance;
+
+use admit_shared::clock::ManualClock;
+use admit_shared::config::Config;
+use admit_shared::mail::{LocalMailer, Mailer, SesMailer};
+use admit_shared::push::{LocalPusher, Pusher, SnsPusher};
+use admit_shared::store::dynamodb::{create_table, DynamoStore};
+use admit_shared::store::embedded::EmbeddedStore;
+use admit_shared::store::Store;
+use admit_shared::App;
+use lambda_http::{Body, Request, Response};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A fresh temporary directory.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "admit-test-{tag}-{}",
+        admit_shared::secrets::random_hex_id()
+    ));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// The emulator endpoint the test command started. Emulator tests never skip: without it they fail.
+pub fn emulator_endpoint() -> String {
+    std::env::var("ADMIT_TEST_AWS_ENDPOINT").unwrap_or_else(|_| {
+        panic!("ADMIT_TEST_AWS_ENDPOINT is not set: run ./scripts/test, which installs and starts the AWS emulator (moto) for these tests")
+    })
+}
+
+pub async fn emulator_sdk() -> aws_config::SdkConfig {
+    let creds =
+        aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "admit-tests");
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(emulator_endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(creds)
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_timeout(std::time::Duration::from_secs(10))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+/// A new, empty table on the emulator, laid out as template.yaml declares it.
+pub async fn emulator_store() -> (Arc<DynamoStore>, aws_sdk_dynamodb::Client) {
+    let client = aws_sdk_dynamodb::Client::new(&emulator_sdk().await);
+    let table = format!(
+        "admit-test-{}",
+        &admit_shared::secrets::random_hex_id()[..12]
+    );
+    create_table(&client, &table)
+        .await
+        .expect("create table on the emulator");
+    (Arc::new(DynamoStore::new(client.clone(), table)), client)
+}
+
+/// The backend a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Embedded,
+    Emulator,
+}
+
+pub struct TestApp {
+    pub app: App,
+    pub clock: Arc<ManualClock>,
+    pub dir: PathBuf,
+    pub dynamo: Option<(aws_sdk_dynamodb::Client, String)>,
+}
+
+impl TestApp {
+    /// An app on the chosen backend: the embedded store on disk with email and push captured
+    /// in files, or DynamoDB, SES and SNS on the emulator. The clock is manual.
+    pub async fn new(backend: Backend) -> TestApp {
+        let dir = temp_dir("app");
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let config = Config {
+            mail_from: "no-reply@admit.test".into(),
+            ..Config::local()
+        };
+        let (store, mailer, pusher, dynamo): (Arc<dyn Store>, Arc<dyn Mailer>, Arc<dyn Pusher>, _) =
+            match backend {
+                Backend::Embedded => (
+                    Arc::new(EmbeddedStore::open(&dir.join("store")).expect("open store")),
+                    Arc::new(LocalMailer::new(dir.join("mail"), config.mail_from.clone())),
+                    Arc::new(LocalPusher::new(dir.join("push"))),
+                    None,
+                ),
+                Backend::Emulator => {
+                    let sdk = emulator_sdk().await;
+                    let (store, client) = emulator_store().await;
+                    let ses = aws_sdk_ses::Client::new(&sdk);
+                    ses.verify_email_identity()
+                        .email_address(&config.mail_from)
+                        .send()
+                        .await
+                        .expect("verify SES identity on the emulator");
+                    let sns = aws_sdk_sns::Client::new(&sdk);
+                    let ios = sns
+                        .create_platform_application()
+                        .name(format!(
+                            "ios-{}",
+                            &admit_shared::secrets::random_hex_id()[..8]
+                        ))
+                        .platform("APNS")
+                        .send()
+                        .await
+                        .expect("create SNS platform application");
+                    let table = store.table().to_string();
+                    (
+                        store as Arc<dyn Store>,
+                        Arc::new(SesMailer::new(ses, config.mail_from.clone())) as Arc<dyn Mailer>,
+                        Arc::new(SnsPusher::new(
+                            sns,
+                            ios.platform_application_arn().map(str::to_string),
+                            None,
+                        )) as Arc<dyn Pusher>,
+                        Some((client, table)),
+                    )
+                }
+            };
+        let app = App::new(store, mailer, pusher, clock.clone(), config);
+        TestApp {
+            app,
+            clock,
+            dir,
+            dynamo,
+        }
+    }
+
+    /// Every byte the backend holds: the embedded store's files, or a scan of the table.
+    pub async fn stored_text(&self) -> String {
+        match &self.dynamo {
+            None => {
+                let mut s = String::new();
+                for entry in std::fs::read_dir(self.dir.join("store"))
+                    .expect("store dir")
+                    .flatten()
+                {
+                    s.push_str(&String::from_utf8_lossy(
+                        &std::fs::read(entry.path()).unwrap_or_default(),
+                    ));
+                }
+                s
+            }
+            Some((client, table)) => {
+                let out = client.scan().table_name(table).send().await.expect("scan");
+                let items: Vec<Value> = out
+                    .items()
+                    .iter()
+                    .map(|i| Value::Object(admit_shared::store::dynamodb::from_attrs(i)))
+                    .collect();
+                Value::Array(items).to_string()
+            }
+        }
+    }
+}
+
+/// A request exactly as API Gateway's HTTP API (payload 2.0) delivers it to Lambda, parsed by
+/// lambda_http the way the Lambda runtime does.
+pub fn gateway_request(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Request {
+    let mut h = serde_json::Map::new();
+    h.insert("content-type".into(), json!("application/json"));
+    h.insert("user-agent".into(), json!("admit-tests/1.0"));
+    for (k, v) in headers {
+        h.insert(k.to_ascii_lowercase(), json!(v));
+    }
+    let event = json!({
+        "version": "2.0",
+        "routeKey": format!("{method} {path}"),
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": h,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api",
+            "domainName": "api.example.com",
+            "domainPrefix": "api",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "admit-tests/1.0"},
+            "requestId": format!("req-{}", &admit_shared::secrets::random_hex_id()[..8]),
+            "routeKey": format!("{method} {path}"),
+            "stage": "$default",
+            "time": "22/Nov/2026:19:00:00 +0000",
+            "timeEpoch": 1_795_460_400_000i64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    });
+    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event")
+}
+
+/// Status and JSON body of a handler's response.
+pub fn read(resp: Response<Body>) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let body = match resp.body() {
+        Body::Text(t) => serde_json::from_str(t).unwrap_or(Value::Null),
+        Body::Binary(b) => serde_json::from_slice(b).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    (status, body)
+}
+
+/// Asserts a response is the family's error shape with this exception and status.
+pub fn assert_error(got: &(u16, Value), status: u16, exception: &str) {
+    assert_eq!(got.0, status, "status of {}", got.1);
+    assert_eq!(
+        got.1["exception"],
+        json!(exception),
+        "exception in {}",
+        got.1
+    );
+    assert!(
+        got.1["errorCode"].as_u64().is_some_and(|c| c > 0),
+        "errorCode in {}",
+        got.1
+    );
+    assert!(
+        got.1["errorMsg"].as_str().is_some_and(|m| !m.is_empty()),
+        "errorMsg in {}",
+        got.1
+    );
+}
+
+/// Everything the emulator recorded (sent emails, published pushes, ...).
+pub fn emulator_data() -> Value {
+    let url = format!("{}/moto-api/data.json", emulator_endpoint());
+    let (status, body) = http_request(&url, "GET", &[], None);
+    assert_eq!(status, 200, "moto data.json");
+    body
+}
+
+/// A minimal blocking HTTP/1.1 client for loopback tests: returns status and JSON body.
+pub fn http_request(
+    url: &str,
+    method: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> (u16, Value) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("http:// url");
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
+    let mut stream = std::net::TcpStream::connect(host).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .ok();
+    let body = body.unwrap_or("");
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    stream.write_all(req.as_bytes()).expect("send");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read");
+    let text = String::from_utf8_lossy(&raw);
+    let (head, payload) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let payload = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(payload)
+    } else {
+        payload.to_string()
+    };
+    (
+        status,
+        serde_json::from_str(&payload).unwrap_or(Value::String(payload)),
+    )
+}
+
+fn dechunk(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || tail.len() < n {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = tail[n..].trim_start_matches("\r\n");
+    }
+    out
+}
