@@ -62,6 +62,13 @@ pub async fn emulator_store() -> (Arc<DynamoStore>, aws_sdk_dynamodb::Client) {
     (Arc::new(DynamoStore::new(client.clone(), table)), client)
 }
 
+type Ports = (
+    Arc<dyn Store>,
+    Arc<dyn Mailer>,
+    Arc<dyn Pusher>,
+    Option<(aws_sdk_dynamodb::Client, String)>,
+);
+
 /// The backend a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -86,47 +93,46 @@ impl TestApp {
             mail_from: "no-reply@admit.test".into(),
             ..Config::local()
         };
-        let (store, mailer, pusher, dynamo): (Arc<dyn Store>, Arc<dyn Mailer>, Arc<dyn Pusher>, _) =
-            match backend {
-                Backend::Embedded => (
-                    Arc::new(EmbeddedStore::open(&dir.join("store")).expect("open store")),
-                    Arc::new(LocalMailer::new(dir.join("mail"), config.mail_from.clone())),
-                    Arc::new(LocalPusher::new(dir.join("push"))),
-                    None,
-                ),
-                Backend::Emulator => {
-                    let sdk = emulator_sdk().await;
-                    let (store, client) = emulator_store().await;
-                    let ses = aws_sdk_ses::Client::new(&sdk);
-                    ses.verify_email_identity()
-                        .email_address(&config.mail_from)
-                        .send()
-                        .await
-                        .expect("verify SES identity on the emulator");
-                    let sns = aws_sdk_sns::Client::new(&sdk);
-                    let ios = sns
-                        .create_platform_application()
-                        .name(format!(
-                            "ios-{}",
-                            &admit_shared::secrets::random_hex_id()[..8]
-                        ))
-                        .platform("APNS")
-                        .send()
-                        .await
-                        .expect("create SNS platform application");
-                    let table = store.table().to_string();
-                    (
-                        store as Arc<dyn Store>,
-                        Arc::new(SesMailer::new(ses, config.mail_from.clone())) as Arc<dyn Mailer>,
-                        Arc::new(SnsPusher::new(
-                            sns,
-                            ios.platform_application_arn().map(str::to_string),
-                            None,
-                        )) as Arc<dyn Pusher>,
-                        Some((client, table)),
-                    )
-                }
-            };
+        let (store, mailer, pusher, dynamo): Ports = match backend {
+            Backend::Embedded => (
+                Arc::new(EmbeddedStore::open(&dir.join("store")).expect("open store")),
+                Arc::new(LocalMailer::new(dir.join("mail"), config.mail_from.clone())),
+                Arc::new(LocalPusher::new(dir.join("push"))),
+                None,
+            ),
+            Backend::Emulator => {
+                let sdk = emulator_sdk().await;
+                let (store, client) = emulator_store().await;
+                let ses = aws_sdk_ses::Client::new(&sdk);
+                ses.verify_email_identity()
+                    .email_address(&config.mail_from)
+                    .send()
+                    .await
+                    .expect("verify SES identity on the emulator");
+                let sns = aws_sdk_sns::Client::new(&sdk);
+                let ios = sns
+                    .create_platform_application()
+                    .name(format!(
+                        "ios-{}",
+                        &admit_shared::secrets::random_hex_id()[..8]
+                    ))
+                    .platform("APNS")
+                    .send()
+                    .await
+                    .expect("create SNS platform application");
+                let table = store.table().to_string();
+                (
+                    store as Arc<dyn Store>,
+                    Arc::new(SesMailer::new(ses, config.mail_from.clone())) as Arc<dyn Mailer>,
+                    Arc::new(SnsPusher::new(
+                        sns,
+                        ios.platform_application_arn().map(str::to_string),
+                        None,
+                    )) as Arc<dyn Pusher>,
+                    Some((client, table)),
+                )
+            }
+        };
         let app = App::new(store, mailer, pusher, clock.clone(), config);
         TestApp {
             app,

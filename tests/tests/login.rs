@@ -1,0 +1,375 @@
+//! loginUser and logoutUser through the Lambda handlers, with requests in API Gateway's shape,
+//! on the embedded store and on the DynamoDB emulator.
+
+use admit_shared::provision::{self, NewUser};
+use admit_shared::records::{user_key, ApiKeyType, Role};
+use admit_shared::secrets::sha256_hex;
+use admit_shared::store::{Index, Key, Query, SortKey, Update};
+use admit_tests::{assert_error, gateway_request, read, Backend, TestApp};
+use serde_json::{json, Value};
+
+const EMAIL: &str = "Aaron@Interact.Technology";
+const PASSWORD: &str = "Corr3ct-horse";
+
+struct Fixture {
+    t: TestApp,
+    user_id: u64,
+    app_key: String,
+    admin_key: String,
+}
+
+async fn fixture(backend: Backend) -> Fixture {
+    let t = TestApp::new(backend).await;
+    let company = provision::create_company(&t.app, "Interact").await.unwrap();
+    let (_, app_key) = provision::create_api_key(&t.app, company.company_id, ApiKeyType::App)
+        .await
+        .unwrap();
+    let (_, admin_key) = provision::create_api_key(&t.app, company.company_id, ApiKeyType::Admin)
+        .await
+        .unwrap();
+    let user = provision::create_user(
+        &t.app,
+        NewUser {
+            email: EMAIL,
+            password: PASSWORD,
+            first_name: "Aaron",
+            last_name: "McMullen",
+            membership: Some((company.company_id, Role::Admin)),
+        },
+    )
+    .await
+    .unwrap();
+    Fixture {
+        t,
+        user_id: user.user_id.get(),
+        app_key,
+        admin_key,
+    }
+}
+
+async fn login(f: &Fixture, body: &str) -> (u16, Value) {
+    read(
+        login_user::handler(
+            &f.t.app,
+            gateway_request("POST", "/rest/user/login", &[], Some(body)),
+        )
+        .await,
+    )
+}
+
+async fn logout(f: &Fixture, token: Option<&str>) -> (u16, Value) {
+    let headers: Vec<(&str, &str)> = token
+        .map(|t| vec![("x-nextinteract-authtoken", t)])
+        .unwrap_or_default();
+    read(
+        logout_user::handler(
+            &f.t.app,
+            gateway_request("POST", "/rest/user/logout", &headers, None),
+        )
+        .await,
+    )
+}
+
+fn creds(email: &str, password: &str) -> String {
+    json!({"emailAddress": email, "password": password}).to_string()
+}
+
+async fn activity_types(f: &Fixture) -> Vec<String> {
+    let page =
+        f.t.app
+            .store
+            .query(
+                &Query::partition(Index::Table, format!("USER#{}", f.user_id))
+                    .sort(SortKey::BeginsWith("ACTIVITY#".into())),
+            )
+            .await
+            .unwrap();
+    page.items
+        .iter()
+        .map(|i| i["activityType"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn login_logout_scenario(backend: Backend) {
+    let f = fixture(backend).await;
+    // Email compared in its canonical form.
+    let (status, body) = login(&f, &creds(" aaron@interact.technology ", PASSWORD)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["errorCode"], json!(0));
+    assert_eq!(body["errorMsg"], json!("User logged in."));
+    assert_eq!(body["userId"], json!(f.user_id));
+    let token = body["authToken"].as_str().unwrap().to_string();
+    assert_eq!(token.len(), 64, "256-bit token");
+    assert!(chrono::DateTime::parse_from_rfc3339(body["expiresAt"].as_str().unwrap()).is_ok());
+
+    // Only the token's hash is stored; neither the token nor the password is anywhere.
+    let session =
+        f.t.app
+            .store
+            .get(&Key::new(
+                format!("SESSION#{}", sha256_hex(token.as_bytes())),
+                "SESSION",
+            ))
+            .await
+            .unwrap();
+    assert!(session.is_some(), "session stored under the token's hash");
+    let stored = f.t.stored_text().await;
+    assert!(!stored.contains(&token), "raw token stored");
+    assert!(!stored.contains(PASSWORD), "raw password stored");
+    assert!(
+        stored.contains("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "password stored as Argon2id"
+    );
+
+    // The activity item has the caller's IP and the session id.
+    let page =
+        f.t.app
+            .store
+            .query(
+                &Query::partition(Index::Table, format!("USER#{}", f.user_id))
+                    .sort(SortKey::BeginsWith("ACTIVITY#".into())),
+            )
+            .await
+            .unwrap();
+    let a = &page.items[0];
+    assert_eq!(a["activityType"], json!("Login Successful"));
+    assert_eq!(a["activityTypeId"], json!(1));
+    assert_eq!(a["ipAddress"], json!("203.0.113.7"));
+    assert_eq!(a["sessionId"], session.unwrap()["sessionId"]);
+
+    // Logout revokes the token.
+    let (status, body) = logout(&f, Some(&token)).await;
+    assert_eq!(
+        (status, body),
+        (200, json!({"errorCode": 0, "errorMsg": "User logged out."}))
+    );
+    assert_error(
+        &logout(&f, Some(&token)).await,
+        401,
+        "WSInvalidAuthTokenException",
+    );
+    assert_error(&logout(&f, None).await, 401, "WSInvalidAuthTokenException");
+    assert_error(
+        &logout(&f, Some("not-a-token")).await,
+        401,
+        "WSInvalidAuthTokenException",
+    );
+    assert_eq!(activity_types(&f).await, ["Login Successful", "Logout"]);
+}
+
+#[tokio::test]
+async fn login_and_logout_on_the_embedded_store() {
+    login_logout_scenario(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn login_and_logout_on_the_dynamodb_emulator() {
+    login_logout_scenario(Backend::Emulator).await;
+}
+
+async fn failures_scenario(backend: Backend) {
+    let f = fixture(backend).await;
+    // Unknown email and wrong password: the same answer.
+    let unknown = login(&f, &creds("nobody@interact.technology", PASSWORD)).await;
+    let wrong = login(&f, &creds(EMAIL, "Wr0ng-password")).await;
+    assert_error(&unknown, 401, "WSInvalidLoginException");
+    assert_eq!(
+        unknown, wrong,
+        "unknown email and wrong password look the same"
+    );
+    // Repeated failures lock the account: the fifth failure in a row locks it.
+    for _ in 0..3 {
+        assert_error(
+            &login(&f, &creds(EMAIL, "Wr0ng-password")).await,
+            401,
+            "WSInvalidLoginException",
+        );
+    }
+    let resp = login_user::handler(
+        &f.t.app,
+        gateway_request(
+            "POST",
+            "/rest/user/login",
+            &[],
+            Some(&creds(EMAIL, "Wr0ng-password")),
+        ),
+    )
+    .await;
+    let retry_after: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (890..=900).contains(&retry_after),
+        "Retry-After {retry_after}"
+    );
+    assert_error(&read(resp), 423, "WSAccountLockedException");
+    // Even the right password is refused while locked.
+    assert_error(
+        &login(&f, &creds(EMAIL, PASSWORD)).await,
+        423,
+        "WSAccountLockedException",
+    );
+    // After the lock expires, the right password works again, and the count starts over.
+    f.t.clock.advance(chrono::Duration::minutes(16));
+    assert_eq!(login(&f, &creds(EMAIL, PASSWORD)).await.0, 200);
+    let user =
+        f.t.app
+            .store
+            .get(&user_key(admit_shared::domain::Id::new(f.user_id).unwrap()))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(user["failedLogins"], json!(0));
+    assert!(user.get("lockedUntil").is_none());
+    let kinds = activity_types(&f).await;
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "Login Failed").count(),
+        5,
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&"Account Locked".to_string()), "{kinds:?}");
+    assert_eq!(kinds.last().unwrap(), "Login Successful");
+}
+
+#[tokio::test]
+async fn failed_logins_and_lockout_on_the_embedded_store() {
+    failures_scenario(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn failed_logins_and_lockout_on_the_dynamodb_emulator() {
+    failures_scenario(Backend::Emulator).await;
+}
+
+#[tokio::test]
+async fn tokens_expire() {
+    let f = fixture(Backend::Embedded).await;
+    let (_, body) = login(&f, &creds(EMAIL, PASSWORD)).await;
+    let token = body["authToken"].as_str().unwrap().to_string();
+    f.t.clock
+        .advance(chrono::Duration::hours(12) + chrono::Duration::seconds(1));
+    let got = logout(&f, Some(&token)).await;
+    assert_error(&got, 401, "WSInvalidAuthTokenException");
+    assert!(got.1["errorMsg"].as_str().unwrap().contains("expired"));
+}
+
+#[tokio::test]
+async fn app_api_keys_are_checked() {
+    let f = fixture(Backend::Embedded).await;
+    let with =
+        |key: &str| json!({"emailAddress": EMAIL, "password": PASSWORD, "apiKey": key}).to_string();
+    assert_eq!(login(&f, &with(&f.app_key)).await.0, 200);
+    assert_error(
+        &login(&f, &with(&f.admin_key)).await,
+        403,
+        "WSIncorrectApiKeyTypeException",
+    );
+    assert_error(
+        &login(&f, &with("708a5f7f-5016-4a89-a0d5-df6ba77ffdd2")).await,
+        404,
+        "WSRecordNotFoundException",
+    );
+    assert_error(
+        &login(&f, &with("")).await,
+        400,
+        "WSInvalidParameterException",
+    );
+    // A deactivated key, then a deactivated company.
+    let key = Key::new(
+        format!("APIKEY#{}", admit_shared::apikeys::hash(&f.app_key)),
+        "APIKEY",
+    );
+    f.t.app
+        .store
+        .update(&key, Update::new().set("status", "inactive"), None)
+        .await
+        .unwrap();
+    assert_error(
+        &login(&f, &with(&f.app_key)).await,
+        403,
+        "WSCompanyApiKeyNotActiveException",
+    );
+    f.t.app
+        .store
+        .update(&key, Update::new().set("status", "active"), None)
+        .await
+        .unwrap();
+    f.t.app
+        .store
+        .update(
+            &Key::new("COMPANY#1", "COMPANY"),
+            Update::new().set("status", "inactive"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_error(
+        &login(&f, &with(&f.app_key)).await,
+        403,
+        "WSCompanyNotActiveException",
+    );
+}
+
+#[tokio::test]
+async fn inactive_users_cannot_log_in() {
+    let f = fixture(Backend::Embedded).await;
+    let k = user_key(admit_shared::domain::Id::new(f.user_id).unwrap());
+    f.t.app
+        .store
+        .update(&k, Update::new().set("status", "inactive"), None)
+        .await
+        .unwrap();
+    assert_error(
+        &login(&f, &creds(EMAIL, PASSWORD)).await,
+        403,
+        "WSUserNotActiveException",
+    );
+    // A wrong password still says nothing about the account's state.
+    assert_error(
+        &login(&f, &creds(EMAIL, "Wr0ng-password")).await,
+        401,
+        "WSInvalidLoginException",
+    );
+}
+
+#[tokio::test]
+async fn bad_bodies_get_the_error_shape_never_a_500() {
+    let f = fixture(Backend::Embedded).await;
+    let huge = format!(
+        "{{\"emailAddress\": \"{}\", \"password\": \"x\"}}",
+        "a".repeat(100_000)
+    );
+    let cases: Vec<(&str, u16)> = vec![
+        ("not json", 400),
+        ("", 400),
+        ("[]", 400),
+        ("{\"emailAddress\": 5, \"password\": \"x\"}", 400),
+        ("{\"emailAddress\": \"a@b.co\", \"password\": [1]}", 400),
+        ("{\"password\": \"x\"}", 400),
+        ("{\"emailAddress\": \"a@b.co\"}", 400),
+        (
+            "{\"emailAddress\": \"not-an-email\", \"password\": \"x\"}",
+            400,
+        ),
+        ("{\"emailAddress\": \"a@b.co\", \"password\": \"\"}", 400),
+        (huge.as_str(), 413),
+    ];
+    for (body, status) in cases {
+        let got = login(&f, body).await;
+        assert_error(&got, status, "WSInvalidParameterException");
+    }
+    let got = login(&f, "{\"emailAddress\": 5}").await;
+    assert!(
+        got.1["errorMsg"].as_str().unwrap().contains("invalid type"),
+        "{}",
+        got.1
+    );
+    let got = login(&f, "{\"password\": \"x\"}").await;
+    assert!(
+        got.1["errorMsg"].as_str().unwrap().contains("emailAddress"),
+        "{}",
+        got.1
+    );
+}
