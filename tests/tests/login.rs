@@ -138,6 +138,7 @@ async fn login_logout_scenario(backend: Backend) {
     assert_eq!(a["sessionId"], session.unwrap()["sessionId"]);
 
     // Logout revokes the token.
+    f.t.clock.advance(chrono::Duration::seconds(1));
     let (status, body) = logout(&f, Some(&token)).await;
     assert_eq!(
         (status, body),

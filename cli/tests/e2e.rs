@@ -1,0 +1,260 @@
+//! End to end: the real `admit` binary, `admit serve` on a free port, driven over HTTP.
+
+use admit_tests::{http_request, temp_dir};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+struct Server {
+    child: Child,
+    base: String,
+    banner: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(dir: &std::path::Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_admit"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start admit serve");
+    let mut banner = String::new();
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("admit serve exited early")
+            .expect("line");
+        banner.push_str(&line);
+        banner.push('\n');
+        if let Some(url) = line.strip_prefix("admit listening on ") {
+            break url.to_string();
+        }
+    };
+    Server {
+        child,
+        base,
+        banner,
+    }
+}
+
+fn admit(args: &[&str]) -> (i32, Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_admit"))
+        .args(args)
+        .output()
+        .expect("run admit");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    (
+        out.status.code().unwrap_or(-1),
+        serde_json::from_str(&stdout).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+const DEMO_LOGIN: &str = r#"{"emailAddress":"demo@admit.example","password":"demo-pass-2026"}"#;
+
+#[test]
+fn the_printed_curl_line_logs_the_demo_user_in() {
+    let dir = temp_dir("e2e");
+    let s = serve(&dir);
+    assert!(s.banner.contains("admin API key:"), "{}", s.banner);
+    assert!(s.banner.contains(DEMO_LOGIN), "{}", s.banner);
+    let json_ct = [("Content-Type", "application/json")];
+    let login_url = format!("{}/rest/user/login", s.base);
+    let logout_url = format!("{}/rest/user/logout", s.base);
+    let (status, body) = http_request(&login_url, "POST", &json_ct, Some(DEMO_LOGIN));
+    assert_eq!(status, 200, "{body}");
+    let token = body["authToken"].as_str().expect("token").to_string();
+    let auth = [("x-nextinteract-authtoken", token.as_str())];
+    let (status, body) = http_request(&logout_url, "POST", &auth, None);
+    assert_eq!(
+        (status, body),
+        (200, json!({"errorCode": 0, "errorMsg": "User logged out."}))
+    );
+    let expect = |got: (u16, Value), status: u16, exception: &str| {
+        assert_eq!(got.0, status, "{}", got.1);
+        assert_eq!(got.1["exception"], json!(exception), "{}", got.1);
+    };
+    expect(
+        http_request(&logout_url, "POST", &auth, None),
+        401,
+        "WSInvalidAuthTokenException",
+    );
+    expect(
+        http_request(&format!("{}/rest/nothing", s.base), "POST", &[], None),
+        404,
+        "WSNotFoundException",
+    );
+    expect(
+        http_request(&login_url, "GET", &[], None),
+        405,
+        "WSMethodNotAllowedException",
+    );
+    expect(
+        http_request(&login_url, "POST", &json_ct, Some("{\"emailAddress\":")),
+        400,
+        "WSInvalidParameterException",
+    );
+    let big = "x".repeat(200_000);
+    expect(
+        http_request(&login_url, "POST", &json_ct, Some(&big)),
+        413,
+        "WSInvalidParameterException",
+    );
+    drop(s);
+
+    // A restart keeps the data and does not provision the demo twice.
+    let s = serve(&dir);
+    assert!(!s.banner.contains("admin API key:"), "{}", s.banner);
+    let login_url = format!("{}/rest/user/login", s.base);
+    assert_eq!(
+        http_request(&login_url, "POST", &json_ct, Some(DEMO_LOGIN)).0,
+        200
+    );
+    drop(s);
+    // No raw token or password in the data directory.
+    let journal = std::fs::read_to_string(dir.join("store/store.journal")).expect("journal");
+    assert!(!journal.contains(&token));
+    assert!(!journal.contains("demo-pass-2026"));
+}
+
+#[test]
+fn operator_commands_print_json_and_refuse_bad_input_with_status_2() {
+    let dir = temp_dir("ops");
+    let d = dir.to_str().expect("utf-8 path");
+    let (code, company, _) = admit(&["company", "create", "--name", "Acme", "--data-dir", d]);
+    assert_eq!(code, 0);
+    assert_eq!(company["name"], json!("Acme"));
+    let id = company["companyId"].to_string();
+    let (code, team, _) = admit(&[
+        "team",
+        "create",
+        "--company",
+        &id,
+        "--name",
+        "Equity Investments",
+        "--public",
+        "--data-dir",
+        d,
+    ]);
+    assert_eq!(
+        (code, team["teamName"].clone(), team["public"].clone()),
+        (0, json!("Equity Investments"), json!(true))
+    );
+    let (code, key, _) = admit(&[
+        "apikey",
+        "create",
+        "--company",
+        &id,
+        "--type",
+        "admin",
+        "--data-dir",
+        d,
+    ]);
+    assert_eq!(code, 0);
+    let secret = key["apiKey"].as_str().expect("key").to_string();
+    assert_eq!(secret.len(), 36);
+    let (code, user, _) = admit(&[
+        "user",
+        "create",
+        "--email",
+        "Rep@Acme.com",
+        "--password",
+        "Rep-pass-2026",
+        "--first",
+        "Rita",
+        "--last",
+        "Rep",
+        "--company",
+        &id,
+        "--role",
+        "rep",
+        "--data-dir",
+        d,
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(user["email"], json!("rep@acme.com"));
+    assert!(user.get("passwordHash").is_none());
+    let (code, qr, _) = admit(&[
+        "qr",
+        "create",
+        "--company",
+        &id,
+        "--code",
+        "WALL1",
+        "--data-dir",
+        d,
+    ]);
+    assert_eq!((code, qr["code"].clone()), (0, json!("WALL1")));
+    let (code, s, _) = admit(&[
+        "settings",
+        "set",
+        "--company",
+        &id,
+        "usersMayInvite",
+        "true",
+        "--data-dir",
+        d,
+    ]);
+    assert_eq!((code, s["value"].clone()), (0, json!(true)));
+
+    let journal = std::fs::read_to_string(dir.join("store/store.journal")).expect("journal");
+    assert!(!journal.contains(&secret), "API keys are stored hashed");
+    assert!(!journal.contains("Rep-pass-2026"));
+
+    let bad: Vec<Vec<&str>> = vec![
+        vec!["company", "create"],
+        vec!["team", "create", "--company", "abc", "--name", "x"],
+        vec!["team", "create", "--company", "999", "--name", "x"],
+        vec!["apikey", "create", "--company", &id, "--type", "root"],
+        vec![
+            "user",
+            "create",
+            "--email",
+            "rep@acme.com",
+            "--password",
+            "Rep-pass-2026",
+            "--first",
+            "A",
+            "--last",
+            "B",
+        ],
+        vec![
+            "user",
+            "create",
+            "--email",
+            "x@acme.com",
+            "--password",
+            "short1",
+            "--first",
+            "A",
+            "--last",
+            "B",
+        ],
+        vec![
+            "settings",
+            "set",
+            "--company",
+            &id,
+            "favouriteColour",
+            "blue",
+        ],
+        vec!["frobnicate", "now"],
+        vec!["company", "create", "--name", "X", "--colour", "red"],
+    ];
+    for args in bad {
+        let mut full = args.clone();
+        full.extend(["--data-dir", d]);
+        let (code, _, stderr) = admit(&full);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(!stderr.trim().is_empty(), "{args:?} says why");
+    }
+}
