@@ -258,3 +258,34 @@ fn operator_commands_print_json_and_refuse_bad_input_with_status_2() {
         assert!(!stderr.trim().is_empty(), "{args:?} says why");
     }
 }
+
+#[test]
+fn operator_commands_work_on_dynamodb_through_aws_endpoint_url() {
+    let endpoint = admit_tests::emulator_endpoint();
+    let table = format!(
+        "admit-cli-{}",
+        &admit_shared::secrets::random_hex_id()[..10]
+    );
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_admit"))
+            .args(args)
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .expect("run admit");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (out.status.code().unwrap_or(-1), v)
+    };
+    assert_eq!(run(&["table", "create", "--table", &table]).0, 0);
+    let on = ["--store", "dynamodb", "--table", table.as_str()];
+    let on_table = |args: &[&str]| run(&[args, &on[..]].concat());
+    let (code, company) = on_table(&["company", "create", "--name", "Cloud Co"]);
+    assert_eq!((code, company["companyId"].clone()), (0, json!(1)));
+    let (code, team) = on_table(&["team", "create", "--company", "1", "--name", "Ops"]);
+    assert_eq!((code, team["teamId"].clone()), (0, json!(1)));
+    let (code, _) = on_table(&["team", "create", "--company", "2", "--name", "Ops"]);
+    assert_eq!(code, 2, "an unknown company is bad input");
+}

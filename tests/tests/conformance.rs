@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_store_in_memory_conforms() {
-    conformance::run(Arc::new(EmbeddedStore::in_memory())).await;
+    let store = Arc::new(EmbeddedStore::in_memory());
+    conformance::run(store.clone()).await;
+    conformance::run_concurrent_transactions(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -14,7 +16,8 @@ async fn embedded_store_on_disk_conforms_and_keeps_it_after_a_restart() {
     let dir = temp_dir("conformance");
     {
         let store = Arc::new(EmbeddedStore::open(&dir).unwrap());
-        conformance::run(store).await;
+        conformance::run(store.clone()).await;
+        conformance::run_concurrent_transactions(store).await;
     }
     let reopened = EmbeddedStore::open(&dir).unwrap();
     use admit_shared::store::{Key, Store};

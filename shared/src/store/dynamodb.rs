@@ -244,6 +244,18 @@ where
     }
 }
 
+/// Maps a single-item write's error: a failed condition carries the item as it was.
+macro_rules! write_error {
+    ($err:ident) => {
+        |e: SdkError<$err, _>| match e.as_service_error() {
+            Some($err::ConditionalCheckFailedException(c)) => StoreError::ConditionFailed {
+                current: c.item().map(from_attrs),
+            },
+            _ => classify(e),
+        }
+    };
+}
+
 fn build_error(e: impl std::fmt::Display) -> StoreError {
     StoreError::Invalid(format!("request could not be built: {e}"))
 }
@@ -444,14 +456,7 @@ impl Store for DynamoStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await
-            .map_err(|e| match e.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(c)) => {
-                    StoreError::ConditionFailed {
-                        current: c.item().map(from_attrs),
-                    }
-                }
-                _ => classify(e),
-            })?;
+            .map_err(write_error!(PutItemError))?;
         Ok(())
     }
 
@@ -480,14 +485,7 @@ impl Store for DynamoStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await
-            .map_err(|e| match e.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
-                    StoreError::ConditionFailed {
-                        current: c.item().map(from_attrs),
-                    }
-                }
-                _ => classify(e),
-            })?;
+            .map_err(write_error!(UpdateItemError))?;
         Ok(out.attributes().map(from_attrs).unwrap_or_default())
     }
 
@@ -506,14 +504,7 @@ impl Store for DynamoStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await
-            .map_err(|e| match e.as_service_error() {
-                Some(DeleteItemError::ConditionalCheckFailedException(c)) => {
-                    StoreError::ConditionFailed {
-                        current: c.item().map(from_attrs),
-                    }
-                }
-                _ => classify(e),
-            })?;
+            .map_err(write_error!(DeleteItemError))?;
         Ok(out.attributes().map(from_attrs))
     }
 
