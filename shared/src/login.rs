@@ -116,6 +116,7 @@ pub async fn login(
         let pw = password.clone();
         let _ =
             tokio::task::spawn_blocking(move || secrets::verify_against_dummy(pw.expose())).await;
+        record_unknown_email(app, &email, caller, now).await?;
         return Err(invalid_login());
     };
     if let Some(until) = user.locked_until.filter(|u| *u > now) {
@@ -197,7 +198,9 @@ pub async fn login(
     })
 }
 
-/// Counts a failed login; the failure that reaches the threshold locks the account.
+/// Counts a failed login in one transaction with its activity item; the failure that reaches
+/// the threshold locks the account. The count is updated only if no concurrent attempt changed
+/// it first (then the attempt is counted again on the fresh value).
 async fn record_failure(
     app: &App,
     user: &User,
@@ -206,48 +209,101 @@ async fn record_failure(
     now: DateTime<Utc>,
 ) -> Result<ApiError, ApiError> {
     let fail = store_failure(Service::User);
-    let after = app
-        .store
-        .update(
-            &user_key(user.user_id),
-            Update::new().add("failedLogins", 1),
-            Some(Cond::present()),
-        )
-        .await
-        .map_err(&fail)?;
-    let failures = after
-        .get("failedLogins")
-        .and_then(|v| v.as_u64())
-        .unwrap_or(0);
-    let mut writes = vec![activity::record(
-        user.user_id,
-        ActivityType::LoginFailed,
-        source,
-        caller,
-        None,
-        now,
-    )];
-    let answer = if failures >= u64::from(app.config.lockout_threshold) {
+    let mut seen = user.failed_logins;
+    for _ in 0..5 {
+        let failures = seen + 1;
+        let locking = failures >= app.config.lockout_threshold;
         let until = now
             + chrono::Duration::from_std(app.config.lockout)
                 .unwrap_or(chrono::Duration::minutes(15));
-        writes.push(Write::Update {
-            key: user_key(user.user_id),
+        let update = if locking {
+            Update::new().set("failedLogins", 0).set(
+                "lockedUntil",
+                until.to_rfc3339_opts(SecondsFormat::Millis, true),
+            )
+        } else {
+            Update::new().set("failedLogins", failures)
+        };
+        let writes = vec![
+            Write::Update {
+                key: user_key(user.user_id),
+                update,
+                cond: Some(Cond::present().and(Cond::eq("failedLogins", seen))),
+            },
+            activity::record(
+                user.user_id,
+                ActivityType::LoginFailed,
+                source,
+                caller,
+                None,
+                now,
+            ),
+        ];
+        match app.store.transact(writes).await {
+            Ok(()) if locking => {
+                tracing::warn!(user_id = %user.user_id, failures, "account locked after repeated failed logins");
+                return Ok(locked(until, now));
+            }
+            Ok(()) => return Ok(invalid_login()),
+            Err(e) if e.failed_at(0) => {
+                let fresh = app
+                    .store
+                    .get(&user_key(user.user_id))
+                    .await
+                    .map_err(&fail)?;
+                let Some(fresh) = fresh else {
+                    return Ok(invalid_login());
+                };
+                let fresh: User = from_item(fresh).map_err(&fail)?;
+                if fresh.locked_until.is_some_and(|u| u > now) {
+                    return Ok(locked(fresh.locked_until.unwrap_or(now), now));
+                }
+                seen = fresh.failed_logins;
+            }
+            Err(e) => return Err(fail(e)),
+        }
+    }
+    Ok(invalid_login())
+}
+
+/// Records a login attempt for an email no user has, under the SHA-256 of the address (never
+/// the address itself): a counter and the attempt, kept a day. It is the same amount of work as
+/// a wrong password's bookkeeping, so the two cannot be told apart by their timing.
+async fn record_unknown_email(
+    app: &App,
+    email: &EmailAddress,
+    caller: &Caller,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let pk = format!(
+        "LOGINFAIL#{}",
+        secrets::sha256_hex(email.as_str().as_bytes())
+    );
+    let ttl = serde_json::json!((now + chrono::Duration::days(1)).timestamp());
+    let at = now.to_rfc3339_opts(SecondsFormat::Millis, true);
+    let mut attempt = crate::store::Key::new(
+        pk.clone(),
+        format!("ATTEMPT#{at}#{}", &random_hex_id()[..8]),
+    )
+    .to_item();
+    attempt.insert("at".into(), serde_json::json!(at));
+    attempt.insert("ipAddress".into(), serde_json::json!(caller.ip));
+    attempt.insert("ttl".into(), ttl.clone());
+    let writes = vec![
+        Write::Update {
+            key: crate::store::Key::new(pk, "LOGINFAIL"),
             update: Update::new()
-                .set(
-                    "lockedUntil",
-                    until.to_rfc3339_opts(SecondsFormat::Millis, true),
-                )
-                .set("failedLogins", 0),
-            cond: Some(Cond::present()),
-        });
-        tracing::warn!(user_id = %user.user_id, failures, "account locked after repeated failed logins");
-        locked(until, now)
-    } else {
-        invalid_login()
-    };
-    app.store.transact(writes).await.map_err(&fail)?;
-    Ok(answer)
+                .add("attempts", 1)
+                .set("lastAttemptAt", at.as_str())
+                .set("ttl", ttl),
+            cond: None,
+        },
+        Write::put_new(attempt),
+    ];
+    app.store
+        .transact(writes)
+        .await
+        .map_err(store_failure(Service::User))
 }
 
 /// Revokes the caller's auth token.

@@ -12,6 +12,7 @@
 //! | activity | `USER#<id>` | `ACTIVITY#<time>#<rand>` | |
 //! | email guard | `EMAIL#<canonical email>` | `EMAIL` | |
 //! | session | `SESSION#<sha256 of token>` | `SESSION` | |
+//! | failed login, unknown email | `LOGINFAIL#<sha256 of email>` | `LOGINFAIL` (counter), `ATTEMPT#<time>#<rand>` | |
 //! | outbox message | `OUTBOX#<id>` | `OUTBOX` | `OUTBOX#PENDING` / created (while pending) |
 //! | id counter | `COUNTER#<kind>` | `COUNTER` | |
 
