@@ -178,6 +178,17 @@ async fn failures_scenario(backend: Backend) {
         unknown, wrong,
         "unknown email and wrong password look the same"
     );
+    // The unknown address is recorded only as its hash.
+    let hashed = format!("LOGINFAIL#{}", sha256_hex(b"nobody@interact.technology"));
+    let counter =
+        f.t.app
+            .store
+            .get(&Key::new(hashed, "LOGINFAIL"))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(counter["attempts"], json!(1));
+    assert!(!f.t.stored_text().await.contains("nobody@interact"));
     // Repeated failures lock the account: the fifth failure in a row locks it.
     for _ in 0..3 {
         assert_error(
