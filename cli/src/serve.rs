@@ -23,6 +23,12 @@ pub async fn dispatch(app: &App, route: &Route, req: Request) -> Option<Response
     Some(match route.function {
         "login_user" => login_user::handler(app, req).await,
         "logout_user" => logout_user::handler(app, req).await,
+        "assign_member_to_teams" => assign_member_to_teams::handler(app, req).await,
+        "get_public_mi_teams" => get_public_mi_teams::handler(app, req).await,
+        "list_notifications" => list_notifications::handler(app, req).await,
+        "mark_notifications_read" => mark_notifications_read::handler(app, req).await,
+        "register_device" => register_device::handler(app, req).await,
+        "remove_device" => remove_device::handler(app, req).await,
         _ => return None,
     })
 }
@@ -54,6 +60,7 @@ pub fn gateway_event(
     parts: &http::request::Parts,
     body: &[u8],
     route: &Route,
+    params: &routes::PathParams,
     peer: SocketAddr,
     request_id: &str,
 ) -> Value {
@@ -98,6 +105,9 @@ pub fn gateway_event(
         "rawQueryString": raw_query,
         "headers": headers,
         "queryStringParameters": if query.is_empty() { Value::Null } else { Value::Object(query) },
+        "pathParameters": if params.is_empty() { Value::Null } else {
+            Value::Object(params.iter().map(|(k, v)| (k.clone(), Value::String(percent_decode(v)))).collect())
+        },
         "requestContext": {
             "accountId": "local",
             "apiId": "local",
@@ -167,7 +177,7 @@ async fn handle(app: Arc<App>, req: hyper::Request<Incoming>, peer: SocketAddr) 
             Exception::MethodNotAllowed,
             format!("{path} does not accept {method}"),
         )),
-        Ok(route) => match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok((route, params)) => match Limited::new(body, MAX_BODY_BYTES).collect().await {
             Err(_) => error_response(
                 &ApiError::invalid(format!(
                     "request body is over the limit of {MAX_BODY_BYTES} bytes"
@@ -176,7 +186,7 @@ async fn handle(app: Arc<App>, req: hyper::Request<Incoming>, peer: SocketAddr) 
             ),
             Ok(collected) => {
                 let bytes = collected.to_bytes();
-                let event = gateway_event(&parts, &bytes, route, peer, &request_id);
+                let event = gateway_event(&parts, &bytes, route, &params, peer, &request_id);
                 match lambda_http::request::from_str(&event.to_string()) {
                     Ok(lreq) => match dispatch(&app, route, lreq).await {
                         Some(r) => r,

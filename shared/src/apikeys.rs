@@ -35,6 +35,32 @@ pub async fn resolve(
     expected: ApiKeyType,
     service: Service,
 ) -> Result<(ApiKey, Company), ApiError> {
+    resolve_any(app, raw, &[expected], service).await
+}
+
+/// The company API key in the `x-nextinteract-company-api-key` header, of one of `accepted` types.
+pub async fn from_header(
+    app: &App,
+    req: &lambda_http::Request,
+    accepted: &[ApiKeyType],
+    service: Service,
+) -> Result<(ApiKey, Company), ApiError> {
+    let raw = req
+        .headers()
+        .get(crate::http::COMPANY_API_KEY_HEADER)
+        .ok_or_else(|| ApiError::invalid("x-nextinteract-company-api-key header is required"))?
+        .to_str()
+        .map_err(|_| ApiError::invalid("API key is malformed"))?;
+    resolve_any(app, raw, accepted, service).await
+}
+
+/// Resolves a presented key that may be of any of the `accepted` types.
+pub async fn resolve_any(
+    app: &App,
+    raw: &str,
+    accepted: &[ApiKeyType],
+    service: Service,
+) -> Result<(ApiKey, Company), ApiError> {
     let raw = raw.trim();
     if raw.is_empty() || raw.len() > 128 || !raw.is_ascii() {
         return Err(ApiError::invalid("API key is malformed"));
@@ -52,10 +78,10 @@ pub async fn resolve(
             "API key is not active",
         ));
     }
-    if key.key_type != expected {
-        let want = match expected {
-            ApiKeyType::Admin => "an admin",
-            ApiKeyType::App => "an app",
+    if !accepted.contains(&key.key_type) {
+        let want = match accepted.first() {
+            Some(ApiKeyType::Admin) => "an admin",
+            _ => "an app",
         };
         return Err(ApiError::new(
             Exception::IncorrectApiKeyType,

@@ -7,11 +7,13 @@ pub mod apikeys;
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod devices;
 pub mod domain;
 pub mod error;
 pub mod http;
 pub mod login;
 pub mod mail;
+pub mod notifications;
 pub mod outbox;
 pub mod provision;
 pub mod push;
@@ -19,7 +21,29 @@ pub mod records;
 pub mod routes;
 pub mod secrets;
 pub mod store;
+pub mod teams;
 pub mod telemetry;
 
 pub use app::App;
 pub use lambda_http;
+
+/// The `main` of an HTTP endpoint's Lambda binary: JSON logs, `App` built once per cold start
+/// (a configuration error stops the cold start with a message naming the variable), then every
+/// request through `handler`, which never fails.
+#[macro_export]
+macro_rules! http_function {
+    ($handler:path) => {
+        #[tokio::main]
+        async fn main() -> Result<(), $crate::lambda_http::Error> {
+            $crate::telemetry::init_lambda();
+            let app = $crate::App::from_env().await?;
+            let app = &app;
+            $crate::lambda_http::run($crate::lambda_http::service_fn(
+                move |req: $crate::lambda_http::Request| async move {
+                    Ok::<_, std::convert::Infallible>($handler(app, req).await)
+                },
+            ))
+            .await
+        }
+    };
+}

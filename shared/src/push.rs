@@ -51,6 +51,9 @@ pub trait Pusher: Send + Sync {
     async fn unregister(&self, endpoint: &str) -> Result<(), DeliveryError>;
 }
 
+/// The reason given when a stage has no platform application for a device's platform.
+pub const NOT_CONFIGURED: &str = "push is not set up for this platform on this stage";
+
 pub struct SnsPusher {
     client: aws_sdk_sns::Client,
     ios_application_arn: Option<String>,
@@ -82,9 +85,7 @@ impl Pusher for SnsPusher {
             Platform::Ios => self.ios_application_arn.as_deref(),
             Platform::Android => self.android_application_arn.as_deref(),
         }
-        .ok_or_else(|| {
-            DeliveryError::Permanent(format!("no SNS platform application for {platform:?}"))
-        })?;
+        .ok_or_else(|| DeliveryError::Permanent(NOT_CONFIGURED.into()))?;
         let out = self
             .client
             .create_platform_endpoint()

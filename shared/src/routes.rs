@@ -27,24 +27,105 @@ pub const ROUTES: &[Route] = &[
         logical_id: "LogoutUserFunction",
         summary: "logoutUser: revoke the auth token in x-nextinteract-authtoken",
     },
+    Route {
+        method: "POST",
+        path: "/rest/company/membership/teams/assign",
+        function: "assign_member_to_teams",
+        logical_id: "AssignMemberToTeamsFunction",
+        summary: "assignMemberToTeams: add a member to teams, optionally notify them",
+    },
+    Route {
+        method: "GET",
+        path: "/rest/company/teams/public",
+        function: "get_public_mi_teams",
+        logical_id: "GetPublicMITeamsFunction",
+        summary: "getPublicMITeams: the company's public teams",
+    },
+    Route {
+        method: "GET",
+        path: "/rest/user/notifications",
+        function: "list_notifications",
+        logical_id: "ListNotificationsFunction",
+        summary: "Notification Centre: the caller's notifications, newest first, paged",
+    },
+    Route {
+        method: "POST",
+        path: "/rest/user/notifications/read",
+        function: "mark_notifications_read",
+        logical_id: "MarkNotificationsReadFunction",
+        summary: "Notification Centre: mark notifications read",
+    },
+    Route {
+        method: "POST",
+        path: "/rest/user/devices",
+        function: "register_device",
+        logical_id: "RegisterDeviceFunction",
+        summary: "Devices: register the caller's device for push (SNS platform endpoint)",
+    },
+    Route {
+        method: "DELETE",
+        path: "/rest/user/devices/{deviceId}",
+        function: "remove_device",
+        logical_id: "RemoveDeviceFunction",
+        summary: "Devices: remove one of the caller's devices",
+    },
 ];
 
-/// Finds the route for a method and path: `Ok(route)`, `Err(true)` when the path exists with
-/// other methods, `Err(false)` when it does not exist.
-pub fn find(method: &str, path: &str) -> Result<&'static Route, bool> {
+/// Path parameters taken from a request path (`{deviceId}` -> value).
+pub type PathParams = Vec<(String, String)>;
+
+/// Matches a path against a template such as `/rest/user/devices/{deviceId}`.
+pub fn match_path(template: &str, path: &str) -> Option<PathParams> {
     let path = if path.len() > 1 {
         path.trim_end_matches('/')
     } else {
         path
     };
+    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    if t.len() != p.len() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (t, p) in t.iter().zip(p) {
+        match t.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
+            Some(name) if !p.is_empty() => params.push((name.to_string(), p.to_string())),
+            Some(_) => return None,
+            None if *t == p => {}
+            None => return None,
+        }
+    }
+    Some(params)
+}
+
+/// Finds the route for a method and path: `Ok((route, path parameters))`, `Err(true)` when the
+/// path exists with other methods, `Err(false)` when it does not exist.
+pub fn find(method: &str, path: &str) -> Result<(&'static Route, PathParams), bool> {
     let mut path_known = false;
     for r in ROUTES {
-        if r.path == path {
+        if let Some(params) = match_path(r.path, path) {
             if r.method.eq_ignore_ascii_case(method) {
-                return Ok(r);
+                return Ok((r, params));
             }
             path_known = true;
         }
     }
     Err(path_known)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_match_with_parameters() {
+        assert_eq!(match_path("/a/b", "/a/b"), Some(vec![]));
+        assert_eq!(match_path("/a/b", "/a/b/"), Some(vec![]));
+        assert_eq!(
+            match_path("/a/{id}", "/a/42"),
+            Some(vec![("id".into(), "42".into())])
+        );
+        assert_eq!(match_path("/a/{id}", "/a/"), None);
+        assert_eq!(match_path("/a/{id}", "/a/1/2"), None);
+        assert_eq!(match_path("/a/b", "/a/c"), None);
+    }
 }

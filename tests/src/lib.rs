@@ -120,6 +120,16 @@ impl TestApp {
                     .send()
                     .await
                     .expect("create SNS platform application");
+                let android = sns
+                    .create_platform_application()
+                    .name(format!(
+                        "android-{}",
+                        &admit_shared::secrets::random_hex_id()[..8]
+                    ))
+                    .platform("GCM")
+                    .send()
+                    .await
+                    .expect("create SNS platform application");
                 let table = store.table().to_string();
                 (
                     store as Arc<dyn Store>,
@@ -127,7 +137,7 @@ impl TestApp {
                     Arc::new(SnsPusher::new(
                         sns,
                         ios.platform_application_arn().map(str::to_string),
-                        None,
+                        android.platform_application_arn().map(str::to_string),
                     )) as Arc<dyn Pusher>,
                     Some((client, table)),
                 )
@@ -311,4 +321,102 @@ fn dechunk(s: &str) -> String {
         rest = tail[n..].trim_start_matches("\r\n");
     }
     out
+}
+
+/// A store that fails every operation touching a partition that starts with a chosen prefix:
+/// `Internal` (a bug or corrupt item: 500) or `Unavailable` (an outage or throttle: 503).
+pub struct FaultyStore {
+    pub inner: Arc<dyn Store>,
+    pub fault: std::sync::Mutex<Option<(String, bool)>>,
+}
+
+impl FaultyStore {
+    pub fn new(inner: Arc<dyn Store>) -> Arc<FaultyStore> {
+        Arc::new(FaultyStore {
+            inner,
+            fault: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// Fail operations on partitions starting with `prefix`; `transient` picks 503 over 500.
+    pub fn fail(&self, prefix: &str, transient: bool) {
+        *self.fault.lock().unwrap() = Some((prefix.to_string(), transient));
+    }
+
+    pub fn heal(&self) {
+        *self.fault.lock().unwrap() = None;
+    }
+
+    fn check(&self, pk: &str) -> Result<(), admit_shared::store::StoreError> {
+        use admit_shared::store::StoreError;
+        match &*self.fault.lock().unwrap() {
+            Some((p, transient)) if pk.starts_with(p.as_str()) => Err(if *transient {
+                StoreError::Unavailable("injected outage".into())
+            } else {
+                StoreError::Internal("injected failure".into())
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for FaultyStore {
+    async fn get(
+        &self,
+        key: &admit_shared::store::Key,
+    ) -> Result<Option<admit_shared::store::Item>, admit_shared::store::StoreError> {
+        self.check(&key.pk)?;
+        self.inner.get(key).await
+    }
+    async fn batch_get(
+        &self,
+        keys: &[admit_shared::store::Key],
+    ) -> Result<Vec<admit_shared::store::Item>, admit_shared::store::StoreError> {
+        for k in keys {
+            self.check(&k.pk)?;
+        }
+        self.inner.batch_get(keys).await
+    }
+    async fn query(
+        &self,
+        q: &admit_shared::store::Query,
+    ) -> Result<admit_shared::store::Page, admit_shared::store::StoreError> {
+        self.check(&q.partition)?;
+        self.inner.query(q).await
+    }
+    async fn put(
+        &self,
+        item: admit_shared::store::Item,
+        cond: Option<admit_shared::store::Cond>,
+    ) -> Result<(), admit_shared::store::StoreError> {
+        self.check(item.get("pk").and_then(Value::as_str).unwrap_or_default())?;
+        self.inner.put(item, cond).await
+    }
+    async fn update(
+        &self,
+        key: &admit_shared::store::Key,
+        u: admit_shared::store::Update,
+        cond: Option<admit_shared::store::Cond>,
+    ) -> Result<admit_shared::store::Item, admit_shared::store::StoreError> {
+        self.check(&key.pk)?;
+        self.inner.update(key, u, cond).await
+    }
+    async fn delete(
+        &self,
+        key: &admit_shared::store::Key,
+        cond: Option<admit_shared::store::Cond>,
+    ) -> Result<Option<admit_shared::store::Item>, admit_shared::store::StoreError> {
+        self.check(&key.pk)?;
+        self.inner.delete(key, cond).await
+    }
+    async fn transact(
+        &self,
+        writes: Vec<admit_shared::store::Write>,
+    ) -> Result<(), admit_shared::store::StoreError> {
+        for w in &writes {
+            self.check(&w.key()?.pk)?;
+        }
+        self.inner.transact(writes).await
+    }
 }

@@ -1,13 +1,3 @@
-use admit_shared::App;
-use lambda_http::{service_fn, Error, Request};
+//! The Lambda binary: wires `handler` to the runtime.
 
-#[tokio::main]
-async fn main() -> Result<(), Error> {
-    admit_shared::telemetry::init_lambda();
-    let app = App::from_env().await?;
-    let app = &app;
-    lambda_http::run(service_fn(move |req: Request| async move {
-        Ok::<_, std::convert::Infallible>(login_user::handler(app, req).await)
-    }))
-    .await
-}
+admit_shared::http_function!(login_user::handler);
