@@ -28,6 +28,7 @@ Operator commands (each prints one JSON object on stdout):
   admit company create --name NAME
   admit team create --company ID --name NAME [--public]
   admit apikey create --company ID --type admin|app        (the key is printed once)
+  admit apikey import --company ID --type admin|app --key K (a key the company already uses)
   admit user create --email E --password P --first F --last L [--company ID --role member|rep|admin]
   admit qr create --company ID --code CODE [--event ID]
   admit settings set --company ID KEY VALUE
@@ -210,6 +211,18 @@ async fn operator(
             v["apiKey"] = json!(secret);
             v["note"] = json!("The key is shown only now; admit stores only its hash.");
             v
+        }
+        ("apikey", "import") => {
+            no_more(rest)?;
+            let company: Id = args.req_parsed("company")?;
+            let key_type = match args.req("type")?.as_str() {
+                "admin" => ApiKeyType::Admin,
+                "app" => ApiKeyType::App,
+                t => return Err(Failure::Usage(format!("--type is admin or app, not {t}"))),
+            };
+            let secret = args.req("key")?;
+            args.finish()?;
+            json!(provision::import_api_key(app, company, key_type, &secret).await?)
         }
         ("user", "create") => {
             no_more(rest)?;

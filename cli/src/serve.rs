@@ -29,6 +29,7 @@ pub async fn dispatch(app: &App, route: &Route, req: Request) -> Option<Response
         "mark_notifications_read" => mark_notifications_read::handler(app, req).await,
         "register_device" => register_device::handler(app, req).await,
         "remove_device" => remove_device::handler(app, req).await,
+        "self_register_mi_user" => self_register_mi_user::handler(app, req).await,
         _ => return None,
     })
 }

@@ -17,6 +17,8 @@ pub enum ActivityType {
     Logout = 3,
     SessionExpired = 4,
     AccountLocked = 5,
+    Registered = 6,
+    InvitationAccepted = 7,
 }
 
 impl ActivityType {
@@ -27,6 +29,8 @@ impl ActivityType {
             ActivityType::Logout => "Logout",
             ActivityType::SessionExpired => "SessionExpired",
             ActivityType::AccountLocked => "Account Locked",
+            ActivityType::Registered => "Registered",
+            ActivityType::InvitationAccepted => "Invitation Accepted",
         }
     }
 }

@@ -86,6 +86,50 @@ pub async fn create_team(
     Ok(team)
 }
 
+/// Imports a key the company already uses (for example one issued by the platform admit
+/// replaces), so existing apps keep working. Only its hash is stored.
+pub async fn import_api_key(
+    app: &App,
+    company: Id,
+    key_type: ApiKeyType,
+    secret: &str,
+) -> Result<ApiKey, ApiError> {
+    let secret = secret.trim();
+    if secret.len() < 8 || secret.len() > 128 || !secret.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ApiError::invalid(
+            "an imported key is 8 to 128 printable ASCII characters",
+        ));
+    }
+    let key = ApiKey {
+        key_id: next_id(app, "apikey").await?,
+        company_id: company,
+        key_type,
+        status: Status::Active,
+        created_at: app.clock.now(),
+    };
+    let item = to_item(
+        &api_key_key(&apikeys::hash(secret)),
+        &key,
+        &[
+            ("gsi1pk", json!(format!("COMPANY#{company}#APIKEYS"))),
+            ("gsi1sk", json!(key.created_at.to_rfc3339())),
+        ],
+    );
+    app.store
+        .transact(vec![company_exists(company), Write::put_new(item)])
+        .await
+        .map_err(|e| {
+            if e.failed_at(0) {
+                no_company(company)
+            } else if e.failed_at(1) {
+                ApiError::invalid("this key is already in use")
+            } else {
+                store_failure(Service::Company)(e)
+            }
+        })?;
+    Ok(key)
+}
+
 /// Creates a key and returns it with its one-time secret.
 pub async fn create_api_key(
     app: &App,
@@ -256,6 +300,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "bool",
         "Whether platform users may invite other users (true/false).",
     ),
+    (
+        "professionTeams",
+        "map",
+        "Default teams per profession for self-registration (V4+): PROFESSION=TEAM[+TEAM],... e.g. 1=6,2=7+8.",
+    ),
 ];
 
 pub const DEFAULT_TEAM_ASSIGNMENT_MESSAGE: &str =
@@ -289,6 +338,35 @@ pub async fn set_setting(
                 domains.push(json!(e.domain()));
             }
             Value::Array(domains)
+        }
+        "map" => {
+            let mut m = serde_json::Map::new();
+            for pair in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let bad = || {
+                    ApiError::invalid(format!("{key} is PROFESSION=TEAM[+TEAM],... (got {pair})"))
+                };
+                let (p, teams) = pair.split_once('=').ok_or_else(bad)?;
+                let p: i64 = p.trim().parse().map_err(|_| bad())?;
+                let mut ids = Vec::new();
+                for t in teams.split('+') {
+                    let id: Id = t.parse().map_err(|_| bad())?;
+                    if app
+                        .store
+                        .get(&team_key(company, id))
+                        .await
+                        .map_err(store_failure(Service::Company))?
+                        .is_none()
+                    {
+                        return Err(ApiError::new(
+                            Exception::RecordNotFound,
+                            format!("team {id} is not a team of company {company}"),
+                        ));
+                    }
+                    ids.push(json!(id));
+                }
+                m.insert(p.to_string(), Value::Array(ids));
+            }
+            Value::Object(m)
         }
         _ => {
             if value.chars().count() > 1024 {

@@ -69,6 +69,13 @@ pub const ROUTES: &[Route] = &[
         logical_id: "RemoveDeviceFunction",
         summary: "Devices: remove one of the caller's devices",
     },
+    Route {
+        method: "POST",
+        path: "/rest/user/mi/selfregister",
+        function: "self_register_mi_user",
+        logical_id: "SelfRegisterMIUserFunction",
+        summary: "selfRegisterMIUser: register from the app (versions 1 to 5, QR access codes)",
+    },
 ];
 
 /// Path parameters taken from a request path (`{deviceId}` -> value).

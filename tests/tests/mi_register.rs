@@ -1,0 +1,565 @@
+//! selfRegisterMIUser (seed 002) through the Lambda handler.
+
+use admit_shared::domain::Id;
+use admit_shared::outbox;
+use admit_shared::provision::{self, NewUser};
+use admit_shared::records::{user_key, ApiKeyType, Role};
+use admit_shared::store::{Index, Key, Query, SortKey, Update};
+use admit_shared::App;
+use admit_tests::{
+    assert_error, emulator_data, gateway_request, read, Backend, FaultyStore, TestApp,
+};
+use serde_json::{json, Value};
+
+const V1_KEY: &str = "708a5f7f-5016-4a89-a0d5-df6ba77ffdd2";
+const V5_KEY: &str = "SOMEAPIKEY";
+
+/// The version 1 example, exactly as printed.
+const V1_EXAMPLE: &str = r#"{
+"version": 1,
+"password": "mypassword",
+"apiKey": "708a5f7f-5016-4a89-a0d5-df6ba77ffdd2",
+"emailAddress": "aaron@interact.technology",
+"firstName": "Aaron Web Service Test",
+"lastName": "McMullen"
+}"#;
+
+/// The version 5 example as printed, but for the page's curly quotes around `condition`.
+const V5_EXAMPLE: &str = r#"{
+"uInteractTsAndCs": "Y",
+"uSAMTrackingConsent": "Y",
+"uiCloudConsent": "Y",
+"uGoogleConsent": "Y",
+"uFacebookConsent": "Y",
+"storeContactIdentifiers": false,
+"version": 5,
+"apiKey": "SOMEAPIKEY",
+"emailAddress": "test@yopmail.com",
+"firstName": "My Test",
+"lastName": "User",
+"password": "Pa55word",
+"qrAccessCode": "ACCESSCODE",
+"qrAccessCodes" : ["Access1", "Access2"],
+"contactDetails": {
+"countryCode": "AU",
+"otherCountryCode": "NZ",
+"contactProfession": "Doctor",
+"contactSpecialty": "Gastroenterology",
+"contactCategory": "My CRM Category",
+"primaryMobile": "0405112233",
+"externalId": "ABC987-D875356",
+"title": "Lord",
+"firstname": "My Test",
+"lastname": "User",
+"mobile": "041234567",
+"phone": "0411223344",
+"otherPhone": "02 9988776633",
+"department": "IT",
+"email1": "test@yopmail.com",
+"company": "INTERACT Technology",
+"city": "Sydney",
+"state": "AU-NSW",
+"postCode": "2031",
+"ownedBy": "Someone",
+"notes": "A lovely fella",
+"facebookId": "catherder31",
+"dateOfBirth": "31/07/1982",
+"otherAddress1": "Other address 1",
+"otherAddress2": "Other address 2",
+"otherAddress3": "Other address 3",
+"otherCity": "Auckland",
+"otherState": "AU-QLD",
+"otherPostcode": "2000",
+"faxNumber": "02 12345678",
+"wallConsent1": "My wall consent 1",
+"wallConsent2": "My wall consent 2",
+"wallConsent3": "My wall consent 3",
+"wallConsent4": "My wall consent 4",
+"wallConsent5": "My wall consent 5",
+"wallConsent6": "My wall consent 6",
+"eventConsent1": "My event consent 1",
+"eventConsent2": "My event consent 2",
+"eventConsent3": "My event consent 3",
+"eventConsent4": "My event consent 4",
+"additional1": "Additional 1",
+"additional2": "Additional 2",
+"additional3": "Additional 3",
+"lead": "My lead",
+"representativeName": "Rep Name"
+},
+"title": 1,
+"countryCode": "AU",
+"profession": 1,
+"specialty": 9,
+"condition": 2,
+"otherTitle": "Sir",
+"otherProfession": "Ventriloquist",
+"otherSpecialty": "Cat Herder",
+"validationFields": [
+{
+"id": 1,
+"value": "ABC0123456789"
+}
+],
+"sendWelcomeEmail": true,
+"dietaryRequirements": "Halal"
+}"#;
+
+const OK: (u16, &str) = (200, "MI User self-registered.");
+
+/// Company 1 with the seed's app keys, the QR codes of the v5 example (ACCESSCODE for the wall,
+/// Access1 and Access2 for events 41 and 42) and team 1 as profession 1's default team.
+async fn world(backend: Backend) -> TestApp {
+    let t = TestApp::new(backend).await;
+    let app = &t.app;
+    let c = provision::create_company(app, "Interact")
+        .await
+        .unwrap()
+        .company_id;
+    let team = provision::create_team(app, c, "Doctors", false)
+        .await
+        .unwrap();
+    provision::import_api_key(app, c, ApiKeyType::App, V1_KEY)
+        .await
+        .unwrap();
+    provision::import_api_key(app, c, ApiKeyType::App, V5_KEY)
+        .await
+        .unwrap();
+    provision::create_qr(app, c, "ACCESSCODE", None)
+        .await
+        .unwrap();
+    provision::create_qr(app, c, "Access1", Some(Id::new(41).unwrap()))
+        .await
+        .unwrap();
+    provision::create_qr(app, c, "Access2", Some(Id::new(42).unwrap()))
+        .await
+        .unwrap();
+    provision::set_setting(app, c, "professionTeams", &format!("1={}", team.team_id))
+        .await
+        .unwrap();
+    t
+}
+
+async fn register(app: &App, body: &str) -> (u16, Value) {
+    read(
+        self_register_mi_user::handler(
+            app,
+            gateway_request("POST", "/rest/user/mi/selfregister", &[], Some(body)),
+        )
+        .await,
+    )
+}
+
+fn ok(got: &(u16, Value)) {
+    assert_eq!(got.0, OK.0, "{}", got.1);
+    assert_eq!(got.1, json!({"errorCode": 0, "errorMsg": OK.1}));
+}
+
+async fn login_status(app: &App, email: &str, password: &str) -> u16 {
+    let body = json!({"emailAddress": email, "password": password}).to_string();
+    read(
+        login_user::handler(
+            app,
+            gateway_request("POST", "/rest/user/login", &[], Some(&body)),
+        )
+        .await,
+    )
+    .0
+}
+
+fn v1(email: &str, password: &str) -> String {
+    json!({"version": 1, "password": password, "apiKey": V1_KEY, "emailAddress": email, "firstName": "A", "lastName": "B"}).to_string()
+}
+
+async fn v5_example(backend: Backend) {
+    let t = world(backend).await;
+    let app = &t.app;
+    ok(&register(app, V5_EXAMPLE).await);
+    assert_eq!(login_status(app, "test@yopmail.com", "Pa55word").await, 200);
+
+    // Stored: user (with condition), membership with the profession's team, contact with every
+    // detail, the registration profile, event sign-ups, the email guard.
+    let user = app
+        .store
+        .get(&user_key(Id::new(1).unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (user["email"].clone(), user["condition"].clone()),
+        (json!("test@yopmail.com"), json!(2))
+    );
+    let member = app
+        .store
+        .get(&Key::new("COMPANY#1", "MEMBER#1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(member["teams"], json!([1]));
+    let contact = app
+        .store
+        .get(&Key::new("COMPANY#1", "CONTACT#1"))
+        .await
+        .unwrap()
+        .unwrap();
+    let details: Value =
+        serde_json::from_str::<Value>(V5_EXAMPLE).unwrap()["contactDetails"].clone();
+    for (k, v) in details.as_object().unwrap() {
+        assert_eq!(&contact[k], v, "contact.{k}");
+    }
+    assert_eq!(contact["condition"], json!(2));
+    let profile = app
+        .store
+        .get(&Key::new("COMPANY#1", "REGISTRATION#1"))
+        .await
+        .unwrap()
+        .unwrap();
+    for (k, v) in [
+        ("version", json!(5)),
+        ("title", json!(1)),
+        ("countryCode", json!("AU")),
+        ("profession", json!(1)),
+        ("specialty", json!(9)),
+        ("condition", json!(2)),
+        ("otherTitle", json!("Sir")),
+        ("otherProfession", json!("Ventriloquist")),
+        ("otherSpecialty", json!("Cat Herder")),
+        ("dietaryRequirements", json!("Halal")),
+        ("storeContactIdentifiers", json!(false)),
+        (
+            "validationFields",
+            json!([{"id": 1, "value": "ABC0123456789"}]),
+        ),
+        ("uInteractTsAndCs", json!(true)),
+        ("uFacebookConsent", json!(true)),
+        ("qrAccessCodes", json!(["ACCESSCODE", "Access1", "Access2"])),
+    ] {
+        assert_eq!(profile[k], v, "registration.{k}");
+    }
+    let events = app
+        .store
+        .query(
+            &Query::partition(Index::Table, "COMPANY#1").sort(SortKey::BeginsWith("EVENT#".into())),
+        )
+        .await
+        .unwrap();
+    let ids: Vec<Value> = events.items.iter().map(|e| e["eventId"].clone()).collect();
+    assert_eq!(ids, [json!(41), json!(42)]);
+    assert!(!t.stored_text().await.contains("Pa55word"));
+
+    // The welcome email.
+    assert_eq!(outbox::dispatch_pending(app, 10).await.unwrap(), 1);
+    match backend {
+        Backend::Embedded => {
+            let mail: Vec<_> = std::fs::read_dir(t.dir.join("mail"))
+                .unwrap()
+                .flatten()
+                .collect();
+            let eml = std::fs::read_to_string(mail[0].path()).unwrap();
+            assert!(
+                eml.contains("To: test@yopmail.com\r\n")
+                    && eml.contains("Subject: Welcome to Interact\r\n"),
+                "{eml}"
+            );
+        }
+        Backend::Emulator => {
+            let data = emulator_data();
+            let sent = data["ses"]["Message"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| {
+                    m["destinations"]["ToAddresses"][0] == json!("test@yopmail.com")
+                        && m["subject"] == json!("Welcome to Interact")
+                })
+                .count();
+            assert!(sent >= 1, "welcome email on the SES emulator");
+        }
+    }
+    // The same registration again: the email is taken.
+    assert_error(
+        &register(app, V5_EXAMPLE).await,
+        409,
+        "WSEmailAlreadyExistsException",
+    );
+}
+
+#[tokio::test]
+async fn the_v5_example_on_the_embedded_store() {
+    v5_example(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn the_v5_example_on_the_emulator() {
+    v5_example(Backend::Emulator).await;
+}
+
+#[tokio::test]
+async fn the_v1_example_meets_the_password_policy() {
+    let t = world(Backend::Embedded).await;
+    // The page's own policy (a letter and a number) wins over its v1 example's password.
+    let got = register(&t.app, V1_EXAMPLE).await;
+    assert_error(&got, 400, "WSInvalidParameterException");
+    assert!(
+        got.1["errorMsg"]
+            .as_str()
+            .unwrap()
+            .contains("one letter and one number"),
+        "{}",
+        got.1
+    );
+    // The same example with a password that meets it.
+    ok(&register(&t.app, &V1_EXAMPLE.replace("mypassword", "mypassword1")).await);
+    assert_eq!(
+        login_status(&t.app, "aaron@interact.technology", "mypassword1").await,
+        200
+    );
+    // Version 1 sends the welcome email by default.
+    assert_eq!(outbox::pending(&t.app).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn every_seed_exception_is_reachable() {
+    let t = world(Backend::Embedded).await;
+    let app = &t.app;
+    let invalid = |got: (u16, Value)| assert_error(&got, 400, "WSInvalidParameterException");
+    // Versions and the fields each needs.
+    for v in [json!(null), json!(0), json!(6), json!("1"), json!(1.5)] {
+        let mut b: Value = serde_json::from_str(&v1("v@interact.technology", "Passw0rd!")).unwrap();
+        b["version"] = v;
+        invalid(register(app, &b.to_string()).await);
+    }
+    for field in [
+        "apiKey",
+        "emailAddress",
+        "firstName",
+        "lastName",
+        "password",
+    ] {
+        let mut b: Value = serde_json::from_str(&v1("v@interact.technology", "Passw0rd!")).unwrap();
+        b.as_object_mut().unwrap().remove(field);
+        invalid(register(app, &b.to_string()).await);
+    }
+    let base = json!({"password": "Passw0rd!", "apiKey": V1_KEY, "emailAddress": "v@interact.technology", "firstName": "A", "lastName": "B"});
+    let with = |extra: Value| {
+        let mut b = base.clone();
+        for (k, v) in extra.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        b.to_string()
+    };
+    invalid(register(app, &with(json!({"version": 3}))).await);
+    invalid(register(app, &with(json!({"version": 4, "countryCode": "AU"}))).await);
+    invalid(register(app, &with(json!({"version": 4, "countryCode": "AU", "profession": 1, "qrAccessCodes": ["Access1"]}))).await);
+    invalid(
+        register(
+            app,
+            &with(json!({"version": 1, "qrAccessCode": "ACCESSCODE"})),
+        )
+        .await,
+    );
+    invalid(
+        register(
+            app,
+            &with(json!({"version": 2, "contactDetails": {"externalId": ""}})),
+        )
+        .await,
+    );
+    invalid(
+        register(
+            app,
+            &with(json!({"version": 2, "contactDetails": {"firstname": "x".repeat(101)}})),
+        )
+        .await,
+    );
+    invalid(
+        register(
+            app,
+            &with(json!({"version": 2, "contactDetails": {"dateOfBirth": "1982-07-31"}})),
+        )
+        .await,
+    );
+    invalid(register(app, &with(json!({"version": 5, "countryCode": "AU", "profession": 1, "uInteractTsAndCs": "maybe"}))).await);
+    let got = register(app, &with(json!({"version": 2, "qrAccessCode": "NOPE"}))).await;
+    invalid(got.clone());
+    assert!(got.1["errorMsg"].as_str().unwrap().contains("NOPE"));
+    // Keys: unknown, and of the wrong type, are bad parameters here.
+    invalid(
+        register(
+            app,
+            &with(json!({"version": 1, "apiKey": "00000000-0000-0000-0000-000000000000"})),
+        )
+        .await,
+    );
+    let (_, admin) = provision::create_api_key(app, Id::new(1).unwrap(), ApiKeyType::Admin)
+        .await
+        .unwrap();
+    invalid(register(app, &with(json!({"version": 1, "apiKey": admin}))).await);
+    // Passwords.
+    assert_error(
+        &register(app, &v1("p@interact.technology", "Sh0rt")).await,
+        400,
+        "WSPasswordLengthException",
+    );
+    assert_error(
+        &register(
+            app,
+            &v1("p@interact.technology", &format!("A1{}", "x".repeat(29))),
+        )
+        .await,
+        400,
+        "WSPasswordLengthException",
+    );
+    invalid(register(app, &v1("p@interact.technology", "Password123")).await);
+    // Email domains: invalid, and not accepted by the company.
+    assert_error(
+        &register(app, &v1("p@localhost", "Passw0rd!")).await,
+        400,
+        "WSInvalidEmailDomainNameException",
+    );
+    provision::set_setting(
+        app,
+        Id::new(1).unwrap(),
+        "allowedEmailDomains",
+        "interact.technology",
+    )
+    .await
+    .unwrap();
+    assert_error(
+        &register(app, &v1("p@yopmail.com", "Passw0rd!")).await,
+        400,
+        "WSInvalidEmailDomainNameException",
+    );
+    ok(&register(app, &v1("p@interact.technology", "Passw0rd!")).await);
+    // Taken and locked accounts.
+    assert_error(
+        &register(app, &v1(" P@Interact.Technology ", "Passw0rd!")).await,
+        409,
+        "WSEmailAlreadyExistsException",
+    );
+    app.store
+        .update(
+            &user_key(Id::new(1).unwrap()),
+            Update::new().set(
+                "lockedUntil",
+                (app.clock.now() + chrono::Duration::minutes(5)).to_rfc3339(),
+            ),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_error(
+        &register(app, &v1("p@interact.technology", "Passw0rd!")).await,
+        423,
+        "WSAccountLockedException",
+    );
+    // externalId is unique per company; a refused registration leaves nothing behind.
+    let ext = |email: &str| {
+        with(
+            json!({"version": 2, "emailAddress": email, "contactDetails": {"externalId": "EXT-1"}}),
+        )
+    };
+    ok(&register(app, &ext("e1@interact.technology")).await);
+    invalid(register(app, &ext("e2@interact.technology")).await);
+    assert!(app
+        .store
+        .get(&Key::new("EMAIL#e2@interact.technology", "EMAIL"))
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        login_status(app, "e2@interact.technology", "Passw0rd!").await,
+        401
+    );
+}
+
+#[tokio::test]
+async fn storage_and_password_failures_are_service_exceptions() {
+    let t = world(Backend::Embedded).await;
+    let faulty = FaultyStore::new(t.app.store.clone());
+    let app = App {
+        store: faulty.clone(),
+        ..t.app.clone()
+    };
+    faulty.fail("EMAIL#", false);
+    assert_error(
+        &register(&app, &v1("s@interact.technology", "Passw0rd!")).await,
+        500,
+        "WSUserServiceException",
+    );
+    faulty.fail("EMAIL#", true);
+    assert_error(
+        &register(&app, &v1("s@interact.technology", "Passw0rd!")).await,
+        503,
+        "WSUserServiceUnavailableException",
+    );
+    faulty.heal();
+    ok(&register(&app, &v1("s@interact.technology", "Passw0rd!")).await);
+    // A stored password hash that cannot be read is a password service failure, not a 401.
+    app.store
+        .update(
+            &user_key(Id::new(1).unwrap()),
+            Update::new().set("passwordHash", "not-a-phc-string"),
+            None,
+        )
+        .await
+        .unwrap();
+    let body =
+        json!({"emailAddress": "s@interact.technology", "password": "Passw0rd!"}).to_string();
+    let got = read(
+        login_user::handler(
+            &app,
+            gateway_request("POST", "/rest/user/login", &[], Some(&body)),
+        )
+        .await,
+    );
+    assert_error(&got, 500, "WSPasswordServiceException");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_concurrent_registrations_of_one_email_create_one_user() {
+    let t = world(Backend::Embedded).await;
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let app = t.app.clone();
+        let body = v1(
+            if i % 2 == 0 {
+                "race@interact.technology"
+            } else {
+                "RACE@interact.technology"
+            },
+            "Passw0rd!",
+        );
+        tasks.push(tokio::spawn(async move { register(&app, &body).await }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap().0);
+    }
+    statuses.sort();
+    assert_eq!(statuses, [200, 409, 409, 409]);
+    let users = t
+        .app
+        .store
+        .query(
+            &Query::partition(Index::Table, "COMPANY#1")
+                .sort(SortKey::BeginsWith("MEMBER#".into())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(users.items.len(), 1);
+    // Operators' users and self-registered ones share the email guard.
+    let err = provision::create_user(
+        &t.app,
+        NewUser {
+            email: "race@interact.technology",
+            password: "Passw0rd!",
+            first_name: "A",
+            last_name: "B",
+            membership: Some((Id::new(1).unwrap(), Role::Member)),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.exception.name(), "WSEmailAlreadyExistsException");
+}
