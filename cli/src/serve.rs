@@ -30,6 +30,9 @@ pub async fn dispatch(app: &App, route: &Route, req: Request) -> Option<Response
         "register_device" => register_device::handler(app, req).await,
         "remove_device" => remove_device::handler(app, req).await,
         "self_register_mi_user" => self_register_mi_user::handler(app, req).await,
+        "invite_mi_user" => invite_mi_user::handler(app, req).await,
+        "get_mi_invitation" => get_mi_invitation::handler(app, req).await,
+        "accept_mi_invitation" => accept_mi_invitation::handler(app, req).await,
         _ => return None,
     })
 }

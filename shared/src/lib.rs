@@ -12,6 +12,7 @@ pub mod devices;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod invite;
 pub mod login;
 pub mod mail;
 pub mod notifications;

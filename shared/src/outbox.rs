@@ -25,6 +25,8 @@ pub const KEEP_DAYS: i64 = 30;
 pub enum Message {
     Email(Email),
     Push(PushMessage),
+    /// An invitation email, rendered (with a freshly issued single-use token) when it is sent.
+    Invitation(crate::invite::InvitationEmail),
 }
 
 pub fn outbox_key(id: &str) -> Key {
@@ -90,6 +92,7 @@ async fn send_once(app: &App, message: &Message) -> Result<String, DeliveryError
     match message {
         Message::Email(e) => app.mailer.send(e).await,
         Message::Push(p) => app.pusher.send(p).await,
+        Message::Invitation(_) => Err(DeliveryError::Permanent("invitation not rendered".into())),
     }
 }
 
@@ -138,6 +141,18 @@ pub async fn deliver(app: &App, id: &str) -> Result<Outcome, DispatchError> {
     let kind = match &message {
         Message::Email(_) => "email",
         Message::Push(_) => "push",
+        Message::Invitation(_) => "invitation",
+    };
+    let message = match message {
+        Message::Invitation(inv) => match crate::invite::issue(app, &inv).await? {
+            Some(email) => Message::Email(email),
+            None => {
+                tracing::info!(outbox_id = id, "invitation no longer pending; not sent");
+                finish(app, &key, "skipped", Some("invitation no longer pending")).await?;
+                return Ok(Outcome::AlreadyDone);
+            }
+        },
+        m => m,
     };
     match send_with_retries(app, &message).await {
         Ok(provider_id) => {

@@ -76,6 +76,27 @@ pub const ROUTES: &[Route] = &[
         logical_id: "SelfRegisterMIUserFunction",
         summary: "selfRegisterMIUser: register from the app (versions 1 to 5, QR access codes)",
     },
+    Route {
+        method: "POST",
+        path: "/rest/user/miinvite",
+        function: "invite_mi_user",
+        logical_id: "InviteMIUserFunction",
+        summary: "inviteMIUser: invite a contact to the company wall and teams by email",
+    },
+    Route {
+        method: "GET",
+        path: "/rest/user/miinvite/accept",
+        function: "get_mi_invitation",
+        logical_id: "GetMIInvitationFunction",
+        summary: "Invitations: what an invitation offers (token from the email)",
+    },
+    Route {
+        method: "POST",
+        path: "/rest/user/miinvite/accept",
+        function: "accept_mi_invitation",
+        logical_id: "AcceptMIInvitationFunction",
+        summary: "Invitations: accept with the single-use token from the email",
+    },
 ];
 
 /// Path parameters taken from a request path (`{deviceId}` -> value).

@@ -11,7 +11,6 @@ use admit_tests::{
     assert_error, emulator_data, gateway_request, read, Backend, FaultyStore, TestApp,
 };
 use serde_json::{json, Value};
-use std::sync::Arc;
 
 const KEY_HEADER: &str = "x-nextinteract-company-api-key";
 const MEMBER_EMAIL: &str = "member@interact.technology";
@@ -683,5 +682,4 @@ async fn devices_and_the_notification_centre() {
     );
     let (_, theirs) = list(app, &other, "").await;
     assert_eq!(theirs["notifications"], json!([]));
-    let _ = Arc::new(());
 }

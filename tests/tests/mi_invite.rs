@@ -1,0 +1,463 @@
+//! inviteMIUser (seed 000) and accepting invitations, through the Lambda handlers.
+
+use admit_shared::outbox;
+use admit_shared::provision::{self, NewUser};
+use admit_shared::records::Role;
+use admit_shared::store::{Index, Key, Query, SortKey};
+use admit_shared::App;
+use admit_tests::{
+    assert_error, emulator_data, gateway_request, read, Backend, FaultyStore, TestApp,
+};
+use serde_json::{json, Value};
+
+/// The example body, exactly as printed.
+const SEED_EXAMPLE: &str = r#"{
+  "companyId": 3,
+  "contact": {
+    "contactId": null,
+    "countryCode": null,
+    "firstname": "Doctor Invited By Rep",
+    "lastname": "McMullen",
+    "department": null,
+    "company": null,
+    "workAddress1": null,
+    "workAddress2": null,
+    "city": null,
+    "state": null,
+    "postCode": null,
+    "otherCountryCode": null,
+    "externalId": null,
+    "contactType": null,
+    "title": null,
+    "mobile": null,
+    "phone": null,
+    "otherPhone": null,
+    "contactProfession": null,
+    "contactSpecialty": null,
+    "contactCategory": null,
+    "email1": "aaron@interact.technology",
+    "email2": null,
+    "workAddress3": null,
+    "ownedBy": null,
+    "notes": null,
+    "facebookId": null,
+    "dateOfBirth": null,
+    "webPage": null,
+    "otherAddress1": null,
+    "otherAddress2": null,
+    "otherAddress3": null,
+    "otherCity": null,
+    "otherState": null,
+    "otherPostcode": null,
+    "faxNumber": null,
+    "twitterId": null
+  },
+  "inviteTeams": [
+    {
+      "teamId": 22,
+      "teamName": "Equity Investments"
+    },
+    {
+      "teamId": 21,
+      "teamName": "Property Investments"
+    }
+  ]
+}"#;
+
+const REP: (&str, &str) = ("rep@interact.technology", "Rep-pass-2026");
+const MEMBER: (&str, &str) = ("member@interact.technology", "Member-pass-1");
+const OUTSIDER: (&str, &str) = ("outsider@other.example", "Outsider-pass-1");
+
+/// Companies 1 and 2 (2 with the outsider), company 3 with teams 21 and 22, a rep and a member.
+async fn world(backend: Backend) -> TestApp {
+    let t = TestApp::new(backend).await;
+    let app = &t.app;
+    provision::create_company(app, "First").await.unwrap();
+    let other = provision::create_company(app, "Other")
+        .await
+        .unwrap()
+        .company_id;
+    let c = provision::create_company(app, "Interact")
+        .await
+        .unwrap()
+        .company_id;
+    assert_eq!(c.get(), 3);
+    for i in 1..=20 {
+        provision::create_team(app, other, &format!("Other {i}"), false)
+            .await
+            .unwrap();
+    }
+    provision::create_team(app, c, "Property Investments", true)
+        .await
+        .unwrap();
+    provision::create_team(app, c, "Equity Investments", true)
+        .await
+        .unwrap();
+    for (who, company, role) in [
+        (REP, c, Role::Rep),
+        (MEMBER, c, Role::Member),
+        (OUTSIDER, other, Role::Admin),
+    ] {
+        provision::create_user(
+            app,
+            NewUser {
+                email: who.0,
+                password: who.1,
+                first_name: "X",
+                last_name: "Y",
+                membership: Some((company, role)),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    t
+}
+
+async fn login(app: &App, who: (&str, &str)) -> String {
+    let body = json!({"emailAddress": who.0, "password": who.1}).to_string();
+    let (s, v) = read(
+        login_user::handler(
+            app,
+            gateway_request("POST", "/rest/user/login", &[], Some(&body)),
+        )
+        .await,
+    );
+    assert_eq!(s, 200, "{v}");
+    v["authToken"].as_str().unwrap().to_string()
+}
+
+async fn invite(app: &App, token: Option<&str>, body: &str) -> (u16, Value) {
+    let headers: Vec<(&str, &str)> = token
+        .map(|t| vec![("x-nextinteract-authtoken", t)])
+        .unwrap_or_default();
+    read(
+        invite_mi_user::handler(
+            app,
+            gateway_request("POST", "/rest/user/miinvite", &headers, Some(body)),
+        )
+        .await,
+    )
+}
+
+async fn preview(app: &App, token: &str) -> (u16, Value) {
+    use lambda_http::RequestExt;
+    let req = gateway_request("GET", "/rest/user/miinvite/accept", &[], None)
+        .with_query_string_parameters(std::collections::HashMap::from([(
+            "token".to_string(),
+            token.to_string(),
+        )]));
+    read(get_mi_invitation::handler(app, req).await)
+}
+
+async fn accept(app: &App, body: Value) -> (u16, Value) {
+    read(
+        accept_mi_invitation::handler(
+            app,
+            gateway_request(
+                "POST",
+                "/rest/user/miinvite/accept",
+                &[],
+                Some(&body.to_string()),
+            ),
+        )
+        .await,
+    )
+}
+
+/// Delivers pending mail and returns the invitation tokens found in the emails sent to `to`.
+async fn invitation_tokens(t: &TestApp, to: &str) -> Vec<String> {
+    outbox::dispatch_pending(&t.app, 50).await.unwrap();
+    let texts: Vec<String> = match t.dynamo {
+        None => std::fs::read_dir(t.dir.join("mail"))
+            .map(|d| {
+                d.flatten()
+                    .map(|f| std::fs::read_to_string(f.path()).unwrap())
+                    .filter(|e| e.contains(&format!("To: {to}\r\n")))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        Some(_) => emulator_data()["ses"]["Message"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["destinations"]["ToAddresses"][0] == json!(to))
+            .map(|m| m["body"].as_str().unwrap().to_string())
+            .collect(),
+    };
+    texts
+        .iter()
+        .filter_map(|e| e.split("accept?token=").nth(1))
+        .map(|rest| {
+            rest.chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect()
+        })
+        .collect()
+}
+
+const OK: &str = r#"{"errorCode": 0, "errorMsg": "MI User invited."}"#;
+
+async fn seed_example(backend: Backend) {
+    let t = world(backend).await;
+    let app = &t.app;
+    let rep = login(app, REP).await;
+    assert_eq!(
+        invite(app, Some(&rep), SEED_EXAMPLE).await,
+        (200, serde_json::from_str(OK).unwrap())
+    );
+    // The contact, the pending invitation with its teams, one email queued.
+    let contact = app
+        .store
+        .get(&Key::new("COMPANY#3", "CONTACT#1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (contact["firstname"].clone(), contact["email1"].clone()),
+        (
+            json!("Doctor Invited By Rep"),
+            json!("aaron@interact.technology")
+        )
+    );
+    let inv = app
+        .store
+        .get(&Key::new("COMPANY#3", "INVITE#aaron@interact.technology"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (inv["status"].clone(), inv["teams"].clone()),
+        (json!("pending"), json!([22, 21]))
+    );
+    assert_eq!(outbox::pending(app).await.unwrap().len(), 1);
+    let tokens = invitation_tokens(&t, "aaron@interact.technology").await;
+    assert_eq!(tokens.len(), 1, "one invitation email with a link");
+    let token = &tokens[0];
+    assert!(
+        !t.stored_text().await.contains(token.as_str()),
+        "only the token's hash is stored"
+    );
+
+    // The invitee previews, then accepts with a password; the link works once.
+    let (s, p) = preview(app, token).await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(p["companyName"], json!("Interact"));
+    assert_eq!(
+        p["teams"],
+        json!([{"teamId": 22, "teamName": "Equity Investments"}, {"teamId": 21, "teamName": "Property Investments"}])
+    );
+    assert_eq!(p["accountExists"], json!(false));
+    assert_error(
+        &accept(app, json!({"token": token, "password": "short"})).await,
+        400,
+        "WSPasswordLengthException",
+    );
+    let (s, a) = accept(app, json!({"token": token, "password": "Accept3d-pass"})).await;
+    assert_eq!(s, 200, "{a}");
+    let user = a["userId"].as_u64().unwrap();
+    let member = app
+        .store
+        .get(&Key::new("COMPANY#3", format!("MEMBER#{user}")))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(member["teams"], json!([22, 21]));
+    login(app, ("aaron@interact.technology", "Accept3d-pass")).await;
+    assert_error(
+        &accept(app, json!({"token": token, "password": "Accept3d-pass"})).await,
+        404,
+        "WSRecordNotFoundException",
+    );
+    assert_error(&preview(app, token).await, 404, "WSRecordNotFoundException");
+    // Invited again after accepting: refused, clearly.
+    assert_error(
+        &invite(app, Some(&rep), SEED_EXAMPLE).await,
+        400,
+        "WSInvalidParameterException",
+    );
+}
+
+#[tokio::test]
+async fn the_seed_example_on_the_embedded_store() {
+    seed_example(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn the_seed_example_on_the_emulator() {
+    seed_example(Backend::Emulator).await;
+}
+
+#[tokio::test]
+async fn a_new_invitation_refreshes_the_pending_one_and_keeps_the_contact() {
+    let t = world(Backend::Embedded).await;
+    let app = &t.app;
+    let rep = login(app, REP).await;
+    assert_eq!(invite(app, Some(&rep), SEED_EXAMPLE).await.0, 200);
+    let first = invitation_tokens(&t, "aaron@interact.technology").await;
+    // Again, with other details and only one team: the contact is kept as it was.
+    let again = json!({"companyId": 3, "contact": {"firstname": "Changed", "lastname": "Name", "email1": "AARON@interact.technology"}, "inviteTeams": [{"teamId": 21}]});
+    assert_eq!(invite(app, Some(&rep), &again.to_string()).await.0, 200);
+    let contacts = app
+        .store
+        .query(
+            &Query::partition(Index::Table, "COMPANY#3")
+                .sort(SortKey::BeginsWith("CONTACT#".into())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(contacts.items.len(), 1, "never duplicated");
+    assert_eq!(
+        contacts.items[0]["firstname"],
+        json!("Doctor Invited By Rep"),
+        "details not changed"
+    );
+    let invites = app
+        .store
+        .query(
+            &Query::partition(Index::Table, "COMPANY#3")
+                .sort(SortKey::BeginsWith("INVITE#".into())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(invites.items.len(), 1);
+    assert_eq!(invites.items[0]["teams"], json!([21]));
+    let all = invitation_tokens(&t, "aaron@interact.technology").await;
+    assert_eq!(all.len(), 2);
+    let newest = all.iter().find(|t| !first.contains(t)).unwrap();
+    // The first link is revoked; the new one works. An existing user needs no password.
+    assert_error(
+        &preview(app, &first[0]).await,
+        404,
+        "WSRecordNotFoundException",
+    );
+    provision::create_user(
+        app,
+        NewUser {
+            email: "aaron@interact.technology",
+            password: "Existing-pass-1",
+            first_name: "A",
+            last_name: "M",
+            membership: None,
+        },
+    )
+    .await
+    .unwrap();
+    let (_, p) = preview(app, newest).await;
+    assert_eq!(p["accountExists"], json!(true));
+    let (s, a) = accept(app, json!({"token": newest})).await;
+    assert_eq!(s, 200, "{a}");
+    let member = app
+        .store
+        .get(&Key::new("COMPANY#3", format!("MEMBER#{}", a["userId"])))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(member["teams"], json!([21]));
+}
+
+#[tokio::test]
+async fn every_seed_exception_is_reachable() {
+    let t = world(Backend::Embedded).await;
+    let app = &t.app;
+    let rep = login(app, REP).await;
+    let body = |company: u64, teams: Value, contact: Value| {
+        json!({"companyId": company, "contact": contact, "inviteTeams": teams}).to_string()
+    };
+    let person = json!({"firstname": "A", "lastname": "B", "email1": "new@interact.technology"});
+    // Tokens.
+    assert_error(
+        &invite(app, None, SEED_EXAMPLE).await,
+        401,
+        "WSInvalidAuthTokenException",
+    );
+    assert_error(
+        &invite(app, Some("0123"), SEED_EXAMPLE).await,
+        401,
+        "WSInvalidAuthTokenException",
+    );
+    // Parameters.
+    let invalid = |got: (u16, Value)| assert_error(&got, 400, "WSInvalidParameterException");
+    invalid(invite(app, Some(&rep), "{").await);
+    invalid(invite(app, Some(&rep), &json!({"contact": person}).to_string()).await);
+    invalid(invite(app, Some(&rep), &json!({"companyId": 3}).to_string()).await);
+    for missing in ["firstname", "lastname", "email1"] {
+        let mut c = person.clone();
+        c.as_object_mut().unwrap().remove(missing);
+        invalid(invite(app, Some(&rep), &body(3, json!([]), c)).await);
+    }
+    invalid(invite(app, Some(&rep), &body(3, json!([]), json!({"firstname": "A", "lastname": "B", "email1": "new@interact.technology", "externalId": ""}))).await);
+    invalid(
+        invite(
+            app,
+            Some(&rep),
+            &body(3, json!([{"teamName": "no id"}]), person.clone()),
+        )
+        .await,
+    );
+    // Companies the caller is not in look the same whether they exist or not.
+    let theirs = invite(app, Some(&rep), &body(2, json!([]), person.clone())).await;
+    let nowhere = invite(app, Some(&rep), &body(999, json!([]), person.clone())).await;
+    invalid(theirs.clone());
+    assert_eq!(theirs, nowhere);
+    // A plain member may not invite.
+    let member = login(app, MEMBER).await;
+    assert_error(
+        &invite(app, Some(&member), &body(3, json!([]), person.clone())).await,
+        403,
+        "WSInvalidParameterException",
+    );
+    // Teams of another company.
+    assert_error(
+        &invite(
+            app,
+            Some(&rep),
+            &body(
+                3,
+                json!([{"teamId": 21}, {"teamId": 5, "teamName": "Other 5"}]),
+                person.clone(),
+            ),
+        )
+        .await,
+        400,
+        "WSInvalidTeamException",
+    );
+    // Nothing was written by any refused call.
+    let contacts = app
+        .store
+        .query(
+            &Query::partition(Index::Table, "COMPANY#3")
+                .sort(SortKey::BeginsWith("CONTACT#".into())),
+        )
+        .await
+        .unwrap();
+    assert!(contacts.items.is_empty());
+    assert!(outbox::pending(app).await.unwrap().is_empty());
+
+    // Storage failures: the token lookup, then the company's records.
+    let faulty = FaultyStore::new(app.store.clone());
+    let broken = App {
+        store: faulty.clone(),
+        ..app.clone()
+    };
+    faulty.fail("SESSION#", true);
+    assert_error(
+        &invite(&broken, Some(&rep), SEED_EXAMPLE).await,
+        503,
+        "WSCacheServiceException",
+    );
+    faulty.fail("COMPANY#", false);
+    assert_error(
+        &invite(&broken, Some(&rep), SEED_EXAMPLE).await,
+        500,
+        "WSCompanyServiceException",
+    );
+    faulty.fail("COMPANY#", true);
+    assert_error(
+        &invite(&broken, Some(&rep), SEED_EXAMPLE).await,
+        503,
+        "WSCompanyServiceUnavailableException",
+    );
+    faulty.heal();
+    assert_eq!(invite(&broken, Some(&rep), SEED_EXAMPLE).await.0, 200);
+}
