@@ -160,6 +160,14 @@ async fn backend(args: &mut Args) -> Result<App, Failure> {
     }
 }
 
+fn key_type(s: &str) -> Result<ApiKeyType, String> {
+    match s {
+        "admin" => Ok(ApiKeyType::Admin),
+        "app" => Ok(ApiKeyType::App),
+        _ => Err(format!("--type is admin or app, not {s}")),
+    }
+}
+
 fn role(s: &str) -> Result<Role, String> {
     match s {
         "member" => Ok(Role::Member),
@@ -200,11 +208,7 @@ async fn operator(
         ("apikey", "create") => {
             no_more(rest)?;
             let company: Id = args.req_parsed("company")?;
-            let key_type = match args.req("type")?.as_str() {
-                "admin" => ApiKeyType::Admin,
-                "app" => ApiKeyType::App,
-                t => return Err(Failure::Usage(format!("--type is admin or app, not {t}"))),
-            };
+            let key_type = key_type(&args.req("type")?)?;
             args.finish()?;
             let (key, secret) = provision::create_api_key(app, company, key_type).await?;
             let mut v = json!(key);
@@ -215,11 +219,7 @@ async fn operator(
         ("apikey", "import") => {
             no_more(rest)?;
             let company: Id = args.req_parsed("company")?;
-            let key_type = match args.req("type")?.as_str() {
-                "admin" => ApiKeyType::Admin,
-                "app" => ApiKeyType::App,
-                t => return Err(Failure::Usage(format!("--type is admin or app, not {t}"))),
-            };
+            let key_type = key_type(&args.req("type")?)?;
             let secret = args.req("key")?;
             args.finish()?;
             json!(provision::import_api_key(app, company, key_type, &secret).await?)

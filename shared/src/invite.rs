@@ -5,14 +5,14 @@
 use crate::activity::{self, ActivityType, Source};
 use crate::app::App;
 use crate::contact::{self, Contact};
-use crate::domain::{EmailAddress, Id, Name, Password, PasswordPolicyError};
+use crate::domain::{EmailAddress, Id, Name};
 use crate::error::{ApiError, Exception, Service, Success};
 use crate::http::{store_failure, Caller};
 use crate::mail::Email;
 use crate::outbox::{self, Message};
 use crate::records::*;
 use crate::register::{existing_contact, new_contact_writes};
-use crate::secrets::{self, random_hex_id, Token};
+use crate::secrets::{random_hex_id, Token};
 use crate::store::{Cond, Key, StoreError, Update, Write};
 use crate::teams::TeamRef;
 use chrono::{DateTime, Utc};
@@ -447,13 +447,7 @@ pub async fn accept(
     let user_id = match existing {
         Some(id) => id,
         None => {
-            let password =
-                Password::new_policy(body.password.unwrap_or_default()).map_err(|e| match e {
-                    PasswordPolicyError::Length => {
-                        ApiError::new(Exception::PasswordLength, e.to_string())
-                    }
-                    _ => ApiError::invalid(e.to_string()),
-                })?;
+            let password = crate::accounts::new_password(body.password.unwrap_or_default())?;
             let contact = app
                 .store
                 .get(&crate::register::contact_key(c, inv.contact_id))
@@ -479,16 +473,7 @@ pub async fn accept(
                 100,
             )
             .map_err(ApiError::invalid)?;
-            let pw = password.clone();
-            let hash = tokio::task::spawn_blocking(move || secrets::hash_password(pw.expose()))
-                .await
-                .map_err(|e| ApiError::new(Exception::PasswordService, e.to_string()))?
-                .map_err(|_| {
-                    ApiError::new(
-                        Exception::PasswordService,
-                        "The password could not be stored.",
-                    )
-                })?;
+            let hash = crate::accounts::hash_password(&password).await?;
             let id = app.ids.next("user").await.map_err(&fail)?;
             let user = User {
                 user_id: id,
@@ -541,14 +526,7 @@ pub async fn accept(
                 teams: inv.teams.clone(),
                 created_at: now,
             };
-            writes.push(Write::put_new(to_item(
-                &member_key(c, user_id),
-                &m,
-                &[
-                    ("gsi1pk", json!(format!("USER#{user_id}"))),
-                    ("gsi1sk", json!(format!("COMPANY#{c}"))),
-                ],
-            )));
+            writes.push(Write::put_new(crate::accounts::membership_item(&m)));
         }
     }
     writes.push(Write::Update {

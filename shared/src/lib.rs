@@ -2,6 +2,7 @@
 //! auth, the ports (`Store`, `Mailer`, `Pusher`, `Clock`, `Ids`) and their adapters, and the
 //! use cases the endpoints call.
 
+pub mod accounts;
 pub mod activity;
 pub mod apikeys;
 pub mod app;

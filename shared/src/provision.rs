@@ -4,11 +4,10 @@
 
 use crate::apikeys;
 use crate::app::App;
-use crate::domain::{EmailAddress, Id, Name, Password};
+use crate::domain::{EmailAddress, Id, Name};
 use crate::error::{ApiError, Exception, Service};
 use crate::http::store_failure;
 use crate::records::*;
-use crate::secrets;
 use crate::store::{Cond, Write};
 use serde_json::{json, Value};
 
@@ -100,6 +99,32 @@ pub async fn import_api_key(
             "an imported key is 8 to 128 printable ASCII characters",
         ));
     }
+    store_api_key(app, company, key_type, secret).await
+}
+
+/// Creates a key and returns it with its one-time secret.
+pub async fn create_api_key(
+    app: &App,
+    company: Id,
+    key_type: ApiKeyType,
+) -> Result<(ApiKey, String), ApiError> {
+    let secret = apikeys::generate().map_err(|e| {
+        tracing::error!(error = %e, "OS random generator failed");
+        ApiError::new(Exception::CompanyService, "could not generate a key")
+    })?;
+    Ok((
+        store_api_key(app, company, key_type, &secret).await?,
+        secret,
+    ))
+}
+
+/// Stores a key's hash with its record, listed under its company (gsi1).
+async fn store_api_key(
+    app: &App,
+    company: Id,
+    key_type: ApiKeyType,
+    secret: &str,
+) -> Result<ApiKey, ApiError> {
     let key = ApiKey {
         key_id: next_id(app, "apikey").await?,
         company_id: company,
@@ -130,35 +155,6 @@ pub async fn import_api_key(
     Ok(key)
 }
 
-/// Creates a key and returns it with its one-time secret.
-pub async fn create_api_key(
-    app: &App,
-    company: Id,
-    key_type: ApiKeyType,
-) -> Result<(ApiKey, String), ApiError> {
-    let secret = apikeys::generate().map_err(|e| {
-        tracing::error!(error = %e, "OS random generator failed");
-        ApiError::new(Exception::CompanyService, "could not generate a key")
-    })?;
-    let key = ApiKey {
-        key_id: next_id(app, "apikey").await?,
-        company_id: company,
-        key_type,
-        status: Status::Active,
-        created_at: app.clock.now(),
-    };
-    let item = to_item(
-        &api_key_key(&apikeys::hash(&secret)),
-        &key,
-        &[
-            ("gsi1pk", json!(format!("COMPANY#{company}#APIKEYS"))),
-            ("gsi1sk", json!(key.created_at.to_rfc3339())),
-        ],
-    );
-    transact_in_company(app, company, vec![Write::put_new(item)]).await?;
-    Ok((key, secret))
-}
-
 pub struct NewUser<'a> {
     pub email: &'a str,
     pub password: &'a str,
@@ -172,19 +168,10 @@ pub async fn create_user(app: &App, new: NewUser<'_>) -> Result<User, ApiError> 
         crate::domain::EmailError::Domain(m) => ApiError::new(Exception::InvalidEmailDomainName, m),
         crate::domain::EmailError::Format(m) => ApiError::invalid(m),
     })?;
-    let password = Password::new_policy(new.password.to_string()).map_err(|e| match e {
-        crate::domain::PasswordPolicyError::Length => {
-            ApiError::new(Exception::PasswordLength, e.to_string())
-        }
-        _ => ApiError::invalid(e.to_string()),
-    })?;
+    let password = crate::accounts::new_password(new.password.to_string())?;
     let first = Name::parse("first name", new.first_name, 100).map_err(ApiError::invalid)?;
     let last = Name::parse("last name", new.last_name, 100).map_err(ApiError::invalid)?;
-    let pw = password.clone();
-    let hash = tokio::task::spawn_blocking(move || secrets::hash_password(pw.expose()))
-        .await
-        .map_err(|e| ApiError::new(Exception::PasswordService, e.to_string()))?
-        .map_err(|e| ApiError::new(Exception::PasswordService, e.to_string()))?;
+    let hash = crate::accounts::hash_password(&password).await?;
     let now = app.clock.now();
     let user = User {
         user_id: next_id(app, "user").await?,
@@ -216,14 +203,7 @@ pub async fn create_user(app: &App, new: NewUser<'_>) -> Result<User, ApiError> 
             teams: Vec::new(),
             created_at: now,
         };
-        writes.push(Write::put_new(to_item(
-            &member_key(company, user.user_id),
-            &m,
-            &[
-                ("gsi1pk", json!(format!("USER#{}", user.user_id))),
-                ("gsi1sk", json!(format!("COMPANY#{company}"))),
-            ],
-        )));
+        writes.push(Write::put_new(crate::accounts::membership_item(&m)));
         writes.insert(0, company_exists(company));
     }
     let guard_at = usize::from(new.membership.is_some());

@@ -5,13 +5,13 @@ use crate::activity;
 use crate::apikeys;
 use crate::app::App;
 use crate::contact::{self, Contact};
-use crate::domain::{EmailAddress, EmailError, Id, Name, Password, PasswordPolicyError};
+use crate::domain::{EmailAddress, EmailError, Id, Name, Password};
 use crate::error::{ApiError, Exception, Service, Success};
 use crate::http::{store_failure, Caller};
 use crate::mail::Email;
 use crate::outbox::{self, Message};
 use crate::records::*;
-use crate::secrets::{self, random_hex_id};
+use crate::secrets::random_hex_id;
 use crate::store::{Key, Write};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -122,11 +122,7 @@ fn validate(dto: SelfRegistration) -> Result<Valid, ApiError> {
         .map_err(ApiError::invalid)?;
     let last = Name::parse("lastName", &required(dto.last_name, "lastName")?, 100)
         .map_err(ApiError::invalid)?;
-    let password =
-        Password::new_policy(required(dto.password, "password")?).map_err(|e| match e {
-            PasswordPolicyError::Length => ApiError::new(Exception::PasswordLength, e.to_string()),
-            _ => ApiError::invalid(e.to_string()),
-        })?;
+    let password = crate::accounts::new_password(required(dto.password, "password")?)?;
     let email = EmailAddress::parse(&raw_email).map_err(|e| match e {
         EmailError::Domain(m) => ApiError::new(Exception::InvalidEmailDomainName, m),
         EmailError::Format(m) => ApiError::invalid(format!("emailAddress: {m}")),
@@ -468,17 +464,7 @@ pub async fn self_register(
     let contact_email = v.contact.email().unwrap_or_else(|| v.email.clone());
     let contact = existing_contact(app, c, &contact_email, Service::User).await?;
 
-    let pw = v.password.clone();
-    let hash = tokio::task::spawn_blocking(move || secrets::hash_password(pw.expose()))
-        .await
-        .map_err(|e| ApiError::new(Exception::PasswordService, e.to_string()))?
-        .map_err(|e| {
-            tracing::error!(error = %e, "password hashing failed");
-            ApiError::new(
-                Exception::PasswordService,
-                "The password could not be stored.",
-            )
-        })?;
+    let hash = crate::accounts::hash_password(&v.password).await?;
     let user_id = app.ids.next("user").await.map_err(&fail)?;
     let user = User {
         user_id,
@@ -506,14 +492,7 @@ pub async fn self_register(
     let mut writes = vec![
         Write::put_new(to_item(&email_key(&v.email), &EmailGuard { user_id }, &[])),
         Write::put_new(user_item),
-        Write::put_new(to_item(
-            &member_key(c, user_id),
-            &membership,
-            &[
-                ("gsi1pk", json!(format!("USER#{user_id}"))),
-                ("gsi1sk", json!(format!("COMPANY#{c}"))),
-            ],
-        )),
+        Write::put_new(crate::accounts::membership_item(&membership)),
     ];
     let contact_id = match &contact {
         Some((id, _)) => *id,

@@ -420,3 +420,22 @@ impl Store for FaultyStore {
         self.inner.transact(writes).await
     }
 }
+
+/// loginUser through its handler: status and body.
+pub async fn login(app: &App, email: &str, password: &str) -> (u16, Value) {
+    let body = json!({"emailAddress": email, "password": password}).to_string();
+    read(
+        login_user::handler(
+            app,
+            gateway_request("POST", "/rest/user/login", &[], Some(&body)),
+        )
+        .await,
+    )
+}
+
+/// Logs in and returns the auth token (the login must succeed).
+pub async fn auth_token(app: &App, email: &str, password: &str) -> String {
+    let (status, body) = login(app, email, password).await;
+    assert_eq!(status, 200, "login of {email}: {body}");
+    body["authToken"].as_str().expect("authToken").to_string()
+}

@@ -6,7 +6,7 @@ use admit_shared::records::Role;
 use admit_shared::store::{Index, Key, Query, SortKey};
 use admit_shared::App;
 use admit_tests::{
-    assert_error, emulator_data, gateway_request, read, Backend, FaultyStore, TestApp,
+    assert_error, auth_token, emulator_data, gateway_request, read, Backend, FaultyStore, TestApp,
 };
 use serde_json::{json, Value};
 
@@ -114,19 +114,6 @@ async fn world(backend: Backend) -> TestApp {
     t
 }
 
-async fn login(app: &App, who: (&str, &str)) -> String {
-    let body = json!({"emailAddress": who.0, "password": who.1}).to_string();
-    let (s, v) = read(
-        login_user::handler(
-            app,
-            gateway_request("POST", "/rest/user/login", &[], Some(&body)),
-        )
-        .await,
-    );
-    assert_eq!(s, 200, "{v}");
-    v["authToken"].as_str().unwrap().to_string()
-}
-
 async fn invite(app: &App, token: Option<&str>, body: &str) -> (u16, Value) {
     let headers: Vec<(&str, &str)> = token
         .map(|t| vec![("x-nextinteract-authtoken", t)])
@@ -201,7 +188,7 @@ const OK: &str = r#"{"errorCode": 0, "errorMsg": "MI User invited."}"#;
 async fn seed_example(backend: Backend) {
     let t = world(backend).await;
     let app = &t.app;
-    let rep = login(app, REP).await;
+    let rep = auth_token(app, REP.0, REP.1).await;
     assert_eq!(
         invite(app, Some(&rep), SEED_EXAMPLE).await,
         (200, serde_json::from_str(OK).unwrap())
@@ -263,7 +250,7 @@ async fn seed_example(backend: Backend) {
         .unwrap()
         .unwrap();
     assert_eq!(member["teams"], json!([22, 21]));
-    login(app, ("aaron@interact.technology", "Accept3d-pass")).await;
+    auth_token(app, "aaron@interact.technology", "Accept3d-pass").await;
     assert_error(
         &accept(app, json!({"token": token, "password": "Accept3d-pass"})).await,
         404,
@@ -292,7 +279,7 @@ async fn the_seed_example_on_the_emulator() {
 async fn a_new_invitation_refreshes_the_pending_one_and_keeps_the_contact() {
     let t = world(Backend::Embedded).await;
     let app = &t.app;
-    let rep = login(app, REP).await;
+    let rep = auth_token(app, REP.0, REP.1).await;
     assert_eq!(invite(app, Some(&rep), SEED_EXAMPLE).await.0, 200);
     let first = invitation_tokens(&t, "aaron@interact.technology").await;
     // Again, with other details and only one team: the contact is kept as it was.
@@ -360,7 +347,7 @@ async fn a_new_invitation_refreshes_the_pending_one_and_keeps_the_contact() {
 async fn every_seed_exception_is_reachable() {
     let t = world(Backend::Embedded).await;
     let app = &t.app;
-    let rep = login(app, REP).await;
+    let rep = auth_token(app, REP.0, REP.1).await;
     let body = |company: u64, teams: Value, contact: Value| {
         json!({"companyId": company, "contact": contact, "inviteTeams": teams}).to_string()
     };
@@ -401,7 +388,7 @@ async fn every_seed_exception_is_reachable() {
     invalid(theirs.clone());
     assert_eq!(theirs, nowhere);
     // A plain member may not invite.
-    let member = login(app, MEMBER).await;
+    let member = auth_token(app, MEMBER.0, MEMBER.1).await;
     assert_error(
         &invite(app, Some(&member), &body(3, json!([]), person.clone())).await,
         403,

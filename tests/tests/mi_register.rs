@@ -7,7 +7,7 @@ use admit_shared::records::{user_key, ApiKeyType, Role};
 use admit_shared::store::{Index, Key, Query, SortKey, Update};
 use admit_shared::App;
 use admit_tests::{
-    assert_error, emulator_data, gateway_request, read, Backend, FaultyStore, TestApp,
+    assert_error, emulator_data, gateway_request, login, read, Backend, FaultyStore, TestApp,
 };
 use serde_json::{json, Value};
 
@@ -155,18 +155,6 @@ fn ok(got: &(u16, Value)) {
     assert_eq!(got.1, json!({"errorCode": 0, "errorMsg": OK.1}));
 }
 
-async fn login_status(app: &App, email: &str, password: &str) -> u16 {
-    let body = json!({"emailAddress": email, "password": password}).to_string();
-    read(
-        login_user::handler(
-            app,
-            gateway_request("POST", "/rest/user/login", &[], Some(&body)),
-        )
-        .await,
-    )
-    .0
-}
-
 fn v1(email: &str, password: &str) -> String {
     json!({"version": 1, "password": password, "apiKey": V1_KEY, "emailAddress": email, "firstName": "A", "lastName": "B"}).to_string()
 }
@@ -175,7 +163,7 @@ async fn v5_example(backend: Backend) {
     let t = world(backend).await;
     let app = &t.app;
     ok(&register(app, V5_EXAMPLE).await);
-    assert_eq!(login_status(app, "test@yopmail.com", "Pa55word").await, 200);
+    assert_eq!(login(app, "test@yopmail.com", "Pa55word").await.0, 200);
 
     // Stored: user (with condition), membership with the profession's team, contact with every
     // detail, the registration profile, event sign-ups, the email guard.
@@ -311,7 +299,9 @@ async fn the_v1_example_meets_the_password_policy() {
     // The same example with a password that meets it.
     ok(&register(&t.app, &V1_EXAMPLE.replace("mypassword", "mypassword1")).await);
     assert_eq!(
-        login_status(&t.app, "aaron@interact.technology", "mypassword1").await,
+        login(&t.app, "aaron@interact.technology", "mypassword1")
+            .await
+            .0,
         200
     );
     // Version 1 sends the welcome email by default.
@@ -468,7 +458,7 @@ async fn every_seed_exception_is_reachable() {
         .unwrap()
         .is_none());
     assert_eq!(
-        login_status(app, "e2@interact.technology", "Passw0rd!").await,
+        login(app, "e2@interact.technology", "Passw0rd!").await.0,
         401
     );
 }

@@ -8,7 +8,7 @@ use admit_shared::records::{member_key, user_key, ApiKeyType, Role};
 use admit_shared::store::{Key, Update};
 use admit_shared::App;
 use admit_tests::{
-    assert_error, emulator_data, gateway_request, read, Backend, FaultyStore, TestApp,
+    assert_error, auth_token, emulator_data, gateway_request, read, Backend, FaultyStore, TestApp,
 };
 use serde_json::{json, Value};
 
@@ -127,19 +127,6 @@ async fn assign(w: &World, body: &str) -> (u16, Value) {
     assign_with(&w.t.app, Some(&w.admin_key), body).await
 }
 
-async fn login(app: &App, email: &str, password: &str) -> String {
-    let body = json!({"emailAddress": email, "password": password}).to_string();
-    let (status, v) = read(
-        login_user::handler(
-            app,
-            gateway_request("POST", "/rest/user/login", &[], Some(&body)),
-        )
-        .await,
-    );
-    assert_eq!(status, 200, "{v}");
-    v["authToken"].as_str().unwrap().to_string()
-}
-
 async fn register_device(app: &App, token: &str, body: Value) -> (u16, Value) {
     let req = gateway_request(
         "POST",
@@ -204,7 +191,7 @@ async fn seed_examples(backend: Backend) {
     assert_eq!(member_teams(&w.t.app).await, json!([6, 7]));
 
     // The member has a device with push on and one with push off.
-    let token = login(&w.t.app, MEMBER_EMAIL, MEMBER_PASSWORD).await;
+    let token = auth_token(&w.t.app, MEMBER_EMAIL, MEMBER_PASSWORD).await;
     let (status, d) = register_device(&w.t.app, &token, json!({"platform": "ios", "deviceToken": format!("apns-{}", admit_shared::secrets::random_hex_id())})).await;
     assert_eq!(status, 200, "{d}");
     let (status, e) = register_device(
@@ -531,7 +518,7 @@ async fn public_teams_for_admin_and_app_keys() {
 async fn devices_and_the_notification_centre() {
     let w = world(Backend::Embedded).await;
     let app = &w.t.app;
-    let token = login(app, MEMBER_EMAIL, MEMBER_PASSWORD).await;
+    let token = auth_token(app, MEMBER_EMAIL, MEMBER_PASSWORD).await;
     // Devices: validation, idempotent registration, removal.
     assert_error(
         &register_device(
@@ -674,7 +661,7 @@ async fn devices_and_the_notification_centre() {
         "WSInvalidParameterException",
     );
     // Another user cannot touch them: not found.
-    let other = login(app, "them@other.example", "Other-pass-1").await;
+    let other = auth_token(app, "them@other.example", "Other-pass-1").await;
     assert_error(
         &mark(json!({"notificationIds": ids}).to_string(), other.clone()).await,
         404,
