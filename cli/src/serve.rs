@@ -33,6 +33,7 @@ pub async fn dispatch(app: &App, route: &Route, req: Request) -> Option<Response
         "invite_mi_user" => invite_mi_user::handler(app, req).await,
         "get_mi_invitation" => get_mi_invitation::handler(app, req).await,
         "accept_mi_invitation" => accept_mi_invitation::handler(app, req).await,
+        "get_member_profile" => get_member_profile::handler(app, req).await,
         _ => return None,
     })
 }

@@ -289,3 +289,65 @@ fn operator_commands_work_on_dynamodb_through_aws_endpoint_url() {
     let (code, _) = on_table(&["team", "create", "--company", "2", "--name", "Ops"]);
     assert_eq!(code, 2, "an unknown company is bad input");
 }
+
+#[test]
+fn the_mi_family_over_http_with_the_in_process_dispatcher() {
+    let dir = temp_dir("e2e-mi");
+    let s = serve(&dir);
+    let admin_key = s
+        .banner
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("admin API key:"))
+        .expect("admin key in the banner")
+        .trim()
+        .to_string();
+    let url = |p: &str| format!("{}{p}", s.base);
+    let key = [("x-nextinteract-company-api-key", admin_key.as_str())];
+    let (status, teams) = http_request(&url("/rest/company/teams/public"), "GET", &key, None);
+    assert_eq!(status, 200, "{teams}");
+    assert_eq!(teams.as_array().expect("teams").len(), 2, "{teams}");
+    let first_team = teams[0]["teamId"].clone();
+
+    let (_, login) = http_request(&url("/rest/user/login"), "POST", &[], Some(DEMO_LOGIN));
+    let token = login["authToken"].as_str().expect("token").to_string();
+    let user = login["userId"].clone();
+    let auth = [("x-nextinteract-authtoken", token.as_str())];
+    let (status, device) = http_request(
+        &url("/rest/user/devices"),
+        "POST",
+        &auth,
+        Some(r#"{"platform": "android", "deviceToken": "e2e-device-token"}"#),
+    );
+    assert_eq!(status, 200, "{device}");
+
+    let body = json!({"userId": user, "teams": [first_team], "sendNotification": true, "notificationMsg": "Hello from e2e"}).to_string();
+    let (status, assigned) = http_request(
+        &url("/rest/company/membership/teams/assign"),
+        "POST",
+        &key,
+        Some(&body),
+    );
+    assert_eq!(status, 200, "{assigned}");
+    // The in-process dispatcher delivers the push to the local outbox.
+    let push_dir = dir.join("push");
+    let mut pushed = String::new();
+    for _ in 0..50 {
+        if let Some(f) = std::fs::read_dir(&push_dir).ok().and_then(|mut d| d.next()) {
+            pushed = std::fs::read_to_string(f.expect("entry").path()).expect("push file");
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(pushed.contains("Hello from e2e"), "push captured: {pushed}");
+
+    let (status, page) = http_request(&url("/rest/user/notifications?limit=5"), "GET", &auth, None);
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["notifications"][0]["message"], json!("Hello from e2e"));
+
+    let device_url = url(&format!(
+        "/rest/user/devices/{}",
+        device["deviceId"].as_str().expect("id")
+    ));
+    assert_eq!(http_request(&device_url, "DELETE", &auth, None).0, 200);
+    assert_eq!(http_request(&device_url, "DELETE", &auth, None).0, 404);
+}

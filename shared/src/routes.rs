@@ -97,6 +97,14 @@ pub const ROUTES: &[Route] = &[
         logical_id: "AcceptMIInvitationFunction",
         summary: "Invitations: accept with the single-use token from the email",
     },
+    Route {
+        method: "GET",
+        path: "/rest/company/membership/user",
+        function: "get_member_profile",
+        logical_id: "GetMemberProfileFunction",
+        summary:
+            "Members: a member's user, membership, contact and registration details (admin key)",
+    },
 ];
 
 /// Path parameters taken from a request path (`{deviceId}` -> value).

@@ -235,3 +235,78 @@ pub async fn assign(
     app.outbox_written.notify_one();
     Ok(answer)
 }
+
+/// A member as their company sees them (admin key): the user (never the password hash), the
+/// membership, the contact and what they gave when they registered (consents, validation
+/// fields, profession, ...). A user outside the company is not found.
+pub async fn member_profile(
+    app: &App,
+    req: &Request,
+    user: Option<&str>,
+) -> Result<Value, ApiError> {
+    let user_id: Id = user
+        .ok_or_else(|| ApiError::invalid("userId is required"))?
+        .parse()
+        .map_err(|e: String| ApiError::invalid(format!("userId: {e}")))?;
+    let (_, company) =
+        apikeys::from_header(app, req, &[ApiKeyType::Admin], Service::Company).await?;
+    let c = company.company_id;
+    let fail = store_failure(Service::Membership);
+    let not_found = || ApiError::new(Exception::UserNotFound, format!("user {user_id} not found"));
+    let membership = app
+        .store
+        .get(&member_key(c, user_id))
+        .await
+        .map_err(&fail)?
+        .ok_or_else(not_found)?;
+    let mut user = app
+        .store
+        .get(&user_key(user_id))
+        .await
+        .map_err(&fail)?
+        .ok_or_else(not_found)?;
+    for private in ["pk", "sk", "passwordHash", "failedLogins", "lockedUntil"] {
+        user.remove(private);
+    }
+    let registration = app
+        .store
+        .get(&crate::register::registration_key(c, user_id))
+        .await
+        .map_err(&fail)?;
+    let email: crate::domain::EmailAddress =
+        serde_json::from_value(user.get("email").cloned().unwrap_or_default())
+            .map_err(|_| not_found())?;
+    // A registration names its contact; otherwise the contact is the one with the user's email.
+    let registered_contact = registration
+        .as_ref()
+        .and_then(|r| r.get("contactId").cloned())
+        .and_then(|v| serde_json::from_value::<Id>(v).ok());
+    let contact = match registered_contact {
+        Some(id) => app
+            .store
+            .get(&crate::register::contact_key(c, id))
+            .await
+            .map_err(&fail)?,
+        None => crate::register::existing_contact(app, c, &email, Service::Membership)
+            .await?
+            .and_then(|(_, stored)| stored.as_object().cloned()),
+    };
+    let clean = |item: Option<crate::store::Item>| {
+        item.map(|mut i| {
+            i.remove("pk");
+            i.remove("sk");
+            i.remove("gsi1pk");
+            i.remove("gsi1sk");
+            Value::Object(i)
+        })
+        .unwrap_or(Value::Null)
+    };
+    Ok(json!({
+        "errorCode": 0,
+        "errorMsg": "Member.",
+        "user": Value::Object(user),
+        "membership": clean(Some(membership)),
+        "contact": clean(contact),
+        "registration": clean(registration),
+    }))
+}

@@ -553,3 +553,64 @@ async fn two_concurrent_registrations_of_one_email_create_one_user() {
     .unwrap_err();
     assert_eq!(err.exception.name(), "WSEmailAlreadyExistsException");
 }
+
+async fn profile(app: &App, key: &str, user: &str) -> (u16, Value) {
+    use lambda_http::RequestExt;
+    let req = gateway_request(
+        "GET",
+        "/rest/company/membership/user",
+        &[("x-nextinteract-company-api-key", key)],
+        None,
+    )
+    .with_query_string_parameters(std::collections::HashMap::from([(
+        "userId".to_string(),
+        user.to_string(),
+    )]));
+    read(get_member_profile::handler(app, req).await)
+}
+
+#[tokio::test]
+async fn the_company_sees_what_a_member_registered_with() {
+    let t = world(Backend::Embedded).await;
+    let app = &t.app;
+    ok(&register(app, V5_EXAMPLE).await);
+    let (_, admin) = provision::create_api_key(app, Id::new(1).unwrap(), ApiKeyType::Admin)
+        .await
+        .unwrap();
+    let (status, p) = profile(app, &admin, "1").await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["user"]["email"], json!("test@yopmail.com"));
+    assert!(p["user"].get("passwordHash").is_none(), "never shown");
+    assert_eq!(p["membership"]["status"], json!("active"));
+    assert_eq!(p["contact"]["externalId"], json!("ABC987-D875356"));
+    assert_eq!(p["contact"]["wallConsent1"], json!("My wall consent 1"));
+    assert_eq!(p["registration"]["uSAMTrackingConsent"], json!(true));
+    assert_eq!(
+        p["registration"]["validationFields"],
+        json!([{"id": 1, "value": "ABC0123456789"}])
+    );
+    assert_eq!(p["registration"]["dietaryRequirements"], json!("Halal"));
+    // Another company's admin, an app key, a bad id.
+    let other = provision::create_company(app, "Other")
+        .await
+        .unwrap()
+        .company_id;
+    let (_, theirs) = provision::create_api_key(app, other, ApiKeyType::Admin)
+        .await
+        .unwrap();
+    assert_error(
+        &profile(app, &theirs, "1").await,
+        404,
+        "WSUserNotFoundException",
+    );
+    assert_error(
+        &profile(app, V5_KEY, "1").await,
+        403,
+        "WSIncorrectApiKeyTypeException",
+    );
+    assert_error(
+        &profile(app, &admin, "one").await,
+        400,
+        "WSInvalidParameterException",
+    );
+}
