@@ -69,8 +69,16 @@ pub fn banner(base: &str, dir: &Path, demo: &Demo) -> String {
             k = demo.app_key.as_deref().unwrap_or_default(),
         ));
     }
+    let admin = demo.admin_key.as_deref().unwrap_or("<admin API key>");
+    let app_key = demo.app_key.as_deref().unwrap_or("<app API key>");
     s.push_str(&format!(
-        "Demo user: {DEMO_EMAIL} / {DEMO_PASSWORD}\nEmail and push are captured in {mail} and {push}.\n\nTry it:\n  curl -s -X POST {base}/rest/user/login -H 'Content-Type: application/json' -d '{{\"emailAddress\":\"{DEMO_EMAIL}\",\"password\":\"{DEMO_PASSWORD}\"}}'\n  curl -s -X POST {base}/rest/user/logout -H 'x-nextinteract-authtoken: <authToken from the login>'\n",
+        "Demo user: {DEMO_EMAIL} / {DEMO_PASSWORD} (user 1, admin of company 1)\nEmail and push are captured in {mail} and {push}.\n\nTry it:\n\
+  curl -s -X POST {base}/rest/user/login -H 'Content-Type: application/json' -d '{{\"emailAddress\":\"{DEMO_EMAIL}\",\"password\":\"{DEMO_PASSWORD}\"}}'\n\
+  curl -s -X POST {base}/rest/user/logout -H 'x-nextinteract-authtoken: <authToken from the login>'\n\
+  curl -s {base}/rest/company/teams/public -H 'x-nextinteract-company-api-key: {app_key}'\n\
+  curl -s -X POST {base}/rest/company/membership/teams/assign -H 'x-nextinteract-company-api-key: {admin}' -d '{{\"userId\": 1, \"teams\": [1, 2], \"sendNotification\": true}}'\n\
+  curl -s -X POST {base}/rest/user/miinvite -H 'x-nextinteract-authtoken: <authToken>' -d '{{\"companyId\": 1, \"contact\": {{\"firstname\": \"Jane\", \"lastname\": \"Mead\", \"email1\": \"jane@example.com\"}}, \"inviteTeams\": [{{\"teamId\": 1}}]}}'\n\
+  curl -s -X POST {base}/rest/user/mi/selfregister -d '{{\"version\": 1, \"apiKey\": \"{app_key}\", \"emailAddress\": \"sam@example.com\", \"firstName\": \"Sam\", \"lastName\": \"Lee\", \"password\": \"Passw0rd-sam\"}}'\n",
         mail = dir.join("mail").display(),
         push = dir.join("push").display(),
     ));
