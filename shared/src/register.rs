@@ -367,22 +367,13 @@ fn key_error(e: ApiError) -> ApiError {
     ApiError::invalid(format!("apiKey: {}", e.message))
 }
 
-/// The default teams for a profession (the company's `professionTeams` setting).
-async fn profession_teams(
-    app: &App,
-    company: Id,
-    profession: Option<i64>,
-) -> Result<Vec<Id>, ApiError> {
+/// The default teams for a profession (the company's `professionTeams` setting, from the
+/// settings item the registration already read).
+fn profession_teams(settings: Option<&crate::store::Item>, profession: Option<i64>) -> Vec<Id> {
     let Some(p) = profession else {
-        return Ok(Vec::new());
+        return Vec::new();
     };
-    let settings = app
-        .store
-        .get(&settings_key(company))
-        .await
-        .map_err(store_failure(Service::User))?;
-    let teams = settings
-        .as_ref()
+    settings
         .and_then(|s| s.get("professionTeams"))
         .and_then(|m| m.get(p.to_string()))
         .and_then(Value::as_array)
@@ -391,8 +382,7 @@ async fn profession_teams(
                 .filter_map(|v| serde_json::from_value::<Id>(v.clone()).ok())
                 .collect()
         })
-        .unwrap_or_default();
-    Ok(teams)
+        .unwrap_or_default()
 }
 
 pub async fn self_register(
@@ -459,8 +449,10 @@ pub async fn self_register(
             }
         }
     }
-    let teams =
-        profession_teams(app, c, v.profile.get("profession").and_then(Value::as_i64)).await?;
+    let teams = profession_teams(
+        settings.as_ref(),
+        v.profile.get("profession").and_then(Value::as_i64),
+    );
     let contact_email = v.contact.email().unwrap_or_else(|| v.email.clone());
     let contact = existing_contact(app, c, &contact_email, Service::User).await?;
 
