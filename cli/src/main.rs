@@ -4,10 +4,13 @@ mod args;
 mod serve;
 
 use admit_shared::app::aws_sdk_config;
+use admit_shared::clock::SystemClock;
 use admit_shared::config::Config;
 use admit_shared::domain::Id;
 use admit_shared::error::ApiError;
+use admit_shared::mail::LocalMailer;
 use admit_shared::provision::{self, NewUser};
+use admit_shared::push::LocalPusher;
 use admit_shared::records::{ApiKeyType, Role};
 use admit_shared::store::dynamodb::{create_table, DynamoStore};
 use admit_shared::store::Store;
@@ -146,12 +149,18 @@ async fn backend(args: &mut Args) -> Result<App, Failure> {
             let sdk = aws_sdk_config(&config).await;
             let store: Arc<dyn Store> =
                 Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
-            let mut app = App::local(
-                &std::env::temp_dir().join("admit-cli-outbox"),
-                config.clone(),
-            )
-            .map_err(|e| Failure::Failed(e.to_string()))?;
-            app = App::new(store, app.mailer, app.pusher, app.clock, config);
+            // Operator commands queue no messages; the local adapters only fill the ports.
+            let outbox = std::env::temp_dir().join("admit-cli-outbox");
+            let app = App::new(
+                store,
+                Arc::new(LocalMailer::new(
+                    outbox.join("mail"),
+                    config.mail_from.clone(),
+                )),
+                Arc::new(LocalPusher::new(outbox.join("push"))),
+                Arc::new(SystemClock),
+                config,
+            );
             Ok(app)
         }
         other => Err(Failure::Usage(format!(

@@ -2,9 +2,10 @@
 
 use crate::domain::{Password, PasswordPolicyError};
 use crate::error::{ApiError, Exception};
-use crate::records::{member_key, to_item, Membership};
+use crate::records::{email_key, member_key, to_item, user_key, EmailGuard, Membership, User};
 use crate::secrets;
 use crate::store::Item;
+use crate::store::Write;
 use serde_json::json;
 
 /// A new password under the policy: a wrong length is WSPasswordLengthException, anything else
@@ -43,4 +44,19 @@ pub fn membership_item(m: &Membership) -> Item {
             ("gsi1sk", json!(format!("COMPANY#{}", m.company_id))),
         ],
     )
+}
+
+/// The writes that create an account: the email guard (index 0 of the two, failing when the
+/// email is taken) and the user, with extra attributes on the user item.
+pub fn new_user_writes(user: &User, extra: &[(&str, serde_json::Value)]) -> [Write; 2] {
+    [
+        Write::put_new(to_item(
+            &email_key(&user.email),
+            &EmailGuard {
+                user_id: user.user_id,
+            },
+            &[],
+        )),
+        Write::put_new(to_item(&user_key(user.user_id), user, extra)),
+    ]
 }

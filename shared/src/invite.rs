@@ -475,23 +475,15 @@ pub async fn accept(
             .map_err(ApiError::invalid)?;
             let hash = crate::accounts::hash_password(&password).await?;
             let id = app.ids.next("user").await.map_err(&fail)?;
-            let user = User {
-                user_id: id,
-                email: inv.email.clone(),
-                first_name: first.to_string(),
-                last_name: last.to_string(),
-                password_hash: hash,
-                status: Status::Active,
-                failed_logins: 0,
-                locked_until: None,
-                created_at: now,
-            };
-            writes.push(Write::put_new(to_item(
-                &email_key(&inv.email),
-                &EmailGuard { user_id: id },
-                &[],
-            )));
-            writes.push(Write::put_new(to_item(&user_key(id), &user, &[])));
+            let user = User::new_active(
+                id,
+                inv.email.clone(),
+                first.as_str(),
+                last.as_str(),
+                hash,
+                now,
+            );
+            writes.extend(crate::accounts::new_user_writes(&user, &[]));
             id
         }
     };

@@ -48,6 +48,27 @@ async fn transact_in_company(
     })
 }
 
+/// Puts a new item into a company that must exist; `taken` says what already holds its key.
+async fn put_new_in_company(
+    app: &App,
+    company: Id,
+    item: crate::store::Item,
+    taken: impl FnOnce() -> ApiError,
+) -> Result<(), ApiError> {
+    app.store
+        .transact(vec![company_exists(company), Write::put_new(item)])
+        .await
+        .map_err(|e| {
+            if e.failed_at(0) {
+                no_company(company)
+            } else if e.failed_at(1) {
+                taken()
+            } else {
+                store_failure(Service::Company)(e)
+            }
+        })
+}
+
 pub async fn create_company(app: &App, name: &str) -> Result<Company, ApiError> {
     let name = Name::parse("name", name, 200).map_err(ApiError::invalid)?;
     let company = Company {
@@ -140,18 +161,10 @@ async fn store_api_key(
             ("gsi1sk", json!(key.created_at.to_rfc3339())),
         ],
     );
-    app.store
-        .transact(vec![company_exists(company), Write::put_new(item)])
-        .await
-        .map_err(|e| {
-            if e.failed_at(0) {
-                no_company(company)
-            } else if e.failed_at(1) {
-                ApiError::invalid("this key is already in use")
-            } else {
-                store_failure(Service::Company)(e)
-            }
-        })?;
+    put_new_in_company(app, company, item, || {
+        ApiError::invalid("this key is already in use")
+    })
+    .await?;
     Ok(key)
 }
 
@@ -173,27 +186,15 @@ pub async fn create_user(app: &App, new: NewUser<'_>) -> Result<User, ApiError> 
     let last = Name::parse("last name", new.last_name, 100).map_err(ApiError::invalid)?;
     let hash = crate::accounts::hash_password(&password).await?;
     let now = app.clock.now();
-    let user = User {
-        user_id: next_id(app, "user").await?,
-        email: email.clone(),
-        first_name: first.to_string(),
-        last_name: last.to_string(),
-        password_hash: hash,
-        status: Status::Active,
-        failed_logins: 0,
-        locked_until: None,
-        created_at: now,
-    };
-    let mut writes = vec![
-        Write::put_new(to_item(
-            &email_key(&email),
-            &EmailGuard {
-                user_id: user.user_id,
-            },
-            &[],
-        )),
-        Write::put_new(to_item(&user_key(user.user_id), &user, &[])),
-    ];
+    let user = User::new_active(
+        next_id(app, "user").await?,
+        email.clone(),
+        first.as_str(),
+        last.as_str(),
+        hash,
+        now,
+    );
+    let mut writes = crate::accounts::new_user_writes(&user, &[]).to_vec();
     if let Some((company, role)) = new.membership {
         let m = Membership {
             company_id: company,
@@ -246,20 +247,12 @@ pub async fn create_qr(
         created_at: app.clock.now(),
     };
     let item = to_item(&qr_key(company, code), &qr, &[]);
-    app.store
-        .transact(vec![company_exists(company), Write::put_new(item)])
-        .await
-        .map_err(|e| {
-            if e.failed_at(0) {
-                no_company(company)
-            } else if e.failed_at(1) {
-                ApiError::invalid(format!(
-                    "QR access code {code} already exists in company {company}"
-                ))
-            } else {
-                store_failure(Service::Company)(e)
-            }
-        })?;
+    put_new_in_company(app, company, item, || {
+        ApiError::invalid(format!(
+            "QR access code {code} already exists in company {company}"
+        ))
+    })
+    .await?;
     Ok(qr)
 }
 

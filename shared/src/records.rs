@@ -154,6 +154,30 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
+impl User {
+    /// A new, active account with no failed logins.
+    pub fn new_active(
+        user_id: Id,
+        email: EmailAddress,
+        first_name: &str,
+        last_name: &str,
+        password_hash: String,
+        created_at: DateTime<Utc>,
+    ) -> User {
+        User {
+            user_id,
+            email,
+            first_name: first_name.to_string(),
+            last_name: last_name.to_string(),
+            password_hash,
+            status: Status::Active,
+            failed_logins: 0,
+            locked_until: None,
+            created_at,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct EmailGuard {

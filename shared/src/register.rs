@@ -458,21 +458,20 @@ pub async fn self_register(
 
     let hash = crate::accounts::hash_password(&v.password).await?;
     let user_id = app.ids.next("user").await.map_err(&fail)?;
-    let user = User {
+    let user = User::new_active(
         user_id,
-        email: v.email.clone(),
-        first_name: v.first.to_string(),
-        last_name: v.last.to_string(),
-        password_hash: hash,
-        status: Status::Active,
-        failed_logins: 0,
-        locked_until: None,
-        created_at: now,
-    };
-    let mut user_item = to_item(&user_key(user_id), &user, &[]);
-    if let Some(cond) = v.condition {
-        user_item.insert("condition".into(), json!(cond));
-    }
+        v.email.clone(),
+        v.first.as_str(),
+        v.last.as_str(),
+        hash,
+        now,
+    );
+    let condition: Vec<(&str, Value)> = v
+        .condition
+        .map(|c| ("condition", json!(c)))
+        .into_iter()
+        .collect();
+    let [email_guard, user_item] = crate::accounts::new_user_writes(&user, &condition);
     let membership = Membership {
         company_id: c,
         user_id,
@@ -482,8 +481,8 @@ pub async fn self_register(
         created_at: now,
     };
     let mut writes = vec![
-        Write::put_new(to_item(&email_key(&v.email), &EmailGuard { user_id }, &[])),
-        Write::put_new(user_item),
+        email_guard,
+        user_item,
         Write::put_new(crate::accounts::membership_item(&membership)),
     ];
     let contact_id = match &contact {
