@@ -1,8 +1,8 @@
 //! Demo data provisioned on the first start of `admit serve` with an empty data directory.
 
-use admit_shared::provision::{self, NewUser};
+use admit_shared::ports::store::{Index, Query};
 use admit_shared::records::{ApiKeyType, Role};
-use admit_shared::store::{Index, Query};
+use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
 use std::path::Path;
 

@@ -2,10 +2,11 @@
 //! `handler` functions, on the embedded store. Each HTTP request is turned into the API Gateway
 //! HTTP API (payload 2.0) event that Lambda would receive and parsed by lambda_http itself.
 
-use admit_shared::error::{ApiError, Exception};
+use admit_shared::domain::error::{ApiError, Exception};
+use admit_shared::http::routes::{self, Route};
 use admit_shared::http::{error_response, MAX_BODY_BYTES};
-use admit_shared::routes::{self, Route};
-use admit_shared::{outbox, App};
+use admit_shared::usecases::outbox;
+use admit_shared::App;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -169,7 +170,7 @@ fn to_hyper(resp: Response<Body>) -> HttpResponse {
 
 async fn handle(app: Arc<App>, req: hyper::Request<Incoming>, peer: SocketAddr) -> HttpResponse {
     let started = std::time::Instant::now();
-    let request_id = admit_shared::secrets::random_hex_id();
+    let request_id = admit_shared::domain::secrets::random_hex_id();
     let (parts, body) = req.into_parts();
     let method = parts.method.clone();
     let path = parts.uri.path().to_string();
@@ -302,13 +303,15 @@ mod tests {
             .build()
             .unwrap();
         let app = App::new(
-            Arc::new(admit_shared::store::embedded::EmbeddedStore::in_memory()),
-            Arc::new(admit_shared::mail::LocalMailer::new(
+            Arc::new(admit_shared::ports::store::embedded::EmbeddedStore::in_memory()),
+            Arc::new(admit_shared::ports::mail::LocalMailer::new(
                 std::env::temp_dir(),
                 "x@y.co",
             )),
-            Arc::new(admit_shared::push::LocalPusher::new(std::env::temp_dir())),
-            Arc::new(admit_shared::clock::SystemClock),
+            Arc::new(admit_shared::ports::push::LocalPusher::new(
+                std::env::temp_dir(),
+            )),
+            Arc::new(admit_shared::ports::clock::SystemClock),
             admit_shared::config::Config::local(),
         );
         for r in routes::ROUTES {

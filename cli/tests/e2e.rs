@@ -264,7 +264,7 @@ fn operator_commands_work_on_dynamodb_through_aws_endpoint_url() {
     let endpoint = admit_tests::emulator_endpoint();
     let table = format!(
         "admit-cli-{}",
-        &admit_shared::secrets::random_hex_id()[..10]
+        &admit_shared::domain::secrets::random_hex_id()[..10]
     );
     let run = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_admit"))

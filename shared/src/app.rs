@@ -1,12 +1,12 @@
 //! `App`: the ports, built once per cold start (Lambda) or once per process (`admit serve`).
 
-use crate::clock::{Clock, Ids, StoreIds, SystemClock};
 use crate::config::Config;
-use crate::mail::{LocalMailer, Mailer, SesMailer};
-use crate::push::{LocalPusher, Pusher, SnsPusher};
-use crate::store::dynamodb::DynamoStore;
-use crate::store::embedded::EmbeddedStore;
-use crate::store::{Store, StoreError};
+use crate::ports::clock::{Clock, Ids, StoreIds, SystemClock};
+use crate::ports::mail::{LocalMailer, Mailer, SesMailer};
+use crate::ports::push::{LocalPusher, Pusher, SnsPusher};
+use crate::ports::store::dynamodb::DynamoStore;
+use crate::ports::store::embedded::EmbeddedStore;
+use crate::ports::store::{Store, StoreError};
 use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::Notify;

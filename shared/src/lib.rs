@@ -2,31 +2,14 @@
 //! auth, the ports (`Store`, `Mailer`, `Pusher`, `Clock`, `Ids`) and their adapters, and the
 //! use cases the endpoints call.
 
-pub mod accounts;
-pub mod activity;
-pub mod apikeys;
 pub mod app;
-pub mod clock;
 pub mod config;
-pub mod contact;
-pub mod devices;
 pub mod domain;
-pub mod error;
 pub mod http;
-pub mod invite;
-pub mod login;
-pub mod mail;
-pub mod notifications;
-pub mod outbox;
-pub mod provision;
-pub mod push;
+pub mod ports;
 pub mod records;
-pub mod register;
-pub mod routes;
-pub mod secrets;
-pub mod store;
-pub mod teams;
 pub mod telemetry;
+pub mod usecases;
 
 pub use app::App;
 pub use lambda_http;

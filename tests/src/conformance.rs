@@ -1,7 +1,7 @@
 //! The `Store` conformance suite: the same scenarios against every adapter. An adapter that
 //! passes behaves like DynamoDB for everything admit relies on.
 
-use admit_shared::store::{
+use admit_shared::ports::store::{
     Cond, Index, Item, Key, Query, SortKey, Store, StoreError, Update, Write,
 };
 use serde_json::{json, Value};

@@ -3,13 +3,13 @@
 
 pub mod conformance;
 
-use admit_shared::clock::ManualClock;
 use admit_shared::config::Config;
-use admit_shared::mail::{LocalMailer, Mailer, SesMailer};
-use admit_shared::push::{LocalPusher, Pusher, SnsPusher};
-use admit_shared::store::dynamodb::{create_table, DynamoStore};
-use admit_shared::store::embedded::EmbeddedStore;
-use admit_shared::store::Store;
+use admit_shared::ports::clock::ManualClock;
+use admit_shared::ports::mail::{LocalMailer, Mailer, SesMailer};
+use admit_shared::ports::push::{LocalPusher, Pusher, SnsPusher};
+use admit_shared::ports::store::dynamodb::{create_table, DynamoStore};
+use admit_shared::ports::store::embedded::EmbeddedStore;
+use admit_shared::ports::store::Store;
 use admit_shared::App;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
@@ -20,7 +20,7 @@ use std::sync::Arc;
 pub fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!(
         "admit-test-{tag}-{}",
-        admit_shared::secrets::random_hex_id()
+        admit_shared::domain::secrets::random_hex_id()
     ));
     std::fs::create_dir_all(&d).expect("temp dir");
     d
@@ -54,7 +54,7 @@ pub async fn emulator_store() -> (Arc<DynamoStore>, aws_sdk_dynamodb::Client) {
     let client = aws_sdk_dynamodb::Client::new(&emulator_sdk().await);
     let table = format!(
         "admit-test-{}",
-        &admit_shared::secrets::random_hex_id()[..12]
+        &admit_shared::domain::secrets::random_hex_id()[..12]
     );
     create_table(&client, &table)
         .await
@@ -114,7 +114,7 @@ impl TestApp {
                     .create_platform_application()
                     .name(format!(
                         "ios-{}",
-                        &admit_shared::secrets::random_hex_id()[..8]
+                        &admit_shared::domain::secrets::random_hex_id()[..8]
                     ))
                     .platform("APNS")
                     .send()
@@ -124,7 +124,7 @@ impl TestApp {
                     .create_platform_application()
                     .name(format!(
                         "android-{}",
-                        &admit_shared::secrets::random_hex_id()[..8]
+                        &admit_shared::domain::secrets::random_hex_id()[..8]
                     ))
                     .platform("GCM")
                     .send()
@@ -172,7 +172,7 @@ impl TestApp {
                 let items: Vec<Value> = out
                     .items()
                     .iter()
-                    .map(|i| Value::Object(admit_shared::store::dynamodb::from_attrs(i)))
+                    .map(|i| Value::Object(admit_shared::ports::store::dynamodb::from_attrs(i)))
                     .collect();
                 Value::Array(items).to_string()
             }
@@ -206,7 +206,7 @@ pub fn gateway_request(
             "domainName": "api.example.com",
             "domainPrefix": "api",
             "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "admit-tests/1.0"},
-            "requestId": format!("req-{}", &admit_shared::secrets::random_hex_id()[..8]),
+            "requestId": format!("req-{}", &admit_shared::domain::secrets::random_hex_id()[..8]),
             "routeKey": format!("{method} {path}"),
             "stage": "$default",
             "time": "22/Nov/2026:19:00:00 +0000",
@@ -347,8 +347,8 @@ impl FaultyStore {
         *self.fault.lock().unwrap() = None;
     }
 
-    fn check(&self, pk: &str) -> Result<(), admit_shared::store::StoreError> {
-        use admit_shared::store::StoreError;
+    fn check(&self, pk: &str) -> Result<(), admit_shared::ports::store::StoreError> {
+        use admit_shared::ports::store::StoreError;
         match &*self.fault.lock().unwrap() {
             Some((p, transient)) if pk.starts_with(p.as_str()) => Err(if *transient {
                 StoreError::Unavailable("injected outage".into())
@@ -364,15 +364,16 @@ impl FaultyStore {
 impl Store for FaultyStore {
     async fn get(
         &self,
-        key: &admit_shared::store::Key,
-    ) -> Result<Option<admit_shared::store::Item>, admit_shared::store::StoreError> {
+        key: &admit_shared::ports::store::Key,
+    ) -> Result<Option<admit_shared::ports::store::Item>, admit_shared::ports::store::StoreError>
+    {
         self.check(&key.pk)?;
         self.inner.get(key).await
     }
     async fn batch_get(
         &self,
-        keys: &[admit_shared::store::Key],
-    ) -> Result<Vec<admit_shared::store::Item>, admit_shared::store::StoreError> {
+        keys: &[admit_shared::ports::store::Key],
+    ) -> Result<Vec<admit_shared::ports::store::Item>, admit_shared::ports::store::StoreError> {
         for k in keys {
             self.check(&k.pk)?;
         }
@@ -380,40 +381,41 @@ impl Store for FaultyStore {
     }
     async fn query(
         &self,
-        q: &admit_shared::store::Query,
-    ) -> Result<admit_shared::store::Page, admit_shared::store::StoreError> {
+        q: &admit_shared::ports::store::Query,
+    ) -> Result<admit_shared::ports::store::Page, admit_shared::ports::store::StoreError> {
         self.check(&q.partition)?;
         self.inner.query(q).await
     }
     async fn put(
         &self,
-        item: admit_shared::store::Item,
-        cond: Option<admit_shared::store::Cond>,
-    ) -> Result<(), admit_shared::store::StoreError> {
+        item: admit_shared::ports::store::Item,
+        cond: Option<admit_shared::ports::store::Cond>,
+    ) -> Result<(), admit_shared::ports::store::StoreError> {
         self.check(item.get("pk").and_then(Value::as_str).unwrap_or_default())?;
         self.inner.put(item, cond).await
     }
     async fn update(
         &self,
-        key: &admit_shared::store::Key,
-        u: admit_shared::store::Update,
-        cond: Option<admit_shared::store::Cond>,
-    ) -> Result<admit_shared::store::Item, admit_shared::store::StoreError> {
+        key: &admit_shared::ports::store::Key,
+        u: admit_shared::ports::store::Update,
+        cond: Option<admit_shared::ports::store::Cond>,
+    ) -> Result<admit_shared::ports::store::Item, admit_shared::ports::store::StoreError> {
         self.check(&key.pk)?;
         self.inner.update(key, u, cond).await
     }
     async fn delete(
         &self,
-        key: &admit_shared::store::Key,
-        cond: Option<admit_shared::store::Cond>,
-    ) -> Result<Option<admit_shared::store::Item>, admit_shared::store::StoreError> {
+        key: &admit_shared::ports::store::Key,
+        cond: Option<admit_shared::ports::store::Cond>,
+    ) -> Result<Option<admit_shared::ports::store::Item>, admit_shared::ports::store::StoreError>
+    {
         self.check(&key.pk)?;
         self.inner.delete(key, cond).await
     }
     async fn transact(
         &self,
-        writes: Vec<admit_shared::store::Write>,
-    ) -> Result<(), admit_shared::store::StoreError> {
+        writes: Vec<admit_shared::ports::store::Write>,
+    ) -> Result<(), admit_shared::ports::store::StoreError> {
         for w in &writes {
             self.check(&w.key()?.pk)?;
         }

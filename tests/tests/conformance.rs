@@ -1,6 +1,6 @@
 //! The Store conformance suite against both adapters.
 
-use admit_shared::store::embedded::EmbeddedStore;
+use admit_shared::ports::store::embedded::EmbeddedStore;
 use admit_tests::{conformance, emulator_store, temp_dir};
 use std::sync::Arc;
 
@@ -20,7 +20,7 @@ async fn embedded_store_on_disk_conforms_and_keeps_it_after_a_restart() {
         conformance::run_concurrent_transactions(store).await;
     }
     let reopened = EmbeddedStore::open(&dir).unwrap();
-    use admit_shared::store::{Key, Store};
+    use admit_shared::ports::store::{Key, Store};
     assert!(reopened.get(&Key::new("TX", "a")).await.unwrap().is_some());
     assert_eq!(
         reopened

@@ -1,10 +1,10 @@
 //! loginUser and logoutUser through the Lambda handlers, with requests in API Gateway's shape,
 //! on the embedded store and on the DynamoDB emulator.
 
-use admit_shared::provision::{self, NewUser};
+use admit_shared::domain::secrets::sha256_hex;
+use admit_shared::ports::store::{Index, Key, Query, SortKey, Update};
 use admit_shared::records::{user_key, ApiKeyType, Role};
-use admit_shared::secrets::sha256_hex;
-use admit_shared::store::{Index, Key, Query, SortKey, Update};
+use admit_shared::usecases::provision::{self, NewUser};
 use admit_tests::{assert_error, gateway_request, read, Backend, TestApp};
 use serde_json::{json, Value};
 
@@ -290,7 +290,10 @@ async fn app_api_keys_are_checked() {
     );
     // A deactivated key, then a deactivated company.
     let key = Key::new(
-        format!("APIKEY#{}", admit_shared::apikeys::hash(&f.app_key)),
+        format!(
+            "APIKEY#{}",
+            admit_shared::usecases::apikeys::hash(&f.app_key)
+        ),
         "APIKEY",
     );
     f.t.app

@@ -1,9 +1,9 @@
 //! inviteMIUser (seed 000) and accepting invitations, through the Lambda handlers.
 
-use admit_shared::outbox;
-use admit_shared::provision::{self, NewUser};
+use admit_shared::ports::store::{Index, Key, Query, SortKey};
 use admit_shared::records::Role;
-use admit_shared::store::{Index, Key, Query, SortKey};
+use admit_shared::usecases::outbox;
+use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
 use admit_tests::{
     assert_error, auth_token, emulator_data, gateway_request, read, Backend, FaultyStore, TestApp,
@@ -187,8 +187,8 @@ async fn invitation_tokens(t: &TestApp, to: &str) -> Vec<String> {
     // The emulator is shared by every test of the run: keep the tokens this test's table issued.
     let mut mine = Vec::new();
     for token in tokens {
-        let hash = admit_shared::secrets::sha256_hex(token.as_bytes());
-        let key = admit_shared::invite::token_key(&hash);
+        let hash = admit_shared::domain::secrets::sha256_hex(token.as_bytes());
+        let key = admit_shared::usecases::invite::token_key(&hash);
         if t.app.store.get(&key).await.unwrap().is_some() {
             mine.push(token);
         }

@@ -1,10 +1,10 @@
 //! selfRegisterMIUser (seed 002) through the Lambda handler.
 
 use admit_shared::domain::Id;
-use admit_shared::outbox;
-use admit_shared::provision::{self, NewUser};
+use admit_shared::ports::store::{Index, Key, Query, SortKey, Update};
 use admit_shared::records::{user_key, ApiKeyType, Role};
-use admit_shared::store::{Index, Key, Query, SortKey, Update};
+use admit_shared::usecases::outbox;
+use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
 use admit_tests::{
     assert_error, emulator_data, gateway_request, login, read, Backend, FaultyStore, TestApp,

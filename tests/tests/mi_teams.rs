@@ -2,10 +2,10 @@
 //! through the Lambda handlers.
 
 use admit_shared::domain::Id;
-use admit_shared::outbox;
-use admit_shared::provision::{self, NewUser};
+use admit_shared::ports::store::{Key, Update};
 use admit_shared::records::{member_key, user_key, ApiKeyType, Role};
-use admit_shared::store::{Key, Update};
+use admit_shared::usecases::outbox;
+use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
 use admit_tests::{
     assert_error, auth_token, emulator_data, gateway_request, read, Backend, FaultyStore, TestApp,
@@ -192,12 +192,12 @@ async fn seed_examples(backend: Backend) {
 
     // The member has a device with push on and one with push off.
     let token = auth_token(&w.t.app, MEMBER_EMAIL, MEMBER_PASSWORD).await;
-    let (status, d) = register_device(&w.t.app, &token, json!({"platform": "ios", "deviceToken": format!("apns-{}", admit_shared::secrets::random_hex_id())})).await;
+    let (status, d) = register_device(&w.t.app, &token, json!({"platform": "ios", "deviceToken": format!("apns-{}", admit_shared::domain::secrets::random_hex_id())})).await;
     assert_eq!(status, 200, "{d}");
     let (status, e) = register_device(
         &w.t.app,
         &token,
-        json!({"platform": "android", "deviceToken": format!("fcm-{}", admit_shared::secrets::random_hex_id()), "pushEnabled": false}),
+        json!({"platform": "android", "deviceToken": format!("fcm-{}", admit_shared::domain::secrets::random_hex_id()), "pushEnabled": false}),
     )
     .await;
     assert_eq!(status, 200, "{e}");
@@ -407,7 +407,10 @@ async fn every_seed_exception_is_reachable() {
         .unwrap();
     // Keys and companies that are not active.
     let key = Key::new(
-        format!("APIKEY#{}", admit_shared::apikeys::hash(&w.admin_key)),
+        format!(
+            "APIKEY#{}",
+            admit_shared::usecases::apikeys::hash(&w.admin_key)
+        ),
         "APIKEY",
     );
     app.store

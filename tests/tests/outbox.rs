@@ -1,10 +1,10 @@
 //! The outbox: messages committed with the state change, delivered by the dispatcher through
 //! the local files, SES and SNS on the emulator; failures keep the message pending.
 
-use admit_shared::mail::{DeliveryError, Email, Mailer};
-use admit_shared::outbox::{self, Message};
-use admit_shared::push::{Platform, PushMessage};
-use admit_shared::store::{Key, Write};
+use admit_shared::ports::mail::{DeliveryError, Email, Mailer};
+use admit_shared::ports::push::{Platform, PushMessage};
+use admit_shared::ports::store::{Key, Write};
+use admit_shared::usecases::outbox::{self, Message};
 use admit_shared::App;
 use admit_tests::{emulator_data, Backend, TestApp};
 use serde_json::{json, Value};
@@ -79,10 +79,10 @@ async fn email_and_push_go_through_ses_and_sns_on_the_emulator() {
     let t = TestApp::new(Backend::Emulator).await;
     let to = format!(
         "{}@example.com",
-        &admit_shared::secrets::random_hex_id()[..10]
+        &admit_shared::domain::secrets::random_hex_id()[..10]
     );
     queue(&t.app, "e1", &Message::Email(email(&to))).await;
-    let device = format!("device-{}", admit_shared::secrets::random_hex_id());
+    let device = format!("device-{}", admit_shared::domain::secrets::random_hex_id());
     let endpoint = t.app.pusher.register(Platform::Ios, &device).await.unwrap();
     assert!(endpoint.contains(":endpoint/APNS/"), "{endpoint}");
     let push = PushMessage {

@@ -1,7 +1,7 @@
 //! template.yaml, the route table (which `admit serve` mounts) and docs/api.md list the same
 //! routes; docs/errors.md is the error registry.
 
-use admit_shared::routes::ROUTES;
+use admit_shared::http::routes::ROUTES;
 use std::collections::BTreeSet;
 
 fn root() -> std::path::PathBuf {
@@ -105,7 +105,7 @@ fn api_reference_lists_every_route() {
 #[test]
 fn error_table_is_the_registry() {
     let doc = std::fs::read_to_string(root().join("docs/errors.md")).unwrap();
-    let table = admit_shared::error::markdown_table();
+    let table = admit_shared::domain::error::markdown_table();
     assert!(
         doc.contains(&table),
         "docs/errors.md is out of date; paste this table:\n{table}"

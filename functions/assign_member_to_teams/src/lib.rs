@@ -1,6 +1,7 @@
 //! assignMemberToTeams: `POST /rest/company/membership/teams/assign` with an admin company key.
 
-use admit_shared::{http, teams, App};
+use admit_shared::usecases::teams;
+use admit_shared::{http, App};
 use lambda_http::{Body, Request, Response};
 
 #[tracing::instrument(name = "assign_member_to_teams", skip_all, fields(request_id = %http::request_id(&req)))]

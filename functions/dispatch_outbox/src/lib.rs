@@ -3,7 +3,7 @@
 //! schedule that sweeps whatever is still pending (after an SES or SNS outage outlasted the
 //! stream's retries).
 
-use admit_shared::outbox;
+use admit_shared::usecases::outbox;
 use admit_shared::App;
 use serde_json::{json, Value};
 

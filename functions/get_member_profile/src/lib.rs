@@ -1,7 +1,8 @@
 //! `GET /rest/company/membership/user?userId=N` with an admin company key: a member's user,
 //! membership, contact and registration details.
 
-use admit_shared::{http, teams, App};
+use admit_shared::usecases::teams;
+use admit_shared::{http, App};
 use lambda_http::{Body, Request, RequestExt, Response};
 
 #[tracing::instrument(name = "get_member_profile", skip_all, fields(request_id = %http::request_id(&req)))]

@@ -1,6 +1,7 @@
 //! inviteMIUser: `POST /rest/user/miinvite` by an authenticated rep or admin.
 
-use admit_shared::{http, invite, App};
+use admit_shared::usecases::invite;
+use admit_shared::{http, App};
 use lambda_http::{Body, Request, Response};
 
 #[tracing::instrument(name = "invite_mi_user", skip_all, fields(request_id = %http::request_id(&req)))]

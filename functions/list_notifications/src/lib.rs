@@ -1,6 +1,7 @@
 //! The Notification Centre: `GET /rest/user/notifications?limit=N&cursor=C`, newest first.
 
-use admit_shared::{http, notifications, App};
+use admit_shared::usecases::notifications;
+use admit_shared::{http, App};
 use lambda_http::{Body, Request, RequestExt, Response};
 
 #[tracing::instrument(name = "list_notifications", skip_all, fields(request_id = %http::request_id(&req)))]

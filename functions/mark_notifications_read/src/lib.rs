@@ -1,6 +1,7 @@
 //! The Notification Centre: `POST /rest/user/notifications/read` with `{"notificationIds": [..]}`.
 
-use admit_shared::{http, notifications, App};
+use admit_shared::usecases::notifications;
+use admit_shared::{http, App};
 use lambda_http::{Body, Request, Response};
 
 #[tracing::instrument(name = "mark_notifications_read", skip_all, fields(request_id = %http::request_id(&req)))]

@@ -1,6 +1,7 @@
 //! `POST /rest/user/devices`: register the caller's device for native push.
 
-use admit_shared::{devices, http, App};
+use admit_shared::usecases::devices;
+use admit_shared::{http, App};
 use lambda_http::{Body, Request, Response};
 
 #[tracing::instrument(name = "register_device", skip_all, fields(request_id = %http::request_id(&req)))]

@@ -1,6 +1,7 @@
 //! `DELETE /rest/user/devices/{deviceId}`: remove one of the caller's devices.
 
-use admit_shared::{devices, http, App};
+use admit_shared::usecases::devices;
+use admit_shared::{http, App};
 use lambda_http::{Body, Request, RequestExt, Response};
 
 #[tracing::instrument(name = "remove_device", skip_all, fields(request_id = %http::request_id(&req)))]

@@ -1,18 +1,19 @@
 //! selfRegisterMIUser: a person registers from the app with the company's app key. Versions 1
 //! to 5 as the vendor page lists them. Everything the registration creates is one transaction.
 
-use crate::activity;
-use crate::apikeys;
 use crate::app::App;
-use crate::contact::{self, Contact};
+use crate::domain::contact::{self, Contact};
+use crate::domain::error::{ApiError, Exception, Service, Success};
+use crate::domain::secrets::random_hex_id;
+use crate::domain::Caller;
 use crate::domain::{EmailAddress, EmailError, Id, Name, Password};
-use crate::error::{ApiError, Exception, Service, Success};
-use crate::http::{store_failure, Caller};
-use crate::mail::Email;
-use crate::outbox::{self, Message};
+use crate::http::store_failure;
+use crate::ports::mail::Email;
+use crate::ports::store::{Key, Write};
+use crate::records::activity;
 use crate::records::*;
-use crate::secrets::random_hex_id;
-use crate::store::{Key, Write};
+use crate::usecases::apikeys;
+use crate::usecases::outbox::{self, Message};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -122,7 +123,7 @@ fn validate(dto: SelfRegistration) -> Result<Valid, ApiError> {
         .map_err(ApiError::invalid)?;
     let last = Name::parse("lastName", &required(dto.last_name, "lastName")?, 100)
         .map_err(ApiError::invalid)?;
-    let password = crate::accounts::new_password(required(dto.password, "password")?)?;
+    let password = crate::usecases::accounts::new_password(required(dto.password, "password")?)?;
     let email = EmailAddress::parse(&raw_email).map_err(|e| match e {
         EmailError::Domain(m) => ApiError::new(Exception::InvalidEmailDomainName, m),
         EmailError::Format(m) => ApiError::invalid(format!("emailAddress: {m}")),
@@ -304,7 +305,11 @@ pub async fn existing_contact(
         return Ok(None);
     };
     let id: Id = serde_json::from_value(guard.get("contactId").cloned().unwrap_or(Value::Null))
-        .map_err(|e| fail(crate::store::StoreError::Internal(e.to_string().into())))?;
+        .map_err(|e| {
+            fail(crate::ports::store::StoreError::Internal(
+                e.to_string().into(),
+            ))
+        })?;
     let stored = app
         .store
         .get(&contact_key(company, id))
@@ -369,7 +374,10 @@ fn key_error(e: ApiError) -> ApiError {
 
 /// The default teams for a profession (the company's `professionTeams` setting, from the
 /// settings item the registration already read).
-fn profession_teams(settings: Option<&crate::store::Item>, profession: Option<i64>) -> Vec<Id> {
+fn profession_teams(
+    settings: Option<&crate::ports::store::Item>,
+    profession: Option<i64>,
+) -> Vec<Id> {
     let Some(p) = profession else {
         return Vec::new();
     };
@@ -456,7 +464,7 @@ pub async fn self_register(
     let contact_email = v.contact.email().unwrap_or_else(|| v.email.clone());
     let contact = existing_contact(app, c, &contact_email, Service::User).await?;
 
-    let hash = crate::accounts::hash_password(&v.password).await?;
+    let hash = crate::usecases::accounts::hash_password(&v.password).await?;
     let user_id = app.ids.next("user").await.map_err(&fail)?;
     let user = User::new_active(
         user_id,
@@ -471,7 +479,7 @@ pub async fn self_register(
         .map(|c| ("condition", json!(c)))
         .into_iter()
         .collect();
-    let [email_guard, user_item] = crate::accounts::new_user_writes(&user, &condition);
+    let [email_guard, user_item] = crate::usecases::accounts::new_user_writes(&user, &condition);
     let membership = Membership {
         company_id: c,
         user_id,
@@ -483,7 +491,7 @@ pub async fn self_register(
     let mut writes = vec![
         email_guard,
         user_item,
-        Write::put_new(crate::accounts::membership_item(&membership)),
+        Write::put_new(crate::usecases::accounts::membership_item(&membership)),
     ];
     let contact_id = match &contact {
         Some((id, _)) => *id,

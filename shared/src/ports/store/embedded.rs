@@ -537,7 +537,7 @@ mod tests {
     fn temp_dir(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!(
             "admit-embedded-{name}-{}",
-            crate::secrets::random_hex_id()
+            crate::domain::secrets::random_hex_id()
         ));
         std::fs::create_dir_all(&d).unwrap();
         d

@@ -1,11 +1,14 @@
 //! HTTP helpers every endpoint uses: bounded JSON bodies, the family's responses, the caller's
 //! request metadata, and the one auth-token extractor.
 
+pub mod routes;
+
 use crate::app::App;
-use crate::error::{ApiError, Exception, Service};
+use crate::domain::error::{ApiError, Exception, Service};
+use crate::domain::secrets::Token;
+use crate::domain::Caller;
+use crate::ports::store::StoreError;
 use crate::records::{from_item, session_key, Session};
-use crate::secrets::Token;
-use crate::store::StoreError;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::de::DeserializeOwned;
@@ -131,41 +134,32 @@ pub fn store_failure(service: Service) -> impl Fn(StoreError) -> ApiError {
     }
 }
 
-/// Who is calling and from where, for the activity log.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Caller {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub request_id: String,
-}
-
-impl Caller {
-    pub fn of(req: &Request) -> Caller {
-        let (ip, request_id) = match req.request_context_ref() {
-            Some(RequestContext::ApiGatewayV2(ctx)) => {
-                (ctx.http.source_ip.clone(), ctx.request_id.clone())
-            }
-            _ => (None, None),
-        };
-        let request_id = request_id
-            .or_else(|| req.lambda_context_ref().map(|c| c.request_id.clone()))
-            .unwrap_or_default();
-        let user_agent = req
-            .headers()
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(256).collect());
-        Caller {
-            ip,
-            user_agent,
-            request_id,
+/// The caller of a request, for the activity log.
+pub fn caller(req: &Request) -> Caller {
+    let (ip, request_id) = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => {
+            (ctx.http.source_ip.clone(), ctx.request_id.clone())
         }
+        _ => (None, None),
+    };
+    let request_id = request_id
+        .or_else(|| req.lambda_context_ref().map(|c| c.request_id.clone()))
+        .unwrap_or_default();
+    let user_agent = req
+        .headers()
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(256).collect());
+    Caller {
+        ip,
+        user_agent,
+        request_id,
     }
 }
 
 /// The request id for log lines.
 pub fn request_id(req: &Request) -> String {
-    Caller::of(req).request_id
+    caller(req).request_id
 }
 
 /// The shared auth-token extractor: the `x-nextinteract-authtoken` header must name a live

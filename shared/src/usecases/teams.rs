@@ -1,17 +1,17 @@
 //! Teams: the company's public teams (getPublicMITeams) and assignMemberToTeams.
 
-use crate::apikeys;
 use crate::app::App;
+use crate::domain::error::{ApiError, Exception, Service};
 use crate::domain::Id;
-use crate::error::{ApiError, Exception, Service};
 use crate::http::store_failure;
-use crate::notifications::{self, Notification};
-use crate::provision::DEFAULT_TEAM_ASSIGNMENT_MESSAGE;
+use crate::ports::store::{Cond, Index, Query, SortKey, Update, Write};
 use crate::records::{
     from_item, member_key, settings_key, team_key, user_key, ApiKeyType, Membership, Status, Team,
     User,
 };
-use crate::store::{Cond, Index, Query, SortKey, Update, Write};
+use crate::usecases::apikeys;
+use crate::usecases::notifications::{self, Notification};
+use crate::usecases::provision::DEFAULT_TEAM_ASSIGNMENT_MESSAGE;
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -270,7 +270,7 @@ pub async fn member_profile(
     }
     let registration = app
         .store
-        .get(&crate::register::registration_key(c, user_id))
+        .get(&crate::usecases::register::registration_key(c, user_id))
         .await
         .map_err(&fail)?;
     let email: crate::domain::EmailAddress =
@@ -284,14 +284,14 @@ pub async fn member_profile(
     let contact = match registered_contact {
         Some(id) => app
             .store
-            .get(&crate::register::contact_key(c, id))
+            .get(&crate::usecases::register::contact_key(c, id))
             .await
             .map_err(&fail)?,
-        None => crate::register::existing_contact(app, c, &email, Service::Membership)
+        None => crate::usecases::register::existing_contact(app, c, &email, Service::Membership)
             .await?
             .and_then(|(_, stored)| stored.as_object().cloned()),
     };
-    let clean = |item: Option<crate::store::Item>| {
+    let clean = |item: Option<crate::ports::store::Item>| {
         item.map(|mut i| {
             i.remove("pk");
             i.remove("sk");

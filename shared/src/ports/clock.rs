@@ -1,7 +1,7 @@
 //! The `Clock` and `Ids` ports.
 
 use crate::domain::Id;
-use crate::store::{Key, Store, StoreError};
+use crate::ports::store::{Key, Store, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::{Arc, Mutex};

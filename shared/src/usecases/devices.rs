@@ -2,14 +2,14 @@
 //! endpoint (SNS keeps the device token; admit stores only the endpoint and a hash-derived id).
 
 use crate::app::App;
+use crate::domain::error::{ApiError, Exception, Service, Success};
+use crate::domain::secrets::sha256_hex;
 use crate::domain::Id;
-use crate::error::{ApiError, Exception, Service, Success};
 use crate::http::store_failure;
-use crate::mail::DeliveryError;
-use crate::push::Platform;
+use crate::ports::mail::DeliveryError;
+use crate::ports::push::Platform;
+use crate::ports::store::{Cond, Key};
 use crate::records::to_item;
-use crate::secrets::sha256_hex;
-use crate::store::{Cond, Key};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -37,7 +37,9 @@ pub fn device_key(user: Id, device_id: &str) -> Key {
 
 fn unavailable(e: DeliveryError) -> ApiError {
     match e {
-        DeliveryError::Permanent(m) if m == crate::push::NOT_CONFIGURED => ApiError::invalid(m),
+        DeliveryError::Permanent(m) if m == crate::ports::push::NOT_CONFIGURED => {
+            ApiError::invalid(m)
+        }
         DeliveryError::Permanent(m) => {
             tracing::info!(reason = %m, "push registration refused");
             ApiError::invalid("the device token was refused for push on this platform")

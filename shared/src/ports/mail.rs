@@ -147,7 +147,7 @@ impl LocalMailer {
 impl Mailer for LocalMailer {
     async fn send(&self, email: &Email) -> Result<String, DeliveryError> {
         let now = chrono::Utc::now();
-        let id = crate::secrets::random_hex_id();
+        let id = crate::domain::secrets::random_hex_id();
         let name = format!("{}-{}.eml", now.format("%Y%m%dT%H%M%S%.3fZ"), &id[..8]);
         let eml = format!(
             "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\nMessage-ID: <{id}@admit.local>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n",

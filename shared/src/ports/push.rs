@@ -1,6 +1,6 @@
 //! The `Pusher` port: SNS mobile push (platform endpoints) in the cloud, JSON files locally.
 
-use crate::mail::{classify_sdk, DeliveryError};
+use crate::ports::mail::{classify_sdk, DeliveryError};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -157,12 +157,12 @@ impl Pusher for LocalPusher {
         };
         Ok(format!(
             "local:{p}:{}",
-            &crate::secrets::sha256_hex(device_token.as_bytes())[..16]
+            &crate::domain::secrets::sha256_hex(device_token.as_bytes())[..16]
         ))
     }
 
     async fn send(&self, message: &PushMessage) -> Result<String, DeliveryError> {
-        let id = crate::secrets::random_hex_id();
+        let id = crate::domain::secrets::random_hex_id();
         let now = chrono::Utc::now();
         let path = self.dir.join(format!(
             "{}-{}.json",

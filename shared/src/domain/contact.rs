@@ -1,8 +1,8 @@
 //! ContactJSON: the contact details of inviteMIUser and selfRegisterMIUser. Every field is
 //! optional unless a call says otherwise; string fields have length limits; `null` means absent.
 
+use crate::domain::error::{ApiError, Exception};
 use crate::domain::EmailAddress;
-use crate::error::{ApiError, Exception};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,14 +2,14 @@
 //! native pushes that go with them through the outbox.
 
 use crate::app::App;
+use crate::domain::error::{ApiError, Service, Success};
+use crate::domain::secrets::random_hex_id;
 use crate::domain::Id;
-use crate::error::{ApiError, Service, Success};
 use crate::http::store_failure;
-use crate::outbox::{self, Message};
-use crate::push::PushMessage;
+use crate::ports::push::PushMessage;
+use crate::ports::store::{Cond, Index, Item, Key, Query, SortKey, Update, Write};
 use crate::records::{from_item, to_item};
-use crate::secrets::random_hex_id;
-use crate::store::{Cond, Index, Item, Key, Query, SortKey, Update, Write};
+use crate::usecases::outbox::{self, Message};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -203,7 +203,7 @@ pub async fn mark_read(
                 .map(|(_, id)| id.to_string())
                 .collect();
             ApiError::new(
-                crate::error::Exception::RecordNotFound,
+                crate::domain::error::Exception::RecordNotFound,
                 format!("notification {} not found", missing.join(", ")),
             )
         } else {

@@ -16,8 +16,10 @@
 //! | outbox message | `OUTBOX#<id>` | `OUTBOX` | `OUTBOX#PENDING` / created (while pending) |
 //! | id counter | `COUNTER#<kind>` | `COUNTER` | |
 
+pub mod activity;
+
 use crate::domain::{EmailAddress, Id};
-use crate::store::{Item, Key, StoreError};
+use crate::ports::store::{Item, Key, StoreError};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};

@@ -1,11 +1,11 @@
 //! Pieces every way of creating an account shares (operator, self-registration, invitation).
 
+use crate::domain::error::{ApiError, Exception};
+use crate::domain::secrets;
 use crate::domain::{Password, PasswordPolicyError};
-use crate::error::{ApiError, Exception};
+use crate::ports::store::Item;
+use crate::ports::store::Write;
 use crate::records::{email_key, member_key, to_item, user_key, EmailGuard, Membership, User};
-use crate::secrets;
-use crate::store::Item;
-use crate::store::Write;
 use serde_json::json;
 
 /// A new password under the policy: a wrong length is WSPasswordLengthException, anything else

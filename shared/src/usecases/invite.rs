@@ -2,19 +2,20 @@
 //! email is queued through the outbox; its single-use token is issued when the email is sent and
 //! only its SHA-256 is stored. The invitee previews and accepts it with that token.
 
-use crate::activity::{self, ActivityType, Source};
 use crate::app::App;
-use crate::contact::{self, Contact};
+use crate::domain::contact::{self, Contact};
+use crate::domain::error::{ApiError, Exception, Service, Success};
+use crate::domain::secrets::{random_hex_id, Token};
+use crate::domain::Caller;
 use crate::domain::{EmailAddress, Id, Name};
-use crate::error::{ApiError, Exception, Service, Success};
-use crate::http::{store_failure, Caller};
-use crate::mail::Email;
-use crate::outbox::{self, Message};
+use crate::http::store_failure;
+use crate::ports::mail::Email;
+use crate::ports::store::{Cond, Key, StoreError, Update, Write};
+use crate::records::activity::{self, ActivityType, Source};
 use crate::records::*;
-use crate::register::{existing_contact, new_contact_writes};
-use crate::secrets::{random_hex_id, Token};
-use crate::store::{Cond, Key, StoreError, Update, Write};
-use crate::teams::TeamRef;
+use crate::usecases::outbox::{self, Message};
+use crate::usecases::register::{existing_contact, new_contact_writes};
+use crate::usecases::teams::TeamRef;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -447,10 +448,11 @@ pub async fn accept(
     let user_id = match existing {
         Some(id) => id,
         None => {
-            let password = crate::accounts::new_password(body.password.unwrap_or_default())?;
+            let password =
+                crate::usecases::accounts::new_password(body.password.unwrap_or_default())?;
             let contact = app
                 .store
-                .get(&crate::register::contact_key(c, inv.contact_id))
+                .get(&crate::usecases::register::contact_key(c, inv.contact_id))
                 .await
                 .map_err(&fail)?;
             let from_contact = |f: &str| {
@@ -473,7 +475,7 @@ pub async fn accept(
                 100,
             )
             .map_err(ApiError::invalid)?;
-            let hash = crate::accounts::hash_password(&password).await?;
+            let hash = crate::usecases::accounts::hash_password(&password).await?;
             let id = app.ids.next("user").await.map_err(&fail)?;
             let user = User::new_active(
                 id,
@@ -483,7 +485,7 @@ pub async fn accept(
                 hash,
                 now,
             );
-            writes.extend(crate::accounts::new_user_writes(&user, &[]));
+            writes.extend(crate::usecases::accounts::new_user_writes(&user, &[]));
             id
         }
     };
@@ -518,11 +520,13 @@ pub async fn accept(
                 teams: inv.teams.clone(),
                 created_at: now,
             };
-            writes.push(Write::put_new(crate::accounts::membership_item(&m)));
+            writes.push(Write::put_new(crate::usecases::accounts::membership_item(
+                &m,
+            )));
         }
     }
     writes.push(Write::Update {
-        key: crate::register::contact_key(c, inv.contact_id),
+        key: crate::usecases::register::contact_key(c, inv.contact_id),
         update: Update::new().set("userId", json!(user_id)),
         cond: Some(Cond::present()),
     });

@@ -6,9 +6,9 @@
 //! link, is removed).
 
 use crate::app::App;
-use crate::mail::{DeliveryError, Email};
-use crate::push::PushMessage;
-use crate::store::{Cond, Index, Item, Key, Query, StoreError, Update, Write};
+use crate::ports::mail::{DeliveryError, Email};
+use crate::ports::push::PushMessage;
+use crate::ports::store::{Cond, Index, Item, Key, Query, StoreError, Update, Write};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -26,7 +26,7 @@ pub enum Message {
     Email(Email),
     Push(PushMessage),
     /// An invitation email, rendered (with a freshly issued single-use token) when it is sent.
-    Invitation(crate::invite::InvitationEmail),
+    Invitation(crate::usecases::invite::InvitationEmail),
 }
 
 pub fn outbox_key(id: &str) -> Key {
@@ -144,7 +144,7 @@ pub async fn deliver(app: &App, id: &str) -> Result<Outcome, DispatchError> {
         Message::Invitation(_) => "invitation",
     };
     let message = match message {
-        Message::Invitation(inv) => match crate::invite::issue(app, &inv).await? {
+        Message::Invitation(inv) => match crate::usecases::invite::issue(app, &inv).await? {
             Some(email) => Message::Email(email),
             None => {
                 tracing::info!(outbox_id = id, "invitation no longer pending; not sent");

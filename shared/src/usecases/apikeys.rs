@@ -1,10 +1,10 @@
 //! Company API keys: 128 random bits shown once in UUID form, stored as a SHA-256 hash.
 
 use crate::app::App;
-use crate::error::{ApiError, Exception, Service};
+use crate::domain::error::{ApiError, Exception, Service};
+use crate::domain::secrets::sha256_hex;
 use crate::http::store_failure;
 use crate::records::{api_key_key, company_key, from_item, ApiKey, ApiKeyType, Company, Status};
-use crate::secrets::sha256_hex;
 
 /// A new key: 16 bytes from the OS generator written as 8-4-4-4-12 hex digits. All 128 bits are
 /// random (no version nibble), so it is shaped like the UUIDs the vendor pages show.

@@ -1,17 +1,18 @@
 //! loginUser and logoutUser.
 
-use crate::activity::{self, ActivityType, Source};
-use crate::apikeys;
 use crate::app::App;
+use crate::domain::error::{ApiError, Exception, Service, Success};
+use crate::domain::secrets::{self, random_hex_id, Token};
+use crate::domain::Caller;
 use crate::domain::{EmailAddress, Id, Password};
-use crate::error::{ApiError, Exception, Service, Success};
-use crate::http::{store_failure, Caller};
+use crate::http::store_failure;
+use crate::ports::store::{Cond, Update, Write};
+use crate::records::activity::{self, ActivityType, Source};
 use crate::records::{
     email_key, from_item, session_key, to_item, user_key, ApiKeyType, EmailGuard, Session, Status,
     User,
 };
-use crate::secrets::{self, random_hex_id, Token};
-use crate::store::{Cond, Update, Write};
+use crate::usecases::apikeys;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -281,7 +282,7 @@ async fn record_unknown_email(
     );
     let ttl = serde_json::json!((now + chrono::Duration::days(1)).timestamp());
     let at = now.to_rfc3339_opts(SecondsFormat::Millis, true);
-    let mut attempt = crate::store::Key::new(
+    let mut attempt = crate::ports::store::Key::new(
         pk.clone(),
         format!("ATTEMPT#{at}#{}", &random_hex_id()[..8]),
     )
@@ -291,7 +292,7 @@ async fn record_unknown_email(
     attempt.insert("ttl".into(), ttl.clone());
     let writes = vec![
         Write::Update {
-            key: crate::store::Key::new(pk, "LOGINFAIL"),
+            key: crate::ports::store::Key::new(pk, "LOGINFAIL"),
             update: Update::new()
                 .add("attempts", 1)
                 .set("lastAttemptAt", at.as_str())

@@ -2,11 +2,11 @@
 //! Items live in the user's partition (`USER#<id>`, sort key `ACTIVITY#<time>#<rand>`) so a
 //! date range for a user is one query.
 
+use crate::domain::secrets::random_hex_id;
+use crate::domain::Caller;
 use crate::domain::Id;
-use crate::http::Caller;
+use crate::ports::store::{Key, Write};
 use crate::records::to_item;
-use crate::secrets::random_hex_id;
-use crate::store::{Key, Write};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 

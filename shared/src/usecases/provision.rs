@@ -2,13 +2,13 @@
 //! API keys, users, QR access codes and company settings. Every multi-item write is one
 //! transaction; uniqueness is held by guard items.
 
-use crate::apikeys;
 use crate::app::App;
+use crate::domain::error::{ApiError, Exception, Service};
 use crate::domain::{EmailAddress, Id, Name};
-use crate::error::{ApiError, Exception, Service};
 use crate::http::store_failure;
+use crate::ports::store::{Cond, Write};
 use crate::records::*;
-use crate::store::{Cond, Write};
+use crate::usecases::apikeys;
 use serde_json::{json, Value};
 
 fn company_exists(company: Id) -> Write {
@@ -52,7 +52,7 @@ async fn transact_in_company(
 async fn put_new_in_company(
     app: &App,
     company: Id,
-    item: crate::store::Item,
+    item: crate::ports::store::Item,
     taken: impl FnOnce() -> ApiError,
 ) -> Result<(), ApiError> {
     app.store
@@ -181,10 +181,10 @@ pub async fn create_user(app: &App, new: NewUser<'_>) -> Result<User, ApiError> 
         crate::domain::EmailError::Domain(m) => ApiError::new(Exception::InvalidEmailDomainName, m),
         crate::domain::EmailError::Format(m) => ApiError::invalid(m),
     })?;
-    let password = crate::accounts::new_password(new.password.to_string())?;
+    let password = crate::usecases::accounts::new_password(new.password.to_string())?;
     let first = Name::parse("first name", new.first_name, 100).map_err(ApiError::invalid)?;
     let last = Name::parse("last name", new.last_name, 100).map_err(ApiError::invalid)?;
-    let hash = crate::accounts::hash_password(&password).await?;
+    let hash = crate::usecases::accounts::hash_password(&password).await?;
     let now = app.clock.now();
     let user = User::new_active(
         next_id(app, "user").await?,
@@ -194,7 +194,7 @@ pub async fn create_user(app: &App, new: NewUser<'_>) -> Result<User, ApiError> 
         hash,
         now,
     );
-    let mut writes = crate::accounts::new_user_writes(&user, &[]).to_vec();
+    let mut writes = crate::usecases::accounts::new_user_writes(&user, &[]).to_vec();
     if let Some((company, role)) = new.membership {
         let m = Membership {
             company_id: company,
@@ -204,7 +204,9 @@ pub async fn create_user(app: &App, new: NewUser<'_>) -> Result<User, ApiError> 
             teams: Vec::new(),
             created_at: now,
         };
-        writes.push(Write::put_new(crate::accounts::membership_item(&m)));
+        writes.push(Write::put_new(crate::usecases::accounts::membership_item(
+            &m,
+        )));
         writes.insert(0, company_exists(company));
     }
     let guard_at = usize::from(new.membership.is_some());
@@ -350,7 +352,7 @@ pub async fn set_setting(
             json!(value)
         }
     };
-    let update = crate::store::Update::new()
+    let update = crate::ports::store::Update::new()
         .set(key, v.clone())
         .set("companyId", json!(company));
     transact_in_company(
