@@ -5,8 +5,9 @@ mod serve;
 
 use admit_shared::app::aws_sdk_config;
 use admit_shared::config::Config;
-use admit_shared::domain::error::ApiError;
+use admit_shared::domain::error::DomainError;
 use admit_shared::domain::Id;
+use admit_shared::http::nextinteract;
 use admit_shared::ports::clock::SystemClock;
 use admit_shared::ports::mail::LocalMailer;
 use admit_shared::ports::push::LocalPusher;
@@ -50,12 +51,13 @@ enum Failure {
     Failed(String),
 }
 
-impl From<ApiError> for Failure {
-    fn from(e: ApiError) -> Self {
-        if e.status < 500 {
-            Failure::Usage(format!("{} ({})", e.message, e.exception))
+impl From<DomainError> for Failure {
+    fn from(e: DomainError) -> Self {
+        let exception = nextinteract::name(e.kind);
+        if !e.kind.is_server_fault() {
+            Failure::Usage(format!("{} ({exception})", e.message))
         } else {
-            Failure::Failed(format!("{} ({})", e.message, e.exception))
+            Failure::Failed(format!("{} ({exception})", e.message))
         }
     }
 }

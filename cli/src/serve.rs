@@ -2,9 +2,10 @@
 //! `handler` functions, on the embedded store. Each HTTP request is turned into the API Gateway
 //! HTTP API (payload 2.0) event that Lambda would receive and parsed by lambda_http itself.
 
-use admit_shared::domain::error::{ApiError, Exception};
+use admit_shared::domain::error::{DomainError, ErrorKind};
+use admit_shared::http::nextinteract::error_response;
 use admit_shared::http::routes::{self, Route};
-use admit_shared::http::{error_response, MAX_BODY_BYTES};
+use admit_shared::http::MAX_BODY_BYTES;
 use admit_shared::usecases::outbox;
 use admit_shared::App;
 use http_body_util::{BodyExt, Full, Limited};
@@ -175,35 +176,40 @@ async fn handle(app: Arc<App>, req: hyper::Request<Incoming>, peer: SocketAddr) 
     let method = parts.method.clone();
     let path = parts.uri.path().to_string();
     let resp = match routes::find(method.as_str(), &path) {
-        Err(false) => error_response(&ApiError::new(
-            Exception::NotFound,
+        Err(false) => error_response(&DomainError::new(
+            ErrorKind::RouteNotFound,
             format!("no endpoint at {path}"),
         )),
-        Err(true) => error_response(&ApiError::new(
-            Exception::MethodNotAllowed,
-            format!("{path} does not accept {method}"),
-        )),
+        Err(true) => {
+            let mut r = error_response(&DomainError::new(
+                ErrorKind::MethodNotAllowed,
+                format!("{path} does not accept {method}"),
+            ));
+            let allow = routes::methods(&path).join(", ");
+            if let Ok(v) = http::HeaderValue::from_str(&allow) {
+                r.headers_mut().insert(http::header::ALLOW, v);
+            }
+            r
+        }
         Ok((route, params)) => match Limited::new(body, MAX_BODY_BYTES).collect().await {
-            Err(_) => error_response(
-                &ApiError::invalid(format!(
-                    "request body is over the limit of {MAX_BODY_BYTES} bytes"
-                ))
-                .with_status(413),
-            ),
+            Err(_) => error_response(&DomainError::new(
+                ErrorKind::BodyTooLarge,
+                format!("request body is over the limit of {MAX_BODY_BYTES} bytes"),
+            )),
             Ok(collected) => {
                 let bytes = collected.to_bytes();
                 let event = gateway_event(&parts, &bytes, route, &params, peer, &request_id);
                 match lambda_http::request::from_str(&event.to_string()) {
                     Ok(lreq) => match dispatch(&app, route, lreq).await {
                         Some(r) => r,
-                        None => error_response(&ApiError::new(
-                            Exception::NotFound,
+                        None => error_response(&DomainError::new(
+                            ErrorKind::RouteNotFound,
                             "endpoint not mounted",
                         )),
                     },
                     Err(e) => {
                         tracing::error!(error = %e, "could not build the gateway event");
-                        error_response(&ApiError::invalid("the request could not be read"))
+                        error_response(&DomainError::invalid("the request could not be read"))
                     }
                 }
             }

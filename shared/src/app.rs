@@ -1,15 +1,42 @@
 //! `App`: the ports, built once per cold start (Lambda) or once per process (`admit serve`).
 
 use crate::config::Config;
-use crate::ports::clock::{Clock, Ids, StoreIds, SystemClock};
-use crate::ports::mail::{LocalMailer, Mailer, SesMailer};
-use crate::ports::push::{LocalPusher, Pusher, SnsPusher};
+use crate::ports::clock::{Clock, Ids, SystemClock};
+use crate::ports::mail::{LocalMailer, Mailer, NoMailer, SesMailer};
+use crate::ports::push::{LocalPusher, NoPusher, Pusher, SnsPusher};
 use crate::ports::store::dynamodb::DynamoStore;
 use crate::ports::store::embedded::EmbeddedStore;
 use crate::ports::store::{Store, StoreError};
+use crate::records::counter::StoreIds;
 use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::Notify;
+
+/// The outside services a function talks to besides the store; only these are built at its
+/// cold start (login needs neither SES nor SNS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ports {
+    pub mail: bool,
+    pub push: bool,
+}
+
+impl Ports {
+    /// The store only: what almost every endpoint needs (email and push go through the outbox).
+    pub const STORE: Ports = Ports {
+        mail: false,
+        push: false,
+    };
+    /// The store and SNS (device registration).
+    pub const PUSH: Ports = Ports {
+        mail: false,
+        push: true,
+    };
+    /// Everything (the outbox dispatcher).
+    pub const ALL: Ports = Ports {
+        mail: true,
+        push: true,
+    };
+}
 
 #[derive(Clone)]
 pub struct App {
@@ -42,23 +69,32 @@ impl App {
         }
     }
 
-    /// The cloud wiring: DynamoDB, SES, SNS, configured from the environment.
-    pub async fn from_env() -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
+    /// The cloud wiring: DynamoDB, and SES and SNS when `ports` asks for them, configured
+    /// from the environment.
+    pub async fn from_env(ports: Ports) -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
         let config = Config::from_env()?;
         let sdk = aws_sdk_config(&config).await;
         let store = Arc::new(DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&sdk),
             config.table.clone(),
         ));
-        let mailer = Arc::new(SesMailer::new(
-            aws_sdk_ses::Client::new(&sdk),
-            config.mail_from.clone(),
-        ));
-        let pusher = Arc::new(SnsPusher::new(
-            aws_sdk_sns::Client::new(&sdk),
-            config.ios_platform_arn.clone(),
-            config.android_platform_arn.clone(),
-        ));
+        let mailer: Arc<dyn Mailer> = if ports.mail {
+            Arc::new(SesMailer::new(
+                aws_sdk_ses::Client::new(&sdk),
+                config.mail_from.clone(),
+            ))
+        } else {
+            Arc::new(NoMailer)
+        };
+        let pusher: Arc<dyn Pusher> = if ports.push {
+            Arc::new(SnsPusher::new(
+                aws_sdk_sns::Client::new(&sdk),
+                config.ios_platform_arn.clone(),
+                config.android_platform_arn.clone(),
+            ))
+        } else {
+            Arc::new(NoPusher)
+        };
         Ok(App::new(
             store,
             mailer,

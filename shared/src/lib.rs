@@ -1,6 +1,7 @@
-//! The crate every admit endpoint shares: domain types and validation, the error registry,
-//! auth, the ports (`Store`, `Mailer`, `Pusher`, `Clock`, `Ids`) and their adapters, and the
-//! use cases the endpoints call.
+//! The crate every admit endpoint shares, in layers (docs/architecture.md draws them):
+//! `http` (the edge) -> `usecases` -> `records` (typed storage) -> `ports` (store, mail, push,
+//! clock, with their adapters) -> `domain` (values, rules, the one error type). `app` and
+//! `config` wire the ports once per cold start; `telemetry` sets up logs.
 
 pub mod app;
 pub mod config;
@@ -11,26 +12,4 @@ pub mod records;
 pub mod telemetry;
 pub mod usecases;
 
-pub use app::App;
-pub use lambda_http;
-
-/// The `main` of an HTTP endpoint's Lambda binary: JSON logs, `App` built once per cold start
-/// (a configuration error stops the cold start with a message naming the variable), then every
-/// request through `handler`, which never fails.
-#[macro_export]
-macro_rules! http_function {
-    ($handler:path) => {
-        #[tokio::main]
-        async fn main() -> Result<(), $crate::lambda_http::Error> {
-            $crate::telemetry::init_lambda();
-            let app = $crate::App::from_env().await?;
-            let app = &app;
-            $crate::lambda_http::run($crate::lambda_http::service_fn(
-                move |req: $crate::lambda_http::Request| async move {
-                    Ok::<_, std::convert::Infallible>($handler(app, req).await)
-                },
-            ))
-            .await
-        }
-    };
-}
+pub use app::{App, Ports};

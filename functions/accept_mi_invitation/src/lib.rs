@@ -1,16 +1,21 @@
 //! `POST /rest/user/miinvite/accept`: accept an invitation with its single-use token.
 
-use admit_shared::http;
-use admit_shared::usecases::invite;
-use admit_shared::App;
+use admit_shared::domain::error::DomainError;
+use admit_shared::http::{self, nextinteract};
+use admit_shared::usecases::invitations::{self, AcceptRequest};
+use admit_shared::{App, Ports};
 use lambda_http::{Body, Request, Response};
+
+pub const PORTS: Ports = Ports::STORE;
+pub const ACCEPTED: &str = "Invitation accepted.";
 
 #[tracing::instrument(name = "accept_mi_invitation", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let caller = http::caller(&req);
-    let result = match http::json_body::<invite::AcceptRequest>(&req) {
-        Ok(body) => invite::accept(app, body, &caller).await,
-        Err(e) => Err(e),
-    };
-    http::respond(result)
+    let result: Result<_, DomainError> = async {
+        let body: AcceptRequest = http::json_body(&req)?;
+        invitations::accept(app, body, &caller).await
+    }
+    .await;
+    nextinteract::respond_with(ACCEPTED, result)
 }

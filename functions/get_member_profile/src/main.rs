@@ -1,3 +1,3 @@
 //! The Lambda binary: wires `handler` to the runtime.
 
-admit_shared::http_function!(get_member_profile::handler);
+admit_shared::http_function!(get_member_profile);

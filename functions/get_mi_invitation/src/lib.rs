@@ -1,11 +1,18 @@
 //! `GET /rest/user/miinvite/accept?token=T`: what an invitation offers, before accepting it.
 
-use admit_shared::usecases::invite;
-use admit_shared::{http, App};
-use lambda_http::{Body, Request, RequestExt, Response};
+use admit_shared::http::{self, nextinteract};
+use admit_shared::usecases::invitations;
+use admit_shared::{App, Ports};
+use lambda_http::{Body, Request, Response};
+
+pub const PORTS: Ports = Ports::STORE;
+pub const INVITATION: &str = "Invitation.";
 
 #[tracing::instrument(name = "get_mi_invitation", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
-    let query = req.query_string_parameters();
-    http::respond(invite::preview(app, query.first("token")).await)
+    let token = http::query_param(&req, "token");
+    nextinteract::respond_with(
+        INVITATION,
+        invitations::preview(app, token.as_deref()).await,
+    )
 }

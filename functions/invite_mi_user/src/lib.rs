@@ -1,19 +1,23 @@
 //! inviteMIUser: `POST /rest/user/miinvite` by an authenticated rep or admin.
 
-use admit_shared::usecases::invite;
-use admit_shared::{http, App};
+use admit_shared::domain::error::DomainError;
+use admit_shared::http::{self, auth, nextinteract};
+use admit_shared::usecases::invite_mi_user::{self, InviteRequest, MiInvitation};
+use admit_shared::{App, Ports};
 use lambda_http::{Body, Request, Response};
+
+pub const PORTS: Ports = Ports::STORE;
+pub const INVITED: &str = "MI User invited.";
 
 #[tracing::instrument(name = "invite_mi_user", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
-    let result = match http::authenticate(app, &req).await {
-        Ok((_, session)) => match http::json_body::<invite::InviteRequest>(&req) {
-            Ok(body) => {
-                invite::invite(app, session.user_id, body, &http::public_base(app, &req)).await
-            }
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    };
-    http::respond(result)
+    let result: Result<_, DomainError> = async {
+        let (_, session) = auth::session(app, &req).await?;
+        let body: InviteRequest = http::json_body(&req)?;
+        let invitation = MiInvitation::try_from(body)?;
+        let link_base = http::public_base(app, &req);
+        invite_mi_user::invite(app, session.user_id, invitation, &link_base).await
+    }
+    .await;
+    nextinteract::respond_message(INVITED, result)
 }

@@ -1,3 +1,3 @@
 //! The Lambda binary: wires `handler` to the runtime.
 
-admit_shared::http_function!(list_notifications::handler);
+admit_shared::http_function!(list_notifications);

@@ -1,17 +1,21 @@
 //! The Notification Centre: `POST /rest/user/notifications/read` with `{"notificationIds": [..]}`.
 
-use admit_shared::usecases::notifications;
-use admit_shared::{http, App};
+use admit_shared::domain::error::DomainError;
+use admit_shared::http::{self, auth, nextinteract};
+use admit_shared::usecases::notifications::{self, MarkRead};
+use admit_shared::{App, Ports};
 use lambda_http::{Body, Request, Response};
+
+pub const PORTS: Ports = Ports::STORE;
+pub const MARKED_READ: &str = "Notifications marked read.";
 
 #[tracing::instrument(name = "mark_notifications_read", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
-    let result = match http::authenticate(app, &req).await {
-        Ok((_, session)) => match http::json_body::<notifications::MarkRead>(&req) {
-            Ok(body) => notifications::mark_read(app, session.user_id, body).await,
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    };
-    http::respond(result)
+    let result: Result<_, DomainError> = async {
+        let (_, session) = auth::session(app, &req).await?;
+        let body: MarkRead = http::json_body(&req)?;
+        notifications::mark_read(app, session.user_id, body).await
+    }
+    .await;
+    nextinteract::respond_with(MARKED_READ, result)
 }

@@ -1,17 +1,21 @@
 //! `POST /rest/user/devices`: register the caller's device for native push.
 
-use admit_shared::usecases::devices;
-use admit_shared::{http, App};
+use admit_shared::domain::error::DomainError;
+use admit_shared::http::{self, auth, nextinteract};
+use admit_shared::usecases::devices::{self, DeviceRegistration, RegisterDevice};
+use admit_shared::{App, Ports};
 use lambda_http::{Body, Request, Response};
+
+pub const PORTS: Ports = Ports::PUSH;
+pub const REGISTERED: &str = "Device registered.";
 
 #[tracing::instrument(name = "register_device", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
-    let result = match http::authenticate(app, &req).await {
-        Ok((_, session)) => match http::json_body::<devices::RegisterDevice>(&req) {
-            Ok(body) => devices::register(app, session.user_id, body).await,
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    };
-    http::respond(result)
+    let result: Result<_, DomainError> = async {
+        let (_, session) = auth::session(app, &req).await?;
+        let body: RegisterDevice = http::json_body(&req)?;
+        devices::register(app, session.user_id, DeviceRegistration::try_from(body)?).await
+    }
+    .await;
+    nextinteract::respond_with(REGISTERED, result)
 }

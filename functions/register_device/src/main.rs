@@ -1,3 +1,3 @@
 //! The Lambda binary: wires `handler` to the runtime.
 
-admit_shared::http_function!(register_device::handler);
+admit_shared::http_function!(register_device);

@@ -1,16 +1,21 @@
 //! `DELETE /rest/user/devices/{deviceId}`: remove one of the caller's devices.
 
+use admit_shared::domain::error::DomainError;
+use admit_shared::http::{self, auth, nextinteract};
 use admit_shared::usecases::devices;
-use admit_shared::{http, App};
-use lambda_http::{Body, Request, RequestExt, Response};
+use admit_shared::{App, Ports};
+use lambda_http::{Body, Request, Response};
+
+pub const PORTS: Ports = Ports::PUSH;
+pub const REMOVED: &str = "Device removed.";
 
 #[tracing::instrument(name = "remove_device", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
-    let params = req.path_parameters();
-    let device_id = params.first("deviceId").unwrap_or_default().to_string();
-    let result = match http::authenticate(app, &req).await {
-        Ok((_, session)) => devices::remove(app, session.user_id, &device_id).await,
-        Err(e) => Err(e),
-    };
-    http::respond(result)
+    let result: Result<_, DomainError> = async {
+        let (_, session) = auth::session(app, &req).await?;
+        let device_id = http::path_param(&req, "deviceId").unwrap_or_default();
+        devices::remove(app, session.user_id, &device_id).await
+    }
+    .await;
+    nextinteract::respond_with(REMOVED, result)
 }

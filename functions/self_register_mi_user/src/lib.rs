@@ -1,16 +1,21 @@
 //! selfRegisterMIUser: `POST /rest/user/mi/selfregister`, called by the apps with an app key.
 
-use admit_shared::http;
-use admit_shared::usecases::register;
-use admit_shared::App;
+use admit_shared::domain::error::DomainError;
+use admit_shared::http::{self, nextinteract};
+use admit_shared::usecases::self_register::{self, NewRegistration, SelfRegistration};
+use admit_shared::{App, Ports};
 use lambda_http::{Body, Request, Response};
+
+pub const PORTS: Ports = Ports::STORE;
+pub const REGISTERED: &str = "MI User self-registered.";
 
 #[tracing::instrument(name = "self_register_mi_user", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let caller = http::caller(&req);
-    let result = match http::json_body::<register::SelfRegistration>(&req) {
-        Ok(body) => register::self_register(app, body, &caller).await,
-        Err(e) => Err(e),
-    };
-    http::respond(result)
+    let result: Result<_, DomainError> = async {
+        let body: SelfRegistration = http::json_body(&req)?;
+        self_register::self_register(app, NewRegistration::try_from(body)?, &caller).await
+    }
+    .await;
+    nextinteract::respond_message(REGISTERED, result)
 }

@@ -1,7 +1,8 @@
 //! ContactJSON: the contact details of inviteMIUser and selfRegisterMIUser. Every field is
-//! optional unless a call says otherwise; string fields have length limits; `null` means absent.
+//! optional unless a call says otherwise; string fields have length limits; `null` means absent;
+//! fields ContactJSON does not define are ignored (never stored), as everywhere in the API.
 
-use crate::domain::error::{ApiError, Exception};
+use crate::domain::error::{DomainError, ErrorKind};
 use crate::domain::EmailAddress;
 use serde_json::{Map, Value};
 
@@ -92,6 +93,27 @@ impl Contact {
         }
     }
 
+    /// The ContactJSON fields among stored attributes (anything else is left out).
+    pub fn from_stored(stored: &Map<String, Value>) -> Contact {
+        Contact(
+            stored
+                .iter()
+                .filter(|(k, v)| {
+                    v.is_string()
+                        && FIELDS
+                            .iter()
+                            .any(|(f, kind)| f == k && *kind != Kind::Ignored)
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
+    }
+
+    /// Every field with its value.
+    pub fn fields(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.0.iter()
+    }
+
     pub fn email(&self) -> Option<EmailAddress> {
         self.get("email1").and_then(|e| EmailAddress::parse(e).ok())
     }
@@ -113,26 +135,25 @@ fn valid_date(s: &str) -> bool {
 }
 
 /// Parses a ContactJSON object named `name` in errors (`contact`, `contactDetails`).
-pub fn parse(name: &str, v: &Value) -> Result<Contact, ApiError> {
+pub fn parse(name: &str, v: &Value) -> Result<Contact, DomainError> {
     let obj = v
         .as_object()
-        .ok_or_else(|| ApiError::invalid(format!("{name} must be an object")))?;
+        .ok_or_else(|| DomainError::invalid(format!("{name} must be an object")))?;
     let mut out = Map::new();
     for (field, value) in obj {
+        // Unknown fields are ignored, as everywhere in the API (and never stored).
         let Some((_, kind)) = FIELDS.iter().find(|(f, _)| f == field) else {
-            return Err(ApiError::invalid(format!(
-                "{name}.{field} is not a contact field"
-            )));
+            continue;
         };
         if value.is_null() || *kind == Kind::Ignored {
             continue;
         }
         let s = value
             .as_str()
-            .ok_or_else(|| ApiError::invalid(format!("{name}.{field} must be a string")))?;
+            .ok_or_else(|| DomainError::invalid(format!("{name}.{field} must be a string")))?;
         let s = s.trim();
         if field == "externalId" && s.is_empty() {
-            return Err(ApiError::invalid(format!(
+            return Err(DomainError::invalid(format!(
                 "{name}.externalId must not be empty: leave it out or send null"
             )));
         }
@@ -142,14 +163,14 @@ pub fn parse(name: &str, v: &Value) -> Result<Contact, ApiError> {
         if s.chars()
             .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
         {
-            return Err(ApiError::invalid(format!(
+            return Err(DomainError::invalid(format!(
                 "{name}.{field} contains control characters"
             )));
         }
         let stored = match kind {
             Kind::Text(max) => {
                 if s.chars().count() > *max {
-                    return Err(ApiError::invalid(format!(
+                    return Err(DomainError::invalid(format!(
                         "{name}.{field} is longer than {max} characters"
                     )));
                 }
@@ -157,18 +178,18 @@ pub fn parse(name: &str, v: &Value) -> Result<Contact, ApiError> {
             }
             Kind::Email => EmailAddress::parse(s)
                 .map_err(|e| match e {
-                    crate::domain::EmailError::Domain(m) => ApiError::new(
-                        Exception::InvalidEmailDomainName,
+                    crate::domain::EmailError::Domain(m) => DomainError::new(
+                        ErrorKind::InvalidEmailDomainName,
                         format!("{name}.{field}: {m}"),
                     ),
                     crate::domain::EmailError::Format(m) => {
-                        ApiError::invalid(format!("{name}.{field}: {m}"))
+                        DomainError::invalid(format!("{name}.{field}: {m}"))
                     }
                 })?
                 .to_string(),
             Kind::Country => {
                 if s.len() != 2 || !s.chars().all(|c| c.is_ascii_alphabetic()) {
-                    return Err(ApiError::invalid(format!(
+                    return Err(DomainError::invalid(format!(
                         "{name}.{field} is a two-letter country code such as AU"
                     )));
                 }
@@ -176,7 +197,7 @@ pub fn parse(name: &str, v: &Value) -> Result<Contact, ApiError> {
             }
             Kind::Date => {
                 if !valid_date(s) {
-                    return Err(ApiError::invalid(format!(
+                    return Err(DomainError::invalid(format!(
                         "{name}.{field} is a past date written dd/mm/yyyy"
                     )));
                 }
@@ -203,7 +224,6 @@ mod tests {
         assert!(c.get("notes").is_none());
         let bad = [
             json!({"externalId": ""}),
-            json!({"unknownField": "x"}),
             json!({"firstname": 5}),
             json!({"firstname": "x".repeat(101)}),
             json!({"countryCode": "AUS"}),
@@ -217,6 +237,11 @@ mod tests {
             assert!(parse("contact", &b).is_err(), "{b}");
         }
         let e = parse("contact", &json!({"email1": "a@localhost"})).unwrap_err();
-        assert_eq!(e.exception, Exception::InvalidEmailDomainName);
+        assert_eq!(e.kind, ErrorKind::InvalidEmailDomainName);
+        let c = parse("contact", &json!({"firstname": "A", "unknownField": "x"})).unwrap();
+        assert!(
+            c.get("unknownField").is_none(),
+            "unknown fields are ignored, not stored"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! ContactJSON, secrets, the caller's origin, and the one error type every use case raises.
 //! Depends on nothing else in the crate.
 
+pub mod activity;
 pub mod caller;
 pub mod contact;
 pub mod error;

@@ -1,24 +1,23 @@
-//! HTTP helpers every endpoint uses: bounded JSON bodies, the family's responses, the caller's
-//! request metadata, and the one auth-token extractor.
+//! The edge: the only part of admit that knows `lambda_http`, headers, statuses and body
+//! shapes. Request parsing (bounded JSON bodies, query strings), the caller's origin, both
+//! kinds of NextInteract auth (`auth`), the route table (`routes`) and one responder per API
+//! family (`nextinteract`). Use cases never see a request.
 
+pub use lambda_http;
+
+pub mod auth;
+pub mod nextinteract;
 pub mod routes;
 
 use crate::app::App;
-use crate::domain::error::{ApiError, Exception, Service};
-use crate::domain::secrets::Token;
+use crate::domain::error::{DomainError, ErrorKind};
 use crate::domain::Caller;
-use crate::ports::store::StoreError;
-use crate::records::{from_item, session_key, Session};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 
 /// The largest request body accepted (bodies in the vendor pages are a few KiB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-pub const AUTH_TOKEN_HEADER: &str = "x-nextinteract-authtoken";
-pub const COMPANY_API_KEY_HEADER: &str = "x-nextinteract-company-api-key";
 
 fn body_bytes(req: &Request) -> &[u8] {
     match req.body() {
@@ -29,35 +28,112 @@ fn body_bytes(req: &Request) -> &[u8] {
     }
 }
 
-/// Parses the JSON body into `T`. Every failure is a `WSInvalidParameterException` that says
-/// what is wrong (413 for an oversized body). The body is read as JSON whatever the
-/// Content-Type says, as the mobile apps and curl users of the family expect.
-pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+/// Parses the JSON body into `T`. Every failure says what is wrong in the caller's terms (the
+/// field and what it must be), never serde's; an oversized body is `BodyTooLarge`. The body is
+/// read as JSON whatever the Content-Type says, as the mobile apps and curl users expect.
+pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, DomainError> {
     let bytes = body_bytes(req);
     if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::invalid(format!(
-            "request body is {} bytes; the limit is {MAX_BODY_BYTES}",
-            bytes.len()
-        ))
-        .with_status(413));
+        return Err(DomainError::new(
+            ErrorKind::BodyTooLarge,
+            format!(
+                "request body is {} bytes; the limit is {MAX_BODY_BYTES}",
+                bytes.len()
+            ),
+        ));
     }
+    parse_json(bytes)
+}
+
+/// Parses JSON bytes into `T` with caller-facing messages (see `json_body`).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DomainError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::invalid(
+        return Err(DomainError::invalid(
             "request body is required (a JSON object)",
         ));
     }
-    serde_json::from_slice(bytes).map_err(|e| {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let result: Result<T, _> = serde_path_to_error::deserialize(de);
+    result.map_err(|e| {
         use serde_json::error::Category;
-        match e.classify() {
-            Category::Syntax | Category::Eof | Category::Io => {
-                ApiError::invalid(format!("request body is not valid JSON: {e}"))
-            }
-            Category::Data => ApiError::invalid(format!("invalid request body: {e}")),
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            Category::Syntax | Category::Eof | Category::Io => DomainError::invalid(format!(
+                "request body is not valid JSON (line {}, column {})",
+                inner.line(),
+                inner.column()
+            )),
+            Category::Data => DomainError::invalid(describe_data_error(&path, &inner.to_string())),
         }
     })
 }
 
-fn json_response(status: u16, body: String) -> Response<Body> {
+/// Turns serde's wording ("invalid type: string \"x\", expected u64 at line 1 column 14") into
+/// the caller's ("userId must be a whole number, not a string").
+fn describe_data_error(path: &str, serde_message: &str) -> String {
+    let message = serde_message
+        .rsplit_once(" at line ")
+        .map_or(serde_message, |(m, _)| m);
+    let field = if path.is_empty() || path == "." {
+        "the request body".to_string()
+    } else {
+        path.to_string()
+    };
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        let (got, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        let got = got.split_whitespace().next().unwrap_or(got);
+        return format!(
+            "{field} must be {}, not {}",
+            plain_type(expected),
+            article(got)
+        );
+    }
+    if let Some(name) = message.strip_prefix("missing field ") {
+        let name = name.trim_matches('`');
+        return if path.is_empty() || path == "." {
+            format!("{name} is required")
+        } else {
+            format!("{path}.{name} is required")
+        };
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        let name = rest.split(',').next().unwrap_or(rest).trim_matches('`');
+        return format!("{field}: {name} is not a field of this request");
+    }
+    if message.starts_with("invalid value: integer") {
+        return format!("{field} must be a whole number in range");
+    }
+    format!("{field}: {message}")
+}
+
+fn plain_type(expected: &str) -> &'static str {
+    match expected {
+        e if e.starts_with('u') || e.starts_with('i') && e.len() <= 5 => "a whole number",
+        e if e.starts_with('f') && e.len() <= 3 => "a number",
+        "a boolean" => "true or false",
+        "a string" => "a string",
+        "a sequence" => "a list",
+        e if e.starts_with("struct") || e.starts_with("a map") => "an object",
+        _ => "of another type",
+    }
+}
+
+fn article(got: &str) -> String {
+    match got {
+        "integer" => "a whole number".into(),
+        "floating" => "a decimal number".into(),
+        "map" => "an object".into(),
+        "sequence" => "a list".into(),
+        "boolean" => "true or false".into(),
+        "null" => "null".into(),
+        "string" => "a string".into(),
+        other => other.to_string(),
+    }
+}
+
+/// A JSON answer with `Cache-Control: no-store` (answers carry tokens and personal data).
+pub fn json_response(status: u16, body: String) -> Response<Body> {
     Response::builder()
         .status(status)
         .header(http::header::CONTENT_TYPE, "application/json")
@@ -66,72 +142,18 @@ fn json_response(status: u16, body: String) -> Response<Body> {
         .unwrap_or_else(|_| Response::new(Body::Empty))
 }
 
-/// A 200 with a JSON body.
-pub fn ok<T: Serialize>(body: &T) -> Response<Body> {
-    match serde_json::to_string(body) {
-        Ok(s) => json_response(200, s),
-        Err(e) => {
-            tracing::error!(error = %e, "response body could not be serialised");
-            error_response(&ApiError::new(
-                Exception::UserService,
-                "The service failed to answer; try again later.",
-            ))
-        }
-    }
+/// The first value of a query-string parameter.
+pub fn query_param(req: &Request, name: &str) -> Option<String> {
+    req.query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+        .map(str::to_string)
 }
 
-pub fn error_response(e: &ApiError) -> Response<Body> {
-    let body = serde_json::to_string(&e.body()).unwrap_or_else(|_| "{}".into());
-    let mut r = json_response(e.status, body);
-    if let Some(secs) = e.retry_after_secs {
-        if let Ok(v) = http::HeaderValue::from_str(&secs.to_string()) {
-            r.headers_mut().insert(http::header::RETRY_AFTER, v);
-        }
-    }
-    r
-}
-
-/// Turns a use case's result into the response, logging expected failures at info level.
-pub fn respond<T: Serialize>(result: Result<T, ApiError>) -> Response<Body> {
-    match result {
-        Ok(body) => ok(&body),
-        Err(e) => {
-            if e.status >= 500 {
-                tracing::warn!(
-                    exception = e.exception.name(),
-                    status = e.status,
-                    "request failed"
-                );
-            } else {
-                tracing::info!(exception = e.exception.name(), status = e.status, message = %e.message, "request refused");
-            }
-            error_response(&e)
-        }
-    }
-}
-
-/// Maps a storage failure to the service's exception, logging the full chain; the caller only
-/// sees a generic message.
-pub fn store_failure(service: Service) -> impl Fn(StoreError) -> ApiError {
-    move |e: StoreError| {
-        let mut chain = e.to_string();
-        let mut src = std::error::Error::source(&e);
-        while let Some(s) = src {
-            chain.push_str(": ");
-            chain.push_str(&s.to_string());
-            src = s.source();
-        }
-        if e.is_transient() {
-            tracing::warn!(error = %chain, "storage unavailable");
-            ApiError::new(
-                service.unavailable(),
-                "The service is temporarily unavailable; try again shortly.",
-            )
-        } else {
-            tracing::error!(error = %chain, "storage failure");
-            ApiError::new(service.failure(), "The service failed; try again later.")
-        }
-    }
+/// The value of a path parameter (`{deviceId}`).
+pub fn path_param(req: &Request, name: &str) -> Option<String> {
+    req.path_parameters_ref()
+        .and_then(|p| p.first(name))
+        .map(str::to_string)
 }
 
 /// The caller of a request, for the activity log.
@@ -162,33 +184,6 @@ pub fn request_id(req: &Request) -> String {
     caller(req).request_id
 }
 
-/// The shared auth-token extractor: the `x-nextinteract-authtoken` header must name a live
-/// session. Missing, unknown, expired and revoked tokens all get WSInvalidAuthTokenException;
-/// a failed lookup is WSCacheServiceException.
-pub async fn authenticate(app: &App, req: &Request) -> Result<(Token, Session), ApiError> {
-    let invalid = |m: &str| ApiError::new(Exception::InvalidAuthToken, m);
-    let raw = req
-        .headers()
-        .get(AUTH_TOKEN_HEADER)
-        .ok_or_else(|| invalid("x-nextinteract-authtoken header is required"))?;
-    let token = raw
-        .to_str()
-        .ok()
-        .and_then(Token::presented)
-        .ok_or_else(|| invalid("auth token is not valid"))?;
-    let item = app
-        .store
-        .get(&session_key(&token.hash()))
-        .await
-        .map_err(store_failure(Service::Cache))?
-        .ok_or_else(|| invalid("auth token is not valid"))?;
-    let session: Session = from_item(item).map_err(store_failure(Service::Cache))?;
-    if session.expires_at <= app.clock.now() {
-        return Err(invalid("auth token has expired; log in again"));
-    }
-    Ok((token, session))
-}
-
 /// The base URL for links in emails: `ADMIT_PUBLIC_URL`, or else the host the request came to.
 pub fn public_base(app: &App, req: &Request) -> String {
     if !app.config.public_url.is_empty() {
@@ -206,4 +201,89 @@ pub fn public_base(app: &App, req: &Request) -> String {
     })
     .unwrap_or_else(|| "localhost".into());
     format!("https://{host}")
+}
+
+/// The `main` of an HTTP endpoint's Lambda binary, given the function's crate (which exports
+/// `handler` and `PORTS`): JSON logs, `App` built once per cold start with only the ports the
+/// function uses (a configuration error stops the cold start with a message naming the
+/// variable), then every request through `handler`, which never fails.
+#[macro_export]
+macro_rules! http_function {
+    ($function:ident) => {
+        #[tokio::main]
+        async fn main() -> Result<(), $crate::http::lambda_http::Error> {
+            $crate::telemetry::init_lambda();
+            let app = $crate::App::from_env($function::PORTS).await?;
+            let app = &app;
+            $crate::http::lambda_http::run($crate::http::lambda_http::service_fn(
+                move |req: $crate::http::lambda_http::Request| async move {
+                    Ok::<_, std::convert::Infallible>($function::handler(app, req).await)
+                },
+            ))
+            .await
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct Probe {
+        user_id: Option<u64>,
+        send_notification: Option<bool>,
+        teams: Option<Vec<u64>>,
+        name: Option<String>,
+    }
+
+    fn message(body: &str) -> String {
+        parse_json::<Probe>(body.as_bytes()).unwrap_err().message
+    }
+
+    #[test]
+    fn wrong_types_name_the_field_and_what_it_must_be() {
+        let cases = [
+            (
+                r#"{"userId": "7"}"#,
+                "userId must be a whole number, not a string",
+            ),
+            (
+                r#"{"sendNotification": 1}"#,
+                "sendNotification must be true or false, not a whole number",
+            ),
+            (
+                r#"{"teams": [1, "x"]}"#,
+                "teams[1] must be a whole number, not a string",
+            ),
+            (
+                r#"{"teams": 3}"#,
+                "teams must be a list, not a whole number",
+            ),
+            (r#"{"name": {}}"#, "name must be a string, not an object"),
+            (r#"[]"#, "the request body must be an object, not a list"),
+        ];
+        for (body, want) in cases {
+            assert_eq!(message(body), want, "{body}");
+        }
+    }
+
+    #[test]
+    fn syntax_errors_say_where() {
+        assert_eq!(
+            message("{\"userId\": "),
+            "request body is not valid JSON (line 1, column 11)"
+        );
+        assert_eq!(message("  "), "request body is required (a JSON object)");
+    }
+
+    #[test]
+    fn null_means_absent() {
+        let p: Probe =
+            parse_json(br#"{"userId": null, "sendNotification": null, "teams": null}"#).unwrap();
+        assert!(p.user_id.is_none() && p.send_notification.is_none() && p.teams.is_none());
+    }
 }

@@ -148,6 +148,15 @@ pub fn find(method: &str, path: &str) -> Result<(&'static Route, PathParams), bo
     Err(path_known)
 }
 
+/// The methods a path is served with (for `Allow` on a 405).
+pub fn methods(path: &str) -> Vec<&'static str> {
+    ROUTES
+        .iter()
+        .filter(|r| match_path(r.path, path).is_some())
+        .map(|r| r.method)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,10 +1,10 @@
 //! The `Clock` and `Ids` ports.
 
 use crate::domain::Id;
-use crate::ports::store::{Key, Store, StoreError};
+use crate::ports::store::StoreError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
@@ -42,18 +42,4 @@ impl Clock for ManualClock {
 #[async_trait]
 pub trait Ids: Send + Sync {
     async fn next(&self, kind: &str) -> Result<Id, StoreError>;
-}
-
-/// Ids from an atomic counter item per kind (`COUNTER#<kind>`), in the store itself.
-pub struct StoreIds(pub Arc<dyn Store>);
-
-#[async_trait]
-impl Ids for StoreIds {
-    async fn next(&self, kind: &str) -> Result<Id, StoreError> {
-        let n = self
-            .0
-            .increment(&Key::new(format!("COUNTER#{kind}"), "COUNTER"), "value", 1)
-            .await?;
-        Id::new(n as u64).map_err(StoreError::Invalid)
-    }
 }

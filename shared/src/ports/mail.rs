@@ -168,3 +168,16 @@ impl Mailer for LocalMailer {
         Ok(id)
     }
 }
+
+/// The mailer of a function that sends no email (every use case queues email in the outbox;
+/// only the dispatcher sends). Sending through it is a permanent failure, never a panic.
+pub struct NoMailer;
+
+#[async_trait]
+impl Mailer for NoMailer {
+    async fn send(&self, _email: &Email) -> Result<String, DeliveryError> {
+        Err(DeliveryError::Permanent(
+            "this function is not wired to send email".into(),
+        ))
+    }
+}

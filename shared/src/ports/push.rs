@@ -24,13 +24,61 @@ pub struct PushMessage {
     pub data: serde_json::Map<String, serde_json::Value>,
 }
 
+/// The largest notification payload APNs and FCM accept, in bytes.
+pub const MAX_PAYLOAD_BYTES: usize = 4096;
+
 impl PushMessage {
-    /// The SNS message with one payload per platform (MessageStructure = json).
-    pub fn sns_payload(&self) -> String {
+    /// A push whose text is cut (at a character boundary, with an ellipsis) so that each
+    /// platform's payload fits `MAX_PAYLOAD_BYTES`; the full text stays in the Notification
+    /// Centre.
+    pub fn fitted(
+        endpoint: String,
+        title: &str,
+        body: &str,
+        data: serde_json::Map<String, serde_json::Value>,
+    ) -> PushMessage {
+        let mut m = PushMessage {
+            endpoint,
+            title: title.chars().take(200).collect(),
+            body: body.to_string(),
+            data,
+        };
+        let chars: Vec<char> = body.chars().collect();
+        let (mut lo, mut hi) = (0, chars.len());
+        if m.largest_payload() <= MAX_PAYLOAD_BYTES {
+            return m;
+        }
+        // The longest prefix that fits.
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            m.body = chars[..mid].iter().collect::<String>() + "…";
+            if m.largest_payload() <= MAX_PAYLOAD_BYTES {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        m.body = chars[..lo].iter().collect::<String>() + "…";
+        m
+    }
+
+    fn platform_payloads(&self) -> (String, String) {
         let apns = json!({"aps": {"alert": {"title": self.title, "body": self.body}, "sound": "default"}, "data": self.data}).to_string();
         let fcm =
             json!({"notification": {"title": self.title, "body": self.body}, "data": self.data})
                 .to_string();
+        (apns, fcm)
+    }
+
+    /// The size in bytes of the larger platform payload.
+    pub fn largest_payload(&self) -> usize {
+        let (apns, fcm) = self.platform_payloads();
+        apns.len().max(fcm.len())
+    }
+
+    /// The SNS message with one payload per platform (MessageStructure = json).
+    pub fn sns_payload(&self) -> String {
+        let (apns, fcm) = self.platform_payloads();
         json!({"default": self.body, "APNS": apns, "APNS_SANDBOX": apns, "GCM": fcm}).to_string()
     }
 }
@@ -184,5 +232,43 @@ impl Pusher for LocalPusher {
 
     async fn unregister(&self, _endpoint: &str) -> Result<(), DeliveryError> {
         Ok(())
+    }
+}
+
+/// The pusher of a function that does not talk to SNS. Using it is a permanent failure.
+pub struct NoPusher;
+
+const NOT_WIRED: &str = "this function is not wired to push";
+
+#[async_trait]
+impl Pusher for NoPusher {
+    async fn register(&self, _: Platform, _: &str) -> Result<String, DeliveryError> {
+        Err(DeliveryError::Permanent(NOT_WIRED.into()))
+    }
+    async fn send(&self, _: &PushMessage) -> Result<String, DeliveryError> {
+        Err(DeliveryError::Permanent(NOT_WIRED.into()))
+    }
+    async fn unregister(&self, _: &str) -> Result<(), DeliveryError> {
+        Err(DeliveryError::Permanent(NOT_WIRED.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_multibyte_text_is_cut_to_fit_the_payload_limit() {
+        let long = "😀".repeat(1024);
+        let m = PushMessage::fitted("arn".into(), "Acme", &long, serde_json::Map::new());
+        assert!(
+            m.largest_payload() <= MAX_PAYLOAD_BYTES,
+            "{}",
+            m.largest_payload()
+        );
+        assert!(m.body.ends_with('…'));
+        assert!(m.body.chars().count() > 500, "cut no more than needed");
+        let short = PushMessage::fitted("arn".into(), "Acme", "Hello", serde_json::Map::new());
+        assert_eq!(short.body, "Hello");
     }
 }

@@ -1,72 +1,13 @@
-//! The activity log: every login, failed login, lockout and logout, per user, newest last.
-//! Items live in the user's partition (`USER#<id>`, sort key `ACTIVITY#<time>#<rand>`) so a
-//! date range for a user is one query.
+//! The activity log's items: in the user's partition, sorted by time, so a user's date range is
+//! one query.
 
+use super::{keyed_item, user_pk};
+use crate::domain::activity::{ActivityType, Source};
 use crate::domain::secrets::random_hex_id;
-use crate::domain::Caller;
-use crate::domain::Id;
+use crate::domain::{Caller, Id};
 use crate::ports::store::{Key, Write};
-use crate::records::to_item;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ActivityType {
-    LoginSuccessful = 1,
-    LoginFailed = 2,
-    Logout = 3,
-    SessionExpired = 4,
-    AccountLocked = 5,
-    Registered = 6,
-    InvitationAccepted = 7,
-}
-
-impl ActivityType {
-    pub fn label(self) -> &'static str {
-        match self {
-            ActivityType::LoginSuccessful => "Login Successful",
-            ActivityType::LoginFailed => "Login Failed",
-            ActivityType::Logout => "Logout",
-            ActivityType::SessionExpired => "SessionExpired",
-            ActivityType::AccountLocked => "Account Locked",
-            ActivityType::Registered => "Registered",
-            ActivityType::InvitationAccepted => "Invitation Accepted",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Source {
-    Web = 1,
-    App = 2,
-    Api = 3,
-}
-
-impl Source {
-    pub fn label(self) -> &'static str {
-        match self {
-            Source::Web => "Web",
-            Source::App => "App",
-            Source::Api => "API",
-        }
-    }
-
-    /// An app key in the request means the mobile app; a browser's user agent, the web;
-    /// anything else is an API client.
-    pub fn of(caller: &Caller, with_app_key: bool) -> Source {
-        if with_app_key {
-            Source::App
-        } else if caller
-            .user_agent
-            .as_deref()
-            .is_some_and(|ua| ua.starts_with("Mozilla/"))
-        {
-            Source::Web
-        } else {
-            Source::Api
-        }
-    }
-}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -81,10 +22,6 @@ pub struct Activity {
     pub ip_address: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
-}
-
-pub fn activity_partition(user: Id) -> String {
-    format!("USER#{user}")
 }
 
 /// The write that records one activity; add it to the use case's transaction.
@@ -111,5 +48,5 @@ pub fn record(
         at.to_rfc3339_opts(SecondsFormat::Millis, true),
         &random_hex_id()[..8]
     );
-    Write::put_new(to_item(&Key::new(activity_partition(user), sk), &a, &[]))
+    Write::put_new(keyed_item(&Key::new(user_pk(user), sk), &a))
 }

@@ -1,80 +1,36 @@
-//! Company API keys: 128 random bits shown once in UUID form, stored as a SHA-256 hash.
+//! Company API keys: RFC 9562 version-4 UUIDs shown once, stored as a SHA-256 hash, resolved
+//! to their company.
 
 use crate::app::App;
-use crate::domain::error::{ApiError, Exception, Service};
-use crate::domain::secrets::sha256_hex;
-use crate::http::store_failure;
-use crate::records::{api_key_key, company_key, from_item, ApiKey, ApiKeyType, Company, Status};
+use crate::domain::error::{DomainError, ErrorKind, Service};
+use crate::records::{apikey, company, ApiKey, ApiKeyType, Company, Status};
+use crate::usecases::failed;
 
-/// A new key: 16 bytes from the OS generator written as 8-4-4-4-12 hex digits. All 128 bits are
-/// random (no version nibble), so it is shaped like the UUIDs the vendor pages show.
-pub fn generate() -> Result<String, getrandom::Error> {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b)?;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    ))
+/// A new key: a random (version 4) UUID from the OS generator.
+pub fn generate() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
-/// The stored form of a presented key (lower-cased, trimmed, hashed).
-pub fn hash(raw: &str) -> String {
-    sha256_hex(raw.trim().to_ascii_lowercase().as_bytes())
-}
-
-/// Resolves a presented key to its record and company, checking it is active, of the
-/// expected type and that its company is active.
-pub async fn resolve(
-    app: &App,
-    raw: &str,
-    expected: ApiKeyType,
-    service: Service,
-) -> Result<(ApiKey, Company), ApiError> {
-    resolve_any(app, raw, &[expected], service).await
-}
-
-/// The company API key in the `x-nextinteract-company-api-key` header, of one of `accepted` types.
-pub async fn from_header(
-    app: &App,
-    req: &lambda_http::Request,
-    accepted: &[ApiKeyType],
-    service: Service,
-) -> Result<(ApiKey, Company), ApiError> {
-    let raw = req
-        .headers()
-        .get(crate::http::COMPANY_API_KEY_HEADER)
-        .ok_or_else(|| ApiError::invalid("x-nextinteract-company-api-key header is required"))?
-        .to_str()
-        .map_err(|_| ApiError::invalid("API key is malformed"))?;
-    resolve_any(app, raw, accepted, service).await
-}
-
-/// Resolves a presented key that may be of any of the `accepted` types.
+/// Resolves a presented key that may be of any of the `accepted` types to its record and
+/// company, checking the key and the company are active.
 pub async fn resolve_any(
     app: &App,
     raw: &str,
     accepted: &[ApiKeyType],
     service: Service,
-) -> Result<(ApiKey, Company), ApiError> {
+) -> Result<(ApiKey, Company), DomainError> {
     let raw = raw.trim();
     if raw.is_empty() || raw.len() > 128 || !raw.is_ascii() {
-        return Err(ApiError::invalid("API key is malformed"));
+        return Err(DomainError::invalid("API key is malformed"));
     }
-    let item = app
-        .store
-        .get(&api_key_key(&hash(raw)))
+    let not_found = || DomainError::new(ErrorKind::RecordNotFound, "API key not found");
+    let key = apikey::find(app.store.as_ref(), raw)
         .await
-        .map_err(store_failure(service))?
-        .ok_or_else(|| ApiError::new(Exception::RecordNotFound, "API key not found"))?;
-    let key: ApiKey = from_item(item).map_err(store_failure(service))?;
+        .map_err(failed(service))?
+        .ok_or_else(not_found)?;
     if key.status != Status::Active {
-        return Err(ApiError::new(
-            Exception::CompanyApiKeyNotActive,
+        return Err(DomainError::new(
+            ErrorKind::CompanyApiKeyNotActive,
             "API key is not active",
         ));
     }
@@ -83,30 +39,42 @@ pub async fn resolve_any(
             Some(ApiKeyType::Admin) => "an admin",
             _ => "an app",
         };
-        return Err(ApiError::new(
-            Exception::IncorrectApiKeyType,
+        return Err(DomainError::new(
+            ErrorKind::IncorrectApiKeyType,
             format!("this call needs {want} API key"),
         ));
     }
-    let company: Company = match app
-        .store
-        .get(&company_key(key.company_id))
+    let company = company::find(app.store.as_ref(), key.company_id)
         .await
-        .map_err(store_failure(service))?
-    {
-        Some(item) => from_item(item).map_err(store_failure(service))?,
-        None => {
-            return Err(ApiError::new(
-                Exception::RecordNotFound,
-                "API key not found",
-            ))
-        }
-    };
+        .map_err(failed(service))?
+        .ok_or_else(not_found)?;
     if company.status != Status::Active {
-        return Err(ApiError::new(
-            Exception::CompanyNotActive,
+        return Err(DomainError::new(
+            ErrorKind::CompanyNotActive,
             "the company is not active",
         ));
     }
     Ok((key, company))
+}
+
+/// Resolves a key of exactly one type.
+pub async fn resolve(
+    app: &App,
+    raw: &str,
+    expected: ApiKeyType,
+    service: Service,
+) -> Result<(ApiKey, Company), DomainError> {
+    resolve_any(app, raw, &[expected], service).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn generated_keys_are_version_4_uuids() {
+        let a = super::generate();
+        let u = uuid::Uuid::parse_str(&a).unwrap();
+        assert_eq!(u.get_version_num(), 4);
+        assert_eq!(a.len(), 36);
+        assert_ne!(a, super::generate());
+    }
 }

@@ -1,21 +1,16 @@
 //! loginUser and logoutUser.
 
 use crate::app::App;
-use crate::domain::error::{ApiError, Exception, Service, Success};
+use crate::domain::activity::{ActivityType, Source};
+use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::secrets::{self, random_hex_id, Token};
-use crate::domain::Caller;
-use crate::domain::{EmailAddress, Id, Password};
-use crate::http::store_failure;
-use crate::ports::store::{Cond, Update, Write};
-use crate::records::activity::{self, ActivityType, Source};
-use crate::records::{
-    email_key, from_item, session_key, to_item, user_key, ApiKeyType, EmailGuard, Session, Status,
-    User,
-};
-use crate::usecases::apikeys;
+use crate::domain::{Caller, EmailAddress, Id, Password};
+use crate::records::{self, activity, user, ApiKeyType, Session, Status, User};
+use crate::usecases::{apikeys, failed};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
+/// The loginUser body as sent.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginRequest {
@@ -24,68 +19,71 @@ pub struct LoginRequest {
     pub api_key: Option<String>,
 }
 
+/// A login request, validated.
+#[derive(Debug)]
+pub struct Credentials {
+    pub email: EmailAddress,
+    pub password: Password,
+    pub app_key: Option<String>,
+}
+
+impl TryFrom<LoginRequest> for Credentials {
+    type Error = DomainError;
+    fn try_from(req: LoginRequest) -> Result<Self, DomainError> {
+        let raw_email = req
+            .email_address
+            .ok_or_else(|| DomainError::invalid("emailAddress is required"))?;
+        let email = EmailAddress::parse(&raw_email)
+            .map_err(|e| DomainError::invalid(format!("emailAddress: {e}")))?;
+        let password =
+            Password::presented(req.password.unwrap_or_default()).map_err(DomainError::invalid)?;
+        Ok(Credentials {
+            email,
+            password,
+            app_key: req.api_key,
+        })
+    }
+}
+
+/// What a successful login returns: the token, shown this once.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginGranted {
     pub auth_token: String,
     pub user_id: Id,
+    /// RFC 3339, UTC, whole seconds (the one timestamp format of the API).
     pub expires_at: String,
 }
 
-pub const LOGGED_IN: &str = "User logged in.";
-pub const LOGGED_OUT: &str = "User logged out.";
-
-fn invalid_login() -> ApiError {
-    ApiError::new(
-        Exception::InvalidLogin,
+fn invalid_login() -> DomainError {
+    DomainError::new(
+        ErrorKind::InvalidLogin,
         "The email address or password is incorrect.",
     )
 }
 
-fn locked(until: DateTime<Utc>, now: DateTime<Utc>) -> ApiError {
+fn locked(until: DateTime<Utc>, now: DateTime<Utc>) -> DomainError {
     let secs = (until - now).num_seconds().max(1) as u64;
-    ApiError::new(
-        Exception::AccountLocked,
+    DomainError::new(
+        ErrorKind::AccountLocked,
         "Too many failed logins: the account is locked for a while; try again later.",
     )
     .with_retry_after(secs)
 }
 
-async fn check_password(password: &Password, phc: &str) -> Result<bool, ApiError> {
+async fn check_password(password: &Password, phc: &str) -> Result<bool, DomainError> {
     let (pw, phc) = (password.clone(), phc.to_string());
+    let failed = |e: &dyn std::fmt::Display| {
+        tracing::error!(error = %e, "password check failed");
+        DomainError::new(
+            ErrorKind::PasswordService,
+            "The password could not be checked.",
+        )
+    };
     tokio::task::spawn_blocking(move || secrets::verify_password(pw.expose(), &phc))
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "password check task failed");
-            ApiError::new(
-                Exception::PasswordService,
-                "The password could not be checked.",
-            )
-        })?
-        .map_err(|e| {
-            tracing::error!(error = %e, "stored password hash is unusable");
-            ApiError::new(
-                Exception::PasswordService,
-                "The password could not be checked.",
-            )
-        })
-}
-
-async fn find_user(app: &App, email: &EmailAddress) -> Result<Option<User>, ApiError> {
-    let fail = store_failure(Service::User);
-    let Some(guard) = app.store.get(&email_key(email)).await.map_err(&fail)? else {
-        return Ok(None);
-    };
-    let guard: EmailGuard = from_item(guard).map_err(&fail)?;
-    match app
-        .store
-        .get(&user_key(guard.user_id))
-        .await
-        .map_err(&fail)?
-    {
-        Some(item) => Ok(Some(from_item(item).map_err(&fail)?)),
-        None => Ok(None),
-    }
+        .map_err(|e| failed(&e))?
+        .map_err(|e| failed(&e))
 }
 
 /// Logs a user in: checks the password (the same answer, in the same time, for an unknown
@@ -93,17 +91,11 @@ async fn find_user(app: &App, email: &EmailAddress) -> Result<Option<User>, ApiE
 /// stores a new session under the hash of a fresh token.
 pub async fn login(
     app: &App,
-    req: LoginRequest,
+    credentials: Credentials,
     caller: &Caller,
-) -> Result<Success<'static, LoginGranted>, ApiError> {
-    let raw_email = req
-        .email_address
-        .ok_or_else(|| ApiError::invalid("emailAddress is required"))?;
-    let email = EmailAddress::parse(&raw_email)
-        .map_err(|e| ApiError::invalid(format!("emailAddress: {e}")))?;
-    let password =
-        Password::presented(req.password.unwrap_or_default()).map_err(ApiError::invalid)?;
-    let with_app_key = match req.api_key.as_deref() {
+) -> Result<LoginGranted, DomainError> {
+    let fail = failed(Service::User);
+    let with_app_key = match credentials.app_key.as_deref() {
         Some(k) => {
             apikeys::resolve(app, k, ApiKeyType::App, Service::User).await?;
             true
@@ -112,43 +104,55 @@ pub async fn login(
     };
     let source = Source::of(caller, with_app_key);
     let now = app.clock.now();
+    let store = app.store.as_ref();
 
-    let Some(user) = find_user(app, &email).await? else {
-        let pw = password.clone();
+    let Some(user) = user::find_by_email(store, &credentials.email)
+        .await
+        .map_err(&fail)?
+    else {
+        let pw = credentials.password.clone();
         let _ =
             tokio::task::spawn_blocking(move || secrets::verify_against_dummy(pw.expose())).await;
-        record_unknown_email(app, &email, caller, now).await?;
+        let writes = user::unknown_email_attempt(&credentials.email, caller.ip.as_deref(), now);
+        store.transact(writes).await.map_err(&fail)?;
         return Err(invalid_login());
     };
     if let Some(until) = user.locked_until.filter(|u| *u > now) {
-        app.store
-            .transact(vec![activity::record(
-                user.user_id,
-                ActivityType::AccountLocked,
-                source,
-                caller,
-                None,
-                now,
-            )])
-            .await
-            .map_err(store_failure(Service::User))?;
+        let seen = activity::record(
+            user.user_id,
+            ActivityType::AccountLocked,
+            source,
+            caller,
+            None,
+            now,
+        );
+        store.transact(vec![seen]).await.map_err(&fail)?;
         return Err(locked(until, now));
     }
-
-    if !check_password(&password, &user.password_hash).await? {
+    if !check_password(&credentials.password, &user.password_hash).await? {
         return Err(record_failure(app, &user, source, caller, now).await?);
     }
     if user.status != Status::Active {
-        return Err(ApiError::new(
-            Exception::UserNotActive,
+        return Err(DomainError::new(
+            ErrorKind::UserNotActive,
             "The user is not active.",
         ));
     }
+    start_session(app, &user, source, caller, now).await
+}
 
+/// Stores a new session for `user` with its activity item, clearing failed logins.
+async fn start_session(
+    app: &App,
+    user: &User,
+    source: Source,
+    caller: &Caller,
+    now: DateTime<Utc>,
+) -> Result<LoginGranted, DomainError> {
     let token = Token::generate("").map_err(|e| {
         tracing::error!(error = %e, "OS random generator failed");
-        ApiError::new(
-            Exception::UserService,
+        DomainError::new(
+            ErrorKind::UserService,
             "The service failed; try again later.",
         )
     })?;
@@ -159,14 +163,10 @@ pub async fn login(
         user_id: user.user_id,
         created_at: now,
         expires_at,
+        token_hash: token.hash(),
     };
-    let session_item = to_item(
-        &session_key(&token.hash()),
-        &session,
-        &[("ttl", serde_json::json!(expires_at.timestamp()))],
-    );
     let mut writes = vec![
-        Write::put_new(session_item),
+        records::put_new(&session),
         activity::record(
             user.user_id,
             ActivityType::LoginSuccessful,
@@ -177,25 +177,17 @@ pub async fn login(
         ),
     ];
     if user.failed_logins > 0 || user.locked_until.is_some() {
-        writes.push(Write::Update {
-            key: user_key(user.user_id),
-            update: Update::new().set("failedLogins", 0).remove("lockedUntil"),
-            cond: Some(Cond::present()),
-        });
+        writes.push(user::clear_failed_logins(user.user_id));
     }
     app.store
         .transact(writes)
         .await
-        .map_err(store_failure(Service::User))?;
+        .map_err(failed(Service::User))?;
     tracing::info!(user_id = %user.user_id, session_id = %session.session_id, "user logged in");
-    Ok(Success {
-        error_code: 0,
-        error_msg: LOGGED_IN,
-        extra: LoginGranted {
-            auth_token: token.reveal().to_string(),
-            user_id: user.user_id,
-            expires_at: expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-        },
+    Ok(LoginGranted {
+        auth_token: token.reveal().to_string(),
+        user_id: user.user_id,
+        expires_at: expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
     })
 }
 
@@ -208,29 +200,16 @@ async fn record_failure(
     source: Source,
     caller: &Caller,
     now: DateTime<Utc>,
-) -> Result<ApiError, ApiError> {
-    let fail = store_failure(Service::User);
+) -> Result<DomainError, DomainError> {
+    let fail = failed(Service::User);
+    let lockout =
+        chrono::Duration::from_std(app.config.lockout).unwrap_or(chrono::Duration::minutes(15));
     let mut seen = user.failed_logins;
     for _ in 0..5 {
-        let failures = seen + 1;
-        let locking = failures >= app.config.lockout_threshold;
-        let until = now
-            + chrono::Duration::from_std(app.config.lockout)
-                .unwrap_or(chrono::Duration::minutes(15));
-        let update = if locking {
-            Update::new().set("failedLogins", 0).set(
-                "lockedUntil",
-                until.to_rfc3339_opts(SecondsFormat::Millis, true),
-            )
-        } else {
-            Update::new().set("failedLogins", failures)
-        };
+        let locking = seen + 1 >= app.config.lockout_threshold;
+        let until = now + lockout;
         let writes = vec![
-            Write::Update {
-                key: user_key(user.user_id),
-                update,
-                cond: Some(Cond::present().and(Cond::eq("failedLogins", seen))),
-            },
+            user::count_failed_login(user.user_id, seen, locking.then_some(until)),
             activity::record(
                 user.user_id,
                 ActivityType::LoginFailed,
@@ -242,22 +221,19 @@ async fn record_failure(
         ];
         match app.store.transact(writes).await {
             Ok(()) if locking => {
-                tracing::warn!(user_id = %user.user_id, failures, "account locked after repeated failed logins");
+                tracing::warn!(user_id = %user.user_id, "account locked after repeated failed logins");
                 return Ok(locked(until, now));
             }
             Ok(()) => return Ok(invalid_login()),
             Err(e) if e.failed_at(0) => {
-                let fresh = app
-                    .store
-                    .get(&user_key(user.user_id))
+                let Some(fresh) = user::find(app.store.as_ref(), user.user_id)
                     .await
-                    .map_err(&fail)?;
-                let Some(fresh) = fresh else {
+                    .map_err(&fail)?
+                else {
                     return Ok(invalid_login());
                 };
-                let fresh: User = from_item(fresh).map_err(&fail)?;
-                if fresh.locked_until.is_some_and(|u| u > now) {
-                    return Ok(locked(fresh.locked_until.unwrap_or(now), now));
+                if let Some(u) = fresh.locked_until.filter(|u| *u > now) {
+                    return Ok(locked(u, now));
                 }
                 seen = fresh.failed_logins;
             }
@@ -267,59 +243,11 @@ async fn record_failure(
     Ok(invalid_login())
 }
 
-/// Records a login attempt for an email no user has, under the SHA-256 of the address (never
-/// the address itself): a counter and the attempt, kept a day. It is the same amount of work as
-/// a wrong password's bookkeeping, so the two cannot be told apart by their timing.
-async fn record_unknown_email(
-    app: &App,
-    email: &EmailAddress,
-    caller: &Caller,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    let pk = format!(
-        "LOGINFAIL#{}",
-        secrets::sha256_hex(email.as_str().as_bytes())
-    );
-    let ttl = serde_json::json!((now + chrono::Duration::days(1)).timestamp());
-    let at = now.to_rfc3339_opts(SecondsFormat::Millis, true);
-    let mut attempt = crate::ports::store::Key::new(
-        pk.clone(),
-        format!("ATTEMPT#{at}#{}", &random_hex_id()[..8]),
-    )
-    .to_item();
-    attempt.insert("at".into(), serde_json::json!(at));
-    attempt.insert("ipAddress".into(), serde_json::json!(caller.ip));
-    attempt.insert("ttl".into(), ttl.clone());
-    let writes = vec![
-        Write::Update {
-            key: crate::ports::store::Key::new(pk, "LOGINFAIL"),
-            update: Update::new()
-                .add("attempts", 1)
-                .set("lastAttemptAt", at.as_str())
-                .set("ttl", ttl),
-            cond: None,
-        },
-        Write::put_new(attempt),
-    ];
-    app.store
-        .transact(writes)
-        .await
-        .map_err(store_failure(Service::User))
-}
-
 /// Revokes the caller's auth token.
-pub async fn logout(
-    app: &App,
-    token: &Token,
-    session: &Session,
-    caller: &Caller,
-) -> Result<Success<'static, serde_json::Map<String, serde_json::Value>>, ApiError> {
+pub async fn logout(app: &App, session: &Session, caller: &Caller) -> Result<(), DomainError> {
     let now = app.clock.now();
     let writes = vec![
-        Write::Delete {
-            key: session_key(&token.hash()),
-            cond: Some(Cond::present()),
-        },
+        user::revoke_session(&session.token_hash),
         activity::record(
             session.user_id,
             ActivityType::Logout,
@@ -330,15 +258,12 @@ pub async fn logout(
         ),
     ];
     match app.store.transact(writes).await {
-        Ok(()) => {}
+        Ok(()) => Ok(()),
         // Revoked by a concurrent logout: the token is gone either way.
-        Err(e) if e.failed_at(0) => {
-            return Err(ApiError::new(
-                Exception::InvalidAuthToken,
-                "auth token is not valid",
-            ))
-        }
-        Err(e) => return Err(store_failure(Service::Cache)(e)),
+        Err(e) if e.failed_at(0) => Err(DomainError::new(
+            ErrorKind::InvalidAuthToken,
+            "auth token is not valid",
+        )),
+        Err(e) => Err(failed(Service::Cache)(e)),
     }
-    Ok(Success::message(LOGGED_OUT))
 }

@@ -1,13 +1,54 @@
 //! Use cases: one file per capability. Plain Rust: a validated input and an authenticated
-//! principal in, a typed result or a domain error out. No request, header or status code.
+//! principal in, a typed result or a `DomainError` out. No request, header or status code.
 
 pub mod accounts;
 pub mod apikeys;
 pub mod devices;
-pub mod invite;
+pub mod invitations;
+pub mod invite_mi_user;
 pub mod login;
+pub mod member_profile;
 pub mod notifications;
 pub mod outbox;
 pub mod provision;
-pub mod register;
+pub mod self_register;
+pub mod sessions;
 pub mod teams;
+
+use crate::domain::error::{DomainError, Service};
+use crate::ports::store::StoreError;
+
+/// Maps a storage failure to the service's error, logging the full chain; the caller only
+/// sees a generic message.
+pub fn failed(service: Service) -> impl Fn(StoreError) -> DomainError {
+    move |e: StoreError| {
+        let mut chain = e.to_string();
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            chain.push_str(": ");
+            chain.push_str(&s.to_string());
+            src = s.source();
+        }
+        if e.is_transient() {
+            tracing::warn!(error = %chain, "storage unavailable");
+            DomainError::new(
+                service.unavailable(),
+                "The service is temporarily unavailable; try again shortly.",
+            )
+        } else {
+            tracing::error!(error = %chain, "storage failure");
+            DomainError::new(service.failure(), "The service failed; try again later.")
+        }
+    }
+}
+
+/// Ids in the order first given, without repeats.
+pub fn distinct<T: PartialEq + Copy>(ids: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    for id in ids {
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    out
+}

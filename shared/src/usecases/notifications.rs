@@ -2,84 +2,57 @@
 //! native pushes that go with them through the outbox.
 
 use crate::app::App;
-use crate::domain::error::{ApiError, Service, Success};
+use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::secrets::random_hex_id;
 use crate::domain::Id;
-use crate::http::store_failure;
 use crate::ports::push::PushMessage;
-use crate::ports::store::{Cond, Index, Item, Key, Query, SortKey, Update, Write};
-use crate::records::{from_item, to_item};
-use crate::usecases::outbox::{self, Message};
-use chrono::{DateTime, Utc};
+use crate::ports::store::{Key, Write};
+use crate::records::notification::{self, Notification};
+use crate::records::outbox::{self, Message};
+use crate::usecases::failed;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Notification {
-    pub notification_id: Id,
+/// A notification to send.
+#[derive(Debug, Clone)]
+pub struct NewNotification {
     pub company_id: Id,
-    pub kind: String,
+    pub kind: &'static str,
     pub title: String,
     pub message: String,
-    #[serde(default, skip_serializing_if = "Value::is_null")]
     pub data: Value,
-    pub created_at: DateTime<Utc>,
-    pub read: bool,
 }
 
-/// Notification ids grow with time, so the sort key (zero-padded id) orders newest last.
-pub fn notification_key(user: Id, id: Id) -> Key {
-    Key::new(format!("USER#{user}"), format!("NOTIF#{:016}", id.get()))
-}
-
-pub fn device_prefix() -> &'static str {
-    "DEVICE#"
-}
-
-/// The writes that put a notification in the user's Notification Centre and queue a native push
-/// to each of the user's devices with push enabled. Add them to the use case's transaction.
-pub async fn notify(
-    app: &App,
-    user: Id,
-    notification: &Notification,
-) -> Result<Vec<Write>, ApiError> {
-    let fail = store_failure(Service::Membership);
-    let mut writes = vec![Write::put_new(to_item(
-        &notification_key(user, notification.notification_id),
-        notification,
-        &[],
-    ))];
-    let devices = app
-        .store
-        .query(
-            &Query::partition(Index::Table, format!("USER#{user}"))
-                .sort(SortKey::BeginsWith(device_prefix().into())),
-        )
+/// The writes that put a notification in the user's Notification Centre (full text) and queue
+/// a native push (text cut to the platforms' payload limit) to each of the user's devices with
+/// push enabled. Add them to the use case's transaction.
+pub async fn notify(app: &App, user: Id, n: NewNotification) -> Result<Vec<Write>, DomainError> {
+    let fail = failed(Service::Membership);
+    let notification = Notification {
+        notification_id: app.ids.next("notification").await.map_err(&fail)?,
+        company_id: n.company_id,
+        kind: n.kind.to_string(),
+        title: n.title,
+        message: n.message,
+        data: n.data,
+        created_at: app.clock.now(),
+        read: false,
+    };
+    let mut writes = vec![notification.deliver_to(user)];
+    let devices = notification::devices(app.store.as_ref(), user)
         .await
         .map_err(&fail)?;
-    for d in devices.items {
-        let push_on = d
-            .get("pushEnabled")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let endpoint = d.get("endpoint").and_then(Value::as_str);
-        if let (true, Some(endpoint)) = (push_on, endpoint) {
-            let mut data = serde_json::Map::new();
-            data.insert("notificationId".into(), json!(notification.notification_id));
-            data.insert("kind".into(), json!(notification.kind));
-            let push = PushMessage {
-                endpoint: endpoint.to_string(),
-                title: notification.title.clone(),
-                body: notification.message.clone(),
-                data,
-            };
-            writes.push(outbox::enqueue(
-                &random_hex_id(),
-                app.clock.now(),
-                &Message::Push(push),
-            ));
-        }
+    for d in devices.into_iter().filter(|d| d.push_enabled) {
+        let mut data = serde_json::Map::new();
+        data.insert("notificationId".into(), json!(notification.notification_id));
+        data.insert("kind".into(), json!(notification.kind));
+        let push =
+            PushMessage::fitted(d.endpoint, &notification.title, &notification.message, data);
+        writes.push(outbox::enqueue(
+            &random_hex_id(),
+            app.clock.now(),
+            &Message::Push(push),
+        ));
     }
     Ok(writes)
 }
@@ -93,13 +66,16 @@ pub struct NotificationPage {
     pub next_cursor: Option<String>,
 }
 
-fn encode_cursor(item: &Item) -> String {
-    let text = Value::Object(item.clone()).to_string();
+/// A cursor: the key of the last notification of a page, as hex of `{"pk":..,"sk":..}`.
+fn encode_cursor(key: &Key) -> String {
+    let text = json!({"pk": key.pk, "sk": key.sk}).to_string();
     text.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
-fn decode_cursor(user: Id, raw: &str) -> Result<Item, ApiError> {
-    let bad = || ApiError::invalid("cursor is not one this API returned");
+/// Only cursors this API issued for the caller's own list are accepted: exactly `pk` and
+/// `sk`, naming one of the caller's notifications.
+fn decode_cursor(user: Id, raw: &str) -> Result<Key, DomainError> {
+    let bad = || DomainError::invalid("cursor is not one this API returned");
     if raw.len() > 2048 || !raw.len().is_multiple_of(2) {
         return Err(bad());
     }
@@ -108,91 +84,74 @@ fn decode_cursor(user: Id, raw: &str) -> Result<Item, ApiError> {
         .map(|i| u8::from_str_radix(&raw[i..i + 2], 16))
         .collect::<Result<_, _>>()
         .map_err(|_| bad())?;
-    let item: Item = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-    // A cursor can only continue the caller's own list.
-    let own = format!("USER#{user}");
-    if item.get("pk").and_then(Value::as_str) != Some(own.as_str())
-        || !item
-            .get("sk")
-            .and_then(Value::as_str)
-            .is_some_and(|s| s.starts_with("NOTIF#"))
-    {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Cursor {
+        pk: String,
+        sk: String,
+    }
+    let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    let key = Key::new(c.pk, c.sk);
+    if !notification::is_notification_of(&key, user) {
         return Err(bad());
     }
-    Ok(item)
+    Ok(key)
 }
 
-/// The user's notifications, newest first, `limit` (1 to 100, default 20) at a time.
-pub async fn list(
-    app: &App,
-    user: Id,
-    limit: Option<&str>,
-    cursor: Option<&str>,
-) -> Result<Success<'static, NotificationPage>, ApiError> {
-    let limit = match limit {
-        None => 20,
+/// Parses the `limit` query parameter: 1 to 100, default 20.
+pub fn page_limit(raw: Option<&str>) -> Result<usize, DomainError> {
+    match raw {
+        None => Ok(20),
         Some(l) => l
             .parse::<usize>()
             .ok()
             .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| ApiError::invalid("limit is a whole number from 1 to 100"))?,
-    };
+            .ok_or_else(|| DomainError::invalid("limit is a whole number from 1 to 100")),
+    }
+}
+
+/// The user's notifications, newest first, `limit` at a time.
+pub async fn list(
+    app: &App,
+    user: Id,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Result<NotificationPage, DomainError> {
     let start = cursor.map(|c| decode_cursor(user, c)).transpose()?;
-    let fail = store_failure(Service::User);
-    let page = app
-        .store
-        .query(
-            &Query::partition(Index::Table, format!("USER#{user}"))
-                .sort(SortKey::BeginsWith("NOTIF#".into()))
-                .descending()
-                .limit(limit)
-                .start_after(start),
-        )
+    let (notifications, next) = notification::page(app.store.as_ref(), user, limit, start)
         .await
-        .map_err(&fail)?;
-    let notifications: Vec<Notification> = page
-        .items
-        .into_iter()
-        .map(from_item)
-        .collect::<Result<_, _>>()
-        .map_err(&fail)?;
+        .map_err(failed(Service::User))?;
     let unread = notifications.iter().filter(|n| !n.read).count();
-    Ok(Success {
-        error_code: 0,
-        error_msg: "Notifications.",
-        extra: NotificationPage {
-            notifications,
-            unread,
-            next_cursor: page.next.as_ref().map(encode_cursor),
-        },
+    Ok(NotificationPage {
+        notifications,
+        unread,
+        next_cursor: next.as_ref().map(encode_cursor),
     })
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct MarkRead {
     pub notification_ids: Vec<Id>,
 }
 
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MarkedRead {
+    pub notification_ids: Vec<Id>,
+}
+
 /// Marks the caller's notifications read. Ids that are not the caller's are not found.
-pub async fn mark_read(
-    app: &App,
-    user: Id,
-    body: MarkRead,
-) -> Result<Success<'static, Value>, ApiError> {
+pub async fn mark_read(app: &App, user: Id, body: MarkRead) -> Result<MarkedRead, DomainError> {
     if body.notification_ids.is_empty() || body.notification_ids.len() > 100 {
-        return Err(ApiError::invalid("notificationIds holds 1 to 100 ids"));
+        return Err(DomainError::invalid("notificationIds holds 1 to 100 ids"));
     }
     let mut ids = body.notification_ids;
     ids.sort();
     ids.dedup();
     let writes = ids
         .iter()
-        .map(|id| Write::Update {
-            key: notification_key(user, *id),
-            update: Update::new().set("read", true),
-            cond: Some(Cond::present()),
-        })
+        .map(|id| notification::mark_read(user, *id))
         .collect();
     app.store.transact(writes).await.map_err(|e| {
         if e.is_condition_failure() {
@@ -202,17 +161,36 @@ pub async fn mark_read(
                 .filter(|(i, _)| e.failed_at(*i))
                 .map(|(_, id)| id.to_string())
                 .collect();
-            ApiError::new(
-                crate::domain::error::Exception::RecordNotFound,
+            DomainError::new(
+                ErrorKind::RecordNotFound,
                 format!("notification {} not found", missing.join(", ")),
             )
         } else {
-            store_failure(Service::User)(e)
+            failed(Service::User)(e)
         }
     })?;
-    Ok(Success {
-        error_code: 0,
-        error_msg: "Notifications marked read.",
-        extra: json!({ "notificationIds": ids }),
+    Ok(MarkedRead {
+        notification_ids: ids,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_anything_else() {
+        let user = Id::new(7).unwrap();
+        let key = Key::new("USER#7", "NOTIF#0000000000000003");
+        assert_eq!(decode_cursor(user, &encode_cursor(&key)).unwrap(), key);
+        let other = Key::new("USER#8", "NOTIF#0000000000000003");
+        assert!(decode_cursor(user, &encode_cursor(&other)).is_err());
+        let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+        let extra = hex(r#"{"pk":"USER#7","sk":"NOTIF#1","gsi1pk":"x"}"#);
+        assert!(
+            decode_cursor(user, &extra).is_err(),
+            "extra fields are refused"
+        );
+        assert!(decode_cursor(user, "zz").is_err());
+    }
 }

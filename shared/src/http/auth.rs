@@ -1,0 +1,47 @@
+//! The NextInteract family's two kinds of auth, as extractors: the session token in
+//! `x-nextinteract-authtoken` and the company API key in `x-nextinteract-company-api-key`.
+//! They read the header and hand the value to the use case that checks it.
+
+use crate::app::App;
+use crate::domain::error::{DomainError, ErrorKind, Service};
+use crate::domain::secrets::Token;
+use crate::records::{ApiKey, ApiKeyType, Company, Session};
+use crate::usecases::{apikeys, sessions};
+use lambda_http::Request;
+
+pub const AUTH_TOKEN_HEADER: &str = "x-nextinteract-authtoken";
+pub const COMPANY_API_KEY_HEADER: &str = "x-nextinteract-company-api-key";
+
+/// The session named by `x-nextinteract-authtoken`. Missing, unknown, expired and revoked
+/// tokens are all `InvalidAuthToken`; a failed lookup is `CacheService`.
+pub async fn session(app: &App, req: &Request) -> Result<(Token, Session), DomainError> {
+    let invalid = |m: &str| DomainError::new(ErrorKind::InvalidAuthToken, m);
+    let raw = req
+        .headers()
+        .get(AUTH_TOKEN_HEADER)
+        .ok_or_else(|| invalid("x-nextinteract-authtoken header is required"))?;
+    let token = raw
+        .to_str()
+        .ok()
+        .and_then(Token::presented)
+        .ok_or_else(|| invalid("auth token is not valid"))?;
+    let session = sessions::authenticate(app, &token).await?;
+    Ok((token, session))
+}
+
+/// The company API key in `x-nextinteract-company-api-key`, of one of the `accepted` types,
+/// resolved to its active key and company.
+pub async fn company_key(
+    app: &App,
+    req: &Request,
+    accepted: &[ApiKeyType],
+    service: Service,
+) -> Result<(ApiKey, Company), DomainError> {
+    let raw = req
+        .headers()
+        .get(COMPANY_API_KEY_HEADER)
+        .ok_or_else(|| DomainError::invalid("x-nextinteract-company-api-key header is required"))?
+        .to_str()
+        .map_err(|_| DomainError::invalid("API key is malformed"))?;
+    apikeys::resolve_any(app, raw, accepted, service).await
+}

@@ -1,0 +1,86 @@
+//! Memberships: a user's connection to a company, with a role and teams.
+
+use super::{company_pk, get, user_pk, Record, Status};
+use crate::domain::Id;
+use crate::ports::store::{Cond, Key, Store, StoreError, Update, Write};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Member,
+    Rep,
+    Admin,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Membership {
+    pub company_id: Id,
+    pub user_id: Id,
+    pub role: Role,
+    pub status: Status,
+    #[serde(default)]
+    pub teams: Vec<Id>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Membership {
+    /// A new, active plain membership.
+    pub fn new_member(company_id: Id, user_id: Id, teams: Vec<Id>, now: DateTime<Utc>) -> Self {
+        Membership {
+            company_id,
+            user_id,
+            role: Role::Member,
+            status: Status::Active,
+            teams,
+            created_at: now,
+        }
+    }
+}
+
+pub fn member_key(company: Id, user: Id) -> Key {
+    Key::new(company_pk(company), format!("MEMBER#{user}"))
+}
+
+/// Indexed under its user (gsi1), so a user's companies are one query.
+impl Record for Membership {
+    fn key(&self) -> Key {
+        member_key(self.company_id, self.user_id)
+    }
+    fn index(&self) -> Vec<(&'static str, Value)> {
+        vec![
+            ("gsi1pk", json!(user_pk(self.user_id))),
+            ("gsi1sk", json!(company_pk(self.company_id))),
+        ]
+    }
+}
+
+pub async fn find(
+    store: &dyn Store,
+    company: Id,
+    user: Id,
+) -> Result<Option<Membership>, StoreError> {
+    get(store, &member_key(company, user)).await
+}
+
+/// The update that sets a membership's teams (and optionally its status), only if its teams
+/// are still `seen` (and, when `must_be_active`, it is still active): a concurrent change makes
+/// the transaction fail instead of being overwritten.
+pub fn set_teams(m: &Membership, teams: &[Id], activate: bool, must_be_active: bool) -> Write {
+    let mut update = Update::new().set("teams", json!(teams));
+    if activate {
+        update = update.set("status", "active");
+    }
+    let mut cond = Cond::eq("teams", json!(m.teams));
+    if must_be_active {
+        cond = Cond::eq("status", "active").and(cond);
+    }
+    Write::Update {
+        key: member_key(m.company_id, m.user_id),
+        update,
+        cond: Some(cond),
+    }
+}

@@ -1,0 +1,134 @@
+//! The Notification Centre's items and the devices that receive native pushes, both in the
+//! user's partition.
+
+use super::{query_all, user_pk};
+use crate::domain::Id;
+use crate::ports::push::Platform;
+use crate::ports::store::{
+    Cond, Index, Item, Key, Page, Query, SortKey, Store, StoreError, Update, Write,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Notification {
+    pub notification_id: Id,
+    pub company_id: Id,
+    pub kind: String,
+    pub title: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub data: Value,
+    pub created_at: DateTime<Utc>,
+    pub read: bool,
+}
+
+const NOTIFICATION_PREFIX: &str = "NOTIF#";
+
+/// Notification ids grow with time, so the sort key (zero-padded id) orders newest last.
+pub fn notification_key(user: Id, id: Id) -> Key {
+    Key::new(
+        user_pk(user),
+        format!("{NOTIFICATION_PREFIX}{:016}", id.get()),
+    )
+}
+
+impl Notification {
+    /// The write that puts this notification in `user`'s Notification Centre.
+    pub fn deliver_to(&self, user: Id) -> Write {
+        Write::put_new(super::keyed_item(
+            &notification_key(user, self.notification_id),
+            self,
+        ))
+    }
+}
+
+/// A page of a user's notifications, newest first, after `start` (a key from a previous page).
+pub async fn page(
+    store: &dyn Store,
+    user: Id,
+    limit: usize,
+    start: Option<Key>,
+) -> Result<(Vec<Notification>, Option<Key>), StoreError> {
+    let page: Page = store
+        .query(
+            &Query::partition(Index::Table, user_pk(user))
+                .sort(SortKey::BeginsWith(NOTIFICATION_PREFIX.into()))
+                .descending()
+                .limit(limit)
+                .start_after(start.map(|k| k.to_item())),
+        )
+        .await?;
+    let next = page.next.as_ref().and_then(Key::of);
+    let notifications = page
+        .items
+        .into_iter()
+        .map(super::from_item)
+        .collect::<Result<_, _>>()?;
+    Ok((notifications, next))
+}
+
+/// Whether `key` is a notification key of `user` (a cursor can only continue one's own list).
+pub fn is_notification_of(key: &Key, user: Id) -> bool {
+    key.pk == user_pk(user) && key.sk.starts_with(NOTIFICATION_PREFIX)
+}
+
+/// The update that marks a notification read (it must exist).
+pub fn mark_read(user: Id, id: Id) -> Write {
+    Write::Update {
+        key: notification_key(user, id),
+        update: Update::new().set("read", true),
+        cond: Some(Cond::present()),
+    }
+}
+
+/// A device registered for native push; SNS keeps the device token, admit the endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    pub device_id: String,
+    pub platform: Platform,
+    pub endpoint: String,
+    pub push_enabled: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+const DEVICE_PREFIX: &str = "DEVICE#";
+
+pub fn device_key(user: Id, device_id: &str) -> Key {
+    Key::new(user_pk(user), format!("{DEVICE_PREFIX}{device_id}"))
+}
+
+impl Device {
+    pub fn item(&self, user: Id) -> Item {
+        super::keyed_item(&device_key(user, &self.device_id), self)
+    }
+}
+
+/// Every device of a user (all pages).
+pub async fn devices(store: &dyn Store, user: Id) -> Result<Vec<Device>, StoreError> {
+    query_all(
+        store,
+        Query::partition(Index::Table, user_pk(user))
+            .sort(SortKey::BeginsWith(DEVICE_PREFIX.into())),
+    )
+    .await
+}
+
+/// Removes a device of `user`, returning it (`None` when the user has no such device).
+pub async fn remove_device(
+    store: &dyn Store,
+    user: Id,
+    device_id: &str,
+) -> Result<Option<Device>, StoreError> {
+    match store
+        .delete(&device_key(user, device_id), Some(Cond::present()))
+        .await
+    {
+        Ok(old) => old.map(super::from_item).transpose(),
+        Err(e) if e.is_condition_failure() => Ok(None),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,261 @@
+//! Invitations after they are made: the dispatcher issues each email's single-use token when
+//! it sends it; the invitee previews and accepts with that token.
+
+use crate::app::App;
+use crate::domain::activity::{ActivityType, Source};
+use crate::domain::error::{DomainError, ErrorKind, Service};
+use crate::domain::secrets::Token;
+use crate::domain::{Caller, Id, Name};
+use crate::ports::mail::Email;
+use crate::ports::store::{StoreError, Write};
+use crate::records::outbox::InvitationEmail;
+use crate::records::{activity, company, contact, invitation, membership, user};
+use crate::records::{Invitation, InvitationStatus, Membership, Status, User};
+use crate::usecases::accounts::{hash_password, new_password};
+use crate::usecases::teams::TeamRef;
+use crate::usecases::{distinct, failed};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Called by the dispatcher when it sends an invitation: issues a fresh single-use token,
+/// stores its hash (revoking any earlier one) and renders the email. `None` when the invitation
+/// is no longer pending (accepted, expired or gone): nothing is sent.
+pub async fn issue(app: &App, msg: &InvitationEmail) -> Result<Option<Email>, StoreError> {
+    let store = app.store.as_ref();
+    let Some(inv) = invitation::find(store, msg.company_id, &msg.email).await? else {
+        return Ok(None);
+    };
+    if inv.status != InvitationStatus::Pending || inv.expires_at <= app.clock.now() {
+        return Ok(None);
+    }
+    let company_name = company::find(store, msg.company_id)
+        .await?
+        .map(|c| c.name)
+        .unwrap_or_else(|| "your company".into());
+    let token = Token::generate("inv_").map_err(|e| StoreError::Internal(e.to_string().into()))?;
+    match store
+        .transact(invitation::issue_token(&inv, &token.hash()))
+        .await
+    {
+        Ok(()) => {}
+        Err(e) if e.failed_at(0) => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let link = format!(
+        "{}/rest/user/miinvite/accept?token={}",
+        msg.link_base.trim_end_matches('/'),
+        token.reveal()
+    );
+    Ok(Some(Email {
+        to: msg.email.to_string(),
+        subject: format!("You are invited to {company_name}"),
+        text: format!(
+            "Hello,\n\nYou have been invited to join {company_name}.\n\nAccept the invitation: {link}\n\nThe link works once and expires on {}.\n",
+            inv.expires_at.format("%-d %B %Y")
+        ),
+    }))
+}
+
+fn gone() -> DomainError {
+    DomainError::new(
+        ErrorKind::RecordNotFound,
+        "invitation not found, already used or replaced by a newer one",
+    )
+}
+
+/// The invitation a token stands for, checked: pending, not expired, the token current.
+async fn by_token(app: &App, raw: Option<&str>) -> Result<(Token, Invitation), DomainError> {
+    let token = raw
+        .and_then(Token::presented)
+        .ok_or_else(|| DomainError::invalid("token is required"))?;
+    let inv = invitation::find_by_token(app.store.as_ref(), &token.hash())
+        .await
+        .map_err(failed(Service::Company))?
+        .ok_or_else(gone)?;
+    if inv.status != InvitationStatus::Pending
+        || inv.token_hash.as_deref() != Some(token.hash().as_str())
+    {
+        return Err(gone());
+    }
+    if inv.expires_at <= app.clock.now() {
+        return Err(DomainError::new(
+            ErrorKind::Expired,
+            "the invitation has expired; ask for a new one",
+        ));
+    }
+    Ok((token, inv))
+}
+
+/// What the invitee sees before accepting.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationPreview {
+    pub company_id: Id,
+    pub company_name: String,
+    pub email_address: String,
+    pub teams: Vec<TeamRef>,
+    pub account_exists: bool,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn preview(app: &App, token: Option<&str>) -> Result<InvitationPreview, DomainError> {
+    let (_, inv) = by_token(app, token).await?;
+    let store = app.store.as_ref();
+    let fail = failed(Service::Company);
+    let company = company::find(store, inv.company_id)
+        .await
+        .map_err(&fail)?
+        .ok_or_else(|| DomainError::new(ErrorKind::RecordNotFound, "invitation not found"))?;
+    let account_exists = user::email_taken(store, &inv.email)
+        .await
+        .map_err(&fail)?
+        .is_some();
+    let teams = company::teams_among(store, inv.company_id, &inv.teams)
+        .await
+        .map_err(&fail)?;
+    Ok(InvitationPreview {
+        company_id: inv.company_id,
+        company_name: company.name,
+        email_address: inv.email.to_string(),
+        teams: teams.iter().map(TeamRef::from).collect(),
+        account_exists,
+        expires_at: inv.expires_at,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AcceptRequest {
+    pub token: Option<String>,
+    pub password: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Accepted {
+    pub user_id: Id,
+    pub company_id: Id,
+}
+
+/// The account for a new invitee: name from the request or else the invitation's contact,
+/// password under the self-registration policy.
+async fn new_account(
+    app: &App,
+    inv: &Invitation,
+    body: AcceptRequest,
+    now: DateTime<Utc>,
+) -> Result<User, DomainError> {
+    let fail = failed(Service::Company);
+    let password = new_password(body.password)?;
+    let details = contact::find(app.store.as_ref(), inv.company_id, inv.contact_id)
+        .await
+        .map_err(&fail)?
+        .map(|c| c.details())
+        .unwrap_or_default();
+    let from_contact = |f: &str| details.get(f).unwrap_or_default().to_string();
+    let first = Name::parse(
+        "firstName",
+        &body.first_name.unwrap_or_else(|| from_contact("firstname")),
+        100,
+    )
+    .map_err(DomainError::invalid)?;
+    let last = Name::parse(
+        "lastName",
+        &body.last_name.unwrap_or_else(|| from_contact("lastname")),
+        100,
+    )
+    .map_err(DomainError::invalid)?;
+    let hash = hash_password(&password).await?;
+    let id = app.ids.next("user").await.map_err(&fail)?;
+    Ok(User::new_active(
+        id,
+        inv.email.clone(),
+        first.as_str(),
+        last.as_str(),
+        hash,
+        now,
+    ))
+}
+
+/// The write that joins `user` to the invitation's company and teams. An existing membership
+/// keeps its role and gains the teams; one an admin deactivated is never re-activated.
+async fn join(
+    app: &App,
+    inv: &Invitation,
+    user_id: Id,
+    now: DateTime<Utc>,
+) -> Result<Write, DomainError> {
+    let existing = membership::find(app.store.as_ref(), inv.company_id, user_id)
+        .await
+        .map_err(failed(Service::Company))?;
+    match existing {
+        Some(m) if m.status != Status::Active => Err(DomainError::new(
+            ErrorKind::ConnectionStatusNotActive,
+            "your membership of this company was deactivated; ask its admin",
+        )),
+        Some(m) => {
+            let teams = distinct(m.teams.iter().chain(&inv.teams).copied());
+            Ok(membership::set_teams(&m, &teams, false, true))
+        }
+        None => Ok(crate::records::put_new(&Membership::new_member(
+            inv.company_id,
+            user_id,
+            inv.teams.clone(),
+            now,
+        ))),
+    }
+}
+
+/// Accepts an invitation, once: joins the company wall and teams, creating the user first if
+/// the email has none (then a password is needed). One transaction.
+pub async fn accept(
+    app: &App,
+    body: AcceptRequest,
+    caller: &Caller,
+) -> Result<Accepted, DomainError> {
+    let (token, inv) = by_token(app, body.token.as_deref()).await?;
+    let fail = failed(Service::Company);
+    let now = app.clock.now();
+    let c = inv.company_id;
+    let mut writes: Vec<Write> = invitation::accept(&inv, &token.hash(), now).into();
+    let user_id = match user::email_taken(app.store.as_ref(), &inv.email)
+        .await
+        .map_err(&fail)?
+    {
+        Some(id) => id,
+        None => {
+            let user = new_account(app, &inv, body, now).await?;
+            writes.extend(user::create(&user));
+            user.user_id
+        }
+    };
+    writes.push(join(app, &inv, user_id, now).await?);
+    writes.push(contact::link_user(c, inv.contact_id, user_id));
+    writes.push(activity::record(
+        user_id,
+        ActivityType::InvitationAccepted,
+        Source::of(caller, false),
+        caller,
+        None,
+        now,
+    ));
+    app.store.transact(writes).await.map_err(|e| {
+        if e.failed_at(0) || e.failed_at(1) {
+            gone()
+        } else if e.is_condition_failure() {
+            DomainError::new(
+                ErrorKind::Conflict,
+                "the account changed at the same time; try again",
+            )
+        } else {
+            fail(e)
+        }
+    })?;
+    tracing::info!(user_id = %user_id, company_id = %c, "invitation accepted");
+    Ok(Accepted {
+        user_id,
+        company_id: c,
+    })
+}

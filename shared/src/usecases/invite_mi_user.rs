@@ -1,0 +1,253 @@
+//! inviteMIUser: a rep or admin invites a contact to the company wall and teams. The invitation
+//! email is queued through the outbox; its single-use token is issued when the email is sent
+//! (`usecases::invitations`) and only its SHA-256 is stored.
+//!
+//! One rule for whom an invitation may go to: not to an address that already belongs to a
+//! member of the company (active or deactivated: re-activating is an admin's decision).
+//! Anyone else may be invited again; the newest invitation replaces any earlier one (its link
+//! stops working).
+
+use crate::app::App;
+use crate::domain::contact::{self, Contact};
+use crate::domain::error::{DomainError, ErrorKind, Service};
+use crate::domain::secrets::random_hex_id;
+use crate::domain::{EmailAddress, Id};
+use crate::ports::store::{StoreError, Write};
+use crate::records::contact::{self as contacts, ContactRecord};
+use crate::records::outbox::{self, InvitationEmail, Message};
+use crate::records::{company, invitation, membership, user, Invitation, InvitationStatus};
+use crate::records::{Role, Status};
+use crate::usecases::{distinct, failed};
+use serde::Deserialize;
+use serde_json::Value;
+
+pub const INVITATION_DAYS: i64 = 14;
+pub const MAX_TEAMS: usize = 100;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteRequest {
+    pub company_id: Option<Id>,
+    pub contact: Option<Value>,
+    pub invite_teams: Option<Vec<InviteTeam>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteTeam {
+    pub team_id: Option<Id>,
+    /// Informational only: the stored team name is what counts.
+    #[allow(dead_code)]
+    pub team_name: Option<String>,
+}
+
+/// An invitation request, validated.
+#[derive(Debug)]
+pub struct MiInvitation {
+    pub company_id: Id,
+    pub contact: Contact,
+    pub email: EmailAddress,
+    pub teams: Vec<Id>,
+}
+
+impl TryFrom<InviteRequest> for MiInvitation {
+    type Error = DomainError;
+    fn try_from(body: InviteRequest) -> Result<Self, DomainError> {
+        let company_id = body
+            .company_id
+            .ok_or_else(|| DomainError::invalid("companyId is required"))?;
+        let contact = match &body.contact {
+            Some(v) => contact::parse("contact", v)?,
+            None => return Err(DomainError::invalid("contact is required")),
+        };
+        for f in ["firstname", "lastname", "email1"] {
+            if contact.get(f).is_none() {
+                return Err(DomainError::invalid(format!("contact.{f} is required")));
+            }
+        }
+        let email = contact
+            .email()
+            .ok_or_else(|| DomainError::invalid("contact.email1 is required"))?;
+        let mut teams = Vec::new();
+        for (i, t) in body.invite_teams.unwrap_or_default().iter().enumerate() {
+            teams.push(t.team_id.ok_or_else(|| {
+                DomainError::invalid(format!("inviteTeams[{i}].teamId is required"))
+            })?);
+        }
+        let teams = distinct(teams);
+        if teams.len() > MAX_TEAMS {
+            return Err(DomainError::invalid(format!(
+                "inviteTeams holds at most {MAX_TEAMS} teams"
+            )));
+        }
+        Ok(MiInvitation {
+            company_id,
+            contact,
+            email,
+            teams,
+        })
+    }
+}
+
+/// The one answer for a caller who may not invite to `companyId`, whether it exists or not.
+fn not_yours() -> DomainError {
+    DomainError::invalid("companyId is not a company you can invite to")
+}
+
+/// Checks the inviter may invite to the company and the teams are the company's.
+async fn check_inviter(app: &App, inviter: Id, inv: &MiInvitation) -> Result<(), DomainError> {
+    let c = inv.company_id;
+    let store = app.store.as_ref();
+    let fail = failed(Service::Company);
+    let m = membership::find(store, c, inviter).await.map_err(&fail)?;
+    let Some(m) = m.filter(|m| m.status == Status::Active) else {
+        return Err(not_yours());
+    };
+    let company = company::find(store, c)
+        .await
+        .map_err(&fail)?
+        .ok_or_else(not_yours)?;
+    if company.status != Status::Active {
+        return Err(DomainError::invalid("the company is not active"));
+    }
+    if m.role == Role::Member {
+        return Err(DomainError::new(
+            ErrorKind::NotPermitted,
+            "only reps and admins of the company may invite",
+        ));
+    }
+    let found = company::teams_among(store, c, &inv.teams)
+        .await
+        .map_err(&fail)?;
+    if let Some(t) = inv
+        .teams
+        .iter()
+        .find(|t| !found.iter().any(|f| f.team_id == **t))
+    {
+        return Err(DomainError::new(
+            ErrorKind::InvalidTeam,
+            format!("team {t} is not a team of company {c}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses an address that already belongs to a member of the company.
+async fn check_not_member(app: &App, c: Id, email: &EmailAddress) -> Result<(), DomainError> {
+    let store = app.store.as_ref();
+    let fail = failed(Service::Company);
+    if let Some(existing) = user::email_taken(store, email).await.map_err(&fail)? {
+        if membership::find(store, c, existing)
+            .await
+            .map_err(&fail)?
+            .is_some()
+        {
+            return Err(DomainError::invalid(format!(
+                "{email} is already a member of this company"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The contact the invitation names: the company's contact with that email as it is (this
+/// call never changes contact details), or a new one (with its writes).
+async fn contact_for(
+    app: &App,
+    inv: &MiInvitation,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Id, Option<contacts::ContactWrites>), DomainError> {
+    let fail = failed(Service::Company);
+    let c = inv.company_id;
+    if let Some(existing) = contacts::find_by_email(app.store.as_ref(), c, &inv.email)
+        .await
+        .map_err(&fail)?
+    {
+        return Ok((existing.contact_id, None));
+    }
+    let id = app.ids.next("contact").await.map_err(&fail)?;
+    let record = ContactRecord {
+        contact_id: id,
+        company_id: c,
+        created_at: now,
+        source: Some("invitation".into()),
+        user_id: None,
+        condition: None,
+        fields: inv.contact.0.clone(),
+    };
+    Ok((id, Some(contacts::create(&record))))
+}
+
+/// Invites; the email goes out through the outbox.
+pub async fn invite(
+    app: &App,
+    inviter: Id,
+    inv: MiInvitation,
+    link_base: &str,
+) -> Result<(), DomainError> {
+    check_inviter(app, inviter, &inv).await?;
+    let c = inv.company_id;
+    check_not_member(app, c, &inv.email).await?;
+    let fail = failed(Service::Company);
+    let now = app.clock.now();
+    let (contact_id, new_contact) = contact_for(app, &inv, now).await?;
+    let mut writes: Vec<Write> = Vec::new();
+    let mut ext_at = None;
+    if let Some(cw) = new_contact {
+        ext_at = cw.external_id_guard_at;
+        writes.extend(cw.writes);
+    }
+    // One invitation per company and email: a new invite replaces it (new teams, new expiry,
+    // the old link revoked).
+    let previous = invitation::find(app.store.as_ref(), c, &inv.email)
+        .await
+        .map_err(&fail)?;
+    if let Some(p) = &previous {
+        writes.extend(invitation::revoke_token(p));
+    }
+    let record = Invitation {
+        company_id: c,
+        email: inv.email.clone(),
+        contact_id,
+        teams: inv.teams,
+        invited_by: inviter,
+        status: InvitationStatus::Pending,
+        created_at: now,
+        expires_at: now + chrono::Duration::days(INVITATION_DAYS),
+        token_hash: None,
+        accepted_at: None,
+    };
+    writes.push(invitation::replace(&record, previous.as_ref()));
+    let message = Message::Invitation(InvitationEmail {
+        company_id: c,
+        email: inv.email,
+        link_base: link_base.to_string(),
+    });
+    writes.push(outbox::enqueue(&random_hex_id(), now, &message));
+    app.store
+        .transact(writes)
+        .await
+        .map_err(|e| conflict_or(e, ext_at, &fail))?;
+    app.outbox_written.notify_one();
+    tracing::info!(company_id = %c, inviter = %inviter, contact_id = %contact_id, "user invited");
+    Ok(())
+}
+
+fn conflict_or(
+    e: StoreError,
+    ext_at: Option<usize>,
+    fail: &impl Fn(StoreError) -> DomainError,
+) -> DomainError {
+    if ext_at.is_some_and(|i| e.failed_at(i)) {
+        DomainError::invalid(
+            "contact.externalId is already used by another contact of this company",
+        )
+    } else if e.is_condition_failure() {
+        DomainError::new(
+            ErrorKind::Conflict,
+            "the invitation changed at the same time; try again",
+        )
+    } else {
+        fail(e)
+    }
+}
