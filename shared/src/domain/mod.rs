@@ -7,6 +7,7 @@ pub mod caller;
 pub mod contact;
 pub mod error;
 pub mod secrets;
+pub mod time;
 pub mod values;
 
 pub use caller::Caller;

@@ -52,6 +52,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DomainError> {
             "request body is required (a JSON object)",
         ));
     }
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(DomainError::invalid("request body must be a JSON object"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let result: Result<T, _> = serde_path_to_error::deserialize(de);
     result.map_err(|e| {
@@ -264,7 +267,8 @@ mod tests {
                 "teams must be a list, not a whole number",
             ),
             (r#"{"name": {}}"#, "name must be a string, not an object"),
-            (r#"[]"#, "the request body must be an object, not a list"),
+            (r#"[]"#, "request body must be a JSON object"),
+            (r#""text""#, "request body must be a JSON object"),
         ];
         for (body, want) in cases {
             assert_eq!(message(body), want, "{body}");

@@ -217,7 +217,7 @@ impl Pusher for LocalPusher {
             now.format("%Y%m%dT%H%M%S%.3fZ"),
             &id[..8]
         ));
-        let doc = json!({"messageId": id, "sentAt": now.to_rfc3339(), "message": message});
+        let doc = json!({"messageId": id, "sentAt": crate::domain::time::format(now), "message": message});
         tokio::fs::create_dir_all(&self.dir)
             .await
             .map_err(|e| DeliveryError::Transient(e.to_string()))?;

@@ -6,13 +6,14 @@ use crate::domain::activity::{ActivityType, Source};
 use crate::domain::secrets::random_hex_id;
 use crate::domain::{Caller, Id};
 use crate::ports::store::{Key, Write};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Activity {
     pub user_id: Id,
+    #[serde(with = "crate::domain::time::rfc3339")]
     pub event_date: DateTime<Utc>,
     pub activity_type_id: u8,
     pub activity_type: String,
@@ -45,7 +46,7 @@ pub fn record(
     };
     let sk = format!(
         "ACTIVITY#{}#{}",
-        at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        crate::domain::time::format(at),
         &random_hex_id()[..8]
     );
     Write::put_new(keyed_item(&Key::new(user_pk(user), sk), &a))

@@ -22,6 +22,7 @@ pub struct ApiKey {
     pub company_id: Id,
     pub key_type: ApiKeyType,
     pub status: Status,
+    #[serde(with = "crate::domain::time::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// The SHA-256 of the key: the item's key, not an attribute.
     #[serde(skip)]
@@ -47,7 +48,10 @@ impl Record for ApiKey {
                 "gsi1pk",
                 json!(format!("{}#APIKEYS", company_pk(self.company_id))),
             ),
-            ("gsi1sk", json!(self.created_at.to_rfc3339())),
+            (
+                "gsi1sk",
+                json!(crate::domain::time::format(self.created_at)),
+            ),
         ]
     }
 }

@@ -14,6 +14,7 @@ pub struct Company {
     pub company_id: Id,
     pub name: String,
     pub status: Status,
+    #[serde(with = "crate::domain::time::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -46,6 +47,7 @@ pub struct Team {
     pub company_id: Id,
     pub team_name: String,
     pub public: bool,
+    #[serde(with = "crate::domain::time::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -94,6 +96,7 @@ pub struct QrCode {
     pub code: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<Id>,
+    #[serde(with = "crate::domain::time::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -124,6 +127,7 @@ pub struct EventSignup {
     pub event_id: Id,
     pub user_id: Id,
     pub qr_access_code: String,
+    #[serde(with = "crate::domain::time::rfc3339")]
     pub signed_up_at: DateTime<Utc>,
 }
 

@@ -15,6 +15,7 @@ use serde_json::{json, Map, Value};
 pub struct ContactRecord {
     pub contact_id: Id,
     pub company_id: Id,
+    #[serde(with = "crate::domain::time::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// How the contact came to be: `invitation` or `selfRegistration`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -161,6 +162,7 @@ pub struct Registration {
     pub company_id: Id,
     pub user_id: Id,
     pub contact_id: Id,
+    #[serde(with = "crate::domain::time::rfc3339")]
     pub registered_at: DateTime<Utc>,
     /// The registration's answers, by their request field names.
     #[serde(flatten)]

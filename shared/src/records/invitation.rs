@@ -24,11 +24,17 @@ pub struct Invitation {
     pub teams: Vec<Id>,
     pub invited_by: Id,
     pub status: InvitationStatus,
+    #[serde(with = "crate::domain::time::rfc3339")]
     pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::domain::time::rfc3339")]
     pub expires_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_hash: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::domain::time::rfc3339_opt"
+    )]
     pub accepted_at: Option<DateTime<Utc>>,
 }
 
@@ -55,7 +61,10 @@ pub async fn find(
 pub fn replace(invitation: &Invitation, previous: Option<&Invitation>) -> Write {
     let cond = match previous {
         None => Cond::absent(),
-        Some(p) => Cond::eq("createdAt", json!(p.created_at)),
+        Some(p) => Cond::eq(
+            "createdAt",
+            json!(crate::domain::time::format(p.created_at)),
+        ),
     };
     Write::Put {
         item: super::item(invitation),
@@ -104,9 +113,10 @@ pub fn issue_token(inv: &Invitation, hash: &str) -> Vec<Write> {
         Write::Update {
             key: inv.key(),
             update: Update::new().set("tokenHash", hash),
-            cond: Some(
-                Cond::eq("status", "pending").and(Cond::eq("createdAt", json!(inv.created_at))),
-            ),
+            cond: Some(Cond::eq("status", "pending").and(Cond::eq(
+                "createdAt",
+                json!(crate::domain::time::format(inv.created_at)),
+            ))),
         },
         Write::put_new(keyed_item(&token_key(hash), &lookup)),
     ];
@@ -134,7 +144,7 @@ pub fn accept(inv: &Invitation, hash: &str, now: DateTime<Utc>) -> [Write; 2] {
             key: inv.key(),
             update: Update::new()
                 .set("status", "accepted")
-                .set("acceptedAt", json!(now))
+                .set("acceptedAt", json!(crate::domain::time::format(now)))
                 .remove("tokenHash"),
             cond: Some(Cond::eq("status", "pending").and(Cond::eq("tokenHash", hash))),
         },

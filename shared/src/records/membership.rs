@@ -24,6 +24,7 @@ pub struct Membership {
     pub status: Status,
     #[serde(default)]
     pub teams: Vec<Id>,
+    #[serde(with = "crate::domain::time::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 

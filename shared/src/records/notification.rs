@@ -21,6 +21,7 @@ pub struct Notification {
     pub message: String,
     #[serde(default, skip_serializing_if = "Value::is_null")]
     pub data: Value,
+    #[serde(with = "crate::domain::time::rfc3339")]
     pub created_at: DateTime<Utc>,
     pub read: bool,
 }
@@ -92,6 +93,7 @@ pub struct Device {
     pub platform: Platform,
     pub endpoint: String,
     pub push_enabled: bool,
+    #[serde(with = "crate::domain::time::rfc3339")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -7,7 +7,7 @@ use crate::domain::{EmailAddress, Id};
 use crate::ports::mail::Email;
 use crate::ports::push::PushMessage;
 use crate::ports::store::{Cond, Index, Key, Query, Store, StoreError, Update, Write};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -73,7 +73,7 @@ pub fn outbox_id_of(pk: &str) -> Option<&str> {
 
 /// The write that queues `message`; put it in the use case's transaction.
 pub fn enqueue(id: &str, now: DateTime<Utc>, message: &Message) -> Write {
-    let created = now.to_rfc3339_opts(SecondsFormat::Millis, true);
+    let created = crate::domain::time::format(now);
     let record = OutboxItem {
         outbox_id: id.to_string(),
         message: Some(serde_json::to_value(message).unwrap_or(Value::Null)),
@@ -144,10 +144,7 @@ pub async fn finish(
 ) -> Result<(), StoreError> {
     let mut u = Update::new()
         .set("status", status)
-        .set(
-            "finishedAt",
-            now.to_rfc3339_opts(SecondsFormat::Millis, true),
-        )
+        .set("finishedAt", crate::domain::time::format(now))
         .remove("message")
         .remove("gsi1pk")
         .remove("gsi1sk");

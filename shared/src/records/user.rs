@@ -5,7 +5,7 @@ use super::{get, user_pk, Record, Status};
 use crate::domain::secrets::{random_hex_id, sha256_hex};
 use crate::domain::{EmailAddress, Id};
 use crate::ports::store::{Cond, Key, Store, StoreError, Update, Write};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -21,11 +21,16 @@ pub struct User {
     pub status: Status,
     #[serde(default)]
     pub failed_logins: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::domain::time::rfc3339_opt"
+    )]
     pub locked_until: Option<DateTime<Utc>>,
     /// selfRegisterMIUser's `condition` (version 4+), which the vendor page saves on the user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<i64>,
+    #[serde(with = "crate::domain::time::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -107,10 +112,9 @@ pub fn create(user: &User) -> [Write; 2] {
 /// account until `lock_until` when given.
 pub fn count_failed_login(user: Id, seen: u32, lock_until: Option<DateTime<Utc>>) -> Write {
     let update = match lock_until {
-        Some(until) => Update::new().set("failedLogins", 0).set(
-            "lockedUntil",
-            until.to_rfc3339_opts(SecondsFormat::Millis, true),
-        ),
+        Some(until) => Update::new()
+            .set("failedLogins", 0)
+            .set("lockedUntil", crate::domain::time::format(until)),
         None => Update::new().set("failedLogins", seen + 1),
     };
     Write::Update {
@@ -146,7 +150,9 @@ pub struct Session {
     /// A non-secret id for the session (logs, activity); the token itself is never stored.
     pub session_id: String,
     pub user_id: Id,
+    #[serde(with = "crate::domain::time::rfc3339")]
     pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::domain::time::rfc3339")]
     pub expires_at: DateTime<Utc>,
     /// The SHA-256 of the token: the key, not an attribute.
     #[serde(skip)]
@@ -195,7 +201,7 @@ pub fn unknown_email_attempt(
 ) -> Vec<Write> {
     let pk = format!("LOGINFAIL#{}", sha256_hex(email.as_str().as_bytes()));
     let ttl = json!((now + chrono::Duration::days(1)).timestamp());
-    let at = now.to_rfc3339_opts(SecondsFormat::Millis, true);
+    let at = crate::domain::time::format(now);
     let mut attempt = Key::new(
         pk.clone(),
         format!("ATTEMPT#{at}#{}", &random_hex_id()[..8]),

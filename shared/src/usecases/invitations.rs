@@ -95,6 +95,7 @@ pub struct InvitationPreview {
     pub email_address: String,
     pub teams: Vec<TeamRef>,
     pub account_exists: bool,
+    #[serde(with = "crate::domain::time::rfc3339")]
     pub expires_at: DateTime<Utc>,
 }
 

@@ -7,7 +7,7 @@ use crate::domain::secrets::{self, random_hex_id, Token};
 use crate::domain::{Caller, EmailAddress, Id, Password};
 use crate::records::{self, activity, user, ApiKeyType, Session, Status, User};
 use crate::usecases::{apikeys, failed};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The loginUser body as sent.
@@ -187,7 +187,7 @@ async fn start_session(
     Ok(LoginGranted {
         auth_token: token.reveal().to_string(),
         user_id: user.user_id,
-        expires_at: expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        expires_at: crate::domain::time::format(expires_at),
     })
 }
 

@@ -20,6 +20,7 @@ pub struct MemberUser {
     pub first_name: String,
     pub last_name: String,
     pub status: crate::records::Status,
+    #[serde(with = "crate::domain::time::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -31,6 +32,7 @@ pub struct MemberContact {
     pub details: Map<String, Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub condition: Option<i64>,
+    #[serde(with = "crate::domain::time::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -38,6 +40,7 @@ pub struct MemberContact {
 #[serde(rename_all = "camelCase")]
 pub struct MemberRegistration {
     pub contact_id: Id,
+    #[serde(with = "crate::domain::time::rfc3339")]
     pub registered_at: DateTime<Utc>,
     #[serde(flatten)]
     pub answers: Map<String, Value>,
