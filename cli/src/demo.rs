@@ -1,7 +1,9 @@
-//! Demo data provisioned on the first start of `admit serve` with an empty data directory.
+//! Demo data provisioned on the first start of `admit serve` with an empty data directory, and
+//! the banner that tells a newcomer what to try.
 
-use admit_shared::ports::store::{Index, Query};
-use admit_shared::records::{ApiKeyType, Role};
+use super::Failure;
+use admit_shared::domain::{EmailAddress, Id};
+use admit_shared::records::{company, counter, membership, user, ApiKeyType, Role, User};
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
 use std::path::Path;
@@ -10,36 +12,57 @@ pub const DEMO_EMAIL: &str = "demo@admit.example";
 /// Demo data, not a secret: printed on every start so the curl lines keep working.
 pub const DEMO_PASSWORD: &str = "demo-pass-2026";
 
-pub struct Demo {
-    pub created: bool,
-    pub company_id: Option<u64>,
-    pub admin_key: Option<String>,
-    pub app_key: Option<String>,
+/// What the data directory holds of the demo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Demo {
+    /// Provisioned by this start: the keys are known (and shown) only now.
+    Created {
+        company_id: Id,
+        user_id: Id,
+        public_teams: Vec<Id>,
+        admin_key: String,
+        app_key: String,
+    },
+    /// The demo user exists from an earlier start; its company, if it still has one.
+    Present {
+        user_id: Id,
+        company_id: Option<Id>,
+        public_teams: Vec<Id>,
+    },
+    /// The data directory already held other data and has no demo user.
+    Absent,
 }
 
-pub async fn ensure(app: &App) -> Result<Demo, super::Failure> {
-    let existing = app
-        .store
-        .query(&Query::partition(Index::Table, "COUNTER#company").limit(1))
-        .await
-        .map_err(|e| super::Failure::Failed(e.to_string()))?;
-    if !existing.items.is_empty() {
-        return Ok(Demo {
-            created: false,
-            company_id: None,
-            admin_key: None,
-            app_key: None,
+fn failed(e: impl std::fmt::Display) -> Failure {
+    Failure::Failed(e.to_string())
+}
+
+/// Provisions the demo into an empty store, or finds the demo user of an earlier start.
+pub async fn ensure(app: &App) -> Result<Demo, Failure> {
+    if let Some(user) = demo_user(app).await? {
+        let company_id = demo_company(app, user.user_id).await?;
+        let public_teams = match company_id {
+            Some(c) => public_teams(app, c).await?,
+            None => Vec::new(),
+        };
+        return Ok(Demo::Present {
+            user_id: user.user_id,
+            company_id,
+            public_teams,
         });
+    }
+    if !is_empty(app).await? {
+        return Ok(Demo::Absent);
     }
     let company = provision::create_company(app, "Demo Company").await?;
     let c = company.company_id;
-    provision::create_team(app, c, "Property Investments", true).await?;
-    provision::create_team(app, c, "Equity Investments", true).await?;
+    let property = provision::create_team(app, c, "Property Investments", true).await?;
+    let equity = provision::create_team(app, c, "Equity Investments", true).await?;
     provision::create_team(app, c, "Compliance", false).await?;
     let (_, admin_key) = provision::create_api_key(app, c, ApiKeyType::Admin).await?;
     let (_, app_key) = provision::create_api_key(app, c, ApiKeyType::App).await?;
     provision::create_qr(app, c, "DEMOWALL", None).await?;
-    provision::create_user(
+    let user = provision::create_user(
         app,
         NewUser {
             email: DEMO_EMAIL,
@@ -50,37 +73,231 @@ pub async fn ensure(app: &App) -> Result<Demo, super::Failure> {
         },
     )
     .await?;
-    Ok(Demo {
-        created: true,
-        company_id: Some(c.get()),
-        admin_key: Some(admin_key),
-        app_key: Some(app_key),
+    Ok(Demo::Created {
+        company_id: c,
+        user_id: user.user_id,
+        public_teams: vec![property.team_id, equity.team_id],
+        admin_key,
+        app_key,
     })
 }
 
+/// No company and no user has ever been created in the store.
+async fn is_empty(app: &App) -> Result<bool, Failure> {
+    for kind in ["company", "user"] {
+        if counter::issued(app.store.as_ref(), kind)
+            .await
+            .map_err(failed)?
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+async fn demo_user(app: &App) -> Result<Option<User>, Failure> {
+    let email = EmailAddress::parse(DEMO_EMAIL).map_err(failed)?;
+    user::find_by_email(app.store.as_ref(), &email)
+        .await
+        .map_err(failed)
+}
+
+/// The first company the demo user belongs to.
+async fn demo_company(app: &App, user: Id) -> Result<Option<Id>, Failure> {
+    Ok(membership::companies_of(app.store.as_ref(), user)
+        .await
+        .map_err(failed)?
+        .first()
+        .map(|m| m.company_id))
+}
+
+async fn public_teams(app: &App, company: Id) -> Result<Vec<Id>, Failure> {
+    Ok(company::teams(app.store.as_ref(), company)
+        .await
+        .map_err(failed)?
+        .into_iter()
+        .filter(|t| t.public)
+        .map(|t| t.team_id)
+        .collect())
+}
+
+/// Extracts `authToken` from the login's JSON answer, in any POSIX shell without jq.
+const TOKEN_FROM_LOGIN: &str = r#"sed -n 's/.*"authToken" *: *"\([^"]*\)".*/\1/p'"#;
+
 pub fn banner(base: &str, dir: &Path, demo: &Demo) -> String {
     let mut s = String::new();
-    if demo.created {
-        s.push_str(&format!(
-            "Provisioned demo data in {dir}:\n  company {c} \"Demo Company\" with teams Property Investments, Equity Investments (public) and Compliance\n  admin API key: {a}\n  app API key:   {k}\n  (keys are shown only now; `admit apikey create` makes more)\n",
-            dir = dir.display(),
-            c = demo.company_id.unwrap_or_default(),
-            a = demo.admin_key.as_deref().unwrap_or_default(),
-            k = demo.app_key.as_deref().unwrap_or_default(),
-        ));
-    }
-    let admin = demo.admin_key.as_deref().unwrap_or("<admin API key>");
-    let app_key = demo.app_key.as_deref().unwrap_or("<app API key>");
+    let captured = format!(
+        "Email and push are captured in {} and {}.\n",
+        dir.join("mail").display(),
+        dir.join("push").display(),
+    );
+    let (user_id, company_id, teams, admin, app_key) = match demo {
+        Demo::Created {
+            company_id,
+            user_id,
+            public_teams,
+            admin_key,
+            app_key,
+        } => {
+            s.push_str(&format!(
+                "Provisioned demo data in {dir}:\n  company {company_id} \"Demo Company\" with teams Property Investments, Equity Investments (public) and Compliance\n  admin API key: {admin_key}\n  app API key:   {app_key}\n  (keys are shown only now; `admit apikey create` makes more)\n",
+                dir = dir.display(),
+            ));
+            (
+                *user_id,
+                Some(*company_id),
+                public_teams.as_slice(),
+                admin_key.as_str(),
+                app_key.as_str(),
+            )
+        }
+        Demo::Present {
+            user_id,
+            company_id,
+            public_teams,
+        } => {
+            s.push_str(&format!(
+                "The demo data in {dir} is from an earlier start; its API keys were shown then (admit keeps only their hashes).\n\
+                 For new keys, stop the server and run: admit apikey create --company {c} --type app --data-dir {dir}\n",
+                dir = dir.display(),
+                c = company_id.map_or_else(|| "<company id>".to_string(), |c| c.to_string()),
+            ));
+            (
+                *user_id,
+                *company_id,
+                public_teams.as_slice(),
+                "<admin API key>",
+                "<app API key>",
+            )
+        }
+        Demo::Absent => {
+            s.push_str(&format!(
+                "The data directory {dir} already holds data and no demo user, so no demo data was provisioned\n\
+                 (admit serve provisions it only into an empty data directory).\n\
+                 Use the users and API keys you created there, or start on an empty directory for the demo:\n  \
+                 admit serve --data-dir .admit-demo\n\
+                 `admit --help` lists the operator commands that create companies, users and keys.\n",
+                dir = dir.display(),
+            ));
+            s.push_str(&captured);
+            return s;
+        }
+    };
+    let membership = match company_id {
+        Some(c) => format!("admin of company {c}"),
+        None => "in no company".to_string(),
+    };
+    let company = company_id.map_or_else(|| "<company id>".to_string(), |c| c.to_string());
+    let team_list = |n: usize| {
+        let ids: Vec<String> = teams.iter().take(n).map(Id::to_string).collect();
+        if ids.is_empty() {
+            "<team id>".to_string()
+        } else {
+            ids.join(", ")
+        }
+    };
     s.push_str(&format!(
-        "Demo user: {DEMO_EMAIL} / {DEMO_PASSWORD} (user 1, admin of company 1)\nEmail and push are captured in {mail} and {push}.\n\nTry it:\n\
-  curl -s -X POST {base}/rest/user/login -H 'Content-Type: application/json' -d '{{\"emailAddress\":\"{DEMO_EMAIL}\",\"password\":\"{DEMO_PASSWORD}\"}}'\n\
-  curl -s -X POST {base}/rest/user/logout -H 'x-nextinteract-authtoken: <authToken from the login>'\n\
-  curl -s {base}/rest/company/teams/public -H 'x-nextinteract-company-api-key: {app_key}'\n\
-  curl -s -X POST {base}/rest/company/membership/teams/assign -H 'x-nextinteract-company-api-key: {admin}' -d '{{\"userId\": 1, \"teams\": [1, 2], \"sendNotification\": true}}'\n\
-  curl -s -X POST {base}/rest/user/miinvite -H 'x-nextinteract-authtoken: <authToken>' -d '{{\"companyId\": 1, \"contact\": {{\"firstname\": \"Jane\", \"lastname\": \"Mead\", \"email1\": \"jane@example.com\"}}, \"inviteTeams\": [{{\"teamId\": 1}}]}}'\n\
-  curl -s -X POST {base}/rest/user/mi/selfregister -d '{{\"version\": 1, \"apiKey\": \"{app_key}\", \"emailAddress\": \"sam@example.com\", \"firstName\": \"Sam\", \"lastName\": \"Lee\", \"password\": \"Passw0rd-sam\"}}'\n",
-        mail = dir.join("mail").display(),
-        push = dir.join("push").display(),
+        "Demo user: {DEMO_EMAIL} / {DEMO_PASSWORD} (user {user_id}, {membership})\n{captured}\n\
+         Try it (paste the lines in order: the first logs in and keeps the token in $TOKEN, the last logs out):\n\
+  TOKEN=$(curl -s -X POST {base}/rest/user/login -H 'Content-Type: application/json' -d '{{\"emailAddress\":\"{DEMO_EMAIL}\",\"password\":\"{DEMO_PASSWORD}\"}}' | {TOKEN_FROM_LOGIN}); echo \"authToken: $TOKEN\"\n\
+  curl -s -w '\\n' {base}/rest/company/teams/public -H 'x-nextinteract-company-api-key: {app_key}'\n\
+  curl -s -w '\\n' -X POST {base}/rest/company/membership/teams/assign -H 'x-nextinteract-company-api-key: {admin}' -d '{{\"userId\": {user_id}, \"teams\": [{teams2}], \"sendNotification\": true}}'\n\
+  curl -s -w '\\n' {base}/rest/user/notifications -H \"x-nextinteract-authtoken: $TOKEN\"\n\
+  curl -s -w '\\n' -X POST {base}/rest/user/miinvite -H \"x-nextinteract-authtoken: $TOKEN\" -d '{{\"companyId\": {company}, \"contact\": {{\"firstname\": \"Jane\", \"lastname\": \"Mead\", \"email1\": \"jane@example.com\"}}, \"inviteTeams\": [{{\"teamId\": {team1}}}]}}'\n\
+  curl -s -w '\\n' -X POST {base}/rest/user/mi/selfregister -d '{{\"version\": 1, \"apiKey\": \"{app_key}\", \"emailAddress\": \"sam@example.com\", \"firstName\": \"Sam\", \"lastName\": \"Lee\", \"password\": \"Passw0rd-sam\"}}'\n\
+  curl -s -w '\\n' -X POST {base}/rest/user/logout -H \"x-nextinteract-authtoken: $TOKEN\"\n",
+        teams2 = team_list(2),
+        team1 = team_list(1),
     ));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u64) -> Id {
+        n.to_string().parse().unwrap()
+    }
+
+    fn curl_lines(banner: &str) -> Vec<&str> {
+        banner
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.contains("curl "))
+            .collect()
+    }
+
+    #[test]
+    fn the_curl_lines_log_in_first_and_out_last() {
+        let demo = Demo::Created {
+            company_id: id(1),
+            user_id: id(1),
+            public_teams: vec![id(1), id(2)],
+            admin_key: "admin-key".into(),
+            app_key: "app-key".into(),
+        };
+        let banner = banner("http://127.0.0.1:3000", Path::new(".admit"), &demo);
+        let lines = curl_lines(&banner);
+        assert!(lines.len() >= 3, "{banner}");
+        assert!(lines[0].starts_with("TOKEN=$(curl "), "{banner}");
+        assert!(lines[0].contains("/rest/user/login"), "{banner}");
+        let last = lines.last().unwrap();
+        assert!(last.contains("/rest/user/logout"), "{banner}");
+        let logouts = lines.iter().filter(|l| l.contains("/logout")).count();
+        assert_eq!(logouts, 1, "{banner}");
+        // Every call that needs the session comes after the login and before the logout, and
+        // uses the token the login line stored.
+        for l in &lines[1..] {
+            if l.contains("x-nextinteract-authtoken") {
+                assert!(l.contains("\"x-nextinteract-authtoken: $TOKEN\""), "{l}");
+            }
+        }
+        assert!(banner.contains("admin API key: admin-key"));
+        assert!(banner.contains("x-nextinteract-company-api-key: app-key"));
+        assert!(banner.contains(DEMO_PASSWORD));
+    }
+
+    #[test]
+    fn the_token_filter_reads_the_login_answer() {
+        // The sed expression, checked against the shape of the login answer.
+        let answer = r#"{"authToken":"0a1b2c","userId":1,"errorCode":0}"#;
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf '%s' '{answer}' | {TOKEN_FROM_LOGIN}"))
+            .output()
+            .expect("sh");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0a1b2c");
+    }
+
+    #[test]
+    fn a_later_start_shows_the_user_but_no_keys() {
+        let demo = Demo::Present {
+            user_id: id(4),
+            company_id: Some(id(2)),
+            public_teams: vec![id(7)],
+        };
+        let banner = banner("http://h", Path::new("d"), &demo);
+        assert!(!banner.contains("admin API key:"), "{banner}");
+        assert!(banner.contains("(user 4, admin of company 2)"), "{banner}");
+        assert!(banner.contains("<app API key>"), "{banner}");
+        assert!(banner.contains("\"teams\": [7]"), "{banner}");
+        assert!(
+            banner.contains("\nFor new keys, stop the server and run: admit apikey create --company 2 --type app --data-dir d\n"),
+            "{banner}"
+        );
+        assert!(curl_lines(&banner).last().unwrap().contains("/logout"));
+    }
+
+    #[test]
+    fn a_directory_without_the_demo_user_gets_no_credentials() {
+        let banner = banner("http://h", Path::new("their-data"), &Demo::Absent);
+        assert!(!banner.contains(DEMO_EMAIL), "{banner}");
+        assert!(!banner.contains(DEMO_PASSWORD), "{banner}");
+        assert!(curl_lines(&banner).is_empty(), "{banner}");
+        assert!(
+            banner.contains("their-data already holds data and no demo user"),
+            "{banner}"
+        );
+    }
 }

@@ -1,48 +1,31 @@
 //! `admit`: the local server and the operator commands.
 
-mod args;
+mod cli;
+mod demo;
 mod serve;
 
 use admit_shared::app::aws_sdk_config;
 use admit_shared::config::Config;
 use admit_shared::domain::error::DomainError;
-use admit_shared::domain::Id;
 use admit_shared::http::nextinteract;
 use admit_shared::ports::clock::SystemClock;
 use admit_shared::ports::mail::LocalMailer;
 use admit_shared::ports::push::LocalPusher;
 use admit_shared::ports::store::dynamodb::{create_table, DynamoStore};
-use admit_shared::ports::store::Store;
-use admit_shared::records::{ApiKeyType, Role};
+use admit_shared::ports::store::{Store, StoreError};
+use admit_shared::records::Role;
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
-use args::Args;
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
+use cli::{
+    ApikeyCommand, Backend, Cli, Command, CompanyCommand, QrCommand, SettingsCommand, TableCommand,
+    Target, TeamCommand, UserCommand,
+};
 use serde_json::{json, Value};
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
-
-const USAGE: &str = "\
-admit: bring people into companies.
-
-Local server (embedded store, email and push captured under the data directory):
-  admit serve [--addr 127.0.0.1:3000] [--data-dir .admit]
-
-Operator commands (each prints one JSON object on stdout):
-  admit company create --name NAME
-  admit team create --company ID --name NAME [--public]
-  admit apikey create --company ID --type admin|app        (the key is printed once)
-  admit apikey import --company ID --type admin|app --key K (a key the company already uses)
-  admit user create --email E --password P --first F --last L [--company ID --role member|rep|admin]
-  admit qr create --company ID --code CODE [--event ID]
-  admit settings set --company ID KEY VALUE
-  admit table create --table NAME                         (DynamoDB emulators; SAM creates it in AWS)
-
-Backends for operator commands:
-  --store embedded --data-dir DIR   (default; DIR defaults to .admit)
-  --store dynamodb --table NAME     (AWS credentials, region and AWS_ENDPOINT_URL as usual)
-
-Exit status: 0 done, 1 the service failed, 2 bad input.";
 
 enum Failure {
     /// Bad input: exit status 2.
@@ -69,8 +52,17 @@ impl From<String> for Failure {
 }
 
 fn main() -> ExitCode {
+    // Arguments are checked before anything else happens: a bad command line opens no store,
+    // binds no socket and loads no AWS configuration.
+    let cli = match parse(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and --version go to stdout with status 0; errors to stderr with status 2.
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
     admit_shared::telemetry::init_local();
-    let raw: Vec<String> = std::env::args().skip(1).collect();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -81,7 +73,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(raw)) {
+    match runtime.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(m)) => {
             eprintln!("admit: {m}\n\nRun `admit --help` for usage.");
@@ -94,23 +86,63 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(raw: Vec<String>) -> Result<(), Failure> {
-    let mut args = Args::parse(raw)?;
-    if args.has("--help") || args.has("-h") || args.words.is_empty() {
-        println!("{USAGE}");
-        return Ok(());
+/// Parses the command line, including the checks clap cannot express on its own.
+fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::try_parse_from(args)?;
+    if let Some((path, backend)) = cli.command.backend() {
+        if let Err(m) = backend.target() {
+            return Err(usage_error(&path, ErrorKind::ArgumentConflict, m));
+        }
     }
-    let words = args.words.clone();
-    match words
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["serve"] => serve_command(args).await,
-        ["table", "create"] => {
-            let table = args.req("table")?;
-            args.finish()?;
+    Ok(cli)
+}
+
+/// A clap error shown with the usage of the subcommand at `path` (e.g. `["company", "create"]`).
+fn usage_error(path: &[&str], kind: ErrorKind, message: String) -> clap::Error {
+    let mut root = Cli::command();
+    root.build();
+    let mut cmd = root;
+    for name in path {
+        match cmd.find_subcommand(name) {
+            Some(sub) => cmd = sub.clone(),
+            None => break,
+        }
+    }
+    cmd.error(kind, message)
+}
+
+impl Command {
+    /// The subcommand path and backend options of an operator command.
+    fn backend(&self) -> Option<([&'static str; 2], &Backend)> {
+        Some(match self {
+            Command::Serve(_) | Command::Table(_) => return None,
+            Command::Company(CompanyCommand::Create { backend, .. }) => {
+                (["company", "create"], backend)
+            }
+            Command::Team(TeamCommand::Create { backend, .. }) => (["team", "create"], backend),
+            Command::Apikey(ApikeyCommand::Create { backend, .. }) => {
+                (["apikey", "create"], backend)
+            }
+            Command::Apikey(ApikeyCommand::Import { backend, .. }) => {
+                (["apikey", "import"], backend)
+            }
+            Command::User(UserCommand::Create { backend, .. }) => (["user", "create"], backend),
+            Command::Qr(QrCommand::Create { backend, .. }) => (["qr", "create"], backend),
+            Command::Settings(SettingsCommand::Set { backend, .. }) => {
+                (["settings", "set"], backend)
+            }
+        })
+    }
+}
+
+async fn run(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Serve(s) => serve_command(&s.addr, &s.data_dir).await,
+        Command::Table(TableCommand::Create { table }) => {
             let sdk = aws_sdk_config(&Config::local()).await;
             create_table(&aws_sdk_dynamodb::Client::new(&sdk), &table)
                 .await
@@ -118,16 +150,15 @@ async fn run(raw: Vec<String>) -> Result<(), Failure> {
             print_json(&json!({"table": table, "created": true}));
             Ok(())
         }
-        [noun, verb, rest @ ..] => {
-            let app = backend(&mut args).await?;
-            let out = operator(&app, noun, verb, rest, args).await?;
+        command => {
+            let Some((_, backend)) = command.backend() else {
+                return Err(Failure::Usage("not an operator command".into()));
+            };
+            let app = open_backend(backend.target()?).await?;
+            let out = operator(&app, command).await?;
             print_json(&out);
             Ok(())
         }
-        _ => Err(Failure::Usage(format!(
-            "unknown command `{}`",
-            words.join(" ")
-        ))),
     }
 }
 
@@ -135,15 +166,26 @@ fn print_json(v: &Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
-async fn backend(args: &mut Args) -> Result<App, Failure> {
-    let store = args.opt("store").unwrap_or_else(|| "embedded".into());
-    match store.as_str() {
-        "embedded" => {
-            let dir = PathBuf::from(args.opt("data-dir").unwrap_or_else(|| ".admit".into()));
-            App::local(&dir, Config::local()).map_err(|e| Failure::Failed(e.to_string()))
-        }
-        "dynamodb" => {
-            let table = args.req("table")?;
+/// Opens the embedded store in `dir`, explaining a data directory held by another process.
+fn open_local(dir: &Path, config: Config) -> Result<App, Failure> {
+    App::local(dir, config).map_err(|e| match e {
+        // The embedded store reports only a held lock file as unavailable.
+        StoreError::Unavailable(_) => Failure::Failed(format!(
+            "the data directory {dir} is in use by another admit process, usually `admit serve`: \
+             it holds the lock file {lock}. The embedded store allows one process at a time, so \
+             operator commands cannot run while `admit serve` uses this directory. Stop the \
+             server first, or use another --data-dir.",
+            dir = dir.display(),
+            lock = dir.join("store").join("store.lock").display(),
+        )),
+        other => Failure::Failed(other.to_string()),
+    })
+}
+
+async fn open_backend(target: Target) -> Result<App, Failure> {
+    match target {
+        Target::Embedded(dir) => open_local(&dir, Config::local()),
+        Target::Dynamodb(table) => {
             let config = Config {
                 table: table.clone(),
                 ..Config::local()
@@ -153,7 +195,7 @@ async fn backend(args: &mut Args) -> Result<App, Failure> {
                 Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
             // Operator commands queue no messages; the local adapters only fill the ports.
             let outbox = std::env::temp_dir().join("admit-cli-outbox");
-            let app = App::new(
+            Ok(App::new(
                 store,
                 Arc::new(LocalMailer::new(
                     outbox.join("mail"),
@@ -162,93 +204,48 @@ async fn backend(args: &mut Args) -> Result<App, Failure> {
                 Arc::new(LocalPusher::new(outbox.join("push"))),
                 Arc::new(SystemClock),
                 config,
-            );
-            Ok(app)
+            ))
         }
-        other => Err(Failure::Usage(format!(
-            "--store is embedded or dynamodb, not {other}"
-        ))),
     }
 }
 
-fn key_type(s: &str) -> Result<ApiKeyType, String> {
-    match s {
-        "admin" => Ok(ApiKeyType::Admin),
-        "app" => Ok(ApiKeyType::App),
-        _ => Err(format!("--type is admin or app, not {s}")),
-    }
-}
-
-fn role(s: &str) -> Result<Role, String> {
-    match s {
-        "member" => Ok(Role::Member),
-        "rep" => Ok(Role::Rep),
-        "admin" => Ok(Role::Admin),
-        _ => Err(format!("--role is member, rep or admin, not {s}")),
-    }
-}
-
-async fn operator(
-    app: &App,
-    noun: &str,
-    verb: &str,
-    rest: &[&str],
-    mut args: Args,
-) -> Result<Value, Failure> {
-    let no_more = |rest: &[&str]| -> Result<(), Failure> {
-        match rest.first() {
-            Some(w) => Err(Failure::Usage(format!("unexpected argument `{w}`"))),
-            None => Ok(()),
-        }
-    };
-    let out = match (noun, verb) {
-        ("company", "create") => {
-            no_more(rest)?;
-            let name = args.req("name")?;
-            args.finish()?;
+async fn operator(app: &App, command: Command) -> Result<Value, Failure> {
+    let out = match command {
+        Command::Company(CompanyCommand::Create { name, .. }) => {
             json!(provision::create_company(app, &name).await?)
         }
-        ("team", "create") => {
-            no_more(rest)?;
-            let company: Id = args.req_parsed("company")?;
-            let name = args.req("name")?;
-            let public = args.has("--public");
-            args.finish()?;
-            json!(provision::create_team(app, company, &name, public).await?)
-        }
-        ("apikey", "create") => {
-            no_more(rest)?;
-            let company: Id = args.req_parsed("company")?;
-            let key_type = key_type(&args.req("type")?)?;
-            args.finish()?;
-            let (key, secret) = provision::create_api_key(app, company, key_type).await?;
+        Command::Team(TeamCommand::Create {
+            company,
+            name,
+            public,
+            ..
+        }) => json!(provision::create_team(app, company, &name, public).await?),
+        Command::Apikey(ApikeyCommand::Create {
+            company, key_type, ..
+        }) => {
+            let (key, secret) = provision::create_api_key(app, company, key_type.into()).await?;
             let mut v = json!(key);
             v["apiKey"] = json!(secret);
             v["note"] = json!("The key is shown only now; admit stores only its hash.");
             v
         }
-        ("apikey", "import") => {
-            no_more(rest)?;
-            let company: Id = args.req_parsed("company")?;
-            let key_type = key_type(&args.req("type")?)?;
-            let secret = args.req("key")?;
-            args.finish()?;
-            json!(provision::import_api_key(app, company, key_type, &secret).await?)
-        }
-        ("user", "create") => {
-            no_more(rest)?;
-            let email = args.req("email")?;
-            let password = args.req("password")?;
-            let first = args.req("first")?;
-            let last = args.req("last")?;
-            let company: Option<Id> = args.parsed("company")?;
-            let role = args.opt("role").map(|r| role(&r)).transpose()?;
-            args.finish()?;
-            let membership = match (company, role) {
-                (Some(c), r) => Some((c, r.unwrap_or(Role::Member))),
-                (None, Some(_)) => return Err(Failure::Usage("--role needs --company".into())),
-                (None, None) => None,
-            };
+        Command::Apikey(ApikeyCommand::Import {
+            company,
+            key_type,
+            key,
+            ..
+        }) => json!(provision::import_api_key(app, company, key_type.into(), &key).await?),
+        Command::User(UserCommand::Create {
+            email,
+            password,
+            first,
+            last,
+            company,
+            role,
+            ..
+        }) => {
+            // clap refuses --role without --company.
+            let membership = company.map(|c| (c, role.map_or(Role::Member, Role::from)));
             let user = provision::create_user(
                 app,
                 NewUser {
@@ -271,33 +268,30 @@ async fn operator(
             }
             v
         }
-        ("qr", "create") => {
-            no_more(rest)?;
-            let company: Id = args.req_parsed("company")?;
-            let code = args.req("code")?;
-            let event: Option<Id> = args.parsed("event")?;
-            args.finish()?;
-            json!(provision::create_qr(app, company, &code, event).await?)
-        }
-        ("settings", "set") => {
-            let company: Id = args.req_parsed("company")?;
-            args.finish()?;
-            let [key, value] = rest else {
-                return Err(Failure::Usage("settings set takes KEY VALUE".into()));
-            };
-            let v = provision::set_setting(app, company, key, value).await?;
+        Command::Qr(QrCommand::Create {
+            company,
+            code,
+            event,
+            ..
+        }) => json!(provision::create_qr(app, company, &code, event).await?),
+        Command::Settings(SettingsCommand::Set {
+            company,
+            key,
+            value,
+            ..
+        }) => {
+            let v = provision::set_setting(app, company, &key, &value).await?;
             json!({"companyId": company, "key": key, "value": v})
         }
-        _ => return Err(Failure::Usage(format!("unknown command `{noun} {verb}`"))),
+        Command::Serve(_) | Command::Table(_) => {
+            return Err(Failure::Usage("not an operator command".into()))
+        }
     };
     Ok(out)
 }
 
-async fn serve_command(mut args: Args) -> Result<(), Failure> {
-    let addr = args.opt("addr").unwrap_or_else(|| "127.0.0.1:3000".into());
-    let dir = PathBuf::from(args.opt("data-dir").unwrap_or_else(|| ".admit".into()));
-    args.finish()?;
-    let listener = tokio::net::TcpListener::bind(&addr)
+async fn serve_command(addr: &str, dir: &Path) -> Result<(), Failure> {
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| Failure::Failed(format!("cannot listen on {addr}: {e}")))?;
     let local = listener
@@ -308,13 +302,11 @@ async fn serve_command(mut args: Args) -> Result<(), Failure> {
         public_url: base.clone(),
         ..Config::local()
     };
-    let app = App::local(&dir, config).map_err(|e| Failure::Failed(e.to_string()))?;
+    let app = open_local(dir, config)?;
     let demo = demo::ensure(&app).await?;
-    println!("{}", demo::banner(&base, &dir, &demo));
+    println!("{}", demo::banner(&base, dir, &demo));
     println!("admit listening on {base}");
     serve::run(Arc::new(app), listener)
         .await
         .map_err(|e| Failure::Failed(e.to_string()))
 }
-
-mod demo;

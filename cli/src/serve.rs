@@ -40,26 +40,35 @@ pub async fn dispatch(app: &App, route: &Route, req: Request) -> Option<Response
     })
 }
 
-fn percent_decode(s: &str) -> String {
-    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            c => out.push(c),
+/// The query string as API Gateway's `queryStringParameters`: keys and values decoded as
+/// `application/x-www-form-urlencoded`, repeated keys joined with commas.
+fn query_parameters(raw_query: &str) -> Map<String, Value> {
+    let mut query = Map::new();
+    for (k, v) in form_urlencoded::parse(raw_query.as_bytes()) {
+        match query.get_mut(k.as_ref()) {
+            Some(Value::String(prev)) => {
+                prev.push(',');
+                prev.push_str(&v);
+            }
+            _ => {
+                query.insert(k.into_owned(), Value::String(v.into_owned()));
+            }
         }
-        i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    query
+}
+
+/// Percent-decodes one path segment. Unlike in a query, `+` is a plus sign in a path, so it is
+/// escaped (with the separators of a form) before the segment is read as a one-key form.
+fn decode_path_segment(segment: &str) -> String {
+    let escaped = segment
+        .replace('+', "%2B")
+        .replace('&', "%26")
+        .replace('=', "%3D");
+    form_urlencoded::parse(escaped.as_bytes())
+        .map(|(k, _)| k.into_owned())
+        .next()
+        .unwrap_or_default()
 }
 
 /// The API Gateway HTTP API event for a request, as Lambda receives it.
@@ -85,20 +94,7 @@ pub fn gateway_event(
         }
     }
     let raw_query = parts.uri.query().unwrap_or_default();
-    let mut query = Map::new();
-    for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let (k, v) = (percent_decode(k), percent_decode(v));
-        match query.get_mut(&k) {
-            Some(Value::String(prev)) => {
-                prev.push(',');
-                prev.push_str(&v);
-            }
-            _ => {
-                query.insert(k, Value::String(v));
-            }
-        }
-    }
+    let query = query_parameters(raw_query);
     let now = chrono::Utc::now();
     let (body, b64) = match std::str::from_utf8(body) {
         Ok(t) => (t.to_string(), false),
@@ -113,7 +109,7 @@ pub fn gateway_event(
         "headers": headers,
         "queryStringParameters": if query.is_empty() { Value::Null } else { Value::Object(query) },
         "pathParameters": if params.is_empty() { Value::Null } else {
-            Value::Object(params.iter().map(|(k, v)| (k.clone(), Value::String(percent_decode(v)))).collect())
+            Value::Object(params.iter().map(|(k, v)| (k.clone(), Value::String(decode_path_segment(v)))).collect())
         },
         "requestContext": {
             "accountId": "local",
@@ -332,10 +328,63 @@ mod tests {
     }
 
     #[test]
-    fn base64_and_percent_decoding() {
+    fn base64_encoding() {
         assert_eq!(base64(b"any carnal pleas"), "YW55IGNhcm5hbCBwbGVhcw==");
         assert_eq!(base64(b"any carnal pleasu"), "YW55IGNhcm5hbCBwbGVhc3U=");
         assert_eq!(base64(b"any carnal pleasur"), "YW55IGNhcm5hbCBwbGVhc3Vy");
-        assert_eq!(percent_decode("a%20b+c%2"), "a b c%2");
+    }
+
+    #[test]
+    fn the_gateway_event_decodes_the_query_and_path_as_api_gateway_does() {
+        let raw = "limit=5&q=a%20b+c&tag=x&tag=y%2Cz&flag&%C3%A9t%C3%A9=%E2%82%AC&bad=%2&&";
+        let req = http::Request::builder()
+            .method("DELETE")
+            .uri(format!("/rest/user/devices/a%2Fb+c%20d?{raw}"))
+            .header("x-a", "1")
+            .header("x-a", "2")
+            .body(())
+            .unwrap();
+        let (parts, ()) = req.into_parts();
+        let (route, params) = routes::find("DELETE", parts.uri.path()).expect("a route");
+        let peer: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        let event = gateway_event(&parts, b"{}", route, &params, peer, "req-1");
+        assert_eq!(event["rawQueryString"], json!(raw));
+        assert_eq!(
+            event["queryStringParameters"],
+            json!({
+                "limit": "5",
+                "q": "a b c",
+                // Repeated keys are joined with commas, as API Gateway does.
+                "tag": "x,y,z",
+                "flag": "",
+                "été": "€",
+                "bad": "%2",
+            })
+        );
+        assert_eq!(event["pathParameters"], json!({"deviceId": "a/b+c d"}));
+        assert_eq!(event["headers"]["x-a"], json!("1,2"));
+        assert_eq!(
+            event["requestContext"]["http"]["sourceIp"],
+            json!("127.0.0.1")
+        );
+
+        // The event is one lambda_http accepts; it reads the parameters from rawQueryString,
+        // so an encoded comma stays inside its value there.
+        let lreq = lambda_http::request::from_str(&event.to_string()).expect("a valid event");
+        use lambda_http::RequestExt;
+        let q = lreq.query_string_parameters();
+        assert_eq!(q.all("tag"), Some(vec!["x", "y,z"]));
+        assert_eq!(q.first("q"), Some("a b c"));
+
+        let no_query = http::Request::builder()
+            .uri("/rest/user/login")
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0;
+        let (route, params) = routes::find("POST", "/rest/user/login").expect("a route");
+        let event = gateway_event(&no_query, b"", route, &params, peer, "req-2");
+        assert_eq!(event["queryStringParameters"], Value::Null);
+        assert_eq!(event["pathParameters"], Value::Null);
     }
 }

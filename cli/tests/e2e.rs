@@ -19,11 +19,15 @@ impl Drop for Server {
 }
 
 fn serve(dir: &std::path::Path) -> Server {
+    serve_logging_to(dir, Stdio::null())
+}
+
+fn serve_logging_to(dir: &std::path::Path, stderr: Stdio) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_admit"))
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("start admit serve");
     let mut banner = String::new();
@@ -46,6 +50,7 @@ fn serve(dir: &std::path::Path) -> Server {
     }
 }
 
+/// Runs `admit` and returns its exit status, its stdout as JSON (or null) and its stderr.
 fn admit(args: &[&str]) -> (i32, Value, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_admit"))
         .args(args)
@@ -107,13 +112,19 @@ fn the_printed_curl_line_logs_the_demo_user_in() {
     expect(
         http_request(&login_url, "POST", &json_ct, Some(&big)),
         413,
-        "WSInvalidParameterException",
+        "WSRequestTooLargeException",
     );
     drop(s);
 
     // A restart keeps the data and does not provision the demo twice.
     let s = serve(&dir);
     assert!(!s.banner.contains("admin API key:"), "{}", s.banner);
+    assert!(s.banner.contains(DEMO_LOGIN), "{}", s.banner);
+    assert!(
+        s.banner.contains("(user 1, admin of company 1)"),
+        "{}",
+        s.banner
+    );
     let login_url = format!("{}/rest/user/login", s.base);
     assert_eq!(
         http_request(&login_url, "POST", &json_ct, Some(DEMO_LOGIN)).0,
@@ -350,4 +361,195 @@ fn the_mi_family_over_http_with_the_in_process_dispatcher() {
     ));
     assert_eq!(http_request(&device_url, "DELETE", &auth, None).0, 200);
     assert_eq!(http_request(&device_url, "DELETE", &auth, None).0, 404);
+}
+
+#[test]
+fn the_command_line_is_checked_before_any_store_is_opened() {
+    let dir = temp_dir("args");
+    let data = dir.join("data");
+    let d = data.to_str().expect("utf-8 path");
+    let refused: &[(&[&str], &str)] = &[
+        (&["company", "create", "--data-dir", d], "--name <NAME>"),
+        (
+            &["company", "create", "--nmae", "Acme", "--data-dir", d],
+            "a similar argument exists: '--name'",
+        ),
+        (
+            &[
+                "team",
+                "create",
+                "--company",
+                "one",
+                "--name",
+                "x",
+                "--data-dir",
+                d,
+            ],
+            "`one` is not an id",
+        ),
+        (
+            &[
+                "company",
+                "create",
+                "--name",
+                "X",
+                "--table",
+                "t",
+                "--data-dir",
+                d,
+            ],
+            "cannot be used with",
+        ),
+        (
+            &["serve", "--data-dir", d, "--adr", "127.0.0.1:0"],
+            "a similar argument exists: '--addr'",
+        ),
+    ];
+    for (args, says) in refused {
+        let (code, out, stderr) = admit(args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert_eq!(out, Value::Null, "{args:?}: nothing on stdout");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(!data.exists(), "{args:?} opened the store in {d}");
+    }
+    // With no --data-dir the default is .admit in the working directory: still not opened.
+    let out = Command::new(env!("CARGO_BIN_EXE_admit"))
+        .args(["company", "create", "--name", "X", "--table", "t"])
+        .current_dir(&dir)
+        .output()
+        .expect("run admit");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--table works only with --store dynamodb"),
+        "{stderr}"
+    );
+    assert!(!dir.join(".admit").exists());
+
+    let out = Command::new(env!("CARGO_BIN_EXE_admit"))
+        .arg("--version")
+        .output()
+        .expect("run admit");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("admit {}", env!("CARGO_PKG_VERSION"))
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_admit"))
+        .args(["apikey", "import", "--help"])
+        .output()
+        .expect("run admit");
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(help.contains("Usage: admit apikey import"), "{help}");
+    assert!(help.contains("--key <K>"), "{help}");
+}
+
+#[test]
+fn operator_commands_say_what_to_do_while_the_server_holds_the_data_directory() {
+    let dir = temp_dir("locked");
+    let d = dir.to_str().expect("utf-8 path");
+    let s = serve(&dir);
+    let (code, _, stderr) = admit(&["company", "create", "--name", "Acme", "--data-dir", d]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("`admit serve`"), "{stderr}");
+    assert!(stderr.contains("store.lock"), "{stderr}");
+    assert!(
+        stderr.contains("Stop the server first, or use another --data-dir."),
+        "{stderr}"
+    );
+    drop(s);
+    // Once the server is stopped, the same command works.
+    let (code, company, stderr) = admit(&["company", "create", "--name", "Acme", "--data-dir", d]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(company["name"], json!("Acme"));
+}
+
+#[test]
+fn a_data_directory_without_the_demo_user_gets_no_demo_credentials() {
+    let dir = temp_dir("own-data");
+    let d = dir.to_str().expect("utf-8 path");
+    let (code, _, stderr) = admit(&["company", "create", "--name", "Acme", "--data-dir", d]);
+    assert_eq!(code, 0, "{stderr}");
+    let s = serve(&dir);
+    assert!(!s.banner.contains(DEMO_LOGIN), "{}", s.banner);
+    assert!(!s.banner.contains("demo-pass-2026"), "{}", s.banner);
+    assert!(!s.banner.contains("curl "), "{}", s.banner);
+    assert!(s.banner.contains("no demo user"), "{}", s.banner);
+    // And indeed the demo login does not work there.
+    let (status, body) = http_request(
+        &format!("{}/rest/user/login", s.base),
+        "POST",
+        &[],
+        Some(DEMO_LOGIN),
+    );
+    assert_ne!(status, 200, "{body}");
+}
+
+#[test]
+fn logs_written_to_a_file_have_no_colour_codes() {
+    let dir = temp_dir("logs");
+    let log_path = dir.join("serve.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let s = serve_logging_to(&dir.join("data"), Stdio::from(log));
+    let (status, _) = http_request(&format!("{}/rest/nothing", s.base), "GET", &[], None);
+    assert_eq!(status, 404);
+    let mut text = String::new();
+    for _ in 0..50 {
+        text = std::fs::read_to_string(&log_path).expect("log");
+        if text.contains("request") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    drop(s);
+    assert!(text.contains("/rest/nothing"), "{text}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "escape codes in a log file: {text:?}"
+    );
+}
+
+#[test]
+fn the_banner_lines_work_when_pasted_in_order() {
+    let has_curl = Command::new("curl")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_curl {
+        eprintln!("skipped: no curl on this machine");
+        return;
+    }
+    let dir = temp_dir("paste");
+    let s = serve(&dir);
+    let script: String = s
+        .banner
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("curl ") || l.starts_with("TOKEN=$(curl "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let out = Command::new("sh")
+        .args(["-e", "-c", &script])
+        .output()
+        .expect("run sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{script}\n{stdout}");
+    let answers: Vec<&str> = stdout.lines().collect();
+    assert!(answers[0].starts_with("authToken: "), "{stdout}");
+    assert!(answers[0].len() > "authToken: ".len() + 16, "{stdout}");
+    // The calls that need the session ran before the logout, which is the last answer.
+    assert!(
+        stdout.contains("\"errorMsg\":\"MI User invited.\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\"notifications\":[{"), "{stdout}");
+    assert_eq!(
+        answers.last().copied(),
+        Some(r#"{"errorCode":0,"errorMsg":"User logged out."}"#),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Exception"), "{stdout}");
 }

@@ -2,7 +2,7 @@
 
 use super::{company_pk, get, user_pk, Record, Status};
 use crate::domain::Id;
-use crate::ports::store::{Cond, Key, Store, StoreError, Update, Write};
+use crate::ports::store::{Cond, Index, Key, Query, Store, StoreError, Update, Write};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -65,6 +65,11 @@ pub async fn find(
     user: Id,
 ) -> Result<Option<Membership>, StoreError> {
     get(store, &member_key(company, user)).await
+}
+
+/// The memberships of a user, in any company (gsi1), every page.
+pub async fn companies_of(store: &dyn Store, user: Id) -> Result<Vec<Membership>, StoreError> {
+    super::query_all(store, Query::partition(Index::Gsi1, user_pk(user))).await
 }
 
 /// The update that sets a membership's teams (and optionally its status), only if its teams
