@@ -245,6 +245,16 @@ mod tests {
     }
 
     #[test]
+    fn docs_errors_md_is_the_registry() {
+        let doc = include_str!("../../../docs/errors.md");
+        assert!(
+            doc.contains(&markdown_table()),
+            "docs/errors.md is out of date; paste this table:\n{}",
+            markdown_table()
+        );
+    }
+
+    #[test]
     fn server_faults_are_the_5xx_exceptions() {
         for k in ALL {
             assert_eq!(k.is_server_fault(), status(*k) >= 500, "{}", name(*k));

@@ -25,6 +25,15 @@ pub struct Activity {
     pub session_id: Option<String>,
 }
 
+/// Sorted by time within the user's partition; the random tail keeps two events of one
+/// millisecond apart.
+pub fn activity_key(user: Id, at: DateTime<Utc>, tail: &str) -> Key {
+    Key::new(
+        user_pk(user),
+        format!("ACTIVITY#{}#{tail}", crate::domain::time::format(at)),
+    )
+}
+
 /// The write that records one activity; add it to the use case's transaction.
 pub fn record(
     user: Id,
@@ -44,10 +53,8 @@ pub fn record(
         ip_address: caller.ip.clone(),
         session_id: session_id.map(str::to_string),
     };
-    let sk = format!(
-        "ACTIVITY#{}#{}",
-        crate::domain::time::format(at),
-        &random_hex_id()[..8]
-    );
-    Write::put_new(keyed_item(&Key::new(user_pk(user), sk), &a))
+    Write::put_new(keyed_item(
+        &activity_key(user, at, &random_hex_id()[..8]),
+        &a,
+    ))
 }

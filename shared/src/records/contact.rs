@@ -40,11 +40,11 @@ pub fn contact_key(company: Id, contact: Id) -> Key {
     Key::new(company_pk(company), format!("CONTACT#{contact}"))
 }
 
-fn contact_email_key(company: Id, email: &EmailAddress) -> Key {
+pub(crate) fn contact_email_key(company: Id, email: &EmailAddress) -> Key {
     Key::new(company_pk(company), format!("CONTACTEMAIL#{email}"))
 }
 
-fn external_id_key(company: Id, external_id: &str) -> Key {
+pub(crate) fn external_id_key(company: Id, external_id: &str) -> Key {
     Key::new(company_pk(company), format!("EXTID#{external_id}"))
 }
 

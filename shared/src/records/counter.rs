@@ -6,7 +6,7 @@ use crate::ports::store::{Key, Store, StoreError};
 use async_trait::async_trait;
 use std::sync::Arc;
 
-fn counter_key(kind: &str) -> Key {
+pub fn counter_key(kind: &str) -> Key {
     Key::new(format!("COUNTER#{kind}"), "COUNTER")
 }
 

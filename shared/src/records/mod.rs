@@ -1,33 +1,8 @@
 //! The storage layer: one typed record per item kind, with the functions that build its keys.
 //! This folder is the only place a key string is built or an item attribute is named; use
-//! cases read and write typed records through the helpers here. The key table below is also in
-//! docs/storage.md, and a test keeps the two in step.
+//! cases read and write typed records through the helpers here. The key table (every item kind, its
+//! pk, sk, index keys and TTL) is docs/storage.md; a test checks every key function against it.
 //!
-//! | item | pk | sk | gsi1pk / gsi1sk | ttl |
-//! |---|---|---|---|---|
-//! | company | `COMPANY#<id>` | `COMPANY` | | |
-//! | team | `COMPANY#<id>` | `TEAM#<id>` | | |
-//! | membership | `COMPANY#<id>` | `MEMBER#<userId>` | `USER#<userId>` / `COMPANY#<id>` | |
-//! | QR access code | `COMPANY#<id>` | `QR#<CODE>` | | |
-//! | event sign-up | `COMPANY#<id>` | `EVENT#<eventId>#USER#<userId>` | | |
-//! | company settings | `COMPANY#<id>` | `SETTINGS` | | |
-//! | contact | `COMPANY#<id>` | `CONTACT#<id>` | | |
-//! | contact email guard | `COMPANY#<id>` | `CONTACTEMAIL#<email>` | | |
-//! | contact externalId guard | `COMPANY#<id>` | `EXTID#<externalId>` | | |
-//! | registration | `COMPANY#<id>` | `REGISTRATION#<userId>` | | |
-//! | invitation | `COMPANY#<id>` | `INVITE#<email>` | | |
-//! | invitation token | `INVITETOKEN#<sha256>` | `INVITETOKEN` | | expiry |
-//! | API key | `APIKEY#<sha256>` | `APIKEY` | `COMPANY#<id>#APIKEYS` / created | |
-//! | user | `USER#<id>` | `USER` | | |
-//! | activity | `USER#<id>` | `ACTIVITY#<time>#<rand>` | | |
-//! | notification | `USER#<id>` | `NOTIF#<016 id>` | | |
-//! | device | `USER#<id>` | `DEVICE#<deviceId>` | | |
-//! | email guard | `EMAIL#<email>` | `EMAIL` | | |
-//! | session | `SESSION#<sha256>` | `SESSION` | | expiry |
-//! | unknown-email login counter | `LOGINFAIL#<sha256 of email>` | `LOGINFAIL` | | 1 day |
-//! | unknown-email login attempt | `LOGINFAIL#<sha256 of email>` | `ATTEMPT#<time>#<rand>` | | 1 day |
-//! | outbox message | `OUTBOX#<id>` | `OUTBOX` | `OUTBOX#PENDING` / created (while pending) | 30 days |
-//! | id counter | `COUNTER#<kind>` | `COUNTER` | | |
 
 pub mod activity;
 pub mod apikey;
@@ -156,4 +131,126 @@ fn company_pk(company: crate::domain::Id) -> String {
 
 fn user_pk(user: crate::domain::Id) -> String {
     format!("USER#{user}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{EmailAddress, Id};
+
+    /// The rows of docs/storage.md's key table: (item, pk pattern, sk pattern).
+    fn documented() -> Vec<(String, String, String)> {
+        include_str!("../../../docs/storage.md")
+            .lines()
+            .filter(|l| l.starts_with("| ") && l.contains('`'))
+            .map(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                let unquote = |s: &str| s.trim_matches('`').to_string();
+                (cells[1].to_string(), unquote(cells[2]), unquote(cells[3]))
+            })
+            .collect()
+    }
+
+    /// Whether `text` fits `pattern`, where each `<...>` stands for one or more characters.
+    fn fits(pattern: &str, text: &str) -> bool {
+        let mut parts = pattern.split('<').map(|p| match p.split_once('>') {
+            Some((_, lit)) => (true, lit),
+            None => (false, p),
+        });
+        let (_, first) = parts.next().unwrap_or((false, ""));
+        let Some(mut rest) = text.strip_prefix(first) else {
+            return false;
+        };
+        let parts: Vec<(bool, &str)> = parts.collect();
+        for (i, (_, lit)) in parts.iter().enumerate() {
+            let last = i == parts.len() - 1;
+            let found = if last && !lit.is_empty() {
+                rest.len()
+                    .checked_sub(lit.len())
+                    .filter(|n| *n > 0 && rest.ends_with(lit))
+            } else if last {
+                (!rest.is_empty()).then_some(rest.len())
+            } else {
+                rest.get(1..).and_then(|r| r.find(lit)).map(|n| n + 1)
+            };
+            let Some(n) = found else { return false };
+            rest = &rest[n + lit.len()..];
+        }
+        rest.is_empty()
+    }
+
+    /// One key from every key function of the storage layer.
+    fn built() -> Vec<Key> {
+        let (c, u) = (Id::new(3).unwrap(), Id::new(4).unwrap());
+        let email = EmailAddress::parse("a@b.co").unwrap();
+        let at = chrono::Utc::now();
+        vec![
+            company::company_key(c),
+            company::team_key(c, u),
+            membership::member_key(c, u),
+            company::qr_key(c, "code"),
+            company::EventSignup {
+                company_id: c,
+                event_id: u,
+                user_id: u,
+                qr_access_code: "x".into(),
+                signed_up_at: at,
+            }
+            .key(),
+            company::settings_key(c),
+            contact::contact_key(c, u),
+            contact::contact_email_key(c, &email),
+            contact::external_id_key(c, "EXT-1"),
+            contact::registration_key(c, u),
+            invitation::invitation_key(c, &email),
+            invitation::token_key("ab12"),
+            apikey::api_key_key("ab12"),
+            user::user_key(u),
+            activity::activity_key(u, at, "ab12"),
+            notification::notification_key(u, c),
+            notification::device_key(u, "ab12"),
+            user::email_key(&email),
+            user::session_key("ab12"),
+            user::login_failures_key("ab12"),
+            user::login_attempt_key("ab12", &crate::domain::time::format(at), "ab12"),
+            outbox::outbox_key("ab12"),
+            counter::counter_key("user"),
+        ]
+    }
+
+    #[test]
+    fn every_key_is_in_the_documented_table_and_every_row_is_built() {
+        let rows = documented();
+        assert!(
+            rows.len() >= 20,
+            "the key table was not found in docs/storage.md"
+        );
+        let keys = built();
+        for k in &keys {
+            let matching: Vec<_> = rows
+                .iter()
+                .filter(|(_, pk, sk)| fits(pk, &k.pk) && fits(sk, &k.sk))
+                .collect();
+            assert_eq!(
+                matching.len(),
+                1,
+                "key {k} matches {matching:?} in docs/storage.md"
+            );
+        }
+        for (item, pk, sk) in &rows {
+            assert!(
+                keys.iter().any(|k| fits(pk, &k.pk) && fits(sk, &k.sk)),
+                "docs/storage.md row {item} ({pk} / {sk}) is built by no key function"
+            );
+        }
+    }
+
+    #[test]
+    fn patterns_fit_as_documented() {
+        assert!(fits("COMPANY#<id>", "COMPANY#3"));
+        assert!(!fits("COMPANY#<id>", "COMPANY#"));
+        assert!(fits("EVENT#<eventId>#USER#<userId>", "EVENT#4#USER#4"));
+        assert!(!fits("COMPANY", "COMPANY#3"));
+        assert!(fits("COMPANY#<id>#APIKEYS", "COMPANY#3#APIKEYS"));
+    }
 }

@@ -192,6 +192,19 @@ pub fn revoke_session(token_hash: &str) -> Write {
     }
 }
 
+/// The counter of failed logins for an address no account has (by the address's hash).
+pub fn login_failures_key(email_hash: &str) -> Key {
+    Key::new(format!("LOGINFAIL#{email_hash}"), "LOGINFAIL")
+}
+
+/// One failed login for an address no account has.
+pub fn login_attempt_key(email_hash: &str, at: &str, tail: &str) -> Key {
+    Key::new(
+        format!("LOGINFAIL#{email_hash}"),
+        format!("ATTEMPT#{at}#{tail}"),
+    )
+}
+
 /// The writes that record a login attempt for an address no account has, under the SHA-256 of
 /// the address (never the address): a counter and the attempt, both kept a day.
 pub fn unknown_email_attempt(
@@ -199,20 +212,16 @@ pub fn unknown_email_attempt(
     ip: Option<&str>,
     now: DateTime<Utc>,
 ) -> Vec<Write> {
-    let pk = format!("LOGINFAIL#{}", sha256_hex(email.as_str().as_bytes()));
+    let hash = sha256_hex(email.as_str().as_bytes());
     let ttl = json!((now + chrono::Duration::days(1)).timestamp());
     let at = crate::domain::time::format(now);
-    let mut attempt = Key::new(
-        pk.clone(),
-        format!("ATTEMPT#{at}#{}", &random_hex_id()[..8]),
-    )
-    .to_item();
+    let mut attempt = login_attempt_key(&hash, &at, &random_hex_id()[..8]).to_item();
     attempt.insert("at".into(), json!(at));
     attempt.insert("ipAddress".into(), json!(ip));
     attempt.insert("ttl".into(), ttl.clone());
     vec![
         Write::Update {
-            key: Key::new(pk, "LOGINFAIL"),
+            key: login_failures_key(&hash),
             update: Update::new()
                 .add("attempts", 1)
                 .set("lastAttemptAt", at.as_str())
