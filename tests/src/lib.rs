@@ -76,6 +76,28 @@ pub enum Backend {
     Emulator,
 }
 
+/// Runs one scenario, an `async fn(Backend)` in the calling module, on both backends:
+/// `both_backends!(login_and_logout, login_logout_scenario);` declares the module
+/// `login_and_logout` with the tests `embedded` (`Backend::Embedded`) and `emulator`
+/// (`Backend::Emulator`, which needs `ADMIT_TEST_AWS_ENDPOINT`). The calling crate depends
+/// on tokio, as every test crate here does.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $scenario:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn embedded() {
+                super::$scenario($crate::Backend::Embedded).await;
+            }
+
+            #[tokio::test]
+            async fn emulator() {
+                super::$scenario($crate::Backend::Emulator).await;
+            }
+        }
+    };
+}
+
 pub struct TestApp {
     pub app: App,
     pub clock: Arc<ManualClock>,

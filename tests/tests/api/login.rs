@@ -158,15 +158,7 @@ async fn login_logout_scenario(backend: Backend) {
     assert_eq!(activity_types(&f).await, ["Login Successful", "Logout"]);
 }
 
-#[tokio::test]
-async fn login_and_logout_on_the_embedded_store() {
-    login_logout_scenario(Backend::Embedded).await;
-}
-
-#[tokio::test]
-async fn login_and_logout_on_the_dynamodb_emulator() {
-    login_logout_scenario(Backend::Emulator).await;
-}
+admit_tests::both_backends!(login_and_logout, login_logout_scenario);
 
 async fn failures_scenario(backend: Backend) {
     let f = fixture(backend).await;
@@ -245,15 +237,7 @@ async fn failures_scenario(backend: Backend) {
     assert_eq!(kinds.last().unwrap(), "Login Successful");
 }
 
-#[tokio::test]
-async fn failed_logins_and_lockout_on_the_embedded_store() {
-    failures_scenario(Backend::Embedded).await;
-}
-
-#[tokio::test]
-async fn failed_logins_and_lockout_on_the_dynamodb_emulator() {
-    failures_scenario(Backend::Emulator).await;
-}
+admit_tests::both_backends!(failed_logins_and_lockout, failures_scenario);
 
 #[tokio::test]
 async fn tokens_expire() {

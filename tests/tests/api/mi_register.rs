@@ -272,15 +272,7 @@ async fn v5_example(backend: Backend) {
     );
 }
 
-#[tokio::test]
-async fn the_v5_example_on_the_embedded_store() {
-    v5_example(Backend::Embedded).await;
-}
-
-#[tokio::test]
-async fn the_v5_example_on_the_emulator() {
-    v5_example(Backend::Emulator).await;
-}
+admit_tests::both_backends!(the_v5_example, v5_example);
 
 #[tokio::test]
 async fn the_v1_example_meets_the_password_policy() {

@@ -301,15 +301,7 @@ async fn seed_examples(backend: Backend) {
     }
 }
 
-#[tokio::test]
-async fn seed_examples_on_the_embedded_store() {
-    seed_examples(Backend::Embedded).await;
-}
-
-#[tokio::test]
-async fn seed_examples_on_the_emulator() {
-    seed_examples(Backend::Emulator).await;
-}
+admit_tests::both_backends!(the_seed_examples, seed_examples);
 
 #[tokio::test]
 async fn every_seed_exception_is_reachable() {

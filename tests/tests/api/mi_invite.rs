@@ -278,15 +278,7 @@ async fn seed_example(backend: Backend) {
     );
 }
 
-#[tokio::test]
-async fn the_seed_example_on_the_embedded_store() {
-    seed_example(Backend::Embedded).await;
-}
-
-#[tokio::test]
-async fn the_seed_example_on_the_emulator() {
-    seed_example(Backend::Emulator).await;
-}
+admit_tests::both_backends!(the_seed_example, seed_example);
 
 #[tokio::test]
 async fn a_new_invitation_refreshes_the_pending_one_and_keeps_the_contact() {

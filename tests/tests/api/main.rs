@@ -1,0 +1,8 @@
+//! The API through the Lambda handlers, on the embedded store and on the emulator: one test
+//! binary (one link of the workspace) for all of them. Each module is one endpoint family.
+
+mod login;
+mod mi_invite;
+mod mi_register;
+mod mi_teams;
+mod outbox;
