@@ -248,7 +248,26 @@ pub fn read(resp: Response<Body>) -> (u16, Value) {
         Body::Binary(b) => serde_json::from_slice(b).unwrap_or(Value::Null),
         _ => Value::Null,
     };
+    status_is_the_registrys(status, &body);
     (status, body)
+}
+
+/// Every error answer's status is the one the registry gives its exception (so a use case can
+/// never answer an exception with another status). Called on every response a test reads.
+pub fn status_is_the_registrys(status: u16, body: &Value) {
+    use admit_shared::http::nextinteract;
+    let Some(name) = body.get("exception").and_then(Value::as_str) else {
+        return;
+    };
+    let kind = nextinteract::ALL
+        .iter()
+        .find(|k| nextinteract::name(**k) == name)
+        .unwrap_or_else(|| panic!("{name} is not in the registry: {body}"));
+    assert_eq!(
+        status,
+        nextinteract::status(*kind),
+        "{name} must be answered with the registry's status: {body}"
+    );
 }
 
 /// Asserts a response is the family's error shape with this exception and status.
@@ -325,10 +344,9 @@ pub fn http_request(
     } else {
         payload.to_string()
     };
-    (
-        status,
-        serde_json::from_str(&payload).unwrap_or(Value::String(payload)),
-    )
+    let body = serde_json::from_str(&payload).unwrap_or(Value::String(payload));
+    status_is_the_registrys(status, &body);
+    (status, body)
 }
 
 fn dechunk(s: &str) -> String {

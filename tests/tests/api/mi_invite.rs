@@ -188,7 +188,7 @@ async fn invitation_tokens(t: &TestApp, to: &str) -> Vec<String> {
     let mut mine = Vec::new();
     for token in tokens {
         let hash = admit_shared::domain::secrets::sha256_hex(token.as_bytes());
-        let key = admit_shared::usecases::invite::token_key(&hash);
+        let key = admit_shared::records::invitation::token_key(&hash);
         if t.app.store.get(&key).await.unwrap().is_some() {
             mine.push(token);
         }
@@ -397,7 +397,7 @@ async fn every_seed_exception_is_reachable() {
     assert_error(
         &invite(app, Some(&member), &body(3, json!([]), person.clone())).await,
         403,
-        "WSInvalidParameterException",
+        "WSNotPermittedException",
     );
     // Teams of another company.
     assert_error(
@@ -469,12 +469,12 @@ async fn invitations_expire_after_fourteen_days() {
     assert_error(
         &preview(app, &token).await,
         410,
-        "WSInvalidParameterException",
+        "WSExpiredException",
     );
     assert_error(
         &accept(app, json!({"token": token, "password": "Accept3d-pass"})).await,
         410,
-        "WSInvalidParameterException",
+        "WSExpiredException",
     );
     // A new invitation makes a new, working link.
     let rep = auth_token(app, REP.0, REP.1).await;

@@ -2,7 +2,8 @@
 
 use admit_shared::domain::Id;
 use admit_shared::ports::store::{Index, Key, Query, SortKey, Update};
-use admit_shared::records::{user_key, ApiKeyType, Role};
+use admit_shared::records::user::user_key;
+use admit_shared::records::{ApiKeyType, Role};
 use admit_shared::usecases::outbox;
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
@@ -543,7 +544,7 @@ async fn two_concurrent_registrations_of_one_email_create_one_user() {
     )
     .await
     .unwrap_err();
-    assert_eq!(err.exception.name(), "WSEmailAlreadyExistsException");
+    assert_eq!(admit_shared::http::nextinteract::name(err.kind), "WSEmailAlreadyExistsException");
 }
 
 async fn profile(app: &App, key: &str, user: &str) -> (u16, Value) {

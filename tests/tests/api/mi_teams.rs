@@ -3,7 +3,9 @@
 
 use admit_shared::domain::Id;
 use admit_shared::ports::store::{Key, Update};
-use admit_shared::records::{member_key, user_key, ApiKeyType, Role};
+use admit_shared::records::membership::member_key;
+use admit_shared::records::user::user_key;
+use admit_shared::records::{ApiKeyType, Role};
 use admit_shared::usecases::outbox;
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
@@ -401,7 +403,7 @@ async fn every_seed_exception_is_reachable() {
     let key = Key::new(
         format!(
             "APIKEY#{}",
-            admit_shared::usecases::apikeys::hash(&w.admin_key)
+            admit_shared::records::apikey::hash(&w.admin_key)
         ),
         "APIKEY",
     );

@@ -4,7 +4,8 @@
 use admit_shared::ports::mail::{DeliveryError, Email, Mailer};
 use admit_shared::ports::push::{Platform, PushMessage};
 use admit_shared::ports::store::{Key, Write};
-use admit_shared::usecases::outbox::{self, Message};
+use admit_shared::records::outbox::{self as outbox_items, Message};
+use admit_shared::usecases::outbox;
 use admit_shared::App;
 use admit_tests::{emulator_data, Backend, TestApp};
 use serde_json::{json, Value};
@@ -23,7 +24,7 @@ async fn queue(app: &App, id: &str, message: &Message) {
     app.store
         .transact(vec![
             Write::put_new(Key::new(format!("STATE#{id}"), "STATE").to_item()),
-            outbox::enqueue(id, app.clock.now(), message),
+            outbox_items::enqueue(id, app.clock.now(), message),
         ])
         .await
         .unwrap();
@@ -32,7 +33,7 @@ async fn queue(app: &App, id: &str, message: &Message) {
 async fn status(app: &App, id: &str) -> Value {
     Value::Object(
         app.store
-            .get(&outbox::outbox_key(id))
+            .get(&outbox_items::outbox_key(id))
             .await
             .unwrap()
             .unwrap(),
@@ -233,7 +234,7 @@ async fn a_failed_transaction_queues_nothing() {
         .store
         .transact(vec![
             Write::put_new(Key::new("STATE#dup", "STATE").to_item()),
-            outbox::enqueue(
+            outbox_items::enqueue(
                 "never",
                 t.app.clock.now(),
                 &Message::Email(email("x@example.com")),
@@ -244,7 +245,7 @@ async fn a_failed_transaction_queues_nothing() {
     assert!(t
         .app
         .store
-        .get(&outbox::outbox_key("never"))
+        .get(&outbox_items::outbox_key("never"))
         .await
         .unwrap()
         .is_none());

@@ -101,13 +101,3 @@ fn api_reference_lists_every_route() {
         .collect();
     assert_eq!(documented, table, "the route table in docs/api.md");
 }
-
-#[test]
-fn error_table_is_the_registry() {
-    let doc = std::fs::read_to_string(root().join("docs/errors.md")).unwrap();
-    let table = admit_shared::domain::error::markdown_table();
-    assert!(
-        doc.contains(&table),
-        "docs/errors.md is out of date; paste this table:\n{table}"
-    );
-}
