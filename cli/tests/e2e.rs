@@ -103,6 +103,13 @@ fn the_printed_curl_line_logs_the_demo_user_in() {
         405,
         "WSMethodNotAllowedException",
     );
+    // RFC 9110: a 405 names the methods the path has.
+    let head = raw_head(&login_url, "GET");
+    assert!(head.starts_with("HTTP/1.1 405"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("\r\nallow: post\r\n"),
+        "{head}"
+    );
     expect(
         http_request(&login_url, "POST", &json_ct, Some("{\"emailAddress\":")),
         400,
@@ -552,4 +559,20 @@ fn the_banner_lines_work_when_pasted_in_order() {
         "{stdout}"
     );
     assert!(!stdout.contains("Exception"), "{stdout}");
+}
+
+/// The status line and headers of a bodiless request, as the server sent them.
+fn raw_head(url: &str, method: &str) -> String {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("http url");
+    let (host, path) = rest.split_once('/').expect("a path");
+    let mut s = std::net::TcpStream::connect(host).expect("connect");
+    write!(
+        s,
+        "{method} /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    out.split("\r\n\r\n").next().unwrap_or_default().to_string() + "\r\n"
 }

@@ -275,10 +275,7 @@ async fn app_api_keys_are_checked() {
     );
     // A deactivated key, then a deactivated company.
     let key = Key::new(
-        format!(
-            "APIKEY#{}",
-            admit_shared::records::apikey::hash(&f.app_key)
-        ),
+        format!("APIKEY#{}", admit_shared::records::apikey::hash(&f.app_key)),
         "APIKEY",
     );
     f.t.app

@@ -466,11 +466,7 @@ async fn invitations_expire_after_fourteen_days() {
     assert_eq!(preview(app, &token).await.0, 200);
     t.clock
         .advance(chrono::Duration::days(14) + chrono::Duration::seconds(1));
-    assert_error(
-        &preview(app, &token).await,
-        410,
-        "WSExpiredException",
-    );
+    assert_error(&preview(app, &token).await, 410, "WSExpiredException");
     assert_error(
         &accept(app, json!({"token": token, "password": "Accept3d-pass"})).await,
         410,
@@ -487,4 +483,67 @@ async fn invitations_expire_after_fourteen_days() {
             .0,
         200
     );
+}
+
+/// RFC 3339, UTC, milliseconds: the one timestamp format of the API.
+fn is_api_timestamp(v: &Value) -> bool {
+    let s = v.as_str().unwrap_or_default();
+    s.len() == 24
+        && s.ends_with('Z')
+        && s.as_bytes()[19] == b'.'
+        && chrono::DateTime::parse_from_rfc3339(s).is_ok()
+}
+
+#[tokio::test]
+async fn one_rule_for_members_a_required_password_and_one_timestamp_format() {
+    let t = world(Backend::Embedded).await;
+    let app = &t.app;
+    let rep = auth_token(app, REP.0, REP.1).await;
+    // An active member of the company is not invited: it says so.
+    let member =
+        json!({"companyId": 3, "contact": {"firstname": "M", "lastname": "M", "email1": MEMBER.0}});
+    let refused = invite(app, Some(&rep), &member.to_string()).await;
+    assert_error(&refused, 400, "WSInvalidParameterException");
+    assert!(
+        refused.1["errorMsg"]
+            .as_str()
+            .unwrap()
+            .contains("is already a member of this company"),
+        "{}",
+        refused.1
+    );
+    assert!(
+        outbox::pending(app).await.unwrap().is_empty(),
+        "no email queued"
+    );
+
+    // Someone invited, not yet a member: invited, previewed, accepted.
+    assert_eq!(invite(app, Some(&rep), SEED_EXAMPLE).await.0, 200);
+    let token = invitation_tokens(&t, "aaron@interact.technology")
+        .await
+        .remove(0);
+    let (status, shown) = preview(app, &token).await;
+    assert_eq!(status, 200, "{shown}");
+    assert!(is_api_timestamp(&shown["expiresAt"]), "{shown}");
+    // Without a password a new account cannot be made: the answer says what is missing.
+    let got = accept(app, json!({ "token": token })).await;
+    assert_error(&got, 400, "WSInvalidParameterException");
+    assert_eq!(got.1["errorMsg"], json!("password is required"));
+    let got = accept(app, json!({"token": token, "password": "Accept3d-pass"})).await;
+    assert_eq!(got.0, 200, "{}", got.1);
+    let (status, logged_in) =
+        admit_tests::login(app, "aaron@interact.technology", "Accept3d-pass").await;
+    assert_eq!(status, 200);
+    assert!(is_api_timestamp(&logged_in["expiresAt"]), "{logged_in}");
+
+    // Who accepted before is now a member: the same rule, the same answer.
+    let again = invite(app, Some(&rep), SEED_EXAMPLE).await;
+    assert_eq!(
+        (again.0, &again.1["exception"]),
+        (refused.0, &refused.1["exception"])
+    );
+    assert!(again.1["errorMsg"]
+        .as_str()
+        .unwrap()
+        .contains("is already a member of this company"));
 }

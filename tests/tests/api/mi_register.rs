@@ -544,7 +544,10 @@ async fn two_concurrent_registrations_of_one_email_create_one_user() {
     )
     .await
     .unwrap_err();
-    assert_eq!(admit_shared::http::nextinteract::name(err.kind), "WSEmailAlreadyExistsException");
+    assert_eq!(
+        admit_shared::http::nextinteract::name(err.kind),
+        "WSEmailAlreadyExistsException"
+    );
 }
 
 async fn profile(app: &App, key: &str, user: &str) -> (u16, Value) {
@@ -574,6 +577,30 @@ async fn the_company_sees_what_a_member_registered_with() {
     assert_eq!(status, 200, "{p}");
     assert_eq!(p["user"]["email"], json!("test@yopmail.com"));
     assert!(p["user"].get("passwordHash").is_none(), "never shown");
+    // Built from an allow-list: nothing else of the account is shown.
+    let mut user_fields: Vec<&str> = p["user"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    user_fields.sort();
+    assert_eq!(
+        user_fields,
+        [
+            "createdAt",
+            "email",
+            "firstName",
+            "lastName",
+            "status",
+            "userId"
+        ]
+    );
+    for part in ["contact", "registration", "membership"] {
+        for private in ["pk", "sk", "gsi1pk", "gsi1sk", "ttl"] {
+            assert!(p[part].get(private).is_none(), "{part}.{private}");
+        }
+    }
     assert_eq!(p["membership"]["status"], json!("active"));
     assert_eq!(p["contact"]["externalId"], json!("ABC987-D875356"));
     assert_eq!(p["contact"]["wallConsent1"], json!("My wall consent 1"));
@@ -606,4 +633,96 @@ async fn the_company_sees_what_a_member_registered_with() {
         400,
         "WSInvalidParameterException",
     );
+}
+
+#[tokio::test]
+async fn an_existing_contact_is_filled_in_never_overwritten() {
+    use admit_shared::records::contact::{self, ContactRecord};
+    let t = world(Backend::Embedded).await;
+    let app = &t.app;
+    let c = Id::new(1).unwrap();
+    // A contact the company already has (an import or an invitation made it).
+    let mut fields = serde_json::Map::new();
+    fields.insert("firstname".into(), json!("Dr Ann"));
+    fields.insert("email1".into(), json!("ann@example.com"));
+    fields.insert("department".into(), json!("Cardiology"));
+    let existing = ContactRecord {
+        contact_id: Id::new(77).unwrap(),
+        company_id: c,
+        created_at: app.clock.now(),
+        source: Some("import".into()),
+        user_id: None,
+        condition: None,
+        fields,
+    };
+    app.store
+        .transact(contact::create(&existing).writes)
+        .await
+        .unwrap();
+    let body = json!({
+        "version": 4, "apiKey": V5_KEY, "emailAddress": "Ann@Example.com", "password": "Regist3r-ann",
+        "firstName": "Ann", "lastName": "Lee", "countryCode": "au", "profession": 1, "condition": 3,
+        "sendWelcomeEmail": null,
+        "contactDetails": {"firstname": "Annie", "city": "Sydney", "externalId": "EXT-9", "mobile": null}
+    });
+    ok(&register(app, &body.to_string()).await);
+    let stored = contact::find(app.store.as_ref(), c, Id::new(77).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let d = stored.details();
+    assert_eq!(d.get("firstname"), Some("Dr Ann"), "never overwritten");
+    assert_eq!(d.get("department"), Some("Cardiology"));
+    assert_eq!(d.get("city"), Some("Sydney"), "filled in");
+    assert_eq!(d.get("externalId"), Some("EXT-9"));
+    assert_eq!(d.get("lastname"), Some("Lee"));
+    assert_eq!(d.get("countryCode"), Some("AU"));
+    assert_eq!(stored.condition, Some(3));
+    assert_eq!(stored.user_id, Some(Id::new(1).unwrap()));
+    // The registration keeps what was sent.
+    let reg = contact::find_registration(app.store.as_ref(), c, Id::new(1).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reg.contact_id.get(), 77);
+    assert_eq!(reg.answers["condition"], json!(3));
+
+    // A registration names its contact only by the address being registered.
+    let takeover = json!({
+        "version": 2, "apiKey": V5_KEY, "emailAddress": "mallory@example.com", "password": "Mall0ry-pass",
+        "firstName": "M", "lastName": "M", "contactDetails": {"email1": "ann@example.com"}
+    });
+    let got = register(app, &takeover.to_string()).await;
+    assert_error(&got, 400, "WSInvalidParameterException");
+    assert!(got.1["errorMsg"]
+        .as_str()
+        .unwrap()
+        .contains("contactDetails.email1"));
+}
+
+#[tokio::test]
+async fn a_locked_account_is_423_with_retry_after() {
+    let t = world(Backend::Embedded).await;
+    let app = &t.app;
+    ok(&register(app, &v1("lock@example.com", "Lock3d-pass")).await);
+    for _ in 0..5 {
+        login(app, "lock@example.com", "Wrong-pass-1").await;
+    }
+    let resp = self_register_mi_user::handler(
+        app,
+        gateway_request(
+            "POST",
+            "/rest/user/mi/selfregister",
+            &[],
+            Some(&v1("lock@example.com", "Other-pass-1")),
+        ),
+    )
+    .await;
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=15 * 60).contains(&retry), "{retry}");
+    assert_error(&read(resp), 423, "WSAccountLockedException");
 }
