@@ -576,3 +576,34 @@ fn raw_head(url: &str, method: &str) -> String {
     s.read_to_string(&mut out).expect("read");
     out.split("\r\n\r\n").next().unwrap_or_default().to_string() + "\r\n"
 }
+
+/// 40 concurrent wrong passwords against `admit serve` are checked at most `threshold` (5)
+/// times, and the right password afterwards is refused as locked.
+#[test]
+fn a_burst_of_wrong_passwords_against_the_server_locks_the_account() {
+    let dir = temp_dir("e2e-burst");
+    let s = serve(&dir);
+    let url = format!("{}/rest/user/login", s.base);
+    let wrong = r#"{"emailAddress":"demo@admit.example","password":"Wrong-pass-1"}"#;
+    let threads: Vec<_> = (0..40)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || http_request(&url, "POST", &[], Some(wrong)).0)
+        })
+        .collect();
+    let statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    // A checked wrong password is 401, except the check that reaches the threshold (423);
+    // every attempt refused without a check is 423.
+    let checked_401 = statuses.iter().filter(|s| **s == 401).count();
+    assert!(
+        checked_401 <= 4,
+        "{checked_401} checks answered 401: {statuses:?}"
+    );
+    assert_eq!(
+        checked_401 + statuses.iter().filter(|s| **s == 423).count(),
+        40
+    );
+    let (status, body) = http_request(&url, "POST", &[], Some(DEMO_LOGIN));
+    assert_eq!(status, 423, "{body}");
+    assert_eq!(body["exception"], json!("WSAccountLockedException"));
+}

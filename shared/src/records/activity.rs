@@ -5,7 +5,7 @@ use super::{keyed_item, user_pk};
 use crate::domain::activity::{ActivityType, Source};
 use crate::domain::secrets::random_hex_id;
 use crate::domain::{Caller, Id};
-use crate::ports::store::{Key, Write};
+use crate::ports::store::{Key, Write, TTL};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +24,9 @@ pub struct Activity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
 }
+
+/// How long failed-login and lockout items are kept (other activity is kept for good).
+pub const FAILED_LOGIN_DAYS: i64 = 90;
 
 /// Sorted by time within the user's partition; the random tail keeps two events of one
 /// millisecond apart.
@@ -53,8 +56,14 @@ pub fn record(
         ip_address: caller.ip.clone(),
         session_id: session_id.map(str::to_string),
     };
-    Write::put_new(keyed_item(
-        &activity_key(user, at, &random_hex_id()[..8]),
-        &a,
-    ))
+    let mut item = keyed_item(&activity_key(user, at, &random_hex_id()[..8]), &a);
+    if matches!(
+        kind,
+        ActivityType::LoginFailed | ActivityType::AccountLocked
+    ) {
+        // Unauthenticated callers cause these: they expire, so a flood cannot grow the table.
+        let expires = at + chrono::Duration::days(FAILED_LOGIN_DAYS);
+        item.insert(TTL.into(), serde_json::json!(expires.timestamp()));
+    }
+    Write::put_new(item)
 }

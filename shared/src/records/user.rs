@@ -27,6 +27,9 @@ pub struct User {
         with = "crate::domain::time::rfc3339_opt"
     )]
     pub locked_until: Option<DateTime<Utc>>,
+    /// The login attempt that set the lock (it alone may clear it with the right password).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_by: Option<String>,
     /// selfRegisterMIUser's `condition` (version 4+), which the vendor page saves on the user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<i64>,
@@ -53,6 +56,7 @@ impl User {
             status: Status::Active,
             failed_logins: 0,
             locked_until: None,
+            locked_by: None,
             condition: None,
             created_at,
         }
@@ -108,28 +112,65 @@ pub fn create(user: &User) -> [Write; 2] {
     ]
 }
 
-/// The update that counts a failed login (`seen` is the count it was read with), locking the
-/// account until `lock_until` when given.
-pub fn count_failed_login(user: Id, seen: u32, lock_until: Option<DateTime<Utc>>) -> Write {
-    let update = match lock_until {
-        Some(until) => Update::new()
-            .set("failedLogins", 0)
-            .set("lockedUntil", crate::domain::time::format(until)),
-        None => Update::new().set("failedLogins", seen + 1),
+/// The update that reserves one password check before it is made. It counts the attempt as
+/// `next` failed logins and, when `lock` is given, locks the account from now on for every
+/// other attempt (the attempt `lock.1` may still clear it with the right password). It only
+/// applies to the user exactly as read (`seen`): a concurrent attempt makes it fail, so every
+/// check is counted once and none runs without a reservation.
+pub fn reserve_login_attempt(
+    seen: &User,
+    next: u32,
+    lock: Option<(DateTime<Utc>, &str)>,
+    clear_expired_lock: bool,
+) -> Write {
+    let mut update = Update::new().set("failedLogins", next);
+    match lock {
+        Some((until, attempt)) => {
+            update = update
+                .set("lockedUntil", crate::domain::time::format(until))
+                .set("lockedBy", attempt);
+        }
+        None if clear_expired_lock => update = update.remove("lockedUntil").remove("lockedBy"),
+        None => {}
+    }
+    let count = if seen.failed_logins == 0 {
+        Cond::Or(vec![
+            Cond::NotExists("failedLogins".into()),
+            Cond::eq("failedLogins", 0),
+        ])
+    } else {
+        Cond::eq("failedLogins", seen.failed_logins)
+    };
+    let lock_as_seen = match seen.locked_until {
+        Some(until) => Cond::eq("lockedUntil", crate::domain::time::format(until)),
+        None => Cond::NotExists("lockedUntil".into()),
     };
     Write::Update {
-        key: user_key(user),
+        key: user_key(seen.user_id),
         update,
-        cond: Some(Cond::present().and(Cond::eq("failedLogins", seen))),
+        cond: Some(Cond::present().and(count).and(lock_as_seen)),
     }
 }
 
-/// The update that clears failed logins and any lock after a successful login.
-pub fn clear_failed_logins(user: Id) -> Write {
+/// The update that ends a successful login: clears the count and any lock, but only if the
+/// account is not locked by another attempt (an expired lock, or one this attempt set, is no
+/// obstacle).
+pub fn finish_login(user: Id, attempt: &str, now: DateTime<Utc>) -> Write {
+    let unlocked = Cond::Or(vec![
+        Cond::NotExists("lockedUntil".into()),
+        Cond::Le(
+            "lockedUntil".into(),
+            crate::domain::time::format(now).into(),
+        ),
+        Cond::eq("lockedBy", attempt),
+    ]);
     Write::Update {
         key: user_key(user),
-        update: Update::new().set("failedLogins", 0).remove("lockedUntil"),
-        cond: Some(Cond::present()),
+        update: Update::new()
+            .set("failedLogins", 0)
+            .remove("lockedUntil")
+            .remove("lockedBy"),
+        cond: Some(Cond::present().and(unlocked)),
     }
 }
 
@@ -205,13 +246,14 @@ pub fn login_attempt_key(email_hash: &str, at: &str, tail: &str) -> Key {
     )
 }
 
-/// The writes that record a login attempt for an address no account has, under the SHA-256 of
-/// the address (never the address): a counter and the attempt, both kept a day.
+/// The two writes that record a login attempt for an address no account has, under the
+/// SHA-256 of the address (never the address): the counter (made before the dummy password
+/// check, as a reservation is for a real account) and the attempt (after it), both kept a day.
 pub fn unknown_email_attempt(
     email: &EmailAddress,
     ip: Option<&str>,
     now: DateTime<Utc>,
-) -> Vec<Write> {
+) -> (Write, Write) {
     let hash = sha256_hex(email.as_str().as_bytes());
     let ttl = json!((now + chrono::Duration::days(1)).timestamp());
     let at = crate::domain::time::format(now);
@@ -219,7 +261,7 @@ pub fn unknown_email_attempt(
     attempt.insert("at".into(), json!(at));
     attempt.insert("ipAddress".into(), json!(ip));
     attempt.insert("ttl".into(), ttl.clone());
-    vec![
+    (
         Write::Update {
             key: login_failures_key(&hash),
             update: Update::new()
@@ -229,5 +271,5 @@ pub fn unknown_email_attempt(
             cond: None,
         },
         Write::put_new(attempt),
-    ]
+    )
 }

@@ -88,7 +88,8 @@ async fn check_password(password: &Password, phc: &str) -> Result<bool, DomainEr
 
 /// Logs a user in: checks the password (the same answer, in the same time, for an unknown
 /// email and a wrong password), locks the account after repeated failures, and on success
-/// stores a new session under the hash of a fresh token.
+/// stores a new session under the hash of a fresh token. Every password check is reserved
+/// atomically before it runs, so no burst of concurrent attempts gets more than the threshold.
 pub async fn login(
     app: &App,
     credentials: Credentials,
@@ -105,32 +106,31 @@ pub async fn login(
     let source = Source::of(caller, with_app_key);
     let now = app.clock.now();
     let store = app.store.as_ref();
-
     let Some(user) = user::find_by_email(store, &credentials.email)
         .await
         .map_err(&fail)?
     else {
-        let pw = credentials.password.clone();
-        let _ =
-            tokio::task::spawn_blocking(move || secrets::verify_against_dummy(pw.expose())).await;
-        let writes = user::unknown_email_attempt(&credentials.email, caller.ip.as_deref(), now);
-        store.transact(writes).await.map_err(&fail)?;
-        return Err(invalid_login());
+        return Err(unknown_email(app, &credentials, caller, now).await?);
     };
-    if let Some(until) = user.locked_until.filter(|u| *u > now) {
-        let seen = activity::record(
+    let attempt = reserve(app, user, source, caller, now).await?;
+    let user = &attempt.user;
+    if !check_password(&credentials.password, &user.password_hash).await? {
+        let failed_check = activity::record(
             user.user_id,
-            ActivityType::AccountLocked,
+            ActivityType::LoginFailed,
             source,
             caller,
             None,
             now,
         );
-        store.transact(vec![seen]).await.map_err(&fail)?;
-        return Err(locked(until, now));
-    }
-    if !check_password(&credentials.password, &user.password_hash).await? {
-        return Err(record_failure(app, &user, source, caller, now).await?);
+        store.transact(vec![failed_check]).await.map_err(&fail)?;
+        return Err(match attempt.locks {
+            Some(until) => {
+                tracing::warn!(user_id = %user.user_id, "account locked after repeated failed logins");
+                locked(until, now)
+            }
+            None => invalid_login(),
+        });
     }
     if user.status != Status::Active {
         return Err(DomainError::new(
@@ -138,17 +138,104 @@ pub async fn login(
             "The user is not active.",
         ));
     }
-    start_session(app, &user, source, caller, now).await
+    start_session(app, &attempt, source, caller, now).await
 }
 
-/// Stores a new session for `user` with its activity item, clearing failed logins.
+/// An unknown email: the same work as a wrong password (a write, a password check, a write),
+/// recorded under the address's hash.
+async fn unknown_email(
+    app: &App,
+    credentials: &Credentials,
+    caller: &Caller,
+    now: DateTime<Utc>,
+) -> Result<DomainError, DomainError> {
+    let fail = failed(Service::User);
+    let (counter, attempt) =
+        user::unknown_email_attempt(&credentials.email, caller.ip.as_deref(), now);
+    app.store.transact(vec![counter]).await.map_err(&fail)?;
+    let pw = credentials.password.clone();
+    let _ = tokio::task::spawn_blocking(move || secrets::verify_against_dummy(pw.expose())).await;
+    app.store.transact(vec![attempt]).await.map_err(&fail)?;
+    Ok(invalid_login())
+}
+
+/// A reserved password check: the user as it was reserved on, the attempt's id, and the lock
+/// this attempt set (it was the last one the threshold allows).
+struct Attempt {
+    user: User,
+    id: String,
+    locks: Option<DateTime<Utc>>,
+}
+
+/// How often a reservation is retried when concurrent attempts keep changing the user.
+const RESERVE_TRIES: usize = 10;
+
+/// Reserves one password check, or refuses the attempt as locked without checking anything.
+async fn reserve(
+    app: &App,
+    mut current: User,
+    source: Source,
+    caller: &Caller,
+    now: DateTime<Utc>,
+) -> Result<Attempt, DomainError> {
+    let fail = failed(Service::User);
+    let lockout =
+        chrono::Duration::from_std(app.config.lockout).unwrap_or(chrono::Duration::minutes(15));
+    for _ in 0..RESERVE_TRIES {
+        if let Some(until) = current.locked_until.filter(|u| *u > now) {
+            let seen = activity::record(
+                current.user_id,
+                ActivityType::AccountLocked,
+                source,
+                caller,
+                None,
+                now,
+            );
+            app.store.transact(vec![seen]).await.map_err(&fail)?;
+            return Err(locked(until, now));
+        }
+        // An expired lock starts a new count.
+        let expired = current.locked_until.is_some();
+        let next = if expired {
+            1
+        } else {
+            current.failed_logins + 1
+        };
+        let locks = (next >= app.config.lockout_threshold).then_some(now + lockout);
+        let id = random_hex_id();
+        let write =
+            user::reserve_login_attempt(&current, next, locks.map(|u| (u, id.as_str())), expired);
+        match app.store.transact(vec![write]).await {
+            Ok(()) => {
+                return Ok(Attempt {
+                    user: current,
+                    id,
+                    locks,
+                })
+            }
+            Err(e) if e.failed_at(0) => {
+                current = user::find(app.store.as_ref(), current.user_id)
+                    .await
+                    .map_err(&fail)?
+                    .ok_or_else(invalid_login)?;
+            }
+            Err(e) => return Err(fail(e)),
+        }
+    }
+    // So many attempts at once on one account: refuse rather than check unreserved.
+    Err(locked(now + chrono::Duration::seconds(1), now))
+}
+
+/// Stores a new session for the attempt's user with its activity item, clearing failed logins
+/// unless another attempt has locked the account meanwhile.
 async fn start_session(
     app: &App,
-    user: &User,
+    attempt: &Attempt,
     source: Source,
     caller: &Caller,
     now: DateTime<Utc>,
 ) -> Result<LoginGranted, DomainError> {
+    let user = &attempt.user;
     let token = Token::generate("").map_err(|e| {
         tracing::error!(error = %e, "OS random generator failed");
         DomainError::new(
@@ -165,7 +252,8 @@ async fn start_session(
         expires_at,
         token_hash: token.hash(),
     };
-    let mut writes = vec![
+    let writes = vec![
+        user::finish_login(user.user_id, &attempt.id, now),
         records::put_new(&session),
         activity::record(
             user.user_id,
@@ -176,71 +264,24 @@ async fn start_session(
             now,
         ),
     ];
-    if user.failed_logins > 0 || user.locked_until.is_some() {
-        writes.push(user::clear_failed_logins(user.user_id));
+    match app.store.transact(writes).await {
+        Ok(()) => {}
+        Err(e) if e.failed_at(0) => {
+            let until = user::find(app.store.as_ref(), user.user_id)
+                .await
+                .map_err(failed(Service::User))?
+                .and_then(|u| u.locked_until)
+                .unwrap_or(now);
+            return Err(locked(until, now));
+        }
+        Err(e) => return Err(failed(Service::User)(e)),
     }
-    app.store
-        .transact(writes)
-        .await
-        .map_err(failed(Service::User))?;
     tracing::info!(user_id = %user.user_id, session_id = %session.session_id, "user logged in");
     Ok(LoginGranted {
         auth_token: token.reveal().to_string(),
         user_id: user.user_id,
         expires_at: crate::domain::time::format(expires_at),
     })
-}
-
-/// Counts a failed login in one transaction with its activity item; the failure that reaches
-/// the threshold locks the account. The count is updated only if no concurrent attempt changed
-/// it first (then the attempt is counted again on the fresh value).
-async fn record_failure(
-    app: &App,
-    user: &User,
-    source: Source,
-    caller: &Caller,
-    now: DateTime<Utc>,
-) -> Result<DomainError, DomainError> {
-    let fail = failed(Service::User);
-    let lockout =
-        chrono::Duration::from_std(app.config.lockout).unwrap_or(chrono::Duration::minutes(15));
-    let mut seen = user.failed_logins;
-    for _ in 0..5 {
-        let locking = seen + 1 >= app.config.lockout_threshold;
-        let until = now + lockout;
-        let writes = vec![
-            user::count_failed_login(user.user_id, seen, locking.then_some(until)),
-            activity::record(
-                user.user_id,
-                ActivityType::LoginFailed,
-                source,
-                caller,
-                None,
-                now,
-            ),
-        ];
-        match app.store.transact(writes).await {
-            Ok(()) if locking => {
-                tracing::warn!(user_id = %user.user_id, "account locked after repeated failed logins");
-                return Ok(locked(until, now));
-            }
-            Ok(()) => return Ok(invalid_login()),
-            Err(e) if e.failed_at(0) => {
-                let Some(fresh) = user::find(app.store.as_ref(), user.user_id)
-                    .await
-                    .map_err(&fail)?
-                else {
-                    return Ok(invalid_login());
-                };
-                if let Some(u) = fresh.locked_until.filter(|u| *u > now) {
-                    return Ok(locked(u, now));
-                }
-                seen = fresh.failed_logins;
-            }
-            Err(e) => return Err(fail(e)),
-        }
-    }
-    Ok(invalid_login())
 }
 
 /// Revokes the caller's auth token.

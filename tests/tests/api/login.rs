@@ -373,3 +373,78 @@ async fn bad_bodies_get_the_error_shape_never_a_500() {
         got.1
     );
 }
+
+/// A burst of concurrent wrong passwords gets at most `threshold` password checks, and the right
+/// password, inside the burst or after it, is refused while the account is locked. (The
+/// embedded store serialises transactions as DynamoDB does; moto does not, so this runs there.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_wrong_passwords_is_checked_at_most_threshold_times() {
+    let f = std::sync::Arc::new(fixture(Backend::Embedded).await);
+    let threshold = f.t.app.config.lockout_threshold as usize;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let f = f.clone();
+        tasks.push(tokio::spawn(async move {
+            // One right password in the middle of the burst.
+            let password = if i == 20 { PASSWORD } else { "Wrong-pass-1" };
+            login(&f, &creds(EMAIL, password)).await
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap().0);
+    }
+    let checked_and_failed = activity_types(&f)
+        .await
+        .iter()
+        .filter(|t| *t == "Login Failed")
+        .count();
+    let logged_in = statuses.iter().filter(|s| **s == 200).count();
+    assert!(
+        checked_and_failed + logged_in <= threshold,
+        "{checked_and_failed} failed checks and {logged_in} logins for a threshold of {threshold}: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [200, 401, 423].contains(s)),
+        "{statuses:?}"
+    );
+    if logged_in == 0 {
+        // The lock is on: the right password is refused, with how long to wait.
+        assert_error(
+            &login(&f, &creds(EMAIL, PASSWORD)).await,
+            423,
+            "WSAccountLockedException",
+        );
+    }
+}
+
+/// The attempt that uses up the last check locks the account for every other attempt at once:
+/// a right password that was reserved earlier cannot log in after it.
+#[tokio::test]
+async fn the_last_allowed_check_locks_before_it_answers() {
+    let f = fixture(Backend::Embedded).await;
+    let threshold = f.t.app.config.lockout_threshold;
+    for _ in 0..threshold - 1 {
+        assert_eq!(login(&f, &creds(EMAIL, "Wrong-pass-1")).await.0, 401);
+    }
+    let got = login(&f, &creds(EMAIL, "Wrong-pass-1")).await;
+    assert_error(&got, 423, "WSAccountLockedException");
+    assert_error(
+        &login(&f, &creds(EMAIL, PASSWORD)).await,
+        423,
+        "WSAccountLockedException",
+    );
+    let failed = activity_types(&f)
+        .await
+        .iter()
+        .filter(|t| *t == "Login Failed")
+        .count();
+    assert_eq!(
+        failed, threshold as usize,
+        "the refused attempt was not checked"
+    );
+    // After the lock, a right password works again and starts a fresh count.
+    f.t.clock.advance(chrono::Duration::minutes(16));
+    assert_eq!(login(&f, &creds(EMAIL, PASSWORD)).await.0, 200);
+    assert_eq!(login(&f, &creds(EMAIL, "Wrong-pass-1")).await.0, 401);
+}
