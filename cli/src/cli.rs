@@ -233,6 +233,22 @@ pub enum UserCommand {
         #[command(flatten)]
         backend: Backend,
     },
+    /// Deactivate an account: its sessions are revoked at once and it can no longer log in.
+    Deactivate {
+        /// Email address of the account.
+        #[arg(long, value_name = "E")]
+        email: String,
+        #[command(flatten)]
+        backend: Backend,
+    },
+    /// Activate an account again (its revoked sessions stay revoked).
+    Activate {
+        /// Email address of the account.
+        #[arg(long, value_name = "E")]
+        email: String,
+        #[command(flatten)]
+        backend: Backend,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,7 +13,7 @@ use admit_shared::ports::mail::LocalMailer;
 use admit_shared::ports::push::LocalPusher;
 use admit_shared::ports::store::dynamodb::{create_table, DynamoStore};
 use admit_shared::ports::store::{Store, StoreError};
-use admit_shared::records::Role;
+use admit_shared::records::{Role, Status, User};
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
 use clap::error::ErrorKind;
@@ -131,12 +131,28 @@ impl Command {
                 (["apikey", "import"], backend)
             }
             Command::User(UserCommand::Create { backend, .. }) => (["user", "create"], backend),
+            Command::User(UserCommand::Deactivate { backend, .. }) => {
+                (["user", "deactivate"], backend)
+            }
+            Command::User(UserCommand::Activate { backend, .. }) => (["user", "activate"], backend),
             Command::Qr(QrCommand::Create { backend, .. }) => (["qr", "create"], backend),
             Command::Settings(SettingsCommand::Set { backend, .. }) => {
                 (["settings", "set"], backend)
             }
         })
     }
+}
+
+/// An account as operator commands print it: these fields only (never a secret).
+fn user_json(user: &User) -> serde_json::Value {
+    json!({
+        "userId": user.user_id,
+        "email": user.email,
+        "firstName": user.first_name,
+        "lastName": user.last_name,
+        "status": user.status,
+        "createdAt": admit_shared::domain::time::format(user.created_at),
+    })
 }
 
 async fn run(command: Command) -> Result<(), Failure> {
@@ -257,16 +273,18 @@ async fn operator(app: &App, command: Command) -> Result<Value, Failure> {
                 },
             )
             .await?;
-            let mut v = json!(user);
-            if let Some(m) = v.as_object_mut() {
-                m.remove("passwordHash");
-                m.remove("failedLogins");
-            }
+            let mut v = user_json(&user);
             if let Some((c, r)) = membership {
                 v["companyId"] = json!(c);
                 v["role"] = json!(r);
             }
             v
+        }
+        Command::User(UserCommand::Deactivate { email, .. }) => {
+            user_json(&provision::set_user_status(app, &email, Status::Inactive).await?)
+        }
+        Command::User(UserCommand::Activate { email, .. }) => {
+            user_json(&provision::set_user_status(app, &email, Status::Active).await?)
         }
         Command::Qr(QrCommand::Create {
             company,

@@ -27,6 +27,13 @@ pub struct User {
         with = "crate::domain::time::rfc3339_opt"
     )]
     pub locked_until: Option<DateTime<Utc>>,
+    /// Sessions created at or before this time are revoked (deactivation, a password reset).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::domain::time::rfc3339_opt"
+    )]
+    pub sessions_after: Option<DateTime<Utc>>,
     /// The login attempt that set the lock (it alone may clear it with the right password).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked_by: Option<String>,
@@ -57,6 +64,7 @@ impl User {
             failed_logins: 0,
             locked_until: None,
             locked_by: None,
+            sessions_after: None,
             condition: None,
             created_at,
         }
@@ -171,6 +179,19 @@ pub fn finish_login(user: Id, attempt: &str, now: DateTime<Utc>) -> Write {
             .remove("lockedUntil")
             .remove("lockedBy"),
         cond: Some(Cond::present().and(unlocked)),
+    }
+}
+
+/// The update that activates or deactivates an account; deactivating revokes every session.
+pub fn set_status(user: Id, status: Status, now: DateTime<Utc>) -> Write {
+    let mut update = Update::new().set("status", json!(status));
+    if status == Status::Inactive {
+        update = update.set("sessionsAfter", crate::domain::time::format(now));
+    }
+    Write::Update {
+        key: user_key(user),
+        update,
+        cond: Some(Cond::present()),
     }
 }
 

@@ -303,3 +303,29 @@ pub async fn set_setting(
     .await?;
     Ok(v)
 }
+
+/// Activates or deactivates the account of `email`. Deactivating revokes every session at
+/// once (the next request with one of its tokens is refused) and stops logins.
+pub async fn set_user_status(app: &App, email: &str, status: Status) -> Result<User, DomainError> {
+    let email = email_field("email", email)?;
+    let fail = failed(Service::User);
+    let mut found = user::find_by_email(app.store.as_ref(), &email)
+        .await
+        .map_err(&fail)?
+        .ok_or_else(|| {
+            DomainError::new(
+                ErrorKind::UserNotFound,
+                format!("no user has email {email}"),
+            )
+        })?;
+    app.store
+        .transact(vec![user::set_status(
+            found.user_id,
+            status,
+            app.clock.now(),
+        )])
+        .await
+        .map_err(&fail)?;
+    found.status = status;
+    Ok(found)
+}

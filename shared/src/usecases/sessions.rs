@@ -3,7 +3,7 @@
 use crate::app::App;
 use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::secrets::Token;
-use crate::records::{user, Session};
+use crate::records::{user, Session, Status};
 use crate::usecases::failed;
 
 /// The live session a presented token stands for.
@@ -15,6 +15,16 @@ pub async fn authenticate(app: &App, token: &Token) -> Result<Session, DomainErr
         .ok_or_else(|| invalid("auth token is not valid"))?;
     if session.expires_at <= app.clock.now() {
         return Err(invalid("auth token has expired; log in again"));
+    }
+    // A session lives only as long as its account is active and it was not revoked since.
+    let account = user::find(app.store.as_ref(), session.user_id)
+        .await
+        .map_err(failed(Service::Cache))?;
+    let live = account.is_some_and(|u| {
+        u.status == Status::Active && u.sessions_after.is_none_or(|t| session.created_at > t)
+    });
+    if !live {
+        return Err(invalid("auth token is not valid"));
     }
     Ok(session)
 }

@@ -448,3 +448,40 @@ async fn the_last_allowed_check_locks_before_it_answers() {
     assert_eq!(login(&f, &creds(EMAIL, PASSWORD)).await.0, 200);
     assert_eq!(login(&f, &creds(EMAIL, "Wrong-pass-1")).await.0, 401);
 }
+
+/// Deactivating an account revokes its sessions at once; activating it again does not bring
+/// them back.
+#[tokio::test]
+async fn deactivation_revokes_sessions() {
+    use admit_shared::records::Status;
+    let f = fixture(Backend::Embedded).await;
+    let (status, body) = login(&f, &creds(EMAIL, PASSWORD)).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["authToken"].as_str().unwrap().to_string();
+    provision::set_user_status(&f.t.app, EMAIL, Status::Inactive)
+        .await
+        .unwrap();
+    assert_error(
+        &logout(&f, Some(&token)).await,
+        401,
+        "WSInvalidAuthTokenException",
+    );
+    assert_error(
+        &login(&f, &creds(EMAIL, PASSWORD)).await,
+        403,
+        "WSUserNotActiveException",
+    );
+    f.t.clock.advance(chrono::Duration::seconds(1));
+    provision::set_user_status(&f.t.app, EMAIL, Status::Active)
+        .await
+        .unwrap();
+    assert_error(
+        &logout(&f, Some(&token)).await,
+        401,
+        "WSInvalidAuthTokenException",
+    );
+    let (status, body) = login(&f, &creds(EMAIL, PASSWORD)).await;
+    assert_eq!(status, 200, "{body}");
+    let fresh = body["authToken"].as_str().unwrap();
+    assert_eq!(logout(&f, Some(fresh)).await.0, 200);
+}
