@@ -14,7 +14,7 @@ pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let result: Result<_, DomainError> = async {
         let (_, session) = auth::session(app, &req).await?;
         let body: RegisterDevice = http::json_body(&req)?;
-        devices::register(app, session.user_id, DeviceRegistration::try_from(body)?).await
+        devices::register(app, &session, DeviceRegistration::try_from(body)?).await
     }
     .await;
     nextinteract::respond_with(REGISTERED, result)

@@ -209,6 +209,7 @@ mod tests {
             activity::activity_key(u, at, "ab12"),
             notification::notification_key(u, c),
             notification::device_key(u, "ab12"),
+            notification::device_owner_key("ab12"),
             user::email_key(&email),
             user::session_key("ab12"),
             user::login_failures_key("ab12"),

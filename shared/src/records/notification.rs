@@ -95,6 +95,16 @@ pub struct Device {
     pub push_enabled: bool,
     #[serde(with = "crate::domain::time::rfc3339")]
     pub updated_at: DateTime<Utc>,
+    /// The session that registered it: logging that session out removes the device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+}
+
+/// Who a device token belongs to: the user who registered it last.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceOwner {
+    pub user_id: Id,
 }
 
 const DEVICE_PREFIX: &str = "DEVICE#";
@@ -103,10 +113,83 @@ pub fn device_key(user: Id, device_id: &str) -> Key {
     Key::new(user_pk(user), format!("{DEVICE_PREFIX}{device_id}"))
 }
 
+pub fn device_owner_key(device_id: &str) -> Key {
+    Key::new(format!("{DEVICE_PREFIX}{device_id}"), "OWNER")
+}
+
 impl Device {
     pub fn item(&self, user: Id) -> Item {
         super::keyed_item(&device_key(user, &self.device_id), self)
     }
+}
+
+/// The user a device token belongs to now, if anyone's.
+pub async fn device_owner(store: &dyn Store, device_id: &str) -> Result<Option<Id>, StoreError> {
+    Ok(
+        super::get::<DeviceOwner>(store, &device_owner_key(device_id))
+            .await?
+            .map(|o| o.user_id),
+    )
+}
+
+/// The writes that make `user` the one owner of `device`: the device under the user, the owner
+/// item (only if the owner is still `previous_owner`, so two registrations of one token at
+/// once cannot both win), and the device taken away from the previous owner.
+pub fn register_device(user: Id, device: &Device, previous_owner: Option<Id>) -> Vec<Write> {
+    let owner = super::keyed_item(
+        &device_owner_key(&device.device_id),
+        &DeviceOwner { user_id: user },
+    );
+    let cond = match previous_owner {
+        Some(p) => Cond::eq("userId", serde_json::json!(p)),
+        None => Cond::absent(),
+    };
+    let mut writes = vec![
+        Write::Put {
+            item: owner,
+            cond: Some(cond),
+        },
+        Write::Put {
+            item: device.item(user),
+            cond: None,
+        },
+    ];
+    if let Some(p) = previous_owner.filter(|p| *p != user) {
+        writes.push(Write::Delete {
+            key: device_key(p, &device.device_id),
+            cond: None,
+        });
+    }
+    writes
+}
+
+/// The writes that remove devices of `user` (the owner items are left: an owner item naming a
+/// user who no longer has the device only means the next registration has nothing to take).
+pub fn forget_devices(user: Id, device_ids: &[String]) -> Vec<Write> {
+    device_ids
+        .iter()
+        .map(|d| Write::Delete {
+            key: device_key(user, d),
+            cond: None,
+        })
+        .collect()
+}
+
+/// The writes that remove a device of `user` and its owner item (if the user still owns it).
+pub fn unregister_device(user: Id, device_id: &str) -> Vec<Write> {
+    vec![
+        Write::Delete {
+            key: device_key(user, device_id),
+            cond: None,
+        },
+        Write::Delete {
+            key: device_owner_key(device_id),
+            cond: Some(Cond::Or(vec![
+                Cond::absent(),
+                Cond::eq("userId", serde_json::json!(user)),
+            ])),
+        },
+    ]
 }
 
 /// Every device of a user (all pages).
@@ -125,12 +208,16 @@ pub async fn remove_device(
     user: Id,
     device_id: &str,
 ) -> Result<Option<Device>, StoreError> {
-    match store
-        .delete(&device_key(user, device_id), Some(Cond::present()))
-        .await
-    {
-        Ok(old) => old.map(super::from_item).transpose(),
-        Err(e) if e.is_condition_failure() => Ok(None),
+    let Some(device) = super::get::<Device>(store, &device_key(user, device_id)).await? else {
+        return Ok(None);
+    };
+    match store.transact(unregister_device(user, device_id)).await {
+        Ok(()) => Ok(Some(device)),
+        // Registered by someone else meanwhile: it is theirs now, and gone from this user.
+        Err(e) if e.failed_at(1) => {
+            store.delete(&device_key(user, device_id), None).await?;
+            Ok(Some(device))
+        }
         Err(e) => Err(e),
     }
 }

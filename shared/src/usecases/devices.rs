@@ -8,6 +8,7 @@ use crate::domain::Id;
 use crate::ports::mail::DeliveryError;
 use crate::ports::push::{Platform, NOT_CONFIGURED};
 use crate::records::notification::{self, Device};
+use crate::records::Session;
 use crate::usecases::failed;
 use serde::{Deserialize, Serialize};
 
@@ -94,12 +95,21 @@ fn unavailable(e: DeliveryError) -> DomainError {
     }
 }
 
-/// Registers (or updates) a device; the same platform and token always give the same device id.
+/// How many devices one user may have; registering one more retires the least recently
+/// registered.
+pub const MAX_DEVICES: usize = 10;
+
+/// Registers (or updates) a device for the session's user; the same platform and token always
+/// give the same device id. A device token has one owner: the user who registered it last
+/// (registering takes it away from anyone else). Logging the session out removes the device.
 pub async fn register(
     app: &App,
-    user: Id,
+    session: &Session,
     r: DeviceRegistration,
 ) -> Result<DeviceRef, DomainError> {
+    let user = session.user_id;
+    let fail = failed(Service::User);
+    let store = app.store.as_ref();
     let device_id =
         sha256_hex(format!("{:?}:{}", r.platform, r.token).as_bytes())[..20].to_string();
     let endpoint = app
@@ -113,11 +123,32 @@ pub async fn register(
         endpoint,
         push_enabled: r.push_enabled,
         updated_at: app.clock.now(),
+        session_id: Some(session.session_id.clone()),
     };
-    app.store
-        .put(device.item(user), None)
+    let previous_owner = notification::device_owner(store, &device_id)
         .await
-        .map_err(failed(Service::User))?;
+        .map_err(&fail)?;
+    let mut writes = notification::register_device(user, &device, previous_owner);
+    let mut mine = notification::devices(store, user).await.map_err(&fail)?;
+    mine.retain(|d| d.device_id != device_id);
+    mine.sort_by_key(|d| d.updated_at);
+    let over = (mine.len() + 1).saturating_sub(MAX_DEVICES);
+    let retired: Vec<String> = mine
+        .iter()
+        .take(over)
+        .map(|d| d.device_id.clone())
+        .collect();
+    writes.extend(notification::forget_devices(user, &retired));
+    app.store.transact(writes).await.map_err(|e| {
+        if e.failed_at(0) {
+            DomainError::new(
+                ErrorKind::Conflict,
+                "the device was registered by another account at the same time; try again",
+            )
+        } else {
+            fail(e)
+        }
+    })?;
     Ok(DeviceRef {
         device_id,
         platform: Some(r.platform),

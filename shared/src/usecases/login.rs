@@ -5,7 +5,7 @@ use crate::domain::activity::{ActivityType, Source};
 use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::secrets::{self, random_hex_id, Token};
 use crate::domain::{Caller, EmailAddress, Id, Password};
-use crate::records::{self, activity, user, ApiKeyType, Session, Status, User};
+use crate::records::{self, activity, notification, user, ApiKeyType, Session, Status, User};
 use crate::usecases::{apikeys, failed};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -284,10 +284,18 @@ async fn start_session(
     })
 }
 
-/// Revokes the caller's auth token.
+/// Revokes the caller's auth token and removes the devices that session registered (they
+/// receive no more pushes for this account).
 pub async fn logout(app: &App, session: &Session, caller: &Caller) -> Result<(), DomainError> {
     let now = app.clock.now();
-    let writes = vec![
+    let registered: Vec<String> = notification::devices(app.store.as_ref(), session.user_id)
+        .await
+        .map_err(failed(Service::Cache))?
+        .into_iter()
+        .filter(|d| d.session_id.as_deref() == Some(session.session_id.as_str()))
+        .map(|d| d.device_id)
+        .collect();
+    let mut writes = vec![
         user::revoke_session(&session.token_hash),
         activity::record(
             session.user_id,
@@ -298,6 +306,7 @@ pub async fn logout(app: &App, session: &Session, caller: &Caller) -> Result<(),
             now,
         ),
     ];
+    writes.extend(notification::forget_devices(session.user_id, &registered));
     match app.store.transact(writes).await {
         Ok(()) => Ok(()),
         // Revoked by a concurrent logout: the token is gone either way.

@@ -667,3 +667,62 @@ async fn devices_and_the_notification_centre() {
     let (_, theirs) = list(app, &other, "").await;
     assert_eq!(theirs["notifications"], json!([]));
 }
+
+/// A device token has one owner (the last to register it), a user has at most 10 devices, and
+/// logging out removes the devices that session registered.
+#[tokio::test]
+async fn devices_have_one_owner_a_cap_and_leave_with_their_session() {
+    use admit_shared::records::notification;
+    let w = world(Backend::Embedded).await;
+    let app = &w.t.app;
+    let store = app.store.as_ref();
+    let member = Id::new(8).unwrap();
+    let them = Id::new(9).unwrap();
+    let mine = auth_token(app, MEMBER_EMAIL, MEMBER_PASSWORD).await;
+    let theirs = auth_token(app, "them@other.example", "Other-pass-1").await;
+    let shared = json!({"platform": "android", "deviceToken": "handed-over-phone"});
+    assert_eq!(register_device(app, &mine, shared.clone()).await.0, 200);
+    assert_eq!(register_device(app, &theirs, shared).await.0, 200);
+    let ids = |v: Vec<notification::Device>| -> Vec<String> {
+        v.into_iter().map(|d| d.device_id).collect()
+    };
+    assert!(
+        ids(notification::devices(store, member).await.unwrap()).is_empty(),
+        "the phone now belongs to its last registrant only"
+    );
+    assert_eq!(
+        ids(notification::devices(store, them).await.unwrap()).len(),
+        1
+    );
+    // A notification to the earlier owner reaches none of the new owner's devices.
+    let body = json!({"userId": 8, "teams": [6], "sendNotification": true}).to_string();
+    assert_eq!(assign(&w, &body).await.0, 200);
+    let pushes = outbox::pending(app).await.unwrap();
+    assert!(pushes.is_empty(), "{pushes:?}");
+
+    // Twelve registrations keep the ten most recent.
+    for i in 0..12 {
+        w.t.clock.advance(chrono::Duration::seconds(1));
+        let d = json!({"platform": "ios", "deviceToken": format!("phone-{i}")});
+        assert_eq!(register_device(app, &mine, d).await.0, 200);
+    }
+    let kept = notification::devices(store, member).await.unwrap();
+    assert_eq!(kept.len(), 10);
+    // Ten devices, one notification: one transaction well within DynamoDB's 100 writes.
+    assert_eq!(assign(&w, &body).await.0, 200);
+    assert_eq!(outbox::pending(app).await.unwrap().len(), 10);
+
+    // Logging out removes the devices that session registered, not the others.
+    let other_session = auth_token(app, MEMBER_EMAIL, MEMBER_PASSWORD).await;
+    let extra = json!({"platform": "ios", "deviceToken": "tablet"});
+    assert_eq!(register_device(app, &other_session, extra).await.0, 200);
+    let logout = gateway_request(
+        "POST",
+        "/rest/user/logout",
+        &[("x-nextinteract-authtoken", mine.as_str())],
+        None,
+    );
+    assert_eq!(read(logout_user::handler(app, logout).await).0, 200);
+    let left = notification::devices(store, member).await.unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+}
