@@ -36,6 +36,10 @@ pub async fn dispatch(app: &App, route: &Route, req: Request) -> Option<Response
         "get_mi_invitation" => get_mi_invitation::handler(app, req).await,
         "accept_mi_invitation" => accept_mi_invitation::handler(app, req).await,
         "get_member_profile" => get_member_profile::handler(app, req).await,
+        "get_email_verification" => get_email_verification::handler(app, req).await,
+        "verify_email" => verify_email::handler(app, req).await,
+        "request_password_reset" => request_password_reset::handler(app, req).await,
+        "reset_password" => reset_password::handler(app, req).await,
         _ => return None,
     })
 }

@@ -294,9 +294,18 @@ pub fn assert_error(got: &(u16, Value), status: u16, exception: &str) {
 /// Everything the emulator recorded (sent emails, published pushes, ...).
 pub fn emulator_data() -> Value {
     let url = format!("{}/moto-api/data.json", emulator_endpoint());
-    let (status, body) = http_request(&url, "GET", &[], None);
-    assert_eq!(status, 200, "moto data.json");
-    body
+    // moto checks each attribute is JSON before it writes the whole dump; a concurrent test's
+    // write can change an attribute in between (a DynamoDB stream record), and the dump then
+    // fails with a 500. Such a failure is moto's race, not ours: read again.
+    let mut last = (0, Value::Null);
+    for _ in 0..10 {
+        last = http_request(&url, "GET", &[], None);
+        if last.0 == 200 {
+            return last.1;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("moto data.json kept failing: {} {}", last.0, last.1)
 }
 
 /// A minimal blocking HTTP/1.1 client for loopback tests: returns status and JSON body.

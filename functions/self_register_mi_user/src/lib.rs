@@ -14,7 +14,9 @@ pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let caller = http::caller(&req);
     let result: Result<_, DomainError> = async {
         let body: SelfRegistration = http::json_body(&req)?;
-        self_register::self_register(app, NewRegistration::try_from(body)?, &caller).await
+        let registration = NewRegistration::try_from(body)?;
+        let link_base = http::public_base(app, &req);
+        self_register::self_register(app, registration, &caller, &link_base).await
     }
     .await;
     nextinteract::respond_message(REGISTERED, result)

@@ -13,6 +13,8 @@ pub enum ActivityType {
     AccountLocked = 5,
     Registered = 6,
     InvitationAccepted = 7,
+    PasswordReset = 8,
+    EmailVerified = 9,
 }
 
 impl ActivityType {
@@ -25,6 +27,8 @@ impl ActivityType {
             ActivityType::AccountLocked => "Account Locked",
             ActivityType::Registered => "Registered",
             ActivityType::InvitationAccepted => "Invitation Accepted",
+            ActivityType::PasswordReset => "Password Reset",
+            ActivityType::EmailVerified => "Email Verified",
         }
     }
 }

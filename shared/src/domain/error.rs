@@ -35,6 +35,8 @@ pub enum ErrorKind {
     Expired,
     /// A concurrent request changed the same records first; retrying may succeed.
     Conflict,
+    /// The caller asked too often; `retry_after_secs` says when to try again.
+    TooManyRequests,
     /// No endpoint has this path (the local server; API Gateway answers this in the cloud).
     RouteNotFound,
     /// The path exists with other methods.

@@ -29,6 +29,15 @@ pub async fn session(app: &App, req: &Request) -> Result<(Token, Session), Domai
     Ok((token, session))
 }
 
+/// The session named by `x-nextinteract-authtoken` when the request carries the header
+/// (calls that work signed in or not); a header that names no live session is refused.
+pub async fn optional_session(app: &App, req: &Request) -> Result<Option<Session>, DomainError> {
+    if req.headers().get(AUTH_TOKEN_HEADER).is_none() {
+        return Ok(None);
+    }
+    Ok(Some(session(app, req).await?.1))
+}
+
 /// The company API key in `x-nextinteract-company-api-key`, of one of the `accepted` types,
 /// resolved to its active key and company.
 pub async fn company_key(

@@ -69,6 +69,8 @@ exceptions! {
         "The invitation link has expired; ask for a new one.";
     Conflict = 1021, 409, "WSConcurrentUpdateException",
         "Another request changed the same records at the same time; retrying may succeed.";
+    TooManyRequests = 1022, 429, "WSTooManyRequestsException",
+        "Too many requests of this kind for this address (password resets: 3 an hour); `Retry-After` says when to try again.";
     PasswordService = 2001, 500, "WSPasswordServiceException",
         "The password could not be hashed or checked.";
     UserService = 2002, 500, "WSUserServiceException",

@@ -105,6 +105,34 @@ pub const ROUTES: &[Route] = &[
         summary:
             "Members: a member's user, membership, contact and registration details (admin key)",
     },
+    Route {
+        method: "GET",
+        path: "/rest/user/verify",
+        function: "get_email_verification",
+        logical_id: "GetEmailVerificationFunction",
+        summary: "Email verification: what a verification link is for (token from the email)",
+    },
+    Route {
+        method: "POST",
+        path: "/rest/user/verify",
+        function: "verify_email",
+        logical_id: "VerifyEmailFunction",
+        summary: "Email verification: prove control of the address with the emailed token",
+    },
+    Route {
+        method: "POST",
+        path: "/rest/user/password/reset",
+        function: "request_password_reset",
+        logical_id: "RequestPasswordResetFunction",
+        summary: "Password reset: email a single-use reset link (same answer for any address)",
+    },
+    Route {
+        method: "POST",
+        path: "/rest/user/password/reset/confirm",
+        function: "reset_password",
+        logical_id: "ResetPasswordFunction",
+        summary: "Password reset: set a new password with the emailed token",
+    },
 ];
 
 /// Path parameters taken from a request path (`{deviceId}` -> value).

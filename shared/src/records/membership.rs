@@ -90,3 +90,13 @@ pub fn set_teams(m: &Membership, teams: &[Id], activate: bool, must_be_active: b
         cond: Some(cond),
     }
 }
+
+/// The update that moves a membership from the status it was read with to `status` (fails if
+/// someone changed it meanwhile).
+pub fn set_status(m: &Membership, status: Status) -> Write {
+    Write::Update {
+        key: member_key(m.company_id, m.user_id),
+        update: Update::new().set("status", json!(status)),
+        cond: Some(Cond::eq("status", json!(m.status))),
+    }
+}

@@ -14,6 +14,7 @@ pub mod membership;
 pub mod notification;
 pub mod outbox;
 pub mod user;
+pub mod verification;
 
 pub use apikey::{ApiKey, ApiKeyType};
 pub use company::{Company, QrCode, Settings, Team};
@@ -123,6 +124,9 @@ pub async fn query_all<T: DeserializeOwned>(
 pub enum Status {
     Active,
     Inactive,
+    /// A membership waiting for its user to verify their email address (a company that
+    /// accepts only some email domains trusts a domain only once the address is proven).
+    Pending,
 }
 
 fn company_pk(company: crate::domain::Id) -> String {
@@ -216,6 +220,9 @@ mod tests {
             user::login_attempt_key("ab12", &crate::domain::time::format(at), "ab12"),
             outbox::outbox_key("ab12"),
             counter::counter_key("user"),
+            verification::token_key(verification::Purpose::Verify, "ab12"),
+            verification::token_key(verification::Purpose::Reset, "ab12"),
+            verification::reset_limit_key("ab12", 7),
         ]
     }
 

@@ -23,6 +23,11 @@ pub enum Message {
     Push(PushMessage),
     /// An invitation email, rendered (with a freshly issued single-use token) when it is sent.
     Invitation(InvitationEmail),
+    /// An email that proves control of an address (with a token issued when it is sent).
+    Verification(AddressEmail),
+    /// A password reset email (with a token issued when it is sent).
+    #[serde(rename = "passwordReset")]
+    PasswordReset(AddressEmail),
 }
 
 impl Message {
@@ -31,6 +36,8 @@ impl Message {
             Message::Email(_) => "email",
             Message::Push(_) => "push",
             Message::Invitation(_) => "invitation",
+            Message::Verification(_) => "verification",
+            Message::PasswordReset(_) => "passwordReset",
         }
     }
 }
@@ -43,6 +50,26 @@ pub struct InvitationEmail {
     pub company_id: Id,
     pub email: EmailAddress,
     pub link_base: String,
+}
+
+/// What the outbox carries for an email whose link proves control of the address: no token,
+/// just whose address, where the link points and, for a self-registration, the welcome text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddressEmail {
+    pub user_id: Id,
+    pub email: EmailAddress,
+    pub link_base: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub welcome: Option<Welcome>,
+}
+
+/// The welcome text of a self-registration's email.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Welcome {
+    pub first_name: String,
+    pub company_name: String,
 }
 
 /// A stored outbox message. `message` is kept raw so a malformed one can be marked failed.

@@ -27,6 +27,9 @@ pub struct User {
         with = "crate::domain::time::rfc3339_opt"
     )]
     pub locked_until: Option<DateTime<Utc>>,
+    /// A self-registered account whose owner has not yet proven control of the address.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unverified: bool,
     /// Sessions created at or before this time are revoked (deactivation, a password reset).
     #[serde(
         default,
@@ -64,6 +67,7 @@ impl User {
             failed_logins: 0,
             locked_until: None,
             locked_by: None,
+            unverified: false,
             sessions_after: None,
             condition: None,
             created_at,
@@ -192,6 +196,32 @@ pub fn set_status(user: Id, status: Status, now: DateTime<Utc>) -> Write {
         key: user_key(user),
         update,
         cond: Some(Cond::present()),
+    }
+}
+
+/// The update that marks an account's address verified.
+pub fn mark_verified(user: Id) -> Write {
+    Write::Update {
+        key: user_key(user),
+        update: Update::new().remove("unverified"),
+        cond: Some(Cond::present()),
+    }
+}
+
+/// The update that gives an account a new password, proven by control of its address: the
+/// address is verified, failed logins and any lock are cleared, and every session is revoked.
+/// `seen_hash` is the password hash it was read with (a concurrent change makes it fail).
+pub fn replace_password(user: Id, seen_hash: &str, new_hash: &str, now: DateTime<Utc>) -> Write {
+    Write::Update {
+        key: user_key(user),
+        update: Update::new()
+            .set("passwordHash", new_hash)
+            .set("sessionsAfter", crate::domain::time::format(now))
+            .set("failedLogins", 0)
+            .remove("lockedUntil")
+            .remove("lockedBy")
+            .remove("unverified"),
+        cond: Some(Cond::present().and(Cond::eq("passwordHash", seen_hash))),
     }
 }
 

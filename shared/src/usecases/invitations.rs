@@ -5,15 +5,15 @@ use crate::app::App;
 use crate::domain::activity::{ActivityType, Source};
 use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::secrets::Token;
-use crate::domain::{Caller, Id, Name};
+use crate::domain::{Caller, Id, Name, Password};
 use crate::ports::mail::Email;
 use crate::ports::store::{StoreError, Write};
 use crate::records::outbox::InvitationEmail;
 use crate::records::{activity, company, contact, invitation, membership, user};
-use crate::records::{Invitation, InvitationStatus, Membership, Status, User};
+use crate::records::{Invitation, InvitationStatus, Membership, Session, Status, User};
 use crate::usecases::accounts::{hash_password, new_password};
 use crate::usecases::teams::TeamRef;
-use crate::usecases::{distinct, failed};
+use crate::usecases::{distinct, failed, login};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -209,11 +209,62 @@ async fn join(
     }
 }
 
-/// Accepts an invitation, once: joins the company wall and teams, creating the user first if
-/// the email has none (then a password is needed). One transaction.
+/// Proves the accepter owns the existing account `account` and returns the writes that come
+/// with it. Whoever proves control of the address wins: the invitation link proves it, so an
+/// unverified account (self-registered by anyone) gets the accepter's own password, is verified,
+/// and loses every session of whoever registered it. A verified account needs its owner's
+/// session or password.
+async fn prove_owner(
+    app: &App,
+    account: User,
+    body: &AcceptRequest,
+    session: Option<&Session>,
+    caller: &Caller,
+    now: DateTime<Utc>,
+) -> Result<Vec<Write>, DomainError> {
+    match session {
+        Some(s) if s.user_id == account.user_id && account.unverified => {
+            return Ok(vec![user::mark_verified(account.user_id)])
+        }
+        Some(s) if s.user_id == account.user_id => return Ok(Vec::new()),
+        Some(_) => return Err(another_address()),
+        None => {}
+    }
+    if account.unverified {
+        let password = new_password(body.password.clone())?;
+        let hash = hash_password(&password).await?;
+        return Ok(vec![user::replace_password(
+            account.user_id,
+            &account.password_hash,
+            &hash,
+            now,
+        )]);
+    }
+    let Some(raw) = body.password.clone().filter(|p| !p.is_empty()) else {
+        return Err(DomainError::new(
+            ErrorKind::InvalidLogin,
+            "this address has an account: sign in as it (x-nextinteract-authtoken) or give its password to accept",
+        ));
+    };
+    let password = Password::presented(raw).map_err(DomainError::invalid)?;
+    login::check_account_password(app, account, &password, caller).await?;
+    Ok(Vec::new())
+}
+
+fn another_address() -> DomainError {
+    DomainError::new(
+        ErrorKind::NotPermitted,
+        "this invitation was sent to another address: sign in as that account, or sign out to accept",
+    )
+}
+
+/// Accepts an invitation, once: joins the company wall and teams, creating the account first if
+/// the address has none (then a password is needed), or proving ownership of the one it has
+/// (`prove_owner`). `session` is the accepter's, when the request carried one. One transaction.
 pub async fn accept(
     app: &App,
     body: AcceptRequest,
+    session: Option<&Session>,
     caller: &Caller,
 ) -> Result<Accepted, DomainError> {
     let (token, inv) = by_token(app, body.token.as_deref()).await?;
@@ -221,11 +272,16 @@ pub async fn accept(
     let now = app.clock.now();
     let c = inv.company_id;
     let mut writes: Vec<Write> = invitation::accept(&inv, &token.hash(), now).into();
-    let user_id = match user::email_taken(app.store.as_ref(), &inv.email)
+    let existing = user::find_by_email(app.store.as_ref(), &inv.email)
         .await
-        .map_err(&fail)?
-    {
-        Some(id) => id,
+        .map_err(&fail)?;
+    let user_id = match existing {
+        Some(account) => {
+            let id = account.user_id;
+            writes.extend(prove_owner(app, account, &body, session, caller, now).await?);
+            id
+        }
+        None if session.is_some() => return Err(another_address()),
         None => {
             let user = new_account(app, &inv, body, now).await?;
             writes.extend(user::create(&user));

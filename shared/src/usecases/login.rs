@@ -115,22 +115,7 @@ pub async fn login(
     let attempt = reserve(app, user, source, caller, now).await?;
     let user = &attempt.user;
     if !check_password(&credentials.password, &user.password_hash).await? {
-        let failed_check = activity::record(
-            user.user_id,
-            ActivityType::LoginFailed,
-            source,
-            caller,
-            None,
-            now,
-        );
-        store.transact(vec![failed_check]).await.map_err(&fail)?;
-        return Err(match attempt.locks {
-            Some(until) => {
-                tracing::warn!(user_id = %user.user_id, "account locked after repeated failed logins");
-                locked(until, now)
-            }
-            None => invalid_login(),
-        });
+        return Err(failed_check(app, &attempt, source, caller, now).await?);
     }
     if user.status != Status::Active {
         return Err(DomainError::new(
@@ -139,6 +124,52 @@ pub async fn login(
         ));
     }
     start_session(app, &attempt, source, caller, now).await
+}
+
+/// Records a password check that failed: the error to answer (locked when this check used up
+/// the last one the threshold allows).
+async fn failed_check(
+    app: &App,
+    attempt: &Attempt,
+    source: Source,
+    caller: &Caller,
+    now: DateTime<Utc>,
+) -> Result<DomainError, DomainError> {
+    let user = attempt.user.user_id;
+    let failed_check = activity::record(user, ActivityType::LoginFailed, source, caller, None, now);
+    app.store
+        .transact(vec![failed_check])
+        .await
+        .map_err(failed(Service::User))?;
+    Ok(match attempt.locks {
+        Some(until) => {
+            tracing::warn!(user_id = %user, "account locked after repeated failed logins");
+            locked(until, now)
+        }
+        None => invalid_login(),
+    })
+}
+
+/// Checks an account's password the way login does (reserved before it runs, counted, locked
+/// after the threshold), for calls that need the owner's proof; success clears the count.
+pub async fn check_account_password(
+    app: &App,
+    account: User,
+    password: &Password,
+    caller: &Caller,
+) -> Result<(), DomainError> {
+    let source = Source::of(caller, false);
+    let now = app.clock.now();
+    let attempt = reserve(app, account, source, caller, now).await?;
+    if !check_password(password, &attempt.user.password_hash).await? {
+        return Err(failed_check(app, &attempt, source, caller, now).await?);
+    }
+    let clear = user::finish_login(attempt.user.user_id, &attempt.id, now);
+    match app.store.transact(vec![clear]).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.failed_at(0) => Err(locked(now + chrono::Duration::seconds(1), now)),
+        Err(e) => Err(failed(Service::User)(e)),
+    }
 }
 
 /// An unknown email: the same work as a wrong password (a write, a password check, a write),

@@ -10,10 +10,12 @@ pub mod login;
 pub mod member_profile;
 pub mod notifications;
 pub mod outbox;
+pub mod password_reset;
 pub mod provision;
 pub mod self_register;
 pub mod sessions;
 pub mod teams;
+pub mod verification;
 
 use crate::domain::error::{DomainError, Service};
 use crate::ports::store::StoreError;

@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::ports::mail::DeliveryError;
 use crate::ports::store::StoreError;
 use crate::records::outbox::{self, Message, OutboxItem};
-use crate::usecases::invitations;
+use crate::usecases::{invitations, password_reset, verification};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -53,7 +53,9 @@ async fn send_once(app: &App, message: &Message) -> Result<String, DeliveryError
     match message {
         Message::Email(e) => app.mailer.send(e).await,
         Message::Push(p) => app.pusher.send(p).await,
-        Message::Invitation(_) => Err(DeliveryError::Permanent("invitation not rendered".into())),
+        Message::Invitation(_) | Message::Verification(_) | Message::PasswordReset(_) => {
+            Err(DeliveryError::Permanent("message not rendered".into()))
+        }
     }
 }
 
@@ -103,7 +105,25 @@ async fn prepare(app: &App, item: OutboxItem) -> Result<Result<Message, Outcome>
                 Ok(Err(Outcome::AlreadyDone))
             }
         },
+        Message::Verification(m) => rendered(app, id, verification::issue(app, &m).await?).await,
+        Message::PasswordReset(m) => rendered(app, id, password_reset::issue(app, &m).await?).await,
         m => Ok(Ok(m)),
+    }
+}
+
+/// A rendered email, or the outcome when there was nothing to send.
+async fn rendered(
+    app: &App,
+    id: &str,
+    email: Option<crate::ports::mail::Email>,
+) -> Result<Result<Message, Outcome>, DispatchError> {
+    match email {
+        Some(e) => Ok(Ok(Message::Email(e))),
+        None => {
+            tracing::info!(outbox_id = id, "nothing left to prove; not sent");
+            finish(app, id, "skipped", Some("no longer needed")).await?;
+            Ok(Err(Outcome::AlreadyDone))
+        }
     }
 }
 

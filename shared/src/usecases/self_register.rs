@@ -12,12 +12,11 @@ use crate::domain::contact::{self, Contact};
 use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::secrets::random_hex_id;
 use crate::domain::{Caller, EmailAddress, Id, Name, Password};
-use crate::ports::mail::Email;
 use crate::ports::store::{StoreError, Write};
 use crate::records::company::{self, EventSignup};
 use crate::records::contact::{self as contacts, ContactRecord, Registration};
-use crate::records::outbox::{self, Message};
-use crate::records::{activity, user, ApiKeyType, Company, Membership, QrCode, Settings, User};
+use crate::records::outbox::{self, AddressEmail, Message, Welcome};
+use crate::records::{activity, user, ApiKeyType, Membership, QrCode, Settings, Status, User};
 use crate::usecases::accounts::{email_field, hash_password, new_password};
 use crate::usecases::{apikeys, distinct, failed};
 use chrono::{DateTime, Utc};
@@ -467,15 +466,36 @@ async fn contact_writes(
     Ok((record.contact_id, guards))
 }
 
-fn welcome_email(v: &NewRegistration, company: &Company) -> Email {
-    Email {
-        to: v.email.to_string(),
-        subject: format!("Welcome to {}", company.name),
-        text: format!(
-            "Hello {},\n\nWelcome to {}. Your account is ready: sign in to the app with {}.\n",
-            v.first, company.name, v.email
-        ),
+/// The account and its membership. The account is unverified until its owner follows the
+/// emailed link; in a company that accepts only some email domains the membership waits for
+/// that too (a domain counts only for a proven address).
+async fn account_writes(
+    app: &App,
+    c: Id,
+    v: &NewRegistration,
+    teams: Vec<Id>,
+    restricted: bool,
+    now: DateTime<Utc>,
+) -> Result<(Id, Vec<Write>), DomainError> {
+    let hash = hash_password(&v.password).await?;
+    let user_id = app.ids.next("user").await.map_err(failed(Service::User))?;
+    let mut user = User::new_active(
+        user_id,
+        v.email.clone(),
+        v.first.as_str(),
+        v.last.as_str(),
+        hash,
+        now,
+    );
+    user.condition = v.condition;
+    user.unverified = true;
+    let mut membership = Membership::new_member(c, user_id, teams, now);
+    if restricted {
+        membership.status = Status::Pending;
     }
+    let mut writes: Vec<Write> = user::create(&user).into();
+    writes.push(crate::records::put_new(&membership));
+    Ok((user_id, writes))
 }
 
 fn transaction_error(e: StoreError, g: &Guards) -> DomainError {
@@ -512,10 +532,12 @@ fn event_signups(c: Id, user_id: Id, qrs: &[QrCode], now: DateTime<Utc>) -> Vec<
         .collect()
 }
 
+/// Registers; `link_base` is where the verification link points.
 pub async fn self_register(
     app: &App,
     v: NewRegistration,
     caller: &Caller,
+    link_base: &str,
 ) -> Result<(), DomainError> {
     let (_, company) = apikeys::resolve(app, &v.api_key, ApiKeyType::App, Service::User)
         .await
@@ -540,21 +562,11 @@ pub async fn self_register(
         })
         .unwrap_or_default();
 
-    let hash = hash_password(&v.password).await?;
-    let user_id = app.ids.next("user").await.map_err(&fail)?;
-    let mut user = User::new_active(
-        user_id,
-        v.email.clone(),
-        v.first.as_str(),
-        v.last.as_str(),
-        hash,
-        now,
-    );
-    user.condition = v.condition;
-    let mut writes: Vec<Write> = user::create(&user).into();
-    writes.push(crate::records::put_new(&Membership::new_member(
-        c, user_id, teams, now,
-    )));
+    let restricted = settings
+        .allowed_email_domains
+        .as_ref()
+        .is_some_and(|d| !d.is_empty());
+    let (user_id, mut writes) = account_writes(app, c, &v, teams, restricted, now).await?;
     let (contact_id, guards) = contact_writes(app, c, &v, user_id, now, &mut writes).await?;
     writes.push(crate::records::put_new(&Registration {
         company_id: c,
@@ -564,10 +576,18 @@ pub async fn self_register(
         answers: v.answers.clone(),
     }));
     writes.extend(event_signups(c, user_id, &qrs, now));
-    if v.welcome {
-        let message = Message::Email(welcome_email(&v, &company));
-        writes.push(outbox::enqueue(&random_hex_id(), now, &message));
-    }
+    // The email that proves the address goes out whatever sendWelcomeEmail says; that flag
+    // only decides whether it also carries the welcome text.
+    let message = Message::Verification(AddressEmail {
+        user_id,
+        email: v.email.clone(),
+        link_base: link_base.to_string(),
+        welcome: v.welcome.then(|| Welcome {
+            first_name: v.first.to_string(),
+            company_name: company.name.clone(),
+        }),
+    });
+    writes.push(outbox::enqueue(&random_hex_id(), now, &message));
     writes.push(activity::record(
         user_id,
         ActivityType::Registered,

@@ -317,7 +317,7 @@ async fn a_new_invitation_refreshes_the_pending_one_and_keeps_the_contact() {
     let all = invitation_tokens(&t, "aaron@interact.technology").await;
     assert_eq!(all.len(), 2);
     let newest = all.iter().find(|t| !first.contains(t)).unwrap();
-    // The first link is revoked; the new one works. An existing user needs no password.
+    // The first link is revoked; the new one works.
     assert_error(
         &preview(app, &first[0]).await,
         404,
@@ -337,7 +337,12 @@ async fn a_new_invitation_refreshes_the_pending_one_and_keeps_the_contact() {
     .unwrap();
     let (_, p) = preview(app, newest).await;
     assert_eq!(p["accountExists"], json!(true));
-    let (s, a) = accept(app, json!({"token": newest})).await;
+    // The address has a verified account: accepting needs its owner's password (or session).
+    let without = accept(app, json!({"token": newest})).await;
+    assert_error(&without, 401, "WSInvalidLoginException");
+    let wrong = accept(app, json!({"token": newest, "password": "Not-the-pass-1"})).await;
+    assert_error(&wrong, 401, "WSInvalidLoginException");
+    let (s, a) = accept(app, json!({"token": newest, "password": "Existing-pass-1"})).await;
     assert_eq!(s, 200, "{a}");
     let member = app
         .store

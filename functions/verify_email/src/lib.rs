@@ -1,0 +1,27 @@
+//! `POST /rest/user/verify` with `{"token": T}`: proves control of the address, once.
+
+use admit_shared::domain::error::DomainError;
+use admit_shared::http::{self, nextinteract};
+use admit_shared::usecases::verification;
+use admit_shared::{App, Ports};
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+
+pub const PORTS: Ports = Ports::STORE;
+pub const VERIFIED: &str = "Email address verified.";
+
+#[derive(Debug, Deserialize)]
+struct VerifyRequest {
+    token: Option<String>,
+}
+
+#[tracing::instrument(name = "verify_email", skip_all, fields(request_id = %http::request_id(&req)))]
+pub async fn handler(app: &App, req: Request) -> Response<Body> {
+    let caller = http::caller(&req);
+    let result: Result<_, DomainError> = async {
+        let body: VerifyRequest = http::json_body(&req)?;
+        verification::confirm(app, body.token.as_deref(), &caller).await
+    }
+    .await;
+    nextinteract::respond_with(VERIFIED, result)
+}

@@ -1,0 +1,180 @@
+//! Password reset by email: asking gives the same answer whether the address has an account
+//! or not, and is limited per address and hour; the emailed single-use token (its hash alone
+//! is stored) expires within the hour; the new password follows the policy; every session is
+//! revoked; the address counts as verified (the owner proved control of it).
+
+use crate::app::App;
+use crate::domain::activity::{ActivityType, Source};
+use crate::domain::error::{DomainError, ErrorKind, Service};
+use crate::domain::secrets::{random_hex_id, Token};
+use crate::domain::{Caller, EmailAddress};
+use crate::ports::mail::Email;
+use crate::ports::store::{StoreError, Write};
+use crate::records::outbox::{self, AddressEmail, Message};
+use crate::records::verification::{self, AddressToken, Purpose};
+use crate::records::{activity, user};
+use crate::usecases::accounts::{email_field, hash_password, new_password};
+use crate::usecases::{failed, verification as verify};
+use serde::Deserialize;
+
+/// Reset requests one address may make in an hour.
+pub const RESETS_PER_HOUR: u32 = 3;
+/// How long a reset link works.
+pub const RESET_MINUTES: i64 = 60;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResetRequest {
+    pub email_address: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResetConfirmation {
+    pub token: Option<String>,
+    pub password: Option<String>,
+}
+
+/// The address a reset is asked for, validated.
+pub fn requested_address(body: ResetRequest) -> Result<EmailAddress, DomainError> {
+    let raw = body
+        .email_address
+        .ok_or_else(|| DomainError::invalid("emailAddress is required"))?;
+    email_field("emailAddress", &raw)
+}
+
+/// Asks for a reset email. The answer is the same whether or not the address has an account;
+/// more than `RESETS_PER_HOUR` requests for one address in an hour are refused, known or not.
+pub async fn request(app: &App, email: EmailAddress, link_base: &str) -> Result<(), DomainError> {
+    let fail = failed(Service::User);
+    let store = app.store.as_ref();
+    let now = app.clock.now();
+    if !verification::count_reset_request(store, &email, now, RESETS_PER_HOUR)
+        .await
+        .map_err(&fail)?
+    {
+        let next_hour = 3600 - now.timestamp().rem_euclid(3600);
+        return Err(DomainError::new(
+            ErrorKind::TooManyRequests,
+            "too many password reset requests for this address; try again later",
+        )
+        .with_retry_after(next_hour as u64));
+    }
+    if let Some(account) = user::find_by_email(store, &email).await.map_err(&fail)? {
+        let message = Message::PasswordReset(AddressEmail {
+            user_id: account.user_id,
+            email,
+            link_base: link_base.to_string(),
+            welcome: None,
+        });
+        let queued = outbox::enqueue(&random_hex_id(), now, &message);
+        store.transact(vec![queued]).await.map_err(&fail)?;
+        app.outbox_written.notify_one();
+    }
+    Ok(())
+}
+
+/// Called by the dispatcher: issues the reset token and renders the email (`None` when the
+/// account is gone or has another address now).
+pub async fn issue(app: &App, msg: &AddressEmail) -> Result<Option<Email>, StoreError> {
+    let store = app.store.as_ref();
+    let Some(account) = user::find(store, msg.user_id).await? else {
+        return Ok(None);
+    };
+    if account.email != msg.email {
+        return Ok(None);
+    }
+    let token = Token::generate("rst_").map_err(|e| StoreError::Internal(e.to_string().into()))?;
+    let record = AddressToken {
+        user_id: msg.user_id,
+        email: msg.email.clone(),
+        expires_at: app.clock.now() + chrono::Duration::minutes(RESET_MINUTES),
+    };
+    store
+        .transact(vec![verification::issue(
+            Purpose::Reset,
+            &token.hash(),
+            &record,
+        )])
+        .await?;
+    let link = format!(
+        "{}/rest/user/password/reset/confirm?token={}",
+        msg.link_base.trim_end_matches('/'),
+        token.reveal()
+    );
+    Ok(Some(Email {
+        to: msg.email.to_string(),
+        subject: "Reset your password".into(),
+        text: format!(
+            "Hello,\n\nSomeone asked to reset the password of the account {}. To choose a new password, follow this link: {link}\n\nThe link works once and expires in {RESET_MINUTES} minutes. If you did not ask, ignore this email: your password stays as it is.\n",
+            msg.email
+        ),
+    }))
+}
+
+fn gone() -> DomainError {
+    DomainError::new(
+        ErrorKind::RecordNotFound,
+        "reset link not found or already used",
+    )
+}
+
+/// Sets the new password with a reset token, once; every session of the account is revoked.
+pub async fn confirm(
+    app: &App,
+    body: ResetConfirmation,
+    caller: &Caller,
+) -> Result<(), DomainError> {
+    let fail = failed(Service::User);
+    let store = app.store.as_ref();
+    let token = body
+        .token
+        .as_deref()
+        .and_then(Token::presented)
+        .ok_or_else(|| DomainError::invalid("token is required"))?;
+    let password = new_password(body.password)?;
+    let record = verification::find(store, Purpose::Reset, &token.hash())
+        .await
+        .map_err(&fail)?
+        .ok_or_else(gone)?;
+    let now = app.clock.now();
+    if record.expires_at <= now {
+        return Err(DomainError::new(
+            ErrorKind::Expired,
+            "the reset link has expired; ask for a new one",
+        ));
+    }
+    let account = user::find(store, record.user_id)
+        .await
+        .map_err(&fail)?
+        .filter(|u| u.email == record.email)
+        .ok_or_else(gone)?;
+    let hash = hash_password(&password).await?;
+    let mut writes: Vec<Write> = vec![
+        verification::use_up(Purpose::Reset, &token.hash()),
+        user::replace_password(account.user_id, &account.password_hash, &hash, now),
+        activity::record(
+            account.user_id,
+            ActivityType::PasswordReset,
+            Source::of(caller, false),
+            caller,
+            None,
+            now,
+        ),
+    ];
+    writes.extend(verify::activate_pending(app, account.user_id).await?);
+    store.transact(writes).await.map_err(|e| {
+        if e.failed_at(0) {
+            gone()
+        } else if e.is_condition_failure() {
+            DomainError::new(
+                ErrorKind::Conflict,
+                "the account changed at the same time; try again",
+            )
+        } else {
+            fail(e)
+        }
+    })?;
+    tracing::info!(user_id = %account.user_id, "password reset");
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! Email verification: a self-registered account is unverified until its owner follows the
+//! single-use link sent to the address (the welcome email carries it, whatever
+//! `sendWelcomeEmail` says about the welcome text). Verifying activates the memberships that
+//! waited for it (companies that accept only some email domains).
+
+use crate::app::App;
+use crate::domain::activity::{ActivityType, Source};
+use crate::domain::error::{DomainError, ErrorKind, Service};
+use crate::domain::secrets::Token;
+use crate::domain::{Caller, Id};
+use crate::ports::mail::Email;
+use crate::ports::store::{StoreError, Write};
+use crate::records::outbox::AddressEmail;
+use crate::records::verification::{self, AddressToken, Purpose};
+use crate::records::{activity, membership, user, Status};
+use crate::usecases::failed;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// How long a verification link works.
+pub const VERIFY_DAYS: i64 = 7;
+
+/// Called by the dispatcher: issues the token and renders the email. `None` when the account
+/// is gone or already verified (nothing to prove, nothing is sent).
+pub async fn issue(app: &App, msg: &AddressEmail) -> Result<Option<Email>, StoreError> {
+    let store = app.store.as_ref();
+    let Some(account) = user::find(store, msg.user_id).await? else {
+        return Ok(None);
+    };
+    if !account.unverified || account.email != msg.email {
+        return Ok(None);
+    }
+    let token = Token::generate("ver_").map_err(|e| StoreError::Internal(e.to_string().into()))?;
+    let expires_at = app.clock.now() + chrono::Duration::days(VERIFY_DAYS);
+    let record = AddressToken {
+        user_id: msg.user_id,
+        email: msg.email.clone(),
+        expires_at,
+    };
+    store
+        .transact(vec![verification::issue(
+            Purpose::Verify,
+            &token.hash(),
+            &record,
+        )])
+        .await?;
+    let link = format!(
+        "{}/rest/user/verify?token={}",
+        msg.link_base.trim_end_matches('/'),
+        token.reveal()
+    );
+    let confirm = format!(
+        "Confirm that this address is yours: {link}\n\nThe link works once and expires on {}. If you did not register, ignore this email.\n",
+        expires_at.format("%-d %B %Y")
+    );
+    Ok(Some(match &msg.welcome {
+        Some(w) => Email {
+            to: msg.email.to_string(),
+            subject: format!("Welcome to {}", w.company_name),
+            text: format!(
+                "Hello {},\n\nWelcome to {}. Your account is ready: sign in to the app with {}.\n\n{confirm}",
+                w.first_name, w.company_name, msg.email
+            ),
+        },
+        None => Email {
+            to: msg.email.to_string(),
+            subject: "Confirm your email address".into(),
+            text: format!("Hello,\n\n{confirm}"),
+        },
+    }))
+}
+
+fn gone() -> DomainError {
+    DomainError::new(
+        ErrorKind::RecordNotFound,
+        "verification link not found or already used",
+    )
+}
+
+/// The token's record, checked: known and not expired.
+async fn by_token(app: &App, raw: Option<&str>) -> Result<(Token, AddressToken), DomainError> {
+    let token = raw
+        .and_then(Token::presented)
+        .ok_or_else(|| DomainError::invalid("token is required"))?;
+    let record = verification::find(app.store.as_ref(), Purpose::Verify, &token.hash())
+        .await
+        .map_err(failed(Service::User))?
+        .ok_or_else(gone)?;
+    if record.expires_at <= app.clock.now() {
+        return Err(DomainError::new(
+            ErrorKind::Expired,
+            "the verification link has expired; log in to the app to get a new one",
+        ));
+    }
+    Ok((token, record))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationPreview {
+    pub email_address: String,
+    #[serde(with = "crate::domain::time::rfc3339")]
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What a verification link is for; opening it never uses it up (mail scanners open links).
+pub async fn preview(app: &App, token: Option<&str>) -> Result<VerificationPreview, DomainError> {
+    let (_, record) = by_token(app, token).await?;
+    Ok(VerificationPreview {
+        email_address: record.email.to_string(),
+        expires_at: record.expires_at,
+    })
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verified {
+    pub user_id: Id,
+    pub email_address: String,
+}
+
+/// The writes that activate the memberships of `user` that waited for a verified address.
+pub async fn activate_pending(app: &App, user: Id) -> Result<Vec<Write>, DomainError> {
+    Ok(membership::companies_of(app.store.as_ref(), user)
+        .await
+        .map_err(failed(Service::User))?
+        .iter()
+        .filter(|m| m.status == Status::Pending)
+        .map(|m| membership::set_status(m, Status::Active))
+        .collect())
+}
+
+/// Verifies the address, once, and activates the memberships that waited for it.
+pub async fn confirm(
+    app: &App,
+    token: Option<&str>,
+    caller: &Caller,
+) -> Result<Verified, DomainError> {
+    let (token, record) = by_token(app, token).await?;
+    let fail = failed(Service::User);
+    let store = app.store.as_ref();
+    let account = user::find(store, record.user_id)
+        .await
+        .map_err(&fail)?
+        .filter(|u| u.email == record.email)
+        .ok_or_else(gone)?;
+    let mut writes: Vec<Write> = vec![
+        verification::use_up(Purpose::Verify, &token.hash()),
+        user::mark_verified(account.user_id),
+        activity::record(
+            account.user_id,
+            ActivityType::EmailVerified,
+            Source::of(caller, false),
+            caller,
+            None,
+            app.clock.now(),
+        ),
+    ];
+    writes.extend(activate_pending(app, account.user_id).await?);
+    store
+        .transact(writes)
+        .await
+        .map_err(|e| if e.failed_at(0) { gone() } else { fail(e) })?;
+    Ok(Verified {
+        user_id: account.user_id,
+        email_address: account.email.to_string(),
+    })
+}
