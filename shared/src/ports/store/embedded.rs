@@ -34,7 +34,91 @@ struct Journal {
     file: File,
     path: PathBuf,
     lines: usize,
+    /// Compaction is considered once the journal holds more lines than this.
+    compact_after: usize,
+    faults: Faults,
     _lock: File,
+}
+
+/// Compaction is considered once the journal holds more lines than this.
+const COMPACT_AFTER_LINES: usize = 1000;
+
+/// The I/O steps of a commit and of a compaction where a test can inject a failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    /// The fsync of an appended line.
+    Sync,
+    /// Writing the compacted journal.
+    CompactWrite,
+    /// The fsync of the compacted journal.
+    CompactSync,
+    /// Opening the compacted journal for appending.
+    Reopen,
+    /// Renaming the compacted journal over the old one.
+    Rename,
+    /// The fsync of the data directory after the rename.
+    DirSync,
+}
+
+/// Fault injection: in production builds it injects nothing and compiles away.
+#[cfg(not(test))]
+#[derive(Default)]
+struct Faults;
+
+#[cfg(not(test))]
+impl Faults {
+    #[inline(always)]
+    fn check(&mut self, _step: Step) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    /// How many bytes of a `len`-byte append to write before failing (`None`: no failure).
+    #[inline(always)]
+    fn short_write(&mut self, _len: usize) -> Option<usize> {
+        None
+    }
+}
+
+/// Fault injection for tests: steps that fail (a number of times), a write cut short, and an
+/// fsync that waits for the test's go-ahead.
+#[cfg(test)]
+#[derive(Default)]
+struct Faults {
+    failing: Vec<(Step, usize)>,
+    short_write: Option<usize>,
+    hold_sync: Option<(std::sync::mpsc::Sender<()>, std::sync::mpsc::Receiver<()>)>,
+}
+
+#[cfg(test)]
+impl Faults {
+    fn check(&mut self, step: Step) -> std::io::Result<()> {
+        if step == Step::Sync {
+            if let Some((entered, release)) = self.hold_sync.take() {
+                let _ = entered.send(());
+                let _ = release.recv();
+            }
+        }
+        if let Some(f) = self.failing.iter_mut().find(|f| f.0 == step && f.1 > 0) {
+            f.1 -= 1;
+            return Err(std::io::Error::other(format!("injected {step:?} failure")));
+        }
+        Ok(())
+    }
+
+    fn short_write(&mut self, len: usize) -> Option<usize> {
+        self.short_write.take().map(|n| n.min(len))
+    }
+}
+
+impl Journal {
+    /// Writes one line; a test may cut it short.
+    fn write_line(&mut self, line: &[u8]) -> std::io::Result<()> {
+        if let Some(n) = self.faults.short_write(line.len()) {
+            self.file.write_all(&line[..n])?;
+            return Err(std::io::Error::other("injected short write"));
+        }
+        self.file.write_all(line)
+    }
 }
 
 /// What a committed batch does to the data: the items' final states.
@@ -57,6 +141,10 @@ impl EmbeddedStore {
 
     /// Opens (or creates) the store in `dir`, replaying its journal.
     pub fn open(dir: &Path) -> Result<EmbeddedStore, StoreError> {
+        Self::open_with(dir, Faults::default())
+    }
+
+    fn open_with(dir: &Path, faults: Faults) -> Result<EmbeddedStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| io(format!("create {}", dir.display()), e))?;
         let lock_path = dir.join("store.lock");
         let lock = OpenOptions::new()
@@ -89,6 +177,8 @@ impl EmbeddedStore {
             file,
             path,
             lines,
+            compact_after: COMPACT_AFTER_LINES,
+            faults,
             _lock: lock,
         });
         let now = unix_now();
@@ -260,8 +350,8 @@ fn apply(state: &mut State, change: Change) {
 fn commit(state: &mut State, changes: Vec<Change>) -> Result<(), StoreError> {
     if let Some(j) = state.journal.as_mut() {
         let line = batch_line(&changes);
-        j.file
-            .write_all(line.as_bytes())
+        j.write_line(line.as_bytes())
+            .and_then(|_| j.faults.check(Step::Sync))
             .and_then(|_| j.file.sync_data())
             .map_err(|e| io(format!("append to {}", j.path.display()), e))?;
         j.lines += 1;
@@ -272,7 +362,7 @@ fn commit(state: &mut State, changes: Vec<Change>) -> Result<(), StoreError> {
     let due = state
         .journal
         .as_ref()
-        .is_some_and(|j| j.lines > 1000 && j.lines > 4 * state.items.len());
+        .is_some_and(|j| j.lines > j.compact_after && j.lines > 4 * state.items.len());
     if due {
         compact(state, unix_now())?;
     }
@@ -303,23 +393,31 @@ fn compact(state: &mut State, now: i64) -> Result<(), StoreError> {
         File::create(&tmp).map_err(|e| io(format!("create {}", tmp.display()), e))?,
     );
     for item in state.items.values() {
-        out.write_all(batch_line(&[Change::Put(item.clone())]).as_bytes())
+        j.faults
+            .check(Step::CompactWrite)
+            .and_then(|_| out.write_all(batch_line(&[Change::Put(item.clone())]).as_bytes()))
             .map_err(|e| io(format!("write {}", tmp.display()), e))?;
     }
     let file = out
         .into_inner()
         .map_err(|e| io(format!("write {}", tmp.display()), e.into_error()))?;
-    file.sync_all()
+    j.faults
+        .check(Step::CompactSync)
+        .and_then(|_| file.sync_all())
         .map_err(|e| io(format!("sync {}", tmp.display()), e))?;
-    std::fs::rename(&tmp, &j.path).map_err(|e| io(format!("rename {}", tmp.display()), e))?;
+    j.faults
+        .check(Step::Rename)
+        .and_then(|_| std::fs::rename(&tmp, &j.path))
+        .map_err(|e| io(format!("rename {}", tmp.display()), e))?;
     if let Some(dir) = j.path.parent() {
         if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
+            let _ = j.faults.check(Step::DirSync).and_then(|_| d.sync_all());
         }
     }
-    j.file = OpenOptions::new()
-        .append(true)
-        .open(&j.path)
+    j.file = j
+        .faults
+        .check(Step::Reopen)
+        .and_then(|_| OpenOptions::new().append(true).open(&j.path))
         .map_err(|e| io(format!("open {}", j.path.display()), e))?;
     j.lines = state.items.len();
     Ok(())
