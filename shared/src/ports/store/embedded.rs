@@ -1,9 +1,24 @@
 //! The embedded store for local runs: the whole table in memory (B-trees for the table and
-//! each GSI), made durable by an append-only journal. Each committed write batch is one JSON
-//! line, written and fsynced before it becomes visible; a torn last line (a crash mid-write) is
-//! dropped on open. The journal is compacted when it grows to several times the live data.
-//! One writer lock makes every transaction serialisable; an exclusive file lock keeps two
-//! processes off one data directory.
+//! each GSI), made durable by an append-only journal.
+//!
+//! Each committed write batch is one JSON line, written and fsynced before it becomes visible.
+//! A write that fails part-way is cut back out of the journal (or, if even that fails, the store
+//! refuses writes until it is reopened), so a later line is never glued to a partial one; a torn
+//! last line (a crash mid-write) is dropped on open. A corrupt line anywhere else stops the open
+//! rather than guess. The journal is compacted when it grows to several times the live data:
+//! the new journal is written beside the old one, fsynced, and renamed over it, and the handle
+//! that wrote it is the one appended to afterwards, so appends never go to an unlinked file. A
+//! compaction failure never fails the commit before it (that is already durable); it is logged
+//! and retried later.
+//!
+//! Concurrency: one writer at a time (an async mutex, so waiting writers park no thread) makes
+//! every transaction serialisable; the journal I/O and fsync run on a blocking thread. The data
+//! sits behind a separate reader-writer lock that a writer takes only to apply a batch already
+//! made durable, in memory, so reads (which stay on the async threads: they are short, in-memory
+//! look-ups) never wait for a write's fsync or a compaction's I/O.
+//!
+//! An exclusive file lock keeps two processes off one data directory; the directory and its
+//! files are private to their owner.
 
 use super::{
     evaluate, validate_transaction, Cond, Index, Item, Key, Page, Query, Store, StoreError, Update,
@@ -16,25 +31,70 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write as _};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// DynamoDB's item size limit, applied here too so both adapters refuse the same items.
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 
+/// DynamoDB's limit on the item data one query evaluates (1 MB): a page is cut there as well
+/// as at the query's limit, so a caller that does not follow `next` is caught locally too.
+pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
+
+/// DynamoDB's limit on nested lists and maps in an attribute value (32 levels). It also keeps
+/// every journal line readable: the JSON parser refuses deeper nesting than it can recurse.
+pub const MAX_NESTING: usize = 32;
+
+/// Compaction is considered once the journal holds more lines than this.
+const COMPACT_AFTER_LINES: usize = 1000;
+
 type IndexEntry = (String, String, Key);
 
+/// The table in memory.
 #[derive(Default)]
-struct State {
+struct Data {
     items: BTreeMap<Key, Item>,
     gsi: [BTreeSet<IndexEntry>; 2],
-    journal: Option<Journal>,
 }
 
 struct Journal {
+    /// The journal on disk, open for appending.
     file: File,
     path: PathBuf,
+    dir: PathBuf,
+    /// The length of the whole, durable lines: where a failed append is cut back to.
+    len: u64,
     lines: usize,
+    /// Compaction is considered once the journal holds more lines than this.
+    compact_after: usize,
+    /// After a failed compaction, the next is tried once the journal has this many lines.
+    retry_compaction_at: usize,
+    /// The journal's directory entry (new or renamed) may not be durable yet: no write is
+    /// acknowledged until the directory is fsynced.
+    dir_unsynced: bool,
+    /// Why writes are refused until the store is reopened (a failed write could not be cut
+    /// back out of the journal).
+    broken: Option<String>,
+    faults: Faults,
     _lock: File,
+}
+
+/// The I/O steps of a commit and of a compaction where a test can inject a failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    /// The fsync of an appended line.
+    Sync,
+    /// Cutting a failed append back out of the journal.
+    Truncate,
+    /// Writing the compacted journal.
+    CompactWrite,
+    /// The fsync of the compacted journal.
+    CompactSync,
+    /// Opening the compacted journal (the handle appended to once it is swapped in).
+    Reopen,
+    /// Renaming the compacted journal over the old one.
+    Rename,
+    /// The fsync of the data directory (after creating or renaming the journal).
+    DirSync,
 }
 
 /// What a committed batch does to the data: the items' final states.
@@ -43,79 +103,220 @@ enum Change {
     Delete(Key),
 }
 
+/// Fault injection: in production builds it injects nothing and compiles away.
+#[cfg(not(test))]
+#[derive(Default)]
+struct Faults {}
+
+#[cfg(not(test))]
+impl Faults {
+    #[inline(always)]
+    fn check(&mut self, _step: Step) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    /// How many bytes of a `len`-byte append to write before failing (`None`: no failure).
+    #[inline(always)]
+    fn short_write(&mut self, _len: usize) -> Option<usize> {
+        None
+    }
+}
+
+/// Fault injection for tests: steps that fail (a number of times), a write cut short, and an
+/// fsync that waits for the test's go-ahead.
+#[cfg(test)]
+#[derive(Default)]
+struct Faults {
+    failing: Vec<(Step, usize)>,
+    short_write: Option<usize>,
+    hold_sync: Option<(std::sync::mpsc::Sender<()>, std::sync::mpsc::Receiver<()>)>,
+}
+
+#[cfg(test)]
+impl Faults {
+    fn check(&mut self, step: Step) -> std::io::Result<()> {
+        if step == Step::Sync {
+            if let Some((entered, release)) = self.hold_sync.take() {
+                let _ = entered.send(());
+                let _ = release.recv();
+            }
+        }
+        if let Some(f) = self.failing.iter_mut().find(|f| f.0 == step && f.1 > 0) {
+            f.1 -= 1;
+            return Err(std::io::Error::other(format!("injected {step:?} failure")));
+        }
+        Ok(())
+    }
+
+    fn short_write(&mut self, len: usize) -> Option<usize> {
+        self.short_write.take().map(|n| n.min(len))
+    }
+}
+
+impl Journal {
+    /// Makes one batch line durable, or leaves the journal as it was before.
+    fn append(&mut self, line: &[u8]) -> Result<(), StoreError> {
+        if let Some(why) = &self.broken {
+            return Err(StoreError::Internal(why.clone().into()));
+        }
+        if self.dir_unsynced {
+            self.sync_dir()?;
+        }
+        let written = self
+            .write_line(line)
+            .and_then(|_| self.faults.check(Step::Sync))
+            .and_then(|_| self.file.sync_data());
+        match written {
+            Ok(()) => {
+                self.len += line.len() as u64;
+                self.lines += 1;
+                Ok(())
+            }
+            Err(e) => {
+                self.roll_back();
+                Err(io(format!("append to {}", self.path.display()), e))
+            }
+        }
+    }
+
+    /// Writes one line; a test may cut it short.
+    fn write_line(&mut self, line: &[u8]) -> std::io::Result<()> {
+        if let Some(n) = self.faults.short_write(line.len()) {
+            self.file.write_all(&line[..n])?;
+            return Err(std::io::Error::other("injected short write"));
+        }
+        self.file.write_all(line)
+    }
+
+    /// Cuts a failed append (whole or partial, fsynced or not) back out of the journal, so the
+    /// next line does not follow it and a write reported failed cannot reappear on restart.
+    /// If that fails too, writes are refused until the store is reopened (replay drops a torn
+    /// last line).
+    fn roll_back(&mut self) {
+        let cut = self
+            .faults
+            .check(Step::Truncate)
+            .and_then(|_| self.file.set_len(self.len))
+            .and_then(|_| self.file.sync_data());
+        if let Err(e) = cut {
+            let why = format!(
+                "journal {} could not be cut back after a failed write ({e}); writes are refused until the store is reopened",
+                self.path.display()
+            );
+            tracing::error!("{why}");
+            self.broken = Some(why);
+        }
+    }
+
+    /// Makes the journal's directory entry durable.
+    fn sync_dir(&mut self) -> Result<(), StoreError> {
+        self.faults
+            .check(Step::DirSync)
+            .and_then(|_| sync_dir(&self.dir))
+            .map_err(|e| io(format!("sync directory {}", self.dir.display()), e))?;
+        self.dir_unsynced = false;
+        Ok(())
+    }
+
+    fn compaction_due(&self, items: usize) -> bool {
+        self.lines > self.compact_after
+            && self.lines > 4 * items
+            && self.lines >= self.retry_compaction_at
+    }
+
+    /// Compacts the journal. A failure leaves the journal as valid as before: it is logged,
+    /// and the next attempt waits until the journal has grown by a tenth of the threshold.
+    fn compact_or_warn(&mut self, data: &RwLock<Data>) {
+        if let Err(e) = compact(self, data, unix_now()) {
+            self.retry_compaction_at = self.lines + (self.compact_after / 10).max(1);
+            tracing::warn!(
+                journal = %self.path.display(),
+                error = %e,
+                "journal compaction failed; the journal is intact and compaction will be retried"
+            );
+        }
+    }
+}
+
 pub struct EmbeddedStore {
-    state: Arc<Mutex<State>>,
+    data: Arc<RwLock<Data>>,
+    /// The journal (none in memory). Its lock is the writer lock: one write at a time.
+    journal: Arc<tokio::sync::Mutex<Option<Journal>>>,
 }
 
 impl EmbeddedStore {
     /// A store that lives only in memory (tests).
     pub fn in_memory() -> EmbeddedStore {
         EmbeddedStore {
-            state: Arc::new(Mutex::new(State::default())),
+            data: Arc::new(RwLock::new(Data::default())),
+            journal: Arc::new(tokio::sync::Mutex::new(None)),
         }
     }
 
     /// Opens (or creates) the store in `dir`, replaying its journal.
     pub fn open(dir: &Path) -> Result<EmbeddedStore, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| io(format!("create {}", dir.display()), e))?;
-        let lock_path = dir.join("store.lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| io(format!("open {}", lock_path.display()), e))?;
-        if lock.try_lock().is_err() {
-            return Err(StoreError::Unavailable(
-                format!(
-                    "the data directory {} is in use by another admit process (stop `admit serve` first, or point --data-dir elsewhere)",
-                    dir.display()
-                )
-                .into(),
-            ));
-        }
+        Self::open_with(dir, Faults::default())
+    }
+
+    fn open_with(dir: &Path, faults: Faults) -> Result<EmbeddedStore, StoreError> {
+        create_private_dir(dir)?;
+        let lock = lock_dir(dir)?;
         let path = dir.join("store.journal");
-        let mut state = State::default();
+        let mut data = Data::default();
         let mut lines = 0;
         if path.exists() {
-            lines = replay(&path, &mut state)?;
+            lines = replay(&path, &mut data)?;
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
+        let file = private(OpenOptions::new().create(true).append(true))
             .open(&path)
             .map_err(|e| io(format!("open {}", path.display()), e))?;
-        state.journal = Some(Journal {
+        let len = file
+            .metadata()
+            .map_err(|e| io(format!("stat {}", path.display()), e))?
+            .len();
+        let mut journal = Journal {
             file,
             path,
+            dir: dir.to_path_buf(),
+            len,
             lines,
+            compact_after: COMPACT_AFTER_LINES,
+            retry_compaction_at: 0,
+            // The journal may have just been created: its entry is synced before any write.
+            dir_unsynced: true,
+            broken: None,
+            faults,
             _lock: lock,
-        });
-        let now = unix_now();
-        compact(&mut state, now)?;
+        };
+        let data = RwLock::new(data);
+        journal.compact_or_warn(&data);
         Ok(EmbeddedStore {
-            state: Arc::new(Mutex::new(state)),
+            data: Arc::new(data),
+            journal: Arc::new(tokio::sync::Mutex::new(Some(journal))),
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        lock(&self.state)
-    }
-
-    /// Runs a write under the writer lock on a blocking thread (journal I/O and fsync).
+    /// Runs a write: one at a time, on a blocking thread (journal I/O and fsync). `f` decides,
+    /// from the data as it is, what the write returns and which changes it commits; no other
+    /// write can come in between, and readers see the changes all at once or not at all.
     async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut State) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&Data) -> Result<(T, Vec<Change>), StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let state = self.state.clone();
-        tokio::task::spawn_blocking(move || f(&mut lock(&state)))
-            .await
-            .map_err(|e| StoreError::Internal(Box::new(e)))?
+        let mut journal = self.journal.clone().lock_owned().await;
+        let data = self.data.clone();
+        tokio::task::spawn_blocking(move || {
+            let (out, changes) = f(&read(&data))?;
+            commit(journal.as_mut(), &data, changes)?;
+            Ok(out)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(Box::new(e)))?
     }
 
     /// Number of items stored (for tests and `admit` status output).
     pub fn len(&self) -> usize {
-        self.lock().items.len()
+        read(&self.data).items.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -123,10 +324,14 @@ impl EmbeddedStore {
     }
 }
 
-fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
-    // A panic while holding the lock cannot leave a half-applied batch (changes are applied
-    // after the journal write, in memory, without fallible steps), so poisoning is ignored.
-    m.lock().unwrap_or_else(|p| p.into_inner())
+// A panic while holding the data lock cannot leave a half-applied batch (changes are applied
+// in memory, after the journal write, without fallible steps), so poisoning is ignored.
+fn read(d: &RwLock<Data>) -> RwLockReadGuard<'_, Data> {
+    d.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write(d: &RwLock<Data>) -> RwLockWriteGuard<'_, Data> {
+    d.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn io(what: String, e: std::io::Error) -> StoreError {
@@ -140,60 +345,136 @@ fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
-fn replay(path: &Path, state: &mut State) -> Result<usize, StoreError> {
+/// Files the store creates are readable by their owner only (they hold password hashes and
+/// session tokens).
+fn private(options: &mut OpenOptions) -> &mut OpenOptions {
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(options, 0o600);
+    options
+}
+
+/// Creates the data directory (owner only) and makes its entry durable in its parent.
+fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| io(format!("create {}", dir.display()), e))?;
+    match dir.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => {
+            sync_dir(parent).map_err(|e| io(format!("sync directory {}", parent.display()), e))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Takes the exclusive lock on the data directory.
+fn lock_dir(dir: &Path) -> Result<File, StoreError> {
+    let lock_path = dir.join("store.lock");
+    let lock = private(OpenOptions::new().create(true).truncate(false).write(true))
+        .open(&lock_path)
+        .map_err(|e| io(format!("open {}", lock_path.display()), e))?;
+    if lock.try_lock().is_err() {
+        return Err(StoreError::Unavailable(
+            format!(
+                "the data directory {} is in use by another admit process (stop `admit serve` first, or point --data-dir elsewhere)",
+                dir.display()
+            )
+            .into(),
+        ));
+    }
+    Ok(lock)
+}
+
+/// Fsyncs a directory, so the entries created or renamed in it survive a crash. Where the
+/// platform cannot fsync a directory there is nothing more to do.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let synced = File::open(dir).and_then(|d| d.sync_all());
+        if let Err(e) = synced {
+            use std::io::ErrorKind::{InvalidInput, Unsupported};
+            if !matches!(e.kind(), InvalidInput | Unsupported) {
+                return Err(e);
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Replays the journal into `data`; the number of batches replayed.
+fn replay(path: &Path, data: &mut Data) -> Result<usize, StoreError> {
     let file = File::open(path).map_err(|e| io(format!("open {}", path.display()), e))?;
     let mut reader = BufReader::new(file);
     let mut lines = 0;
     let mut good_len: u64 = 0;
-    let mut buf = String::new();
+    // Bytes, not text: a line torn inside a multi-byte character is still just a torn line.
+    let mut buf = Vec::new();
     loop {
         buf.clear();
         let n = reader
-            .read_line(&mut buf)
+            .read_until(b'\n', &mut buf)
             .map_err(|e| io(format!("read {}", path.display()), e))?;
         if n == 0 {
-            break;
+            return Ok(lines);
         }
-        let complete = buf.ends_with('\n');
-        match (complete, parse_batch(buf.trim_end())) {
-            (true, Some(changes)) => {
-                for c in changes {
-                    apply(state, c);
-                }
-                lines += 1;
-                good_len += n as u64;
-            }
-            _ => {
-                // A torn or unreadable line can only be the last one written before a crash:
-                // if anything follows it, the journal is corrupt and we refuse to guess.
-                let mut rest = String::new();
-                let _ = std::io::Read::read_to_string(&mut reader, &mut rest);
-                if !rest.trim().is_empty() {
-                    return Err(StoreError::Internal(
-                        format!(
-                            "journal {} is corrupt at line {}",
-                            path.display(),
-                            lines + 1
-                        )
-                        .into(),
-                    ));
-                }
-                tracing::warn!(journal = %path.display(), "dropping a torn last journal line");
-                let f = OpenOptions::new()
-                    .write(true)
-                    .open(path)
-                    .map_err(|e| io(format!("open {}", path.display()), e))?;
-                f.set_len(good_len)
-                    .map_err(|e| io(format!("truncate {}", path.display()), e))?;
-                break;
-            }
+        let batch = if buf.ends_with(b"\n") {
+            parse_batch(&buf)
+        } else {
+            None
+        };
+        let Some(changes) = batch else {
+            drop_torn_tail(path, &mut reader, good_len, lines)?;
+            return Ok(lines);
+        };
+        for c in changes {
+            apply(data, c);
         }
+        lines += 1;
+        good_len += n as u64;
     }
-    Ok(lines)
 }
 
-fn parse_batch(line: &str) -> Option<Vec<Change>> {
-    let v: Value = serde_json::from_str(line).ok()?;
+/// A torn or unreadable line can only be the last one written before a crash: if anything
+/// follows it (or what follows cannot be read), the journal is corrupt and the open stops
+/// rather than guess, leaving the file as it is. Otherwise the line is cut off, durably.
+fn drop_torn_tail(
+    path: &Path,
+    reader: &mut impl BufRead,
+    good_len: u64,
+    lines: usize,
+) -> Result<(), StoreError> {
+    let mut rest = Vec::new();
+    reader
+        .read_to_end(&mut rest)
+        .map_err(|e| io(format!("read {}", path.display()), e))?;
+    if rest.iter().any(|b| !b.is_ascii_whitespace()) {
+        return Err(StoreError::Internal(
+            format!(
+                "journal {} is corrupt at line {}: a damaged line is followed by more data; it needs repair by hand",
+                path.display(),
+                lines + 1
+            )
+            .into(),
+        ));
+    }
+    tracing::warn!(journal = %path.display(), "dropping a torn last journal line");
+    OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_len(good_len).and_then(|_| f.sync_all()))
+        .map_err(|e| io(format!("truncate {}", path.display()), e))
+}
+
+fn parse_batch(line: &[u8]) -> Option<Vec<Change>> {
+    let v: Value = serde_json::from_slice(line).ok()?;
     let mut out = Vec::new();
     for w in v.get("w")?.as_array()? {
         if let Some(item) = w.get("put").and_then(Value::as_object) {
@@ -231,7 +512,7 @@ fn index_entry(index: Index, item: &Item, key: &Key) -> Option<IndexEntry> {
 
 const GSIS: [Index; 2] = [Index::Gsi1, Index::Gsi2];
 
-fn apply(state: &mut State, change: Change) {
+fn apply(data: &mut Data, change: Change) {
     let key = match &change {
         Change::Put(item) => match Key::of(item) {
             Some(k) => k,
@@ -239,50 +520,88 @@ fn apply(state: &mut State, change: Change) {
         },
         Change::Delete(k) => k.clone(),
     };
-    if let Some(old) = state.items.remove(&key) {
+    if let Some(old) = data.items.remove(&key) {
         for (i, index) in GSIS.iter().enumerate() {
             if let Some(e) = index_entry(*index, &old, &key) {
-                state.gsi[i].remove(&e);
+                data.gsi[i].remove(&e);
             }
         }
     }
     if let Change::Put(item) = change {
         for (i, index) in GSIS.iter().enumerate() {
             if let Some(e) = index_entry(*index, &item, &key) {
-                state.gsi[i].insert(e);
+                data.gsi[i].insert(e);
             }
         }
-        state.items.insert(key, item);
+        data.items.insert(key, item);
     }
 }
 
-/// Makes a batch durable (when journaled), then visible.
-fn commit(state: &mut State, changes: Vec<Change>) -> Result<(), StoreError> {
-    if let Some(j) = state.journal.as_mut() {
-        let line = batch_line(&changes);
-        j.file
-            .write_all(line.as_bytes())
-            .and_then(|_| j.file.sync_data())
-            .map_err(|e| io(format!("append to {}", j.path.display()), e))?;
-        j.lines += 1;
+/// Makes a batch durable (when journaled), then visible; then compacts the journal if due.
+/// Once the batch line is fsynced the commit has happened: a compaction failure after it is
+/// logged and retried later, never reported as a failed write.
+fn commit(
+    mut journal: Option<&mut Journal>,
+    data: &RwLock<Data>,
+    changes: Vec<Change>,
+) -> Result<(), StoreError> {
+    if changes.is_empty() {
+        return Ok(());
     }
-    for c in changes {
-        apply(state, c);
+    if let Some(j) = journal.as_deref_mut() {
+        j.append(batch_line(&changes).as_bytes())?;
     }
-    let due = state
-        .journal
-        .as_ref()
-        .is_some_and(|j| j.lines > 1000 && j.lines > 4 * state.items.len());
-    if due {
-        compact(state, unix_now())?;
+    let items = {
+        let mut d = write(data);
+        for c in changes {
+            apply(&mut d, c);
+        }
+        d.items.len()
+    };
+    if let Some(j) = journal {
+        if j.compaction_due(items) {
+            j.compact_or_warn(data);
+        }
     }
     Ok(())
 }
 
 /// Rewrites the journal as one line per live item, leaving out items whose TTL has passed
 /// (DynamoDB deletes those in the background too; readers never rely on it).
-fn compact(state: &mut State, now: i64) -> Result<(), StoreError> {
-    let expired: Vec<Key> = state
+///
+/// The new journal is written beside the old one and fsynced, then renamed over it; the handle
+/// that wrote it becomes the journal's handle only once the rename has succeeded. Until then the
+/// old journal (still linked) is the one appended to, so a failure at any step loses nothing
+/// and leaves no file behind. After the rename no write is acknowledged until the directory
+/// is fsynced (a crash before that may bring back the old journal, which holds every commit).
+fn compact(j: &mut Journal, data: &RwLock<Data>, now: i64) -> Result<(), StoreError> {
+    drop_expired(&mut write(data), now);
+    let tmp = j.path.with_extension("journal.tmp");
+    let written = write_snapshot(j, &read(data), &tmp);
+    let renamed = written.and_then(|new| {
+        j.faults
+            .check(Step::Rename)
+            .and_then(|_| std::fs::rename(&tmp, &j.path))
+            .map_err(|e| io(format!("rename {}", tmp.display()), e))?;
+        Ok(new)
+    });
+    let (file, len, lines) = match renamed {
+        Ok(new) => new,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    j.file = file;
+    j.len = len;
+    j.lines = lines;
+    j.retry_compaction_at = 0;
+    j.dir_unsynced = true;
+    j.sync_dir()
+}
+
+fn drop_expired(data: &mut Data, now: i64) {
+    let expired: Vec<Key> = data
         .items
         .iter()
         .filter(|(_, item)| {
@@ -293,45 +612,88 @@ fn compact(state: &mut State, now: i64) -> Result<(), StoreError> {
         .map(|(k, _)| k.clone())
         .collect();
     for k in expired {
-        apply(state, Change::Delete(k));
+        apply(data, Change::Delete(k));
     }
-    let Some(j) = state.journal.as_mut() else {
-        return Ok(());
-    };
-    let tmp = j.path.with_extension("journal.tmp");
-    let mut out = std::io::BufWriter::new(
-        File::create(&tmp).map_err(|e| io(format!("create {}", tmp.display()), e))?,
-    );
-    for item in state.items.values() {
-        out.write_all(batch_line(&[Change::Put(item.clone())]).as_bytes())
+}
+
+/// Writes and fsyncs a journal of `data` at `tmp`: its handle (open for appending), length and
+/// number of lines. A file already at `tmp` (a compaction cut short, or anything planted
+/// there) is removed, never written through.
+fn write_snapshot(
+    j: &mut Journal,
+    data: &Data,
+    tmp: &Path,
+) -> Result<(File, u64, usize), StoreError> {
+    match std::fs::remove_file(tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(io(format!("remove {}", tmp.display()), e));
+        }
+        _ => {}
+    }
+    let file = j
+        .faults
+        .check(Step::Reopen)
+        .and_then(|_| private(OpenOptions::new().append(true).create_new(true)).open(tmp))
+        .map_err(|e| io(format!("create {}", tmp.display()), e))?;
+    let mut out = std::io::BufWriter::new(file);
+    let mut len = 0;
+    for item in data.items.values() {
+        let line = batch_line(&[Change::Put(item.clone())]);
+        j.faults
+            .check(Step::CompactWrite)
+            .and_then(|_| out.write_all(line.as_bytes()))
             .map_err(|e| io(format!("write {}", tmp.display()), e))?;
+        len += line.len() as u64;
     }
     let file = out
         .into_inner()
         .map_err(|e| io(format!("write {}", tmp.display()), e.into_error()))?;
-    file.sync_all()
+    j.faults
+        .check(Step::CompactSync)
+        .and_then(|_| file.sync_all())
         .map_err(|e| io(format!("sync {}", tmp.display()), e))?;
-    std::fs::rename(&tmp, &j.path).map_err(|e| io(format!("rename {}", tmp.display()), e))?;
-    if let Some(dir) = j.path.parent() {
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    j.file = OpenOptions::new()
-        .append(true)
-        .open(&j.path)
-        .map_err(|e| io(format!("open {}", j.path.display()), e))?;
-    j.lines = state.items.len();
-    Ok(())
+    Ok((file, len, data.items.len()))
 }
 
-fn check_size(item: &Item) -> Result<(), StoreError> {
-    let size = serde_json::to_vec(item)
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX);
+/// The size of a value as JSON, without building the text.
+fn json_size(v: &impl serde::Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, v) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
+}
+
+/// Whether `v` nests lists and maps more than `left` levels deep (looking no deeper).
+fn nests_deeper(v: &Value, left: usize) -> bool {
+    let inner: Box<dyn Iterator<Item = &Value>> = match v {
+        Value::Array(a) => Box::new(a.iter()),
+        Value::Object(m) => Box::new(m.values()),
+        _ => return false,
+    };
+    left == 0 || inner.into_iter().any(|c| nests_deeper(c, left - 1))
+}
+
+fn check_item(item: &Item) -> Result<(), StoreError> {
+    let size = json_size(item);
     if size > MAX_ITEM_BYTES {
         return Err(StoreError::Invalid(format!(
             "item is {size} bytes; the limit is {MAX_ITEM_BYTES}"
+        )));
+    }
+    if let Some((name, _)) = item.iter().find(|(_, v)| nests_deeper(v, MAX_NESTING)) {
+        return Err(StoreError::Invalid(format!(
+            "attribute {name} nests lists and maps more than {MAX_NESTING} levels deep"
         )));
     }
     Ok(())
@@ -342,9 +704,9 @@ fn holds(cond: Option<&Cond>, current: Option<&Item>) -> bool {
 }
 
 /// The state a write leaves its item in, if its condition holds.
-fn resolve(state: &State, w: &Write) -> Result<Option<Change>, StoreError> {
+fn resolve(data: &Data, w: &Write) -> Result<Option<Change>, StoreError> {
     let key = w.key()?;
-    let current = state.items.get(&key);
+    let current = data.items.get(&key);
     if !holds(w.cond(), current) {
         return Err(StoreError::ConditionFailed {
             current: current.cloned(),
@@ -352,12 +714,12 @@ fn resolve(state: &State, w: &Write) -> Result<Option<Change>, StoreError> {
     }
     Ok(match w {
         Write::Put { item, .. } => {
-            check_size(item)?;
+            check_item(item)?;
             Some(Change::Put(item.clone()))
         }
         Write::Update { update, .. } => {
             let next = update.apply(&key, current)?;
-            check_size(&next)?;
+            check_item(&next)?;
             Some(Change::Put(next))
         }
         Write::Delete { .. } => Some(Change::Delete(key)),
@@ -376,10 +738,92 @@ fn cursor_of(index: Index, item: &Item) -> Item {
     c
 }
 
+type Hit<'a> = (&'a str, &'a Key);
+
+/// The (sort key, table key) pairs of a query's partition that match its sort key condition,
+/// in the query's order.
+fn hits<'a>(data: &'a Data, q: &'a Query) -> Box<dyn Iterator<Item = Hit<'a>> + 'a> {
+    let p = q.partition.as_str();
+    let upper = format!("{p}\u{0}");
+    let all: Box<dyn DoubleEndedIterator<Item = Hit<'a>> + 'a> = match q.index {
+        Index::Table => Box::new(
+            data.items
+                .range((
+                    Bound::Included(Key::new(p, "")),
+                    Bound::Excluded(Key::new(upper, "")),
+                ))
+                .map(|(k, _)| (k.sk.as_str(), k)),
+        ),
+        Index::Gsi1 | Index::Gsi2 => {
+            let i = usize::from(q.index == Index::Gsi2);
+            let lo = (p.to_string(), String::new(), Key::new("", ""));
+            let hi = (upper, String::new(), Key::new("", ""));
+            Box::new(
+                data.gsi[i]
+                    .range((Bound::Included(lo), Bound::Excluded(hi)))
+                    .map(|(_, sk, k)| (sk.as_str(), k)),
+            )
+        }
+    };
+    let ordered: Box<dyn Iterator<Item = Hit<'a>> + 'a> = if q.ascending {
+        all
+    } else {
+        Box::new(all.rev())
+    };
+    Box::new(ordered.filter(|(sk, _)| q.sort.matches(sk)))
+}
+
+/// One page of a query, as DynamoDB cuts it: at the limit, or before the item that would take
+/// the page past `MAX_PAGE_BYTES` of item data (never empty for that reason). `next` is the
+/// last item's key when the page was cut with more items to come.
+fn query_page(data: &Data, q: &Query) -> Result<Page, StoreError> {
+    let after = match &q.start_after {
+        None => None,
+        Some(cur) => {
+            let (_, s) = q.index.key_names();
+            let key = Key::of(cur)
+                .ok_or_else(|| StoreError::Invalid("cursor without pk and sk".into()))?;
+            let sk = cur.get(s).and_then(Value::as_str).unwrap_or_default();
+            Some((sk.to_string(), key))
+        }
+    };
+    let past_cursor = |h: &Hit<'_>| match &after {
+        None => true,
+        Some((sk, key)) => {
+            let ord = (h.0, h.1).cmp(&(sk.as_str(), key));
+            if q.ascending {
+                ord.is_gt()
+            } else {
+                ord.is_lt()
+            }
+        }
+    };
+    let limit = q.limit.unwrap_or(usize::MAX);
+    let (mut items, mut bytes, mut cut) = (Vec::new(), 0, false);
+    for (_, key) in hits(data, q).skip_while(|h| !past_cursor(h)) {
+        let Some(item) = data.items.get(key) else {
+            continue;
+        };
+        let size = json_size(item);
+        if items.len() >= limit || (!items.is_empty() && bytes + size > MAX_PAGE_BYTES) {
+            cut = true;
+            break;
+        }
+        bytes += size;
+        items.push(item.clone());
+    }
+    let next = if cut {
+        items.last().map(|i| cursor_of(q.index, i))
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
 #[async_trait]
 impl Store for EmbeddedStore {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        Ok(self.lock().items.get(key).cloned())
+        Ok(read(&self.data).items.get(key).cloned())
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
@@ -388,78 +832,23 @@ impl Store for EmbeddedStore {
                 "batch get of more than 100 keys".into(),
             ));
         }
-        let st = self.lock();
+        let data = read(&self.data);
         let mut seen = BTreeSet::new();
         Ok(keys
             .iter()
             .filter(|k| seen.insert((*k).clone()))
-            .filter_map(|k| st.items.get(k).cloned())
+            .filter_map(|k| data.items.get(k).cloned())
             .collect())
     }
 
     async fn query(&self, q: &Query) -> Result<Page, StoreError> {
-        let st = self.lock();
-        let p = q.partition.as_str();
-        let upper = format!("{p}\u{0}");
-        // (sort key, table key) in ascending order, restricted by the sort key condition.
-        let mut hits: Vec<(&str, &Key)> = match q.index {
-            Index::Table => st
-                .items
-                .range((
-                    Bound::Included(Key::new(p, "")),
-                    Bound::Excluded(Key::new(upper, "")),
-                ))
-                .map(|(k, _)| (k.sk.as_str(), k))
-                .filter(|(sk, _)| q.sort.matches(sk))
-                .collect(),
-            Index::Gsi1 | Index::Gsi2 => {
-                let i = usize::from(q.index == Index::Gsi2);
-                let lo = (p.to_string(), String::new(), Key::new("", ""));
-                let hi = (upper, String::new(), Key::new("", ""));
-                st.gsi[i]
-                    .range((Bound::Included(lo), Bound::Excluded(hi)))
-                    .map(|(_, sk, k)| (sk.as_str(), k))
-                    .filter(|(sk, _)| q.sort.matches(sk))
-                    .collect()
-            }
-        };
-        if !q.ascending {
-            hits.reverse();
-        }
-        if let Some(cur) = &q.start_after {
-            let (_, s) = q.index.key_names();
-            let ck = Key::of(cur)
-                .ok_or_else(|| StoreError::Invalid("cursor without pk and sk".into()))?;
-            let csk = cur.get(s).and_then(Value::as_str).unwrap_or_default();
-            let pos = (csk, &ck);
-            hits.retain(|h| {
-                let ord = (h.0, h.1).cmp(&(pos.0, pos.1));
-                if q.ascending {
-                    ord.is_gt()
-                } else {
-                    ord.is_lt()
-                }
-            });
-        }
-        let limit = q.limit.unwrap_or(usize::MAX);
-        let cut = hits.len() > limit;
-        let items: Vec<Item> = hits
-            .into_iter()
-            .take(limit)
-            .filter_map(|(_, k)| st.items.get(k).cloned())
-            .collect();
-        let next = if cut {
-            items.last().map(|i| cursor_of(q.index, i))
-        } else {
-            None
-        };
-        Ok(Page { items, next })
+        query_page(&read(&self.data), q)
     }
 
     async fn put(&self, item: Item, cond: Option<Cond>) -> Result<(), StoreError> {
-        self.write(move |st| {
-            let change = resolve(st, &Write::Put { item, cond })?;
-            commit(st, change.into_iter().collect())
+        self.write(move |d| {
+            let change = resolve(d, &Write::Put { item, cond })?;
+            Ok(((), change.into_iter().collect()))
         })
         .await
     }
@@ -474,43 +863,43 @@ impl Store for EmbeddedStore {
             return Err(StoreError::Invalid("empty update".into()));
         }
         let key = key.clone();
-        self.write(move |st| {
-            let change = resolve(st, &Write::Update { key, update, cond })?;
+        self.write(move |d| {
+            let change = resolve(d, &Write::Update { key, update, cond })?;
             let Some(Change::Put(item)) = change else {
                 return Err(StoreError::Invalid("update resolved to no item".into()));
             };
-            commit(st, vec![Change::Put(item.clone())])?;
-            Ok(item)
+            Ok((item.clone(), vec![Change::Put(item)]))
         })
         .await
     }
 
     async fn delete(&self, key: &Key, cond: Option<Cond>) -> Result<Option<Item>, StoreError> {
         let key = key.clone();
-        self.write(move |st| {
-            let old = st.items.get(&key).cloned();
+        self.write(move |d| {
+            let old = d.items.get(&key).cloned();
             let change = resolve(
-                st,
+                d,
                 &Write::Delete {
                     key: key.clone(),
                     cond,
                 },
             )?;
-            if old.is_some() {
-                commit(st, change.into_iter().collect())?;
-            }
-            Ok(old)
+            let changes = match old {
+                Some(_) => change.into_iter().collect(),
+                None => Vec::new(),
+            };
+            Ok((old, changes))
         })
         .await
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         validate_transaction(&writes)?;
-        self.write(move |st| {
+        self.write(move |d| {
             let mut changes = Vec::with_capacity(writes.len());
             let mut failed = Vec::new();
             for (i, w) in writes.iter().enumerate() {
-                match resolve(st, w) {
+                match resolve(d, w) {
                     Ok(c) => changes.extend(c),
                     Err(StoreError::ConditionFailed { .. }) => failed.push(i),
                     Err(e) => return Err(e),
@@ -519,7 +908,7 @@ impl Store for EmbeddedStore {
             if !failed.is_empty() {
                 return Err(StoreError::TransactionCanceled { failed });
             }
-            commit(st, changes)
+            Ok(((), changes))
         })
         .await
     }
@@ -620,6 +1009,499 @@ mod tests {
             json!(1499)
         );
         assert_eq!(s.get(&Key::new("E", "E")).await.unwrap(), None);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    // ---- fault-injection helpers ----
+
+    fn faults<R>(s: &EmbeddedStore, f: impl FnOnce(&mut Faults) -> R) -> R {
+        let mut journal = s.journal.try_lock().expect("no write in flight");
+        f(&mut journal.as_mut().expect("a journaled store").faults)
+    }
+
+    fn set_compact_after(s: &EmbeddedStore, lines: usize) {
+        let mut journal = s.journal.try_lock().expect("no write in flight");
+        let j = journal.as_mut().expect("a journaled store");
+        j.compact_after = lines;
+        // Any backoff from a failed compaction was measured against the old threshold.
+        j.retry_compaction_at = 0;
+    }
+
+    fn failing(step: Step, times: usize) -> Faults {
+        Faults {
+            failing: vec![(step, times)],
+            ..Faults::default()
+        }
+    }
+
+    async fn put(s: &EmbeddedStore, pk: &str, sk: &str) -> Result<(), StoreError> {
+        s.put(item(json!({"pk": pk, "sk": sk})), None).await
+    }
+
+    async fn has(s: &EmbeddedStore, pk: &str, sk: &str) -> bool {
+        s.get(&Key::new(pk, sk)).await.unwrap().is_some()
+    }
+
+    fn journal_lines(dir: &Path) -> Vec<String> {
+        std::fs::read_to_string(dir.join("store.journal"))
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    // ---- 1: a failed append never leaves a partial line behind ----
+
+    #[tokio::test]
+    async fn a_failed_append_is_rolled_back_so_the_next_one_is_not_glued_to_it() {
+        let dir = temp_dir("short-write");
+        {
+            let s = EmbeddedStore::open(&dir).unwrap();
+            put(&s, "A", "1").await.unwrap();
+            faults(&s, |f| f.short_write = Some(7));
+            assert!(
+                put(&s, "A", "2").await.is_err(),
+                "the cut-short write fails"
+            );
+            assert!(!has(&s, "A", "2").await);
+            put(&s, "A", "3").await.unwrap();
+            put(&s, "A", "4").await.unwrap();
+            for line in journal_lines(&dir) {
+                assert!(
+                    parse_batch(line.as_bytes()).is_some(),
+                    "a whole batch: {line}"
+                );
+            }
+        }
+        let s = EmbeddedStore::open(&dir).expect("the store opens after a failed write");
+        assert!(has(&s, "A", "1").await && has(&s, "A", "3").await && has(&s, "A", "4").await);
+        assert!(!has(&s, "A", "2").await);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_write_whose_fsync_failed_does_not_come_back_after_a_restart() {
+        let dir = temp_dir("fsync-fails");
+        {
+            let s = EmbeddedStore::open(&dir).unwrap();
+            put(&s, "A", "1").await.unwrap();
+            faults(&s, |f| f.failing.push((Step::Sync, 1)));
+            assert!(put(&s, "A", "2").await.is_err());
+            put(&s, "A", "3").await.unwrap();
+        }
+        let s = EmbeddedStore::open(&dir).unwrap();
+        assert!(has(&s, "A", "1").await && has(&s, "A", "3").await);
+        assert!(
+            !has(&s, "A", "2").await,
+            "a write reported failed stays failed"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn when_the_roll_back_fails_too_writes_are_refused_until_reopened() {
+        let dir = temp_dir("rollback-fails");
+        {
+            let s = EmbeddedStore::open(&dir).unwrap();
+            put(&s, "A", "1").await.unwrap();
+            faults(&s, |f| {
+                f.short_write = Some(7);
+                f.failing.push((Step::Truncate, 1));
+            });
+            assert!(put(&s, "A", "2").await.is_err());
+            let refused = put(&s, "A", "3").await.unwrap_err();
+            assert!(
+                refused.to_string().contains("reopen"),
+                "a clear error: {refused}"
+            );
+            assert!(has(&s, "A", "1").await, "reads still work");
+        }
+        let s = EmbeddedStore::open(&dir).expect("reopening repairs the journal");
+        assert!(has(&s, "A", "1").await);
+        assert!(!has(&s, "A", "2").await && !has(&s, "A", "3").await);
+        put(&s, "A", "4").await.unwrap();
+        drop(s);
+        let s = EmbeddedStore::open(&dir).unwrap();
+        assert!(has(&s, "A", "4").await);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    // ---- 2: a failed compaction does not fail the durable commit before it ----
+
+    #[tokio::test]
+    async fn a_commit_is_a_success_even_when_the_compaction_after_it_fails() {
+        let dir = temp_dir("compaction-fails");
+        {
+            let s = EmbeddedStore::open(&dir).unwrap();
+            set_compact_after(&s, 10);
+            faults(&s, |f| f.failing.push((Step::CompactWrite, 1)));
+            for i in 0..11 {
+                s.put(item(json!({"pk": "K", "sk": "same", "v": i})), None)
+                    .await
+                    .expect("a durable commit is a success");
+            }
+            assert_eq!(
+                s.get(&Key::new("K", "same")).await.unwrap().unwrap()["v"],
+                json!(10),
+                "and visible"
+            );
+            assert!(
+                !dir.join("store.journal.tmp").exists(),
+                "a failed compaction leaves no temporary file (a full disk stays full)"
+            );
+            assert_eq!(journal_lines(&dir).len(), 11, "not compacted yet");
+            for i in 11..15 {
+                s.put(item(json!({"pk": "K", "sk": "same", "v": i})), None)
+                    .await
+                    .unwrap();
+            }
+            assert!(journal_lines(&dir).len() < 11, "compaction was retried");
+        }
+        let s = EmbeddedStore::open(&dir).unwrap();
+        assert_eq!(
+            s.get(&Key::new("K", "same")).await.unwrap().unwrap()["v"],
+            json!(14)
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn the_store_opens_even_when_the_compaction_on_open_fails() {
+        let dir = temp_dir("open-compaction-fails");
+        put(&EmbeddedStore::open(&dir).unwrap(), "A", "1")
+            .await
+            .unwrap();
+        let s = EmbeddedStore::open_with(&dir, failing(Step::CompactWrite, 1))
+            .expect("compaction is an optimisation, not a condition of opening");
+        assert!(has(&s, "A", "1").await);
+        put(&s, "A", "2").await.unwrap();
+        drop(s);
+        let s = EmbeddedStore::open(&dir).unwrap();
+        assert!(has(&s, "A", "1").await && has(&s, "A", "2").await);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    // ---- 3: a failed swap never leaves appends going to an unlinked file ----
+
+    /// Overwrites one item until the journal is due for compaction (more than 10 lines and
+    /// more than 4 per live item), the last write being the one that triggers it.
+    async fn churn(s: &EmbeddedStore, from: i64, to: i64) -> Vec<Result<(), StoreError>> {
+        let mut out = Vec::new();
+        for i in from..to {
+            out.push(
+                s.put(item(json!({"pk": "K", "sk": "same", "v": i})), None)
+                    .await,
+            );
+        }
+        out
+    }
+
+    async fn churned(s: &EmbeddedStore) -> Value {
+        s.get(&Key::new("K", "same")).await.unwrap().unwrap()["v"].clone()
+    }
+
+    #[tokio::test]
+    async fn a_failed_swap_keeps_writing_to_the_journal_on_disk() {
+        for step in [Step::CompactSync, Step::Reopen, Step::Rename] {
+            let dir = temp_dir("swap-fails");
+            {
+                let s = EmbeddedStore::open(&dir).unwrap();
+                set_compact_after(&s, 10);
+                // Every compaction fails at `step` from now on (until the restart).
+                faults(&s, |f| f.failing.push((step, usize::MAX)));
+                for i in 0..5 {
+                    put(&s, "P", &i.to_string()).await.unwrap();
+                }
+                // 5 + 20 = 25 lines for 6 items: the 20th overwrite triggers a compaction.
+                // Its commit is durable whatever the compaction does (item 2).
+                let _ = churn(&s, 0, 20).await;
+                // 26 lines for 7 items, 27 for 8: not due, so no later compaction rewrites
+                // the journal from memory; these two must land in the linked journal.
+                put(&s, "B", "after-1").await.unwrap();
+                put(&s, "B", "after-2").await.unwrap();
+            }
+            let s = EmbeddedStore::open(&dir).unwrap();
+            assert_eq!(churned(&s).await, json!(19), "{step:?}");
+            assert!(
+                has(&s, "B", "after-1").await && has(&s, "B", "after-2").await,
+                "{step:?}: writes after the failed swap survive a restart"
+            );
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
+    #[tokio::test]
+    async fn no_write_is_acknowledged_until_the_journal_is_durably_linked() {
+        let dir = temp_dir("dir-sync-fails");
+        {
+            let s = EmbeddedStore::open_with(&dir, failing(Step::DirSync, usize::MAX)).unwrap();
+            assert!(
+                put(&s, "A", "1").await.is_err(),
+                "the new journal's directory entry may not be on disk yet"
+            );
+            faults(&s, |f| f.failing.clear());
+            put(&s, "A", "2").await.unwrap();
+            set_compact_after(&s, 10);
+            // 1 + 10 = 11 lines for 2 items: the 10th overwrite triggers a compaction, which
+            // renames a new journal into place and cannot fsync the directory. Its commit was
+            // durable before, in the old journal.
+            faults(&s, |f| f.failing.push((Step::DirSync, 2)));
+            assert!(churn(&s, 0, 10).await.iter().all(Result::is_ok));
+            assert!(journal_lines(&dir).len() < 10, "compacted");
+            assert!(
+                put(&s, "D", "1").await.is_err(),
+                "refused: directory fsync failed"
+            );
+            put(&s, "D", "2")
+                .await
+                .expect("accepted once the directory is synced");
+        }
+        let s = EmbeddedStore::open(&dir).unwrap();
+        assert!(!has(&s, "A", "1").await && has(&s, "A", "2").await);
+        assert!(!has(&s, "D", "1").await && has(&s, "D", "2").await);
+        assert_eq!(churned(&s).await, json!(9));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    // ---- 4: query pages are cut at 1 MB ----
+
+    #[tokio::test]
+    async fn query_pages_are_cut_at_one_megabyte_and_next_walks_every_item_once() {
+        let s = EmbeddedStore::in_memory();
+        let blob = "x".repeat(100_000);
+        for i in 0..40 {
+            let it = json!({"pk": "BIG", "sk": format!("{i:03}"), "blob": blob,
+                            "gsi1pk": "BIGIDX", "gsi1sk": "same"});
+            s.put(item(it), None).await.unwrap();
+        }
+        s.put(item(json!({"pk": "BIH", "sk": "000"})), None)
+            .await
+            .unwrap();
+        for index in [Index::Table, Index::Gsi1] {
+            let partition = if index == Index::Table {
+                "BIG"
+            } else {
+                "BIGIDX"
+            };
+            for (descending, limit) in [(false, None), (true, None), (false, Some(7))] {
+                let mut query = Query::partition(index, partition);
+                if descending {
+                    query = query.descending();
+                }
+                if let Some(n) = limit {
+                    query = query.limit(n);
+                }
+                let mut seen = Vec::new();
+                let mut pages = 0;
+                loop {
+                    let page = s.query(&query).await.unwrap();
+                    pages += 1;
+                    let bytes: usize = page
+                        .items
+                        .iter()
+                        .map(|i| serde_json::to_vec(i).unwrap().len())
+                        .sum();
+                    assert!(bytes <= MAX_PAGE_BYTES, "page of {bytes} bytes");
+                    assert!(page.items.len() <= limit.unwrap_or(usize::MAX));
+                    seen.extend(
+                        page.items
+                            .iter()
+                            .map(|i| i["sk"].as_str().unwrap().to_string()),
+                    );
+                    match page.next {
+                        Some(n) => query = query.start_after(Some(n)),
+                        None => break,
+                    }
+                }
+                assert!(pages >= 4, "{index:?}: {pages} pages");
+                let mut want: Vec<String> = (0..40).map(|i| format!("{i:03}")).collect();
+                if descending && index == Index::Table {
+                    want.reverse();
+                }
+                if index == Index::Gsi1 {
+                    seen.sort();
+                    if descending {
+                        want.sort();
+                    }
+                }
+                assert_eq!(
+                    seen, want,
+                    "{index:?} descending={descending} limit={limit:?}"
+                );
+            }
+        }
+    }
+
+    // ---- 5: reads do not wait for a write's fsync ----
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_do_not_wait_for_a_writes_fsync() {
+        use std::sync::mpsc;
+        use std::time::Duration;
+        let dir = temp_dir("read-during-fsync");
+        let s = Arc::new(EmbeddedStore::open(&dir).unwrap());
+        put(&s, "A", "1").await.unwrap();
+        let (entered_tx, entered) = mpsc::channel();
+        let (release, release_rx) = mpsc::channel();
+        faults(&s, |f| f.hold_sync = Some((entered_tx, release_rx)));
+        let writer = tokio::spawn({
+            let s = s.clone();
+            async move { put(&s, "A", "2").await }
+        });
+        entered
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the write reaches its fsync");
+        let (done, reads) = mpsc::channel();
+        let reader = std::thread::spawn({
+            let s = s.clone();
+            move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap();
+                let got = rt.block_on(async {
+                    let one = s.get(&Key::new("A", "1")).await.unwrap();
+                    let two = s.get(&Key::new("A", "2")).await.unwrap();
+                    let page = s.query(&Query::partition(Index::Table, "A")).await.unwrap();
+                    (one.is_some(), two.is_some(), page.items.len())
+                });
+                let _ = done.send(got);
+            }
+        });
+        let got = reads.recv_timeout(Duration::from_secs(3));
+        release.send(()).unwrap();
+        writer.await.unwrap().unwrap();
+        reader.join().unwrap();
+        let got = got.expect("reads finished while a write was fsyncing");
+        assert_eq!(
+            got,
+            (true, false, 1),
+            "the write in flight is not visible yet"
+        );
+        assert!(has(&s, "A", "2").await);
+        drop(s);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    // ---- further hardening ----
+
+    #[tokio::test]
+    async fn a_torn_line_cut_inside_a_multibyte_character_is_dropped() {
+        let dir = temp_dir("torn-utf8");
+        {
+            let s = EmbeddedStore::open(&dir).unwrap();
+            s.put(item(json!({"pk": "A", "sk": "1", "v": "été"})), None)
+                .await
+                .unwrap();
+        }
+        let mut torn = br#"{"w":[{"put":{"pk":"A","sk":"2","v":""#.to_vec();
+        torn.push("é".as_bytes()[0]);
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(dir.join("store.journal"))
+            .unwrap();
+        f.write_all(&torn).unwrap();
+        drop(f);
+        let s = EmbeddedStore::open(&dir).expect("a torn last line is dropped, whatever its bytes");
+        assert_eq!(
+            s.get(&Key::new("A", "1")).await.unwrap().unwrap()["v"],
+            json!("été")
+        );
+        assert!(!has(&s, "A", "2").await);
+        put(&s, "A", "3").await.unwrap();
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_line_before_committed_ones_refuses_to_open_and_truncates_nothing() {
+        let dir = temp_dir("corrupt-middle");
+        put(&EmbeddedStore::open(&dir).unwrap(), "A", "1")
+            .await
+            .unwrap();
+        let journal = dir.join("store.journal");
+        let mut f = OpenOptions::new().append(true).open(&journal).unwrap();
+        f.write_all(b"garbage\n").unwrap();
+        f.write_all(batch_line(&[Change::Put(item(json!({"pk": "A", "sk": "2"})))]).as_bytes())
+            .unwrap();
+        f.write_all(b"\xff\xfe\n").unwrap();
+        drop(f);
+        let before = std::fs::read(&journal).unwrap();
+        let opened = EmbeddedStore::open(&dir);
+        assert!(
+            matches!(&opened, Err(e) if e.to_string().contains("corrupt")),
+            "refuses to guess"
+        );
+        assert_eq!(std::fs::read(&journal).unwrap(), before, "nothing was cut");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn items_nested_deeper_than_dynamodb_allows_are_refused() {
+        let dir = temp_dir("deep");
+        {
+            let s = EmbeddedStore::open(&dir).unwrap();
+            let mut deep = json!(1);
+            for _ in 0..200 {
+                deep = json!([deep]);
+            }
+            let r = s
+                .put(item(json!({"pk": "A", "sk": "1", "v": deep.clone()})), None)
+                .await;
+            assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
+            let r = s
+                .update(
+                    &Key::new("A", "2"),
+                    Update::new().set("v", deep.clone()),
+                    None,
+                )
+                .await;
+            assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
+            let mut ok = json!(1);
+            for _ in 0..MAX_NESTING {
+                ok = json!({ "m": ok });
+            }
+            s.put(item(json!({"pk": "A", "sk": "3", "v": ok})), None)
+                .await
+                .expect("nesting up to DynamoDB's limit is fine");
+            put(&s, "A", "4").await.unwrap();
+        }
+        let s = EmbeddedStore::open(&dir).expect("every journal line can be read back");
+        assert!(!has(&s, "A", "1").await && !has(&s, "A", "2").await);
+        assert!(has(&s, "A", "3").await && has(&s, "A", "4").await);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_data_files_are_private_to_their_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = temp_dir("modes").join("store");
+        let s = EmbeddedStore::open(&dir).unwrap();
+        put(&s, "A", "1").await.unwrap();
+        for path in [
+            dir.clone(),
+            dir.join("store.journal"),
+            dir.join("store.lock"),
+        ] {
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{} has mode {mode:o}", path.display());
+        }
+        drop(s);
+        let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn compaction_does_not_write_through_a_planted_symlink() {
+        let dir = temp_dir("symlink");
+        let victim = dir.join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join("store.journal.tmp")).unwrap();
+        let s = EmbeddedStore::open(&dir).unwrap();
+        put(&s, "A", "1").await.unwrap();
+        drop(s);
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        let s = EmbeddedStore::open(&dir).unwrap();
+        assert!(has(&s, "A", "1").await);
         let _ = std::fs::remove_dir_all(dir);
     }
 }

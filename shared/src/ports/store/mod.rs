@@ -161,7 +161,8 @@ impl Query {
     }
 }
 
-/// One page of a query. `next` is present when the page was cut by the limit.
+/// One page of a query. `next` is present when the page was cut, by the limit or (as DynamoDB
+/// does) at 1 MB of item data: a caller that wants every item follows `next` until it is absent.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Page {
     pub items: Vec<Item>,
