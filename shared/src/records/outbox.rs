@@ -124,17 +124,19 @@ pub async fn find(store: &dyn Store, id: &str) -> Result<Option<OutboxItem>, Sto
     super::get(store, &outbox_key(id)).await
 }
 
-/// Up to `limit` pending messages (all when `None`), oldest first.
+/// Up to `limit` pending messages (every one, over all pages, when `None`), oldest first.
 pub async fn pending(
     store: &dyn Store,
     limit: Option<usize>,
 ) -> Result<Vec<OutboxItem>, StoreError> {
-    let mut q = Query::partition(Index::Gsi1, PENDING_PARTITION);
-    if let Some(n) = limit {
-        q = q.limit(n);
+    let q = Query::partition(Index::Gsi1, PENDING_PARTITION);
+    match limit {
+        None => super::query_all(store, q).await,
+        Some(n) => {
+            let page = store.query(&q.limit(n)).await?;
+            page.items.into_iter().map(super::from_item).collect()
+        }
     }
-    let page = store.query(&q).await?;
-    page.items.into_iter().map(super::from_item).collect()
 }
 
 /// Counts a failed delivery attempt of a pending message; the count after it, or `None` when
