@@ -73,7 +73,10 @@ pub struct EmailAddress(String);
 
 impl EmailAddress {
     pub fn parse(raw: &str) -> Result<EmailAddress, EmailError> {
-        let s = raw.trim().to_lowercase();
+        // One canonical form: trimmed, lower-cased and Unicode NFC, so `josé` typed composed
+        // or decomposed is one address.
+        let nfc = icu_normalizer::ComposingNormalizerBorrowed::new_nfc();
+        let s = nfc.normalize(&raw.trim().to_lowercase()).into_owned();
         if s.is_empty() {
             return Err(EmailError::Format("email address is empty".into()));
         }
@@ -310,6 +313,14 @@ const COMMON_PASSWORDS: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn composed_and_decomposed_addresses_are_one() {
+        let composed = EmailAddress::parse("jos\u{e9}@example.com").unwrap();
+        let decomposed = EmailAddress::parse("Jose\u{301}@Example.com").unwrap();
+        assert_eq!(composed, decomposed);
+        assert_eq!(composed.as_str(), "jos\u{e9}@example.com");
+    }
 
     #[test]
     fn emails_are_canonical_and_validated() {

@@ -726,3 +726,38 @@ async fn a_locked_account_is_423_with_retry_after() {
     assert!((1..=15 * 60).contains(&retry), "{retry}");
     assert_error(&read(resp), 423, "WSAccountLockedException");
 }
+
+/// Codes that fold to one stored code, or two codes of one event, make one write each: never
+/// two writes to one key in the transaction (which DynamoDB refuses, a 500).
+#[tokio::test]
+async fn codes_that_fold_together_or_share_an_event_sign_up_once() {
+    let t = world(Backend::Embedded).await;
+    let app = &t.app;
+    let c = Id::new(1).unwrap();
+    provision::create_qr(app, c, "Access3", Some(Id::new(41).unwrap()))
+        .await
+        .unwrap();
+    let body = json!({"version": 5, "apiKey": V5_KEY, "emailAddress": "qr@example.com",
+        "password": "Qr-pass-2026", "firstName": "Q", "lastName": "R", "countryCode": "AU",
+        "profession": 1, "qrAccessCode": "access1", "qrAccessCodes": ["ACCESS1", "Access1", "Access3"]});
+    ok(&register(app, &body.to_string()).await);
+    let signups = app
+        .store
+        .query(
+            &Query::partition(Index::Table, "COMPANY#1")
+                .sort(SortKey::BeginsWith("EVENT#41#".into())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(signups.items.len(), 1, "{:?}", signups.items);
+    // More than 20 codes are refused before any is looked at.
+    let many: Vec<String> = (0..21).map(|i| format!("code{i}")).collect();
+    let body = json!({"version": 5, "apiKey": V5_KEY, "emailAddress": "many@example.com",
+        "password": "Many-pass-2026", "firstName": "M", "lastName": "M", "countryCode": "AU",
+        "profession": 1, "qrAccessCodes": many});
+    assert_error(
+        &register(app, &body.to_string()).await,
+        400,
+        "WSInvalidParameterException",
+    );
+}

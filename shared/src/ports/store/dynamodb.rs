@@ -521,19 +521,49 @@ impl Store for DynamoStore {
             .await
             .map_err(|e| match e.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-                    let failed = c
-                        .cancellation_reasons()
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
-                        .map(|(i, _)| i)
-                        .collect();
-                    StoreError::TransactionCanceled { failed }
+                    let codes: Vec<Option<&str>> =
+                        c.cancellation_reasons().iter().map(|r| r.code()).collect();
+                    cancellation(&codes)
                 }
                 _ => classify(e),
             })?;
         Ok(())
     }
+}
+
+/// What a cancelled transaction means, from its per-write reasons: failed conditions (by
+/// index) are the caller's to interpret; a conflict with a concurrent transaction is worth a
+/// retry (`TransactionCanceled` with no failed write); throttling is `Unavailable`; a validation
+/// error or an item collection over its size limit is `Invalid` (a bug, never retried).
+fn cancellation(codes: &[Option<&str>]) -> StoreError {
+    let failed: Vec<usize> = codes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == Some("ConditionalCheckFailed"))
+        .map(|(i, _)| i)
+        .collect();
+    if !failed.is_empty() {
+        return StoreError::TransactionCanceled { failed };
+    }
+    let has = |want: &[&str]| codes.iter().flatten().any(|c| want.contains(c));
+    if has(&["ValidationError", "ItemCollectionSizeLimitExceeded"]) {
+        let named: Vec<&str> = codes
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|c| *c != "None")
+            .collect();
+        return StoreError::Invalid(format!("transaction refused: {}", named.join(", ")));
+    }
+    if has(&[
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+        "RequestLimitExceeded",
+    ]) {
+        return StoreError::Unavailable("transaction throttled".into());
+    }
+    // TransactionConflict, or no reason given: another transaction got there first.
+    StoreError::TransactionCanceled { failed }
 }
 
 /// Creates the table as template.yaml declares it (for local DynamoDB emulators and tests):
@@ -610,6 +640,31 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_cancellation_reason_is_its_own_error() {
+        let c = |codes: &[Option<&str>]| cancellation(codes);
+        assert!(c(&[Some("None"), Some("ConditionalCheckFailed")]).failed_at(1));
+        let conflict = c(&[Some("TransactionConflict"), Some("None")]);
+        assert!(conflict.is_transient() && !conflict.is_condition_failure());
+        assert!(matches!(
+            c(&[Some("ValidationError")]),
+            StoreError::Invalid(_)
+        ));
+        assert!(matches!(
+            c(&[Some("None"), Some("ItemCollectionSizeLimitExceeded")]),
+            StoreError::Invalid(_)
+        ));
+        assert!(matches!(
+            c(&[Some("ThrottlingError")]),
+            StoreError::Unavailable(_)
+        ));
+        assert!(matches!(
+            c(&[Some("ProvisionedThroughputExceeded")]),
+            StoreError::Unavailable(_)
+        ));
+    }
+
     use serde_json::json;
 
     #[test]
