@@ -24,6 +24,10 @@ pub struct Membership {
     pub status: Status,
     #[serde(default)]
     pub teams: Vec<Id>,
+    /// selfRegisterMIUser's `condition` (version 4+): what the person told this company, kept
+    /// with the company's record of them, never on the account other companies see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<i64>,
     #[serde(with = "crate::domain::time::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
@@ -37,6 +41,7 @@ impl Membership {
             role: Role::Member,
             status: Status::Active,
             teams,
+            condition: None,
             created_at: now,
         }
     }

@@ -40,9 +40,6 @@ pub struct User {
     /// The login attempt that set the lock (it alone may clear it with the right password).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked_by: Option<String>,
-    /// selfRegisterMIUser's `condition` (version 4+), which the vendor page saves on the user.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub condition: Option<i64>,
     #[serde(with = "crate::domain::time::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
@@ -69,7 +66,6 @@ impl User {
             locked_by: None,
             unverified: false,
             sessions_after: None,
-            condition: None,
             created_at,
         }
     }

@@ -487,9 +487,9 @@ async fn account_writes(
         hash,
         now,
     );
-    user.condition = v.condition;
     user.unverified = true;
     let mut membership = Membership::new_member(c, user_id, teams, now);
+    membership.condition = v.condition;
     if restricted {
         membership.status = Status::Pending;
     }
