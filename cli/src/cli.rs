@@ -315,12 +315,13 @@ pub enum OutboxCommand {
     /// Move failed messages back to pending so the dispatcher sends them (the next sweep in
     /// the cloud, within 5 minutes; at once under `admit serve`). Anything not failed is
     /// refused.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["id", "all_failed"])))]
     Replay {
         /// The message's id (from `admit outbox list --status failed`).
-        #[arg(long, value_name = "ID", required_unless_present = "all_failed")]
+        #[arg(long, value_name = "ID")]
         id: Option<String>,
         /// Every failed message.
-        #[arg(long, conflicts_with = "id")]
+        #[arg(long)]
         all_failed: bool,
         #[command(flatten)]
         backend: Backend,

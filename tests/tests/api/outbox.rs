@@ -12,7 +12,8 @@ use admit_shared::usecases::outbox::{self, Listed, NotReplayed, Outcome};
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
 use admit_tests::{
-    auth_token, emulator_data, emulator_sdk, gateway_request, read, Backend, TestApp,
+    auth_token, emulator_endpoint, emulator_sdk, gateway_request, http_request, read, Backend,
+    TestApp,
 };
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,6 +26,20 @@ fn email(to: &str) -> Email {
         subject: "Welcome to admit".into(),
         text: "Hello,\nwelcome.".into(),
     }
+}
+
+/// Everything the emulator recorded. moto builds this dump from live objects, so it fails now
+/// and then (500) when another test writes at the same moment: ask again.
+fn emulator_data() -> Value {
+    let url = format!("{}/moto-api/data.json", emulator_endpoint());
+    for _ in 0..20 {
+        let (status, body) = http_request(&url, "GET", &[], None);
+        if status == 200 {
+            return body;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("moto's data.json kept failing");
 }
 
 async fn queue(app: &App, id: &str, message: &Message) {
@@ -389,9 +404,18 @@ async fn racing_dispatchers(backend: Backend) {
         ..t.app.clone()
     };
     let (a, b) = tokio::join!(outbox::deliver(&app, &id), outbox::deliver(&app, &id));
-    let mut outcomes = vec![a.unwrap(), b.unwrap()];
-    outcomes.sort_by_key(|o| format!("{o:?}"));
-    assert_eq!(outcomes, vec![Outcome::Busy, Outcome::Delivered]);
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let delivered = [&a, &b]
+        .iter()
+        .filter(|o| ***o == Outcome::Delivered)
+        .count();
+    assert_eq!(delivered, 1, "one delivery: {a:?}, {b:?}");
+    assert!(
+        [&a, &b]
+            .iter()
+            .any(|o| matches!(o, Outcome::Busy | Outcome::AlreadyDone)),
+        "the other one left it alone: {a:?}, {b:?}"
+    );
     let sent = rec.sent();
     assert_eq!(sent.len(), 1, "sent once");
     if backend == Backend::Emulator {
