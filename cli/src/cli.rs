@@ -57,6 +57,9 @@ pub enum Command {
     /// The DynamoDB table (for emulators; SAM creates the table of a stage in AWS).
     #[command(subcommand)]
     Table(TableCommand),
+    /// Queued emails and pushes: list them, replay failed ones.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
 }
 
 #[derive(Debug, Args)]
@@ -298,6 +301,57 @@ pub enum TableCommand {
     },
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutboxStatus {
+    /// Waiting to be sent (or being retried).
+    Pending,
+    /// Failed for good; kept with its body for replay.
+    Failed,
+    /// Sent (the last 30 days).
+    Sent,
+    /// Not sent because there was nothing to send (an invitation no longer pending).
+    Skipped,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List messages, one JSON object a line: id, kind, status, attempts, lastError,
+    /// createdAt (never a message's body).
+    List {
+        /// Only messages with this status [default: all: failed, pending, then sent and
+        /// skipped, newest first].
+        #[arg(long, value_enum)]
+        status: Option<OutboxStatus>,
+        /// At most this many lines.
+        #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        limit: u32,
+        #[command(flatten)]
+        backend: Backend,
+    },
+    /// Move failed messages back to pending so the dispatcher sends them (the next sweep in
+    /// the cloud, within 5 minutes; at once under `admit serve`). Anything not failed is
+    /// refused.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["id", "all_failed"])))]
+    Replay {
+        /// The message's id (from `admit outbox list --status failed`).
+        #[arg(long, value_name = "ID")]
+        id: Option<String>,
+        /// Every failed message.
+        #[arg(long)]
+        all_failed: bool,
+        #[command(flatten)]
+        backend: Backend,
+    },
+}
+
+impl OutboxCommand {
+    pub fn backend(&self) -> &Backend {
+        match self {
+            OutboxCommand::List { backend, .. } | OutboxCommand::Replay { backend, .. } => backend,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,6 +394,8 @@ mod tests {
             &["qr", "create"],
             &["settings", "set"],
             &["table", "create"],
+            &["outbox", "list"],
+            &["outbox", "replay"],
         ] {
             let mut args = path.to_vec();
             args.push("--help");
@@ -546,5 +602,54 @@ mod tests {
             backend(&["--store", "dynamodb", "--table", "t", "--data-dir", "d"]),
             Err(ErrorKind::ArgumentConflict)
         );
+    }
+
+    #[test]
+    fn outbox_commands_parse_and_replay_needs_one_target() {
+        let cli = parse(&["outbox", "list", "--status", "failed", "--limit", "5"]).expect("parses");
+        let Command::Outbox(OutboxCommand::List {
+            status,
+            limit,
+            backend,
+        }) = cli.command
+        else {
+            panic!("not outbox list");
+        };
+        assert_eq!((status, limit), (Some(OutboxStatus::Failed), 5));
+        assert_eq!(backend.target(), Ok(Target::Embedded(".admit".into())));
+        let cli =
+            parse(&["outbox", "list", "--store", "dynamodb", "--table", "t"]).expect("parses");
+        let Command::Outbox(OutboxCommand::List { status, limit, .. }) = cli.command else {
+            panic!("not outbox list");
+        };
+        assert_eq!((status, limit), (None, 100));
+
+        let cli = parse(&["outbox", "replay", "--id", "abc"]).expect("parses");
+        let Command::Outbox(OutboxCommand::Replay { id, all_failed, .. }) = cli.command else {
+            panic!("not outbox replay");
+        };
+        assert_eq!((id.as_deref(), all_failed), (Some("abc"), false));
+        assert!(parse(&["outbox", "replay", "--all-failed"]).is_ok());
+
+        let cases: &[(&[&str], ErrorKind)] = &[
+            (&["outbox", "replay"], ErrorKind::MissingRequiredArgument),
+            (
+                &["outbox", "replay", "--id", "a", "--all-failed"],
+                ErrorKind::ArgumentConflict,
+            ),
+            (
+                &["outbox", "list", "--status", "lost"],
+                ErrorKind::InvalidValue,
+            ),
+            (
+                &["outbox", "list", "--limit", "0"],
+                ErrorKind::ValueValidation,
+            ),
+        ];
+        for (args, kind) in cases {
+            let e = error(args);
+            assert_eq!(e.kind(), *kind, "{args:?}: {e}");
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+        }
     }
 }

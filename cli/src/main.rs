@@ -14,13 +14,14 @@ use admit_shared::ports::push::LocalPusher;
 use admit_shared::ports::store::dynamodb::{create_table, DynamoStore};
 use admit_shared::ports::store::{Store, StoreError};
 use admit_shared::records::{Role, Status, User};
+use admit_shared::usecases::outbox::{self, Listed, NotReplayed};
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 use cli::{
-    ApikeyCommand, Backend, Cli, Command, CompanyCommand, QrCommand, SettingsCommand, TableCommand,
-    Target, TeamCommand, UserCommand,
+    ApikeyCommand, Backend, Cli, Command, CompanyCommand, OutboxCommand, OutboxStatus, QrCommand,
+    SettingsCommand, TableCommand, Target, TeamCommand, UserCommand,
 };
 use serde_json::{json, Value};
 use std::path::Path;
@@ -139,6 +140,10 @@ impl Command {
             Command::Settings(SettingsCommand::Set { backend, .. }) => {
                 (["settings", "set"], backend)
             }
+            Command::Outbox(c @ OutboxCommand::List { .. }) => (["outbox", "list"], c.backend()),
+            Command::Outbox(c @ OutboxCommand::Replay { .. }) => {
+                (["outbox", "replay"], c.backend())
+            }
         })
     }
 }
@@ -165,6 +170,10 @@ async fn run(command: Command) -> Result<(), Failure> {
                 .map_err(|e| Failure::Failed(e.to_string()))?;
             print_json(&json!({"table": table, "created": true}));
             Ok(())
+        }
+        Command::Outbox(c) => {
+            let app = open_backend(c.backend().target()?).await?;
+            outbox_command(&app, c).await
         }
         command => {
             let Some((_, backend)) = command.backend() else {
@@ -301,11 +310,56 @@ async fn operator(app: &App, command: Command) -> Result<Value, Failure> {
             let v = provision::set_setting(app, company, &key, &value).await?;
             json!({"companyId": company, "key": key, "value": v})
         }
-        Command::Serve(_) | Command::Table(_) => {
+        Command::Serve(_) | Command::Table(_) | Command::Outbox(_) => {
             return Err(Failure::Usage("not an operator command".into()))
         }
     };
     Ok(out)
+}
+
+/// `admit outbox list` prints one JSON object a line (never a message's body: it may hold a
+/// single-use link); `admit outbox replay` prints the ids it moved back to pending.
+async fn outbox_command(app: &App, command: OutboxCommand) -> Result<(), Failure> {
+    let store_failed = |e: StoreError| Failure::Failed(format!("the store failed: {e}"));
+    match command {
+        OutboxCommand::List { status, limit, .. } => {
+            let status = status.map(|s| match s {
+                OutboxStatus::Pending => Listed::Pending,
+                OutboxStatus::Failed => Listed::Failed,
+                OutboxStatus::Sent => Listed::Sent,
+                OutboxStatus::Skipped => Listed::Skipped,
+            });
+            let items = outbox::list(app, status, limit as usize)
+                .await
+                .map_err(store_failed)?;
+            for item in &items {
+                println!("{}", outbox::summary(item));
+            }
+        }
+        OutboxCommand::Replay { id: Some(id), .. } => {
+            match outbox::replay(app, &id).await.map_err(store_failed)? {
+                Ok(()) => print_json(&json!({ "replayed": [id] })),
+                Err(NotReplayed::NotFound) => {
+                    return Err(Failure::Usage(format!("no outbox message {id}")))
+                }
+                Err(NotReplayed::NotFailed(status)) => {
+                    return Err(Failure::Usage(format!(
+                        "outbox message {id} is {status}, not failed: only failed messages are replayed"
+                    )))
+                }
+                Err(NotReplayed::NoBody) => {
+                    return Err(Failure::Failed(format!(
+                        "outbox message {id} failed before failed messages kept their body: there is nothing to send"
+                    )))
+                }
+            }
+        }
+        OutboxCommand::Replay { id: None, .. } => {
+            let ids = outbox::replay_all_failed(app).await.map_err(store_failed)?;
+            print_json(&json!({ "replayed": ids }));
+        }
+    }
+    Ok(())
 }
 
 async fn serve_command(addr: &str, dir: &Path) -> Result<(), Failure> {

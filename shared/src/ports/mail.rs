@@ -42,26 +42,36 @@ impl fmt::Display for DeliveryError {
 
 impl std::error::Error for DeliveryError {}
 
-/// Classifies an AWS SDK error: network, timeouts, throttles and 5xx are transient.
+/// Classifies a provider's error code: permanent only when `code` is one of
+/// `permanent_codes`, the errors known to be permanent for the message itself (a rejected
+/// address, a disabled endpoint). Everything else, including codes this list does not know
+/// (AccessDenied, AccountSendingPaused, ExpiredToken, clock skew, a new code), is transient:
+/// the dispatcher retries it a bounded number of times and then keeps the message, body
+/// included, for an operator to replay.
+pub fn classify_code(code: &str, message: &str, permanent_codes: &[&str]) -> DeliveryError {
+    let throttled = code.contains("Throttl") || code.contains("LimitExceeded");
+    if permanent_codes.contains(&code) && !throttled {
+        DeliveryError::Permanent(format!("{code}: {message}"))
+    } else {
+        DeliveryError::Transient(format!("{code}: {message}"))
+    }
+}
+
+/// Classifies an AWS SDK error: a service error by its code (`classify_code`); network
+/// failures, timeouts, unreadable responses and requests the SDK could not build (a missing
+/// credential, a bad endpoint: configuration, not the message) are transient.
 pub(crate) fn classify_sdk<E, R>(err: &SdkError<E, R>, permanent_codes: &[&str]) -> DeliveryError
 where
     E: ProvideErrorMetadata + std::error::Error,
 {
     match err {
-        SdkError::ServiceError(se) => {
-            let code = se.err().code().unwrap_or("Unknown");
-            let msg = se.err().message().unwrap_or_default();
-            let throttled = code.contains("Throttl") || code.contains("LimitExceeded");
-            if permanent_codes.contains(&code) && !throttled {
-                DeliveryError::Permanent(format!("{code}: {msg}"))
-            } else if throttled || code.contains("Internal") || code.contains("Unavailable") {
-                DeliveryError::Transient(format!("{code}: {msg}"))
-            } else {
-                DeliveryError::Permanent(format!("{code}: {msg}"))
-            }
-        }
+        SdkError::ServiceError(se) => classify_code(
+            se.err().code().unwrap_or("Unknown"),
+            se.err().message().unwrap_or_default(),
+            permanent_codes,
+        ),
         SdkError::ConstructionFailure(_) => {
-            DeliveryError::Permanent("the request could not be built".into())
+            DeliveryError::Transient("the request could not be built".into())
         }
         SdkError::TimeoutError(_) => DeliveryError::Transient("timed out".into()),
         SdkError::DispatchFailure(_) => {
@@ -70,6 +80,11 @@ where
         _ => DeliveryError::Transient("unreadable response from the service".into()),
     }
 }
+
+/// SES errors that are permanent for one email: the address (or the content) was rejected.
+/// Account-wide conditions (sending paused, an unverified sender domain, a missing
+/// configuration set, denied access) are transient: fixing them makes the email sendable.
+pub const SES_PERMANENT: &[&str] = &["MessageRejected"];
 
 #[async_trait]
 pub trait Mailer: Send + Sync {
@@ -114,16 +129,7 @@ impl Mailer for SesMailer {
             .message(message)
             .send()
             .await
-            .map_err(|e| {
-                classify_sdk(
-                    &e,
-                    &[
-                        "MessageRejected",
-                        "MailFromDomainNotVerifiedException",
-                        "ConfigurationSetDoesNotExistException",
-                    ],
-                )
-            })?;
+            .map_err(|e| classify_sdk(&e, SES_PERMANENT))?;
         Ok(out.message_id().to_string())
     }
 }
@@ -179,5 +185,42 @@ impl Mailer for NoMailer {
         Err(DeliveryError::Permanent(
             "this function is not wired to send email".into(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_known_permanent_codes_are_permanent() {
+        let permanent = |code: &str| {
+            matches!(
+                classify_code(code, "m", SES_PERMANENT),
+                DeliveryError::Permanent(_)
+            )
+        };
+        assert!(permanent("MessageRejected"));
+        for code in [
+            "AccessDenied",
+            "AccessDeniedException",
+            "AccountSendingPausedException",
+            "MailFromDomainNotVerifiedException",
+            "ConfigurationSetDoesNotExist",
+            "ExpiredToken",
+            "RequestTimeTooSkewed",
+            "SignatureDoesNotMatch",
+            "InternalFailure",
+            "ServiceUnavailable",
+            "Throttling",
+            "Unknown",
+            "SomethingNew",
+        ] {
+            assert!(!permanent(code), "{code} must be retried");
+        }
+        assert_eq!(
+            classify_code("AccessDenied", "not allowed", SES_PERMANENT),
+            DeliveryError::Transient("AccessDenied: not allowed".into())
+        );
     }
 }

@@ -99,6 +99,16 @@ pub trait Pusher: Send + Sync {
     async fn unregister(&self, endpoint: &str) -> Result<(), DeliveryError>;
 }
 
+/// SNS publish errors that are permanent for one push: the endpoint is disabled, gone or
+/// invalid, or the message itself is invalid. A disabled platform application, denied access
+/// and the like are account-wide and transient (see `classify_code`).
+pub const SNS_PUBLISH_PERMANENT: &[&str] = &[
+    "EndpointDisabled",
+    "InvalidParameter",
+    "ParameterValueInvalid",
+    "NotFound",
+];
+
 /// The reason given when a stage has no platform application for a device's platform.
 pub const NOT_CONFIGURED: &str = "push is not set up for this platform on this stage";
 
@@ -156,17 +166,7 @@ impl Pusher for SnsPusher {
             .message(message.sns_payload())
             .send()
             .await
-            .map_err(|e| {
-                classify_sdk(
-                    &e,
-                    &[
-                        "EndpointDisabled",
-                        "InvalidParameter",
-                        "NotFound",
-                        "PlatformApplicationDisabled",
-                    ],
-                )
-            })?;
+            .map_err(|e| classify_sdk(&e, SNS_PUBLISH_PERMANENT))?;
         Ok(out.message_id().unwrap_or_default().to_string())
     }
 
@@ -256,6 +256,34 @@ impl Pusher for NoPusher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_endpoint_and_message_errors_fail_a_push_for_good() {
+        use crate::ports::mail::classify_code;
+        for code in SNS_PUBLISH_PERMANENT {
+            assert!(matches!(
+                classify_code(code, "m", SNS_PUBLISH_PERMANENT),
+                DeliveryError::Permanent(_)
+            ));
+        }
+        for code in [
+            "AuthorizationError",
+            "PlatformApplicationDisabled",
+            "KMSAccessDenied",
+            "ExpiredToken",
+            "Throttled",
+            "InternalError",
+            "SomethingNew",
+        ] {
+            assert!(
+                matches!(
+                    classify_code(code, "m", SNS_PUBLISH_PERMANENT),
+                    DeliveryError::Transient(_)
+                ),
+                "{code} must be retried"
+            );
+        }
+    }
 
     #[test]
     fn long_multibyte_text_is_cut_to_fit_the_payload_limit() {

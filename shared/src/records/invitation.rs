@@ -72,7 +72,8 @@ pub fn replace(invitation: &Invitation, previous: Option<&Invitation>) -> Write 
     }
 }
 
-/// Where a token's hash leads.
+/// Where a token's hash leads. `outbox_id`: the outbox message the token was issued for
+/// (absent on tokens issued before tokens were tied to their message).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 struct TokenLookup {
@@ -80,39 +81,104 @@ struct TokenLookup {
     email: EmailAddress,
     expires_at: DateTime<Utc>,
     ttl: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    outbox_id: Option<String>,
 }
 
 pub fn token_key(hash: &str) -> Key {
     Key::new(format!("INVITETOKEN#{hash}"), "INVITETOKEN")
 }
 
-/// The invitation a token's hash leads to, if the token is known.
-pub async fn find_by_token(
+/// The invitation item's `tokenOutboxId`: the outbox message its live tokens were issued for.
+/// It is not part of `Invitation`: an invitation written anew (a new invite) has none.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IssuedFor {
+    #[serde(default)]
+    token_outbox_id: Option<String>,
+}
+
+/// The invitation for `company` and `email` with the outbox message its live tokens were
+/// issued for, if any.
+pub async fn find_issued(
     store: &dyn Store,
-    hash: &str,
-) -> Result<Option<Invitation>, StoreError> {
+    company: Id,
+    email: &EmailAddress,
+) -> Result<Option<(Invitation, Option<String>)>, StoreError> {
+    let Some(item) = store.get(&invitation_key(company, email)).await? else {
+        return Ok(None);
+    };
+    let issued: IssuedFor =
+        serde_json::from_value(serde_json::Value::Object(item.clone())).unwrap_or_default();
+    Ok(Some((super::from_item(item)?, issued.token_outbox_id)))
+}
+
+/// An invitation a presented token opens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Opened {
+    pub invitation: Invitation,
+    /// Set when the token is live as one issued for the outbox message the invitation's
+    /// tokens are current for (rather than as its latest token): accepting must check that.
+    pub outbox_id: Option<String>,
+}
+
+/// The invitation a token's hash opens, if the token is live: the invitation's latest token
+/// (`tokenHash`), or any token issued for the same outbox message as the latest (a re-send
+/// of one message keeps every link it sent working). Tokens of an earlier message, or of an
+/// invitation since replaced, open nothing.
+pub async fn find_by_token(store: &dyn Store, hash: &str) -> Result<Option<Opened>, StoreError> {
     let Some(item) = store.get(&token_key(hash)).await? else {
         return Ok(None);
     };
     let Ok(lookup) = serde_json::from_value::<TokenLookup>(serde_json::Value::Object(item)) else {
         return Ok(None);
     };
-    find(store, lookup.company_id, &lookup.email).await
+    let Some((inv, issued_for)) = find_issued(store, lookup.company_id, &lookup.email).await?
+    else {
+        return Ok(None);
+    };
+    let by_message = lookup.outbox_id.is_some()
+        && lookup.outbox_id == issued_for
+        && lookup.expires_at == inv.expires_at;
+    if by_message {
+        return Ok(Some(Opened {
+            invitation: inv,
+            outbox_id: lookup.outbox_id,
+        }));
+    }
+    if inv.token_hash.as_deref() == Some(hash) {
+        return Ok(Some(Opened {
+            invitation: inv,
+            outbox_id: None,
+        }));
+    }
+    Ok(None)
 }
 
-/// The writes that issue a token for a pending invitation (revoking its previous token): they
-/// fail at index 0 when the invitation is no longer the pending one that was read.
-pub fn issue_token(inv: &Invitation, hash: &str) -> Vec<Write> {
+/// The writes that issue a token for a pending invitation, sent by outbox message
+/// `outbox_id`: they fail at index 0 when the invitation is no longer the pending one that was
+/// read. `issued_for` is the message the invitation's live tokens were issued for: when it is
+/// this same message (a re-send after a crash or an uncertain failure), those tokens stay
+/// live; otherwise the previous token is revoked.
+pub fn issue_token(
+    inv: &Invitation,
+    hash: &str,
+    outbox_id: &str,
+    issued_for: Option<&str>,
+) -> Vec<Write> {
     let lookup = TokenLookup {
         company_id: inv.company_id,
         email: inv.email.clone(),
         expires_at: inv.expires_at,
         ttl: inv.expires_at.timestamp(),
+        outbox_id: Some(outbox_id.to_string()),
     };
     let mut writes = vec![
         Write::Update {
             key: inv.key(),
-            update: Update::new().set("tokenHash", hash),
+            update: Update::new()
+                .set("tokenHash", hash)
+                .set("tokenOutboxId", outbox_id),
             cond: Some(Cond::eq("status", "pending").and(Cond::eq(
                 "createdAt",
                 json!(crate::domain::time::format(inv.created_at)),
@@ -120,11 +186,15 @@ pub fn issue_token(inv: &Invitation, hash: &str) -> Vec<Write> {
         },
         Write::put_new(keyed_item(&token_key(hash), &lookup)),
     ];
-    writes.extend(revoke_token(inv));
+    if issued_for != Some(outbox_id) {
+        writes.extend(revoke_token(inv));
+    }
     writes
 }
 
-/// The write that deletes an invitation's current token, if it has one.
+/// The write that deletes an invitation's latest token, if it has one. Earlier tokens of the
+/// same outbox message are left to expire: a replaced invitation has no `tokenOutboxId`, so
+/// they open nothing.
 pub fn revoke_token(inv: &Invitation) -> Option<Write> {
     inv.token_hash.as_ref().map(|old| Write::Delete {
         key: token_key(old),
@@ -133,8 +203,21 @@ pub fn revoke_token(inv: &Invitation) -> Option<Write> {
 }
 
 /// The writes that use up a token and mark its invitation accepted (indexes 0 and 1 fail when
-/// the token was used or replaced meanwhile).
-pub fn accept(inv: &Invitation, hash: &str, now: DateTime<Utc>) -> [Write; 2] {
+/// the token was used, revoked or replaced meanwhile). `outbox_id`: the message the token was
+/// issued for, when it is live as one of that message's tokens (`Opened::outbox_id`).
+pub fn accept(
+    inv: &Invitation,
+    hash: &str,
+    outbox_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> [Write; 2] {
+    let live = match outbox_id {
+        Some(id) => Cond::Or(vec![
+            Cond::eq("tokenHash", hash),
+            Cond::eq("tokenOutboxId", id),
+        ]),
+        None => Cond::eq("tokenHash", hash),
+    };
     [
         Write::Delete {
             key: token_key(hash),
@@ -145,8 +228,9 @@ pub fn accept(inv: &Invitation, hash: &str, now: DateTime<Utc>) -> [Write; 2] {
             update: Update::new()
                 .set("status", "accepted")
                 .set("acceptedAt", json!(crate::domain::time::format(now)))
-                .remove("tokenHash"),
-            cond: Some(Cond::eq("status", "pending").and(Cond::eq("tokenHash", hash))),
+                .remove("tokenHash")
+                .remove("tokenOutboxId"),
+            cond: Some(Cond::eq("status", "pending").and(live)),
         },
     ]
 }

@@ -1,18 +1,34 @@
 //! The outbox's items: messages queued in the same transaction as the change they announce,
-//! delivered later by the dispatcher (`usecases::outbox`). While pending, a message is in the
-//! `OUTBOX#PENDING` partition of gsi1, oldest first.
+//! delivered later by the dispatcher (`usecases::outbox`).
+//!
+//! Where a message sits in gsi1 says what became of it:
+//! - `OUTBOX#PENDING` / `<createdAt>#<id>` while pending (oldest first: the sweep's queue);
+//! - `OUTBOX#FAILED` / `<createdAt>#<id>` once failed for good, with its body kept so an
+//!   operator can list and replay it;
+//! - `OUTBOX#DONE#<day of finishedAt>` / `<finishedAt>#<id>` once sent or skipped (body
+//!   dropped: it may hold a single-use link), one partition per day so listing the latest
+//!   reads only a few.
+//!
+//! A dispatcher sends a pending message only while it holds its claim: `claimId` (random,
+//! per delivery) and `leaseUntil` (epoch milliseconds). Claiming is one conditional update
+//! that succeeds only when no live lease exists, so two dispatchers never hold one message at
+//! once; every later step (count an attempt, mark sent or failed) is conditional on the same
+//! `claimId`, so a dispatcher that outlived its lease changes nothing.
 
 use super::keyed_item;
 use crate::domain::{EmailAddress, Id};
 use crate::ports::mail::Email;
 use crate::ports::push::PushMessage;
-use crate::ports::store::{Cond, Index, Key, Query, Store, StoreError, Update, Write};
+use crate::ports::store::{
+    Cond, Index, Item, Key, Query, SortKey, Store, StoreError, Update, Write,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 pub const PENDING_PARTITION: &str = "OUTBOX#PENDING";
-/// Delivered and failed messages' metadata is kept this long.
+pub const FAILED_PARTITION: &str = "OUTBOX#FAILED";
+/// Sent and failed messages' records are kept this long (failed ones: after they failed).
 pub const KEEP_DAYS: i64 = 30;
 
 /// What a message asks the dispatcher to send.
@@ -21,7 +37,8 @@ pub const KEEP_DAYS: i64 = 30;
 pub enum Message {
     Email(Email),
     Push(PushMessage),
-    /// An invitation email, rendered (with a freshly issued single-use token) when it is sent.
+    /// An invitation email, rendered (with a single-use token issued for this outbox message)
+    /// when it is sent.
     Invitation(InvitationEmail),
     /// An email that proves control of an address (with a token issued when it is sent).
     Verification(AddressEmail),
@@ -77,6 +94,10 @@ pub struct Welcome {
 #[serde(rename_all = "camelCase")]
 pub struct OutboxItem {
     pub outbox_id: String,
+    /// `email`, `push` or `invitation`; also stored outside the body, which a sent message
+    /// no longer has. `None` on messages queued before it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<Value>,
     pub status: String,
@@ -87,10 +108,30 @@ pub struct OutboxItem {
     pub last_error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<String>,
+    /// The dispatcher delivery holding the message, and until when (epoch milliseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_until: Option<i64>,
+}
+
+impl OutboxItem {
+    /// The kind, from the attribute or else from the body.
+    pub fn kind(&self) -> &str {
+        self.kind
+            .as_deref()
+            .or_else(|| self.message.as_ref()?.get("kind")?.as_str())
+            .unwrap_or("unknown")
+    }
 }
 
 pub fn outbox_key(id: &str) -> Key {
     Key::new(format!("OUTBOX#{id}"), "OUTBOX")
+}
+
+/// The gsi1 partition of the messages sent or skipped on `day` (UTC).
+fn done_partition(day: chrono::NaiveDate) -> String {
+    format!("OUTBOX#DONE#{}", day.format("%Y-%m-%d"))
 }
 
 /// The id of the outbox message an item key belongs to (for stream records).
@@ -98,25 +139,29 @@ pub fn outbox_id_of(pk: &str) -> Option<&str> {
     pk.strip_prefix("OUTBOX#")
 }
 
+fn ttl_from(t: DateTime<Utc>) -> Value {
+    json!((t + chrono::Duration::days(KEEP_DAYS)).timestamp())
+}
+
 /// The write that queues `message`; put it in the use case's transaction.
 pub fn enqueue(id: &str, now: DateTime<Utc>, message: &Message) -> Write {
     let created = crate::domain::time::format(now);
     let record = OutboxItem {
         outbox_id: id.to_string(),
+        kind: Some(message.kind().to_string()),
         message: Some(serde_json::to_value(message).unwrap_or(Value::Null)),
         status: "pending".into(),
         attempts: 0,
         created_at: created.clone(),
         last_error: None,
         finished_at: None,
+        claim_id: None,
+        lease_until: None,
     };
     let mut item = keyed_item(&outbox_key(id), &record);
     item.insert("gsi1pk".into(), json!(PENDING_PARTITION));
     item.insert("gsi1sk".into(), json!(format!("{created}#{id}")));
-    item.insert(
-        "ttl".into(),
-        json!((now + chrono::Duration::days(KEEP_DAYS)).timestamp()),
-    );
+    item.insert("ttl".into(), ttl_from(now));
     Write::put_new(item)
 }
 
@@ -124,68 +169,285 @@ pub async fn find(store: &dyn Store, id: &str) -> Result<Option<OutboxItem>, Sto
     super::get(store, &outbox_key(id)).await
 }
 
-/// Up to `limit` pending messages (every one, over all pages, when `None`), oldest first.
+/// Up to `limit` pending messages (all when `None`), oldest first; with `before`, only those
+/// queued before it.
 pub async fn pending(
     store: &dyn Store,
     limit: Option<usize>,
+    before: Option<DateTime<Utc>>,
 ) -> Result<Vec<OutboxItem>, StoreError> {
-    let q = Query::partition(Index::Gsi1, PENDING_PARTITION);
-    match limit {
-        None => super::query_all(store, q).await,
-        Some(n) => {
-            let page = store.query(&q.limit(n)).await?;
-            page.items.into_iter().map(super::from_item).collect()
+    let mut q = Query::partition(Index::Gsi1, PENDING_PARTITION);
+    if let Some(t) = before {
+        q = q.sort(SortKey::Lt(crate::domain::time::format(t)));
+    }
+    let mut out = Vec::new();
+    up_to(store, q, limit, |_| true, &mut out).await?;
+    Ok(out)
+}
+
+/// Up to `limit` failed messages (all when `None`), oldest first.
+pub async fn failed(
+    store: &dyn Store,
+    limit: Option<usize>,
+) -> Result<Vec<OutboxItem>, StoreError> {
+    let mut out = Vec::new();
+    let q = Query::partition(Index::Gsi1, FAILED_PARTITION);
+    up_to(store, q, limit, |_| true, &mut out).await?;
+    Ok(out)
+}
+
+/// Up to `limit` messages sent or skipped (only those with `status`, if given) in the last
+/// `KEEP_DAYS` days before `now`, newest first.
+pub async fn done(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    status: Option<&str>,
+    limit: usize,
+) -> Result<Vec<OutboxItem>, StoreError> {
+    let mut out = Vec::new();
+    let keep = |i: &OutboxItem| status.is_none_or(|s| i.status == s);
+    for back in 0..=KEEP_DAYS {
+        let day = (now - chrono::Duration::days(back)).date_naive();
+        let q = Query::partition(Index::Gsi1, done_partition(day)).descending();
+        up_to(store, q, Some(limit), keep, &mut out).await?;
+        if out.len() >= limit {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Adds to `out` the records a query matches that `keep` accepts, following pages until `out`
+/// holds `limit` (or the query ends).
+async fn up_to(
+    store: &dyn Store,
+    mut query: Query,
+    limit: Option<usize>,
+    keep: impl Fn(&OutboxItem) -> bool,
+    out: &mut Vec<OutboxItem>,
+) -> Result<(), StoreError> {
+    loop {
+        if let Some(n) = limit {
+            if out.len() >= n {
+                return Ok(());
+            }
+            query = query.limit(n - out.len());
+        }
+        let page = store.query(&query).await?;
+        for item in page.items {
+            let item: OutboxItem = super::from_item(item)?;
+            if keep(&item) {
+                out.push(item);
+            }
+        }
+        match page.next {
+            Some(next) => query = query.start_after(Some(next)),
+            None => return Ok(()),
         }
     }
 }
 
-/// Counts a failed delivery attempt of a pending message; the count after it, or `None` when
-/// the message is no longer pending.
-pub async fn count_attempt(
+/// The outcome of trying to claim a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// Ours until the lease ends: the message as it was claimed.
+    Held(Box<OutboxItem>),
+    /// Pending, but another delivery holds a live lease on it.
+    Busy,
+    /// Sent, failed, skipped or gone: nothing to do.
+    Done,
+}
+
+fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// Claims a pending message for one delivery (`claim_id`) until `now + lease`: one conditional
+/// update that succeeds only when the message is pending and no live lease exists (none was
+/// taken, or it ended). An expired lease is taken over.
+pub async fn claim(
     store: &dyn Store,
     id: &str,
-    reason: &str,
-) -> Result<Option<i64>, StoreError> {
+    claim_id: &str,
+    now: DateTime<Utc>,
+    lease: chrono::Duration,
+) -> Result<Claim, StoreError> {
+    let free = Cond::Or(vec![
+        Cond::NotExists("leaseUntil".into()),
+        Cond::Le("leaseUntil".into(), json!(millis(now))),
+    ]);
+    let update = Update::new()
+        .set("claimId", claim_id)
+        .set("leaseUntil", millis(now + lease));
     match store
         .update(
             &outbox_key(id),
-            Update::new().add("attempts", 1).set("lastError", reason),
-            Some(Cond::eq("status", "pending")),
+            update,
+            Some(Cond::eq("status", "pending").and(free)),
         )
         .await
     {
-        Ok(item) => Ok(Some(
-            item.get("attempts").and_then(Value::as_i64).unwrap_or(0),
-        )),
-        Err(e) if e.is_condition_failure() => Ok(None),
+        Ok(item) => Ok(Claim::Held(Box::new(super::from_item(item)?))),
+        Err(StoreError::ConditionFailed { current }) => {
+            let current = match current {
+                Some(item) => Some(item),
+                None => store.get(&outbox_key(id)).await?,
+            };
+            let pending = |i: &Item| i.get("status") == Some(&json!("pending"));
+            Ok(match current {
+                Some(i) if pending(&i) => Claim::Busy,
+                _ => Claim::Done,
+            })
+        }
         Err(e) => Err(e),
     }
 }
 
-/// Marks a pending message done (`sent`, `failed`, `skipped`): drops the body and leaves the
-/// pending index. Already finished messages are left as they are.
-pub async fn finish(
+/// The condition every step of a delivery carries: still pending, still ours.
+fn held_by(claim_id: &str) -> Cond {
+    Cond::eq("status", "pending").and(Cond::eq("claimId", claim_id))
+}
+
+/// Runs a write conditional on our claim; `false` when the claim was lost (taken over after
+/// the lease ended, or the message finished by someone else).
+async fn as_holder(
     store: &dyn Store,
     id: &str,
-    status: &str,
-    error: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let mut u = Update::new()
-        .set("status", status)
-        .set("finishedAt", crate::domain::time::format(now))
-        .remove("message")
-        .remove("gsi1pk")
-        .remove("gsi1sk");
-    if let Some(e) = error {
-        u = u.set("lastError", e);
-    }
+    claim_id: &str,
+    update: Update,
+) -> Result<bool, StoreError> {
     match store
-        .update(&outbox_key(id), u, Some(Cond::eq("status", "pending")))
+        .update(&outbox_key(id), update, Some(held_by(claim_id)))
         .await
     {
-        Ok(_) => Ok(()),
-        Err(e) if e.is_condition_failure() => Ok(()),
+        Ok(_) => Ok(true),
+        Err(e) if e.is_condition_failure() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Gives a claim back without counting an attempt (the delivery stopped before sending).
+pub async fn release(store: &dyn Store, id: &str, claim_id: &str) -> Result<bool, StoreError> {
+    let u = Update::new().remove("claimId").remove("leaseUntil");
+    as_holder(store, id, claim_id, u).await
+}
+
+/// Counts a failed delivery attempt of a message we hold and releases it for the next try.
+/// `false` when the claim was lost.
+pub async fn retry_later(
+    store: &dyn Store,
+    id: &str,
+    claim_id: &str,
+    reason: &str,
+) -> Result<bool, StoreError> {
+    let u = Update::new()
+        .add("attempts", 1)
+        .set("lastError", reason)
+        .remove("claimId")
+        .remove("leaseUntil");
+    as_holder(store, id, claim_id, u).await
+}
+
+/// How a delivery ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End<'a> {
+    Sent,
+    /// Nothing to send (an invitation no longer pending): the body is dropped.
+    Skipped(&'a str),
+    /// Failed for good; `counted` when this was a delivery attempt. The body is kept.
+    Failed {
+        reason: &'a str,
+        counted: bool,
+    },
+}
+
+/// Finishes a message we hold: sent and skipped messages lose their body and move to the
+/// day's done partition; failed ones keep their body, move to the failed partition and are
+/// kept `KEEP_DAYS` from now. `false` when the claim was lost.
+pub async fn finish(
+    store: &dyn Store,
+    item: &OutboxItem,
+    claim_id: &str,
+    end: End<'_>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let at = crate::domain::time::format(now);
+    let id = item.outbox_id.as_str();
+    let mut u = Update::new()
+        .set("finishedAt", at.as_str())
+        .remove("claimId")
+        .remove("leaseUntil");
+    u = match end {
+        End::Sent | End::Skipped(_) => u
+            .set("gsi1pk", done_partition(now.date_naive()))
+            .set("gsi1sk", format!("{at}#{id}"))
+            .remove("message"),
+        End::Failed { counted, .. } => {
+            let u = u
+                .set("gsi1pk", FAILED_PARTITION)
+                .set("gsi1sk", format!("{}#{id}", item.created_at))
+                .set("ttl", ttl_from(now));
+            if counted {
+                u.add("attempts", 1)
+            } else {
+                u
+            }
+        }
+    };
+    u = match end {
+        End::Sent => u.set("status", "sent"),
+        End::Skipped(reason) => u.set("status", "skipped").set("lastError", reason),
+        End::Failed { reason, .. } => u.set("status", "failed").set("lastError", reason),
+    };
+    as_holder(store, id, claim_id, u).await
+}
+
+/// Why a message cannot be replayed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotReplayed {
+    NotFound,
+    /// Only failed messages are replayed; this is its status.
+    NotFailed(String),
+    /// Failed before bodies were kept: there is nothing to send.
+    NoBody,
+}
+
+/// Moves a failed message back to pending (attempts from zero, kept `KEEP_DAYS` from now), in
+/// its old place in the pending queue so the next sweep sends it. Conditional on it still
+/// being failed.
+pub async fn replay(
+    store: &dyn Store,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<(), NotReplayed>, StoreError> {
+    let Some(item) = find(store, id).await? else {
+        return Ok(Err(NotReplayed::NotFound));
+    };
+    if item.status != "failed" {
+        return Ok(Err(NotReplayed::NotFailed(item.status)));
+    }
+    if item.message.is_none() {
+        return Ok(Err(NotReplayed::NoBody));
+    }
+    let u = Update::new()
+        .set("status", "pending")
+        .set("attempts", 0)
+        .set("replayedAt", crate::domain::time::format(now))
+        .set("gsi1pk", PENDING_PARTITION)
+        .set("gsi1sk", format!("{}#{id}", item.created_at))
+        .set("ttl", ttl_from(now))
+        .remove("finishedAt");
+    match store
+        .update(&outbox_key(id), u, Some(Cond::eq("status", "failed")))
+        .await
+    {
+        Ok(_) => Ok(Ok(())),
+        Err(StoreError::ConditionFailed { .. }) => {
+            let status = find(store, id).await?.map(|i| i.status);
+            Ok(Err(
+                status.map_or(NotReplayed::NotFound, NotReplayed::NotFailed)
+            ))
+        }
         Err(e) => Err(e),
     }
 }

@@ -17,15 +17,31 @@ use crate::usecases::{distinct, failed, login};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Called by the dispatcher when it sends an invitation: issues a fresh single-use token,
-/// stores its hash (revoking any earlier one) and renders the email. `None` when the invitation
-/// is no longer pending (accepted, expired or gone): nothing is sent.
-pub async fn issue(app: &App, msg: &InvitationEmail) -> Result<Option<Email>, StoreError> {
+/// Called by the dispatcher when outbox message `outbox_id` (queued at `queued_at`) sends an
+/// invitation: issues a single-use token for that message, stores its hash and renders the
+/// email. `None` when there is nothing to send: the invitation is no longer pending
+/// (accepted, expired or gone) or was replaced by a newer one after this message was queued.
+///
+/// A re-send of the same message (after a crash between sending and marking it sent, or a
+/// failure that may have hidden a delivery) issues another token and keeps the earlier ones
+/// live; a token for another message revokes the previous one. See `usecases::outbox`.
+pub async fn issue(
+    app: &App,
+    outbox_id: &str,
+    queued_at: &str,
+    msg: &InvitationEmail,
+) -> Result<Option<Email>, StoreError> {
     let store = app.store.as_ref();
-    let Some(inv) = invitation::find(store, msg.company_id, &msg.email).await? else {
+    let Some((inv, issued_for)) =
+        invitation::find_issued(store, msg.company_id, &msg.email).await?
+    else {
         return Ok(None);
     };
     if inv.status != InvitationStatus::Pending || inv.expires_at <= app.clock.now() {
+        return Ok(None);
+    }
+    let superseded = DateTime::parse_from_rfc3339(queued_at).is_ok_and(|q| q < inv.created_at);
+    if superseded {
         return Ok(None);
     }
     let company_name = company::find(store, msg.company_id)
@@ -33,10 +49,8 @@ pub async fn issue(app: &App, msg: &InvitationEmail) -> Result<Option<Email>, St
         .map(|c| c.name)
         .unwrap_or_else(|| "your company".into());
     let token = Token::generate("inv_").map_err(|e| StoreError::Internal(e.to_string().into()))?;
-    match store
-        .transact(invitation::issue_token(&inv, &token.hash()))
-        .await
-    {
+    let writes = invitation::issue_token(&inv, &token.hash(), outbox_id, issued_for.as_deref());
+    match store.transact(writes).await {
         Ok(()) => {}
         Err(e) if e.failed_at(0) => return Ok(None),
         Err(e) => return Err(e),
@@ -63,18 +77,21 @@ fn gone() -> DomainError {
     )
 }
 
-/// The invitation a token stands for, checked: pending, not expired, the token current.
-async fn by_token(app: &App, raw: Option<&str>) -> Result<(Token, Invitation), DomainError> {
+/// The invitation a token stands for, checked: pending, not expired, the token live (see
+/// `invitation::find_by_token`); with the outbox message the token is live through, if any.
+async fn by_token(
+    app: &App,
+    raw: Option<&str>,
+) -> Result<(Token, Invitation, Option<String>), DomainError> {
     let token = raw
         .and_then(Token::presented)
         .ok_or_else(|| DomainError::invalid("token is required"))?;
-    let inv = invitation::find_by_token(app.store.as_ref(), &token.hash())
+    let opened = invitation::find_by_token(app.store.as_ref(), &token.hash())
         .await
         .map_err(failed(Service::Company))?
         .ok_or_else(gone)?;
-    if inv.status != InvitationStatus::Pending
-        || inv.token_hash.as_deref() != Some(token.hash().as_str())
-    {
+    let inv = opened.invitation;
+    if inv.status != InvitationStatus::Pending {
         return Err(gone());
     }
     if inv.expires_at <= app.clock.now() {
@@ -83,7 +100,7 @@ async fn by_token(app: &App, raw: Option<&str>) -> Result<(Token, Invitation), D
             "the invitation has expired; ask for a new one",
         ));
     }
-    Ok((token, inv))
+    Ok((token, inv, opened.outbox_id))
 }
 
 /// What the invitee sees before accepting.
@@ -100,7 +117,7 @@ pub struct InvitationPreview {
 }
 
 pub async fn preview(app: &App, token: Option<&str>) -> Result<InvitationPreview, DomainError> {
-    let (_, inv) = by_token(app, token).await?;
+    let (_, inv, _) = by_token(app, token).await?;
     let store = app.store.as_ref();
     let fail = failed(Service::Company);
     let company = company::find(store, inv.company_id)
@@ -267,11 +284,12 @@ pub async fn accept(
     session: Option<&Session>,
     caller: &Caller,
 ) -> Result<Accepted, DomainError> {
-    let (token, inv) = by_token(app, body.token.as_deref()).await?;
+    let (token, inv, outbox_id) = by_token(app, body.token.as_deref()).await?;
     let fail = failed(Service::Company);
     let now = app.clock.now();
     let c = inv.company_id;
-    let mut writes: Vec<Write> = invitation::accept(&inv, &token.hash(), now).into();
+    let mut writes: Vec<Write> =
+        invitation::accept(&inv, &token.hash(), outbox_id.as_deref(), now).into();
     let existing = user::find_by_email(app.store.as_ref(), &inv.email)
         .await
         .map_err(&fail)?;

@@ -1,28 +1,75 @@
 //! The outbox dispatcher: use cases never call SES or SNS inside a request. They add an outbox
 //! message to the same transaction as the state change (`records::outbox`); the
-//! `dispatch_outbox` function (DynamoDB Streams in the cloud, an in-process loop under
-//! `admit serve`) delivers it through `Mailer` or `Pusher`, retrying transient failures, so an
-//! SES or SNS outage loses nothing. Delivery is at least once; a delivered message keeps only
-//! its metadata (the body, which may hold a single-use link, is removed).
+//! `dispatch_outbox` function (DynamoDB Streams in the cloud, plus a scheduled sweep; an
+//! in-process loop under `admit serve`) delivers it through `Mailer` or `Pusher`, retrying
+//! transient failures, so an SES or SNS outage loses nothing.
+//!
+//! **Claims.** A delivery first claims the message: one conditional update sets a random
+//! `claimId` and `leaseUntil = now + LEASE`, and succeeds only if the message is pending and
+//! no live lease exists. So the stream trigger, the sweep and a retried stream batch never
+//! send one message at the same time: the loser gets `Outcome::Busy` and leaves it alone.
+//! Every later write of the delivery (attempt counted, sent, failed) is conditional on the
+//! same `claimId`. `LEASE` outlasts the function's timeout (60 s), so a lease only expires once
+//! its holder is finished or dead; an expired lease is taken over by the next delivery.
+//!
+//! **At least once.** A crash after the provider accepted a message but before it is marked
+//! sent (or a timeout that hid an acceptance) means it is sent again once the lease ends.
+//! Delivery is at least once; the claim makes duplicates need a crash, not just a race.
+//!
+//! **Invitation links across re-sends.** An invitation email's token is issued when it is
+//! sent, and only its SHA-256 is stored. A re-send of the same outbox message cannot rebuild
+//! the earlier raw token, so it issues another one *for the same message* and keeps the
+//! earlier ones live: the invitation records the outbox id its tokens belong to
+//! (`tokenOutboxId`), each token's lookup item records the outbox id it was issued for, and a
+//! token opens the invitation if it is the latest or belongs to that same message. A token
+//! for another (newer) message revokes the previous one, as before. We chose this over
+//! deriving the token from a server-side secret and the outbox id: that needs a new secret
+//! to provision, rotate and keep out of the table on every stage (and locally), while this
+//! keeps the rule "tokens exist only as hashes" with no key management. The cost is that a
+//! re-sent invitation has two working links (either accepts it, once); tokens issued for an
+//! attempt that never reached the provider are live but exist nowhere in clear.
+//!
+//! **Errors.** Only errors known to be permanent for *that message* (a rejected address, a
+//! disabled endpoint) fail it at once; everything else, including errors the classifier does
+//! not know, is transient and retried up to `MAX_ATTEMPTS` deliveries. A failed message keeps
+//! its body (only a sent one loses it) so an operator can list and replay it (`list`,
+//! `replay`).
+//!
+//! **Sweep.** The scheduled sweep leaves messages younger than `SWEEP_GRACE` to the stream,
+//! which is already delivering them; it catches what the stream gave up on, what a crashed
+//! delivery left behind and what an operator replayed (a replay is not an insert, so the
+//! stream does not see it).
 
 use crate::app::App;
+use crate::domain::secrets::random_hex_id;
 use crate::ports::mail::DeliveryError;
 use crate::ports::store::StoreError;
-use crate::records::outbox::{self, Message, OutboxItem};
+pub use crate::records::outbox::NotReplayed;
+use crate::records::outbox::{self, Claim, End, Message, OutboxItem};
 use crate::usecases::{invitations, password_reset, verification};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::time::Duration;
 
 /// Delivery attempts (each with its own in-call retries) before a message is marked failed.
 pub const MAX_ATTEMPTS: i64 = 20;
+/// How long a claim holds a message: longer than `dispatch_outbox`'s timeout (60 s), so the
+/// holder is done or dead before anyone else may take it.
+pub const LEASE: chrono::Duration = chrono::Duration::seconds(120);
+/// Messages younger than this are left to the stream by the scheduled sweep.
+pub const SWEEP_GRACE: chrono::Duration = chrono::Duration::seconds(120);
 
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Delivered,
-    /// Already delivered or failed (a duplicate stream record, a second dispatcher).
+    /// Already delivered, failed or skipped (a duplicate stream record, a second dispatcher).
     AlreadyDone,
-    /// Failed for good (rejected address, disabled endpoint): recorded, not retried.
+    /// Another delivery holds the message's lease: it is being sent (or its holder died, and
+    /// the sweep takes it over once the lease ends).
+    Busy,
+    /// Failed for good (rejected address, disabled endpoint, or out of attempts): recorded
+    /// with its body, not retried until an operator replays it.
     Failed,
     /// Failed for now; the message stays pending and will be retried.
     Retry,
@@ -77,103 +124,169 @@ async fn send_with_retries(app: &App, message: &Message) -> Result<String, Deliv
     Err(last.unwrap_or_else(|| DeliveryError::Transient("no attempt made".into())))
 }
 
-async fn finish(app: &App, id: &str, status: &str, error: Option<&str>) -> Result<(), StoreError> {
-    outbox::finish(app.store.as_ref(), id, status, error, app.clock.now()).await
+/// One delivery of one message: the claim it holds.
+struct Delivery<'a> {
+    app: &'a App,
+    item: OutboxItem,
+    claim_id: String,
 }
 
-/// The message to send, rendered (invitations get their token now), or the outcome when there
-/// is nothing to send.
-async fn prepare(app: &App, item: OutboxItem) -> Result<Result<Message, Outcome>, DispatchError> {
-    let id = item.outbox_id.as_str();
-    if item.status != "pending" {
-        return Ok(Err(Outcome::AlreadyDone));
+impl Delivery<'_> {
+    fn id(&self) -> &str {
+        &self.item.outbox_id
     }
-    let Some(Ok(message)) = item.message.map(serde_json::from_value::<Message>) else {
-        tracing::error!(
-            outbox_id = id,
-            "outbox message is malformed; marking it failed"
-        );
-        finish(app, id, "failed", Some("malformed message")).await?;
-        return Ok(Err(Outcome::Failed));
-    };
-    match message {
-        Message::Invitation(inv) => match invitations::issue(app, &inv).await? {
+
+    /// Ends the delivery; a lost claim (a delivery that outlived its lease) changes nothing.
+    async fn finish(&self, end: End<'_>) -> Result<(), StoreError> {
+        let store = self.app.store.as_ref();
+        let now = self.app.clock.now();
+        if !outbox::finish(store, &self.item, &self.claim_id, end, now).await? {
+            tracing::warn!(outbox_id = self.id(), "outbox claim lost before finishing");
+        }
+        Ok(())
+    }
+
+    /// The message to send, rendered (invitations get their token now), or the outcome when
+    /// there is nothing to send.
+    async fn prepare(&self) -> Result<Result<Message, Outcome>, StoreError> {
+        let id = self.id();
+        let parsed = self
+            .item
+            .message
+            .clone()
+            .map(serde_json::from_value::<Message>);
+        let Some(Ok(message)) = parsed else {
+            tracing::error!(
+                outbox_id = id,
+                "outbox message is malformed; marking it failed"
+            );
+            let end = End::Failed {
+                reason: "malformed message",
+                counted: false,
+            };
+            self.finish(end).await?;
+            return Ok(Err(Outcome::Failed));
+        };
+        let (rendered, why_not) = match message {
+            Message::Invitation(inv) => (
+                invitations::issue(self.app, id, &self.item.created_at, &inv).await?,
+                "invitation no longer pending",
+            ),
+            Message::Verification(m) => (
+                verification::issue(self.app, &m).await?,
+                "address already verified",
+            ),
+            Message::PasswordReset(m) => (
+                password_reset::issue(self.app, &m).await?,
+                "account gone or its address changed",
+            ),
+            other => return Ok(Ok(other)),
+        };
+        match rendered {
             Some(email) => Ok(Ok(Message::Email(email))),
             None => {
-                tracing::info!(outbox_id = id, "invitation no longer pending; not sent");
-                finish(app, id, "skipped", Some("invitation no longer pending")).await?;
+                tracing::info!(outbox_id = id, why_not, "nothing to send");
+                self.finish(End::Skipped(why_not)).await?;
                 Ok(Err(Outcome::AlreadyDone))
             }
-        },
-        Message::Verification(m) => rendered(app, id, verification::issue(app, &m).await?).await,
-        Message::PasswordReset(m) => rendered(app, id, password_reset::issue(app, &m).await?).await,
-        m => Ok(Ok(m)),
-    }
-}
-
-/// A rendered email, or the outcome when there was nothing to send.
-async fn rendered(
-    app: &App,
-    id: &str,
-    email: Option<crate::ports::mail::Email>,
-) -> Result<Result<Message, Outcome>, DispatchError> {
-    match email {
-        Some(e) => Ok(Ok(Message::Email(e))),
-        None => {
-            tracing::info!(outbox_id = id, "nothing left to prove; not sent");
-            finish(app, id, "skipped", Some("no longer needed")).await?;
-            Ok(Err(Outcome::AlreadyDone))
         }
     }
-}
 
-/// Delivers the outbox message `id` if it is still pending.
-pub async fn deliver(app: &App, id: &str) -> Result<Outcome, DispatchError> {
-    let Some(item) = outbox::find(app.store.as_ref(), id).await? else {
-        return Ok(Outcome::AlreadyDone);
-    };
-    let message = match prepare(app, item).await? {
-        Ok(m) => m,
-        Err(outcome) => return Ok(outcome),
-    };
-    let kind = message.kind();
-    match send_with_retries(app, &message).await {
-        Ok(provider_id) => {
-            finish(app, id, "sent", None).await?;
-            tracing::info!(outbox_id = id, kind, provider_id = %provider_id, "outbox message delivered");
-            Ok(Outcome::Delivered)
-        }
-        Err(DeliveryError::Permanent(reason)) => {
-            tracing::error!(outbox_id = id, kind, %reason, "outbox message failed permanently");
-            finish(app, id, "failed", Some(&reason)).await?;
-            Ok(Outcome::Failed)
-        }
-        Err(DeliveryError::Transient(reason)) => {
-            let Some(attempts) = outbox::count_attempt(app.store.as_ref(), id, &reason).await?
-            else {
-                return Ok(Outcome::AlreadyDone);
+    /// Records a failed send: permanent (or out of attempts) fails the message, keeping its
+    /// body; anything else counts an attempt and releases the claim for the next try.
+    async fn failed(&self, kind: &str, error: DeliveryError) -> Result<Outcome, StoreError> {
+        let id = self.id();
+        let attempts = self.item.attempts + 1;
+        let (reason, permanent) = match error {
+            DeliveryError::Permanent(r) => (r, true),
+            DeliveryError::Transient(r) => (r, false),
+        };
+        if permanent || attempts >= MAX_ATTEMPTS {
+            tracing::error!(outbox_id = id, kind, attempts, permanent, %reason, "outbox message failed; kept for replay");
+            let end = End::Failed {
+                reason: &reason,
+                counted: true,
             };
-            if attempts >= MAX_ATTEMPTS {
-                tracing::error!(outbox_id = id, kind, attempts, %reason, "outbox message gave up after retries");
-                finish(app, id, "failed", Some(&reason)).await?;
-                return Ok(Outcome::Failed);
+            self.finish(end).await?;
+            return Ok(Outcome::Failed);
+        }
+        let store = self.app.store.as_ref();
+        if !outbox::retry_later(store, id, &self.claim_id, &reason).await? {
+            return Ok(Outcome::AlreadyDone);
+        }
+        tracing::warn!(outbox_id = id, kind, attempts, %reason, "outbox delivery will be retried");
+        Ok(Outcome::Retry)
+    }
+
+    async fn run(&self) -> Result<Outcome, StoreError> {
+        let message = match self.prepare().await? {
+            Ok(m) => m,
+            Err(outcome) => return Ok(outcome),
+        };
+        let kind = message.kind();
+        match send_with_retries(self.app, &message).await {
+            Ok(provider_id) => {
+                self.finish(End::Sent).await?;
+                tracing::info!(outbox_id = self.id(), kind, provider_id = %provider_id, "outbox message delivered");
+                Ok(Outcome::Delivered)
             }
-            tracing::warn!(outbox_id = id, kind, attempts, %reason, "outbox delivery will be retried");
-            Ok(Outcome::Retry)
+            Err(e) => self.failed(kind, e).await,
         }
     }
 }
 
-/// Delivers up to `limit` pending messages, oldest first (the local loop and the scheduled
-/// sweep that catches anything the stream gave up on). Returns how many were delivered.
-pub async fn dispatch_pending(app: &App, limit: usize) -> Result<usize, DispatchError> {
+/// Delivers the outbox message `id` if it is pending and nobody else holds it.
+pub async fn deliver(app: &App, id: &str) -> Result<Outcome, DispatchError> {
+    let claim_id = random_hex_id();
+    let store = app.store.as_ref();
+    let item = match outbox::claim(store, id, &claim_id, app.clock.now(), LEASE).await? {
+        Claim::Held(item) => *item,
+        Claim::Busy => return Ok(Outcome::Busy),
+        Claim::Done => return Ok(Outcome::AlreadyDone),
+    };
+    let delivery = Delivery {
+        app,
+        item,
+        claim_id,
+    };
+    match delivery.run().await {
+        Ok(outcome) => Ok(outcome),
+        Err(e) => {
+            // Give the message back at once so a retry need not wait for the lease to end.
+            if let Err(release) = outbox::release(store, id, &delivery.claim_id).await {
+                tracing::warn!(outbox_id = id, error = %release, "outbox claim not released");
+            }
+            Err(e.into())
+        }
+    }
+}
+
+/// Delivers up to `limit` pending messages, oldest first, with `before` only those queued
+/// before it. Returns how many were delivered.
+async fn deliver_pending(
+    app: &App,
+    limit: usize,
+    before: Option<DateTime<Utc>>,
+) -> Result<usize, DispatchError> {
     let mut delivered = 0;
-    for item in outbox::pending(app.store.as_ref(), Some(limit)).await? {
+    for item in outbox::pending(app.store.as_ref(), Some(limit), before).await? {
         if deliver(app, &item.outbox_id).await? == Outcome::Delivered {
             delivered += 1;
         }
     }
     Ok(delivered)
+}
+
+/// Delivers up to `limit` pending messages, oldest first, however young (the local loop of
+/// `admit serve`, the only dispatcher there). Returns how many were delivered.
+pub async fn dispatch_pending(app: &App, limit: usize) -> Result<usize, DispatchError> {
+    deliver_pending(app, limit, None).await
+}
+
+/// The scheduled sweep: delivers up to `limit` pending messages older than `SWEEP_GRACE`,
+/// oldest first (younger ones are the stream's). Returns how many were delivered.
+pub async fn sweep(app: &App, limit: usize) -> Result<usize, DispatchError> {
+    deliver_pending(app, limit, Some(app.clock.now() - SWEEP_GRACE)).await
 }
 
 /// One record of a DynamoDB Streams event that concerns the outbox.
@@ -203,7 +316,9 @@ pub fn outbox_records(event: &Value) -> Vec<StreamRecord> {
 }
 
 /// Handles one DynamoDB Streams batch: delivers each outbox insert in order and reports the
-/// first record that must be retried (and so every later one) as a batch item failure.
+/// first record that must be retried (and so every later one) as a batch item failure. A
+/// message another delivery holds is not retried here: its holder finishes it, or the sweep
+/// takes it over once the lease ends.
 pub async fn handle_stream_batch(app: &App, event: &Value) -> Value {
     for r in outbox_records(event) {
         let retry = match deliver(app, &r.outbox_id).await {
@@ -223,5 +338,74 @@ pub async fn handle_stream_batch(app: &App, event: &Value) -> Value {
 
 /// The pending messages, oldest first (for tests and operators).
 pub async fn pending(app: &App) -> Result<Vec<OutboxItem>, StoreError> {
-    outbox::pending(app.store.as_ref(), None).await
+    outbox::pending(app.store.as_ref(), None, None).await
+}
+
+/// Which messages `list` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listed {
+    Pending,
+    Failed,
+    Sent,
+    Skipped,
+}
+
+/// What an operator sees of a message: never its body, which may hold a single-use link.
+pub fn summary(item: &OutboxItem) -> Value {
+    let mut v = json!({
+        "id": item.outbox_id,
+        "kind": item.kind(),
+        "status": item.status,
+        "attempts": item.attempts,
+        "lastError": item.last_error,
+        "createdAt": item.created_at,
+    });
+    if let Some(at) = &item.finished_at {
+        v["finishedAt"] = json!(at);
+    }
+    v
+}
+
+/// Up to `limit` messages with the status asked for (all when `None`: failed, then pending,
+/// oldest first, then sent and skipped, newest first, from the last `KEEP_DAYS` days).
+pub async fn list(
+    app: &App,
+    status: Option<Listed>,
+    limit: usize,
+) -> Result<Vec<OutboxItem>, StoreError> {
+    let store = app.store.as_ref();
+    let now = app.clock.now();
+    Ok(match status {
+        Some(Listed::Failed) => outbox::failed(store, Some(limit)).await?,
+        Some(Listed::Pending) => outbox::pending(store, Some(limit), None).await?,
+        Some(Listed::Sent) => outbox::done(store, now, Some("sent"), limit).await?,
+        Some(Listed::Skipped) => outbox::done(store, now, Some("skipped"), limit).await?,
+        None => {
+            let mut all = outbox::failed(store, Some(limit)).await?;
+            all.extend(outbox::pending(store, Some(limit - all.len()), None).await?);
+            all.extend(outbox::done(store, now, None, limit - all.len()).await?);
+            all
+        }
+    })
+}
+
+/// Moves a failed message back to pending, so the dispatcher sends it (the sweep in the
+/// cloud, the loop of `admit serve` locally). Anything not failed is refused.
+pub async fn replay(app: &App, id: &str) -> Result<Result<(), NotReplayed>, StoreError> {
+    let done = outbox::replay(app.store.as_ref(), id, app.clock.now()).await?;
+    if done.is_ok() {
+        tracing::info!(outbox_id = id, "failed outbox message replayed");
+    }
+    Ok(done)
+}
+
+/// Replays every failed message; returns the ids replayed.
+pub async fn replay_all_failed(app: &App) -> Result<Vec<String>, StoreError> {
+    let mut replayed = Vec::new();
+    for item in outbox::failed(app.store.as_ref(), None).await? {
+        if replay(app, &item.outbox_id).await?.is_ok() {
+            replayed.push(item.outbox_id);
+        }
+    }
+    Ok(replayed)
 }
