@@ -124,14 +124,20 @@ async fn public_teams(app: &App, company: Id) -> Result<Vec<Id>, Failure> {
 /// Extracts `authToken` from the login's JSON answer, in any POSIX shell without jq.
 const TOKEN_FROM_LOGIN: &str = r#"sed -n 's/.*"authToken" *: *"\([^"]*\)".*/\1/p'"#;
 
-pub fn banner(base: &str, dir: &Path, demo: &Demo) -> String {
-    let mut s = String::new();
-    let captured = format!(
-        "Email and push are captured in {} and {}.\n",
-        dir.join("mail").display(),
-        dir.join("push").display(),
-    );
-    let (user_id, company_id, teams, admin, app_key) = match demo {
+/// What the banner knows of the demo: its user, company, public teams and keys (or
+/// placeholders when the keys were shown at an earlier start).
+struct Shown<'a> {
+    user_id: Id,
+    company_id: Option<Id>,
+    teams: &'a [Id],
+    admin: &'a str,
+    app_key: &'a str,
+}
+
+/// The banner's opening: what was provisioned, or what is there. `None` when there is no demo.
+fn opening<'a>(dir: &Path, demo: &'a Demo, s: &mut String) -> Option<Shown<'a>> {
+    let dir = dir.display();
+    match demo {
         Demo::Created {
             company_id,
             user_id,
@@ -141,15 +147,14 @@ pub fn banner(base: &str, dir: &Path, demo: &Demo) -> String {
         } => {
             s.push_str(&format!(
                 "Provisioned demo data in {dir}:\n  company {company_id} \"Demo Company\" with teams Property Investments, Equity Investments (public) and Compliance\n  admin API key: {admin_key}\n  app API key:   {app_key}\n  (keys are shown only now; `admit apikey create` makes more)\n",
-                dir = dir.display(),
             ));
-            (
-                *user_id,
-                Some(*company_id),
-                public_teams.as_slice(),
-                admin_key.as_str(),
-                app_key.as_str(),
-            )
+            Some(Shown {
+                user_id: *user_id,
+                company_id: Some(*company_id),
+                teams: public_teams,
+                admin: admin_key,
+                app_key,
+            })
         }
         Demo::Present {
             user_id,
@@ -157,32 +162,61 @@ pub fn banner(base: &str, dir: &Path, demo: &Demo) -> String {
             public_teams,
         } => {
             s.push_str(&format!(
-                "The demo data in {dir} is from an earlier start; its API keys were shown then (admit keeps only their hashes).\n\
-                 For new keys, stop the server and run: admit apikey create --company {c} --type app --data-dir {dir}\n",
-                dir = dir.display(),
+                concat!(
+                    "The demo data in {dir} is from an earlier start; its API keys were shown then (admit keeps only their hashes).\n",
+                    "For new keys, stop the server and run: admit apikey create --company {c} --type app --data-dir {dir}\n",
+                ),
                 c = company_id.map_or_else(|| "<company id>".to_string(), |c| c.to_string()),
+                dir = dir,
             ));
-            (
-                *user_id,
-                *company_id,
-                public_teams.as_slice(),
-                "<admin API key>",
-                "<app API key>",
-            )
+            Some(Shown {
+                user_id: *user_id,
+                company_id: *company_id,
+                teams: public_teams,
+                admin: "<admin API key>",
+                app_key: "<app API key>",
+            })
         }
         Demo::Absent => {
             s.push_str(&format!(
-                "The data directory {dir} already holds data and no demo user, so no demo data was provisioned\n\
-                 (admit serve provisions it only into an empty data directory).\n\
-                 Use the users and API keys you created there, or start on an empty directory for the demo:\n  \
-                 admit serve --data-dir .admit-demo\n\
-                 `admit --help` lists the operator commands that create companies, users and keys.\n",
-                dir = dir.display(),
+                concat!(
+                    "The data directory {dir} already holds data and no demo user, so no demo data was provisioned\n",
+                    "(admit serve provisions it only into an empty data directory).\n",
+                    "Use the users and API keys you created there, or start on an empty directory for the demo:\n  ",
+                    "admit serve --data-dir .admit-demo\n",
+                    "`admit --help` lists the operator commands that create companies, users and keys.\n",
+                ),
+                dir = dir,
             ));
-            s.push_str(&captured);
-            return s;
+            None
         }
+    }
+}
+
+pub fn banner(base: &str, dir: &Path, demo: &Demo) -> String {
+    let mut s = String::new();
+    let captured = format!(
+        "Email and push are captured in {} and {}.\n",
+        dir.join("mail").display(),
+        dir.join("push").display(),
+    );
+    let Some(shown) = opening(dir, demo, &mut s) else {
+        s.push_str(&captured);
+        return s;
     };
+    s.push_str(&try_it(base, &shown, &captured));
+    s
+}
+
+/// The demo user and the curl lines, pasteable in order (login first, logout last).
+fn try_it(base: &str, shown: &Shown<'_>, captured: &str) -> String {
+    let Shown {
+        user_id,
+        company_id,
+        teams,
+        admin,
+        app_key,
+    } = shown;
     let membership = match company_id {
         Some(c) => format!("admin of company {c}"),
         None => "in no company".to_string(),
@@ -196,20 +230,31 @@ pub fn banner(base: &str, dir: &Path, demo: &Demo) -> String {
             ids.join(", ")
         }
     };
-    s.push_str(&format!(
-        "Demo user: {DEMO_EMAIL} / {DEMO_PASSWORD} (user {user_id}, {membership})\n{captured}\n\
-         Try it (paste the lines in order: the first logs in and keeps the token in $TOKEN, the last logs out):\n\
-  TOKEN=$(curl -s -X POST {base}/rest/user/login -H 'Content-Type: application/json' -d '{{\"emailAddress\":\"{DEMO_EMAIL}\",\"password\":\"{DEMO_PASSWORD}\"}}' | {TOKEN_FROM_LOGIN}); echo \"authToken: $TOKEN\"\n\
-  curl -s -w '\\n' {base}/rest/company/teams/public -H 'x-nextinteract-company-api-key: {app_key}'\n\
-  curl -s -w '\\n' -X POST {base}/rest/company/membership/teams/assign -H 'x-nextinteract-company-api-key: {admin}' -d '{{\"userId\": {user_id}, \"teams\": [{teams2}], \"sendNotification\": true}}'\n\
-  curl -s -w '\\n' {base}/rest/user/notifications -H \"x-nextinteract-authtoken: $TOKEN\"\n\
-  curl -s -w '\\n' -X POST {base}/rest/user/miinvite -H \"x-nextinteract-authtoken: $TOKEN\" -d '{{\"companyId\": {company}, \"contact\": {{\"firstname\": \"Jane\", \"lastname\": \"Mead\", \"email1\": \"jane@example.com\"}}, \"inviteTeams\": [{{\"teamId\": {team1}}}]}}'\n\
-  curl -s -w '\\n' -X POST {base}/rest/user/mi/selfregister -d '{{\"version\": 1, \"apiKey\": \"{app_key}\", \"emailAddress\": \"sam@example.com\", \"firstName\": \"Sam\", \"lastName\": \"Lee\", \"password\": \"Passw0rd-sam\"}}'\n\
-  curl -s -w '\\n' -X POST {base}/rest/user/logout -H \"x-nextinteract-authtoken: $TOKEN\"\n",
+    format!(
+        concat!(
+            "Demo user: {DEMO_EMAIL} / {DEMO_PASSWORD} (user {user_id}, {membership})\n{captured}\n",
+            "Try it (paste the lines in order: the first logs in and keeps the token in $TOKEN, the last logs out):\n",
+            "TOKEN=$(curl -s -X POST {base}/rest/user/login -H 'Content-Type: application/json' -d '{{\"emailAddress\":\"{DEMO_EMAIL}\",\"password\":\"{DEMO_PASSWORD}\"}}' | {TOKEN_FROM_LOGIN}); echo \"authToken: $TOKEN\"\n",
+            "curl -s -w '\\n' {base}/rest/company/teams/public -H 'x-nextinteract-company-api-key: {app_key}'\n",
+            "curl -s -w '\\n' -X POST {base}/rest/company/membership/teams/assign -H 'x-nextinteract-company-api-key: {admin}' -d '{{\"userId\": {user_id}, \"teams\": [{teams2}], \"sendNotification\": true}}'\n",
+            "curl -s -w '\\n' {base}/rest/user/notifications -H \"x-nextinteract-authtoken: $TOKEN\"\n",
+            "curl -s -w '\\n' -X POST {base}/rest/user/miinvite -H \"x-nextinteract-authtoken: $TOKEN\" -d '{{\"companyId\": {company}, \"contact\": {{\"firstname\": \"Jane\", \"lastname\": \"Mead\", \"email1\": \"jane@example.com\"}}, \"inviteTeams\": [{{\"teamId\": {team1}}}]}}'\n",
+            "curl -s -w '\\n' -X POST {base}/rest/user/mi/selfregister -d '{{\"version\": 1, \"apiKey\": \"{app_key}\", \"emailAddress\": \"sam@example.com\", \"firstName\": \"Sam\", \"lastName\": \"Lee\", \"password\": \"Passw0rd-sam\"}}'\n",
+            "curl -s -w '\\n' -X POST {base}/rest/user/logout -H \"x-nextinteract-authtoken: $TOKEN\"\n",
+        ),
+        DEMO_EMAIL = DEMO_EMAIL,
+        DEMO_PASSWORD = DEMO_PASSWORD,
+        user_id = user_id,
+        membership = membership,
+        captured = captured,
+        base = base,
+        TOKEN_FROM_LOGIN = TOKEN_FROM_LOGIN,
+        app_key = app_key,
+        admin = admin,
+        company = company,
         teams2 = team_list(2),
         team1 = team_list(1),
-    ));
-    s
+    )
 }
 
 #[cfg(test)]
