@@ -40,6 +40,12 @@ pub async fn dispatch(app: &App, route: &Route, req: Request) -> Option<Response
         "verify_email" => verify_email::handler(app, req).await,
         "request_password_reset" => request_password_reset::handler(app, req).await,
         "reset_password" => reset_password::handler(app, req).await,
+        "invite_platform_users" => invite_platform_users::handler(app, req).await,
+        "get_business_settings" => get_business_settings::handler(app, req).await,
+        "put_business_settings" => put_business_settings::handler(app, req).await,
+        "list_invitations" => list_invitations::handler(app, req).await,
+        "resend_invitation" => resend_invitation::handler(app, req).await,
+        "revoke_invitation" => revoke_invitation::handler(app, req).await,
         _ => return None,
     })
 }

@@ -1,7 +1,7 @@
 //! loginUser: `POST /rest/user/login`.
 
 use admit_shared::domain::error::DomainError;
-use admit_shared::http::{self, nextinteract};
+use admit_shared::http::{self, auth, nextinteract};
 use admit_shared::usecases::login::{self, Credentials, LoginRequest};
 use admit_shared::{App, Ports};
 use lambda_http::{Body, Request, Response};
@@ -17,5 +17,22 @@ pub async fn handler(app: &App, req: Request) -> Response<Body> {
         login::login(app, Credentials::try_from(body)?, &caller).await
     }
     .await;
-    nextinteract::respond_with(LOGGED_IN, result)
+    // A browser asked to keep the session in a cookie: HttpOnly (no script reads it), Secure,
+    // SameSite=Strict, and the platform calls that read it also want the CSRF token.
+    let cookie = match &result {
+        Ok(granted) if granted.csrf_token.is_some() => Some(format!(
+            "{}={}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+            auth::SESSION_COOKIE,
+            granted.auth_token,
+            app.config.session_ttl.as_secs()
+        )),
+        _ => None,
+    };
+    let mut response = nextinteract::respond_with(LOGGED_IN, result);
+    if let Some(v) = cookie.and_then(|c| lambda_http::http::HeaderValue::from_str(&c).ok()) {
+        response
+            .headers_mut()
+            .insert(lambda_http::http::header::SET_COOKIE, v);
+    }
+    response
 }

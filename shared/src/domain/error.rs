@@ -35,6 +35,12 @@ pub enum ErrorKind {
     Expired,
     /// A concurrent request changed the same records first; retrying may succeed.
     Conflict,
+    /// The company does not let its users invite users (the `usersMayInvite` setting is off).
+    InvitingDisabled,
+    /// The request body's media type is not one the call reads.
+    UnsupportedMediaType,
+    /// No media type the call can answer with is acceptable to the caller.
+    NotAcceptable,
     /// The caller asked too often; `retry_after_secs` says when to try again.
     TooManyRequests,
     /// No endpoint has this path (the local server; API Gateway answers this in the cloud).

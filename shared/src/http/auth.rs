@@ -6,6 +6,7 @@ use crate::app::App;
 use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::secrets::Token;
 use crate::records::{ApiKey, ApiKeyType, Company, Session};
+use crate::usecases::platform::Principal;
 use crate::usecases::{apikeys, sessions};
 use lambda_http::Request;
 
@@ -53,4 +54,61 @@ pub async fn company_key(
         .to_str()
         .map_err(|_| DomainError::invalid("API key is malformed"))?;
     apikeys::resolve_any(app, raw, accepted, service).await
+}
+
+/// The cookie a browser keeps a session in (loginUser sets it when asked with `setCookie`).
+pub const SESSION_COOKIE: &str = "admit_session";
+
+/// The session of a platform-family call: `Authorization: Bearer <authToken>`, or the session
+/// cookie (then the call also carries the CSRF headers it has, checked per company by the use
+/// case: their names hold the company id).
+pub async fn platform_session(app: &App, req: &Request) -> Result<Principal, DomainError> {
+    let invalid = |m: &str| DomainError::new(ErrorKind::InvalidAuthToken, m);
+    let bearer = req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.trim().split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim().to_string())
+        });
+    let cookie = || {
+        req.headers()
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|c| {
+                let (name, value) = c.trim().split_once('=')?;
+                (name == SESSION_COOKIE).then(|| value.trim().to_string())
+            })
+    };
+    let (raw, via_cookie) = match bearer {
+        Some(b) => (b, false),
+        None => (
+            cookie().ok_or_else(|| {
+                invalid(
+                    "sign in first: send Authorization: Bearer <authToken> or the session cookie",
+                )
+            })?,
+            true,
+        ),
+    };
+    let token = Token::presented(&raw).ok_or_else(|| invalid("auth token is not valid"))?;
+    let session = sessions::authenticate(app, &token).await?;
+    let csrf_headers = req
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| {
+            let company = name.as_str().strip_prefix("x-csrf-token_")?;
+            Some((company.to_string(), value.to_str().ok()?.to_string()))
+        })
+        .collect();
+    Ok(Principal {
+        session,
+        via_cookie,
+        csrf_headers,
+    })
 }

@@ -7,6 +7,7 @@ pub use lambda_http;
 
 pub mod auth;
 pub mod nextinteract;
+pub mod platform;
 pub mod routes;
 
 use crate::app::App;

@@ -71,6 +71,12 @@ exceptions! {
         "Another request changed the same records at the same time; retrying may succeed.";
     TooManyRequests = 1022, 429, "WSTooManyRequestsException",
         "Too many requests of this kind for this address (password resets: 3 an hour); `Retry-After` says when to try again.";
+    InvitingDisabled = 1023, 403, "WSInvitingDisabledException",
+        "The company's `usersMayInvite` setting is off: only its reps and admins may invite.";
+    UnsupportedMediaType = 1024, 415, "WSUnsupportedMediaTypeException",
+        "The request body's Content-Type is not one the call reads (platform family calls only).";
+    NotAcceptable = 1025, 406, "WSNotAcceptableException",
+        "No media type the call answers with is acceptable to the caller (platform family calls only).";
     PasswordService = 2001, 500, "WSPasswordServiceException",
         "The password could not be hashed or checked.";
     UserService = 2002, 500, "WSUserServiceException",

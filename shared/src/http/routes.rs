@@ -133,6 +133,48 @@ pub const ROUTES: &[Route] = &[
         logical_id: "ResetPasswordFunction",
         summary: "Password reset: set a new password with the emailed token",
     },
+    Route {
+        method: "POST",
+        path: "/api/users/invitations",
+        function: "invite_platform_users",
+        logical_id: "InvitePlatformUsersFunction",
+        summary: "Platform: invite addresses into the caller's business (seed 003)",
+    },
+    Route {
+        method: "GET",
+        path: "/api/businesses/{BusinessID}/settings",
+        function: "get_business_settings",
+        logical_id: "GetBusinessSettingsFunction",
+        summary: "Platform: a business's settings (security settings for its admins, when asked)",
+    },
+    Route {
+        method: "PUT",
+        path: "/api/businesses/{BusinessID}/settings",
+        function: "put_business_settings",
+        logical_id: "PutBusinessSettingsFunction",
+        summary: "Platform: the business's admins change its settings",
+    },
+    Route {
+        method: "GET",
+        path: "/api/businesses/{BusinessID}/invitations",
+        function: "list_invitations",
+        logical_id: "ListInvitationsFunction",
+        summary: "Invitations: the business's invitations by status, paged (admins)",
+    },
+    Route {
+        method: "POST",
+        path: "/api/businesses/{BusinessID}/invitations/resend",
+        function: "resend_invitation",
+        logical_id: "ResendInvitationFunction",
+        summary: "Invitations: send one again with a new link (admins; 3 an hour)",
+    },
+    Route {
+        method: "POST",
+        path: "/api/businesses/{BusinessID}/invitations/revoke",
+        function: "revoke_invitation",
+        logical_id: "RevokeInvitationFunction",
+        summary: "Invitations: revoke one; its link stops working (admins)",
+    },
 ];
 
 /// Path parameters taken from a request path (`{deviceId}` -> value).

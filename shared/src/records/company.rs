@@ -162,6 +162,13 @@ pub struct Settings {
     pub allowed_email_domains: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users_may_invite: Option<bool>,
+    /// Whether sessions kept in a browser cookie must send `X-Csrf-Token_{companyId}` (platform
+    /// family); on when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csrf_required: Option<bool>,
+    /// How many days an invitation's link works; 7 when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation_days: Option<u32>,
     /// Profession number (as text) -> the teams a self-registration with it joins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profession_teams: Option<BTreeMap<String, Vec<Id>>>,

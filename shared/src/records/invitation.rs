@@ -13,6 +13,20 @@ use serde_json::json;
 pub enum InvitationStatus {
     Pending,
     Accepted,
+    Revoked,
+    /// Never stored: a pending invitation past its expiry is shown as expired.
+    Expired,
+}
+
+/// One step of an invitation's life: `invited`, `resent`, `accepted`, `revoked`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationEvent {
+    #[serde(with = "crate::domain::time::rfc3339")]
+    pub at: DateTime<Utc>,
+    pub event: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<Id>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -20,7 +34,9 @@ pub enum InvitationStatus {
 pub struct Invitation {
     pub company_id: Id,
     pub email: EmailAddress,
-    pub contact_id: Id,
+    /// The company's contact the invitation names (inviteMIUser); platform invitations name none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<Id>,
     pub teams: Vec<Id>,
     pub invited_by: Id,
     pub status: InvitationStatus,
@@ -36,6 +52,29 @@ pub struct Invitation {
         with = "crate::domain::time::rfc3339_opt"
     )]
     pub accepted_at: Option<DateTime<Utc>>,
+    /// The inviter's own words, plain text (platform invitations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub history: Vec<InvitationEvent>,
+}
+
+impl Invitation {
+    /// The status as a person sees it at `now`: a pending invitation past its expiry is expired.
+    pub fn status_at(&self, now: DateTime<Utc>) -> InvitationStatus {
+        match self.status {
+            InvitationStatus::Pending if self.expires_at <= now => InvitationStatus::Expired,
+            s => s,
+        }
+    }
+
+    /// How many times it was sent (invited or resent) since `since`.
+    pub fn sends_since(&self, since: DateTime<Utc>) -> usize {
+        self.history
+            .iter()
+            .filter(|e| e.at > since && (e.event == "invited" || e.event == "resent"))
+            .count()
+    }
 }
 
 pub fn invitation_key(company: Id, email: &EmailAddress) -> Key {
@@ -69,6 +108,77 @@ pub fn replace(invitation: &Invitation, previous: Option<&Invitation>) -> Write 
     Write::Put {
         item: super::item(invitation),
         cond: Some(cond),
+    }
+}
+
+/// A company's invitations, by address, a page at a time (`after`: the last address of the
+/// previous page); `limit` counts invitations read, so a filtered page may be shorter.
+pub async fn page(
+    store: &dyn Store,
+    company: Id,
+    limit: usize,
+    after: Option<&EmailAddress>,
+) -> Result<(Vec<Invitation>, bool), StoreError> {
+    let q = crate::ports::store::Query::partition(
+        crate::ports::store::Index::Table,
+        company_pk(company),
+    )
+    .sort(crate::ports::store::SortKey::BeginsWith("INVITE#".into()))
+    .limit(limit)
+    .start_after(after.map(|e| invitation_key(company, e).to_item()));
+    let page = store.query(&q).await?;
+    let more = page.next.is_some();
+    let items = page
+        .items
+        .into_iter()
+        .map(super::from_item)
+        .collect::<Result<Vec<Invitation>, _>>()?;
+    Ok((items, more))
+}
+
+/// The writes that revoke a pending invitation (its link stops working at once): fail at
+/// index 0 if it changed since it was read.
+pub fn revoke(inv: &Invitation, by: Id, now: DateTime<Utc>) -> Vec<Write> {
+    let mut history = inv.history.clone();
+    history.push(InvitationEvent {
+        at: now,
+        event: "revoked".into(),
+        by: Some(by),
+    });
+    let mut writes = vec![Write::Update {
+        key: inv.key(),
+        update: Update::new()
+            .set("status", "revoked")
+            .set("history", json!(history))
+            .remove("tokenHash")
+            .remove("tokenOutboxId"),
+        cond: Some(Cond::eq("status", "pending").and(Cond::eq(
+            "createdAt",
+            json!(crate::domain::time::format(inv.created_at)),
+        ))),
+    }];
+    writes.extend(revoke_token(inv));
+    writes
+}
+
+/// The write that renews a pending (or expired) invitation for a resend: a new expiry and a
+/// `resent` event; the dispatcher's new token then replaces the old link.
+pub fn renew(inv: &Invitation, by: Id, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> Write {
+    let mut history = inv.history.clone();
+    history.push(InvitationEvent {
+        at: now,
+        event: "resent".into(),
+        by: Some(by),
+    });
+    Write::Update {
+        key: inv.key(),
+        update: Update::new()
+            .set("expiresAt", crate::domain::time::format(expires_at))
+            .set("history", json!(history)),
+        cond: Some(Cond::eq("status", "pending").and(Cond::eq(
+            "createdAt",
+            json!(crate::domain::time::format(inv.created_at)),
+        ))),
     }
 }
 

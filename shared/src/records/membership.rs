@@ -33,6 +33,11 @@ pub struct Membership {
 }
 
 impl Membership {
+    /// Whether the membership grants anything at `now`.
+    pub fn is_active_at(&self, _now: DateTime<Utc>) -> bool {
+        self.status == Status::Active
+    }
+
     /// A new, active plain membership.
     pub fn new_member(company_id: Id, user_id: Id, teams: Vec<Id>, now: DateTime<Utc>) -> Self {
         Membership {

@@ -245,6 +245,9 @@ pub struct Session {
     /// The SHA-256 of the token: the key, not an attribute.
     #[serde(skip)]
     pub token_hash: String,
+    /// For a session kept in a browser cookie: the SHA-256 of the CSRF token issued with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csrf_hash: Option<String>,
 }
 
 pub fn session_key(token_hash: &str) -> Key {

@@ -4,11 +4,13 @@
 use crate::app::App;
 use crate::domain::activity::{ActivityType, Source};
 use crate::domain::error::{DomainError, ErrorKind, Service};
+use crate::domain::secrets::random_hex_id;
 use crate::domain::secrets::Token;
-use crate::domain::{Caller, Id, Name, Password};
+use crate::domain::{Caller, EmailAddress, Id, Name, Password};
 use crate::ports::mail::Email;
 use crate::ports::store::{StoreError, Write};
-use crate::records::outbox::InvitationEmail;
+use crate::records::invitation::InvitationEvent;
+use crate::records::outbox::{self, InvitationEmail, Message};
 use crate::records::{activity, company, contact, invitation, membership, user};
 use crate::records::{Invitation, InvitationStatus, Membership, Session, Status, User};
 use crate::usecases::accounts::{hash_password, new_password};
@@ -60,14 +62,83 @@ pub async fn issue(
         msg.link_base.trim_end_matches('/'),
         token.reveal()
     );
+    let inviter = user::find(store, inv.invited_by)
+        .await?
+        .map(|u| format!("{} {}", u.first_name, u.last_name))
+        .unwrap_or_else(|| "Someone".into());
+    let note = inv
+        .message
+        .as_deref()
+        .map(|m| format!("\n{inviter} wrote:\n\n{m}\n"))
+        .unwrap_or_default();
     Ok(Some(Email {
         to: msg.email.to_string(),
-        subject: format!("You are invited to {company_name}"),
+        subject: format!("{inviter} invited you to {company_name}"),
         text: format!(
-            "Hello,\n\nYou have been invited to join {company_name}.\n\nAccept the invitation: {link}\n\nThe link works once and expires on {}.\n",
+            "Hello,\n\n{inviter} invited you to join {company_name}.\n{note}\nAccept the invitation: {link}\n\nThe link works once and expires on {}.\n",
             inv.expires_at.format("%-d %B %Y")
         ),
     }))
+}
+
+/// The default number of days an invitation's link works (the `invitationDays` setting).
+pub const DEFAULT_INVITATION_DAYS: u32 = 7;
+
+/// What an invitation grants and who sends it, whatever door it came in by.
+#[derive(Debug, Clone)]
+pub struct Offer {
+    pub company: Id,
+    pub email: EmailAddress,
+    pub contact_id: Option<Id>,
+    pub teams: Vec<Id>,
+    pub inviter: Id,
+    pub message: Option<String>,
+}
+
+/// The writes that make `offer` the company's invitation for its address, replacing any earlier
+/// one (whose link stops working), with an `invited` event, and queue its email. The link works
+/// for the company's `invitationDays` (7 by default).
+pub async fn offer_writes(
+    app: &App,
+    offer: Offer,
+    days: Option<u32>,
+    link_base: &str,
+) -> Result<Vec<Write>, DomainError> {
+    let now = app.clock.now();
+    let previous = invitation::find(app.store.as_ref(), offer.company, &offer.email)
+        .await
+        .map_err(failed(Service::Company))?;
+    let mut writes: Vec<Write> = previous
+        .iter()
+        .filter_map(invitation::revoke_token)
+        .collect();
+    let days = days.unwrap_or(DEFAULT_INVITATION_DAYS);
+    let record = Invitation {
+        company_id: offer.company,
+        email: offer.email.clone(),
+        contact_id: offer.contact_id,
+        teams: offer.teams,
+        invited_by: offer.inviter,
+        status: InvitationStatus::Pending,
+        created_at: now,
+        expires_at: now + chrono::Duration::days(i64::from(days)),
+        token_hash: None,
+        accepted_at: None,
+        message: offer.message,
+        history: vec![InvitationEvent {
+            at: now,
+            event: "invited".into(),
+            by: Some(offer.inviter),
+        }],
+    };
+    writes.push(invitation::replace(&record, previous.as_ref()));
+    let email = Message::Invitation(InvitationEmail {
+        company_id: offer.company,
+        email: offer.email,
+        link_base: link_base.to_string(),
+    });
+    writes.push(outbox::enqueue(&random_hex_id(), now, &email));
+    Ok(writes)
 }
 
 fn gone() -> DomainError {
@@ -167,11 +238,14 @@ async fn new_account(
 ) -> Result<User, DomainError> {
     let fail = failed(Service::Company);
     let password = new_password(body.password)?;
-    let details = contact::find(app.store.as_ref(), inv.company_id, inv.contact_id)
-        .await
-        .map_err(&fail)?
-        .map(|c| c.details())
-        .unwrap_or_default();
+    let details = match inv.contact_id {
+        Some(id) => contact::find(app.store.as_ref(), inv.company_id, id)
+            .await
+            .map_err(&fail)?
+            .map(|c| c.details())
+            .unwrap_or_default(),
+        None => Default::default(),
+    };
     let from_contact = |f: &str| details.get(f).unwrap_or_default().to_string();
     let first = Name::parse(
         "firstName",
@@ -307,7 +381,9 @@ pub async fn accept(
         }
     };
     writes.push(join(app, &inv, user_id, now).await?);
-    writes.push(contact::link_user(c, inv.contact_id, user_id));
+    if let Some(contact_id) = inv.contact_id {
+        writes.push(contact::link_user(c, contact_id, user_id));
+    }
     writes.push(activity::record(
         user_id,
         ActivityType::InvitationAccepted,

@@ -10,18 +10,16 @@
 use crate::app::App;
 use crate::domain::contact::{self, Contact};
 use crate::domain::error::{DomainError, ErrorKind, Service};
-use crate::domain::secrets::random_hex_id;
 use crate::domain::{EmailAddress, Id};
 use crate::ports::store::{StoreError, Write};
 use crate::records::contact::{self as contacts, ContactRecord};
-use crate::records::outbox::{self, InvitationEmail, Message};
-use crate::records::{company, invitation, membership, user, Invitation, InvitationStatus};
+use crate::records::{company, membership, user, Settings};
 use crate::records::{Role, Status};
+use crate::usecases::invitations::{offer_writes, Offer};
 use crate::usecases::{distinct, failed};
 use serde::Deserialize;
 use serde_json::Value;
 
-pub const INVITATION_DAYS: i64 = 14;
 pub const MAX_TEAMS: usize = 100;
 
 #[derive(Debug, Deserialize)]
@@ -94,8 +92,14 @@ fn not_yours() -> DomainError {
     DomainError::invalid("companyId is not a company you can invite to")
 }
 
-/// Checks the inviter may invite to the company and the teams are the company's.
-async fn check_inviter(app: &App, inviter: Id, inv: &MiInvitation) -> Result<(), DomainError> {
+/// Checks the inviter may invite to the company and the teams are the company's: reps and
+/// admins always, plain members while the company's `usersMayInvite` setting is on (the
+/// default). Returns the company's settings.
+async fn check_inviter(
+    app: &App,
+    inviter: Id,
+    inv: &MiInvitation,
+) -> Result<Settings, DomainError> {
     let c = inv.company_id;
     let store = app.store.as_ref();
     let fail = failed(Service::Company);
@@ -110,10 +114,11 @@ async fn check_inviter(app: &App, inviter: Id, inv: &MiInvitation) -> Result<(),
     if company.status != Status::Active {
         return Err(DomainError::invalid("the company is not active"));
     }
-    if m.role == Role::Member {
+    let settings = company::settings(store, c).await.map_err(&fail)?;
+    if m.role == Role::Member && !settings.users_may_invite.unwrap_or(true) {
         return Err(DomainError::new(
-            ErrorKind::NotPermitted,
-            "only reps and admins of the company may invite",
+            ErrorKind::InvitingDisabled,
+            "this company lets only its reps and admins invite",
         ));
     }
     let found = company::teams_among(store, c, &inv.teams)
@@ -129,7 +134,7 @@ async fn check_inviter(app: &App, inviter: Id, inv: &MiInvitation) -> Result<(),
             format!("team {t} is not a team of company {c}"),
         ));
     }
-    Ok(())
+    Ok(settings)
 }
 
 /// Refuses an address that already belongs to a member of the company.
@@ -185,7 +190,7 @@ pub async fn invite(
     inv: MiInvitation,
     link_base: &str,
 ) -> Result<(), DomainError> {
-    check_inviter(app, inviter, &inv).await?;
+    let settings = check_inviter(app, inviter, &inv).await?;
     let c = inv.company_id;
     check_not_member(app, c, &inv.email).await?;
     let fail = failed(Service::Company);
@@ -197,33 +202,15 @@ pub async fn invite(
         ext_at = cw.external_id_guard_at;
         writes.extend(cw.writes);
     }
-    // One invitation per company and email: a new invite replaces it (new teams, new expiry,
-    // the old link revoked).
-    let previous = invitation::find(app.store.as_ref(), c, &inv.email)
-        .await
-        .map_err(&fail)?;
-    if let Some(p) = &previous {
-        writes.extend(invitation::revoke_token(p));
-    }
-    let record = Invitation {
-        company_id: c,
-        email: inv.email.clone(),
-        contact_id,
-        teams: inv.teams,
-        invited_by: inviter,
-        status: InvitationStatus::Pending,
-        created_at: now,
-        expires_at: now + chrono::Duration::days(INVITATION_DAYS),
-        token_hash: None,
-        accepted_at: None,
-    };
-    writes.push(invitation::replace(&record, previous.as_ref()));
-    let message = Message::Invitation(InvitationEmail {
-        company_id: c,
+    let offer = Offer {
+        company: c,
         email: inv.email,
-        link_base: link_base.to_string(),
-    });
-    writes.push(outbox::enqueue(&random_hex_id(), now, &message));
+        contact_id: Some(contact_id),
+        teams: inv.teams,
+        inviter,
+        message: None,
+    };
+    writes.extend(offer_writes(app, offer, settings.invitation_days, link_base).await?);
     app.store
         .transact(writes)
         .await

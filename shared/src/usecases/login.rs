@@ -17,6 +17,9 @@ pub struct LoginRequest {
     pub email_address: Option<String>,
     pub password: Option<String>,
     pub api_key: Option<String>,
+    /// Keep the session in a browser cookie too (the platform family's calls read it, with a
+    /// CSRF token answered here).
+    pub set_cookie: Option<bool>,
 }
 
 /// A login request, validated.
@@ -25,6 +28,7 @@ pub struct Credentials {
     pub email: EmailAddress,
     pub password: Password,
     pub app_key: Option<String>,
+    pub cookie: bool,
 }
 
 impl TryFrom<LoginRequest> for Credentials {
@@ -41,6 +45,7 @@ impl TryFrom<LoginRequest> for Credentials {
             email,
             password,
             app_key: req.api_key,
+            cookie: req.set_cookie.unwrap_or(false),
         })
     }
 }
@@ -53,6 +58,9 @@ pub struct LoginGranted {
     pub user_id: Id,
     /// RFC 3339, UTC, whole seconds (the one timestamp format of the API).
     pub expires_at: String,
+    /// For a cookie session: the token to send as `X-Csrf-Token_{companyId}` (shown once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
 }
 
 fn invalid_login() -> DomainError {
@@ -123,7 +131,7 @@ pub async fn login(
             "The user is not active.",
         ));
     }
-    start_session(app, &attempt, source, caller, now).await
+    start_session(app, &attempt, credentials.cookie, source, caller, now).await
 }
 
 /// Records a password check that failed: the error to answer (locked when this check used up
@@ -262,6 +270,7 @@ async fn reserve(
 async fn start_session(
     app: &App,
     attempt: &Attempt,
+    cookie: bool,
     source: Source,
     caller: &Caller,
     now: DateTime<Utc>,
@@ -276,12 +285,26 @@ async fn start_session(
     })?;
     let expires_at = now
         + chrono::Duration::from_std(app.config.session_ttl).unwrap_or(chrono::Duration::hours(12));
-    let session = Session {
+    let mut session = Session {
         session_id: random_hex_id(),
         user_id: user.user_id,
         created_at: now,
         expires_at,
         token_hash: token.hash(),
+        csrf_hash: None,
+    };
+    let csrf = if cookie {
+        let csrf = Token::generate("csrf_").map_err(|e| {
+            tracing::error!(error = %e, "OS random generator failed");
+            DomainError::new(
+                ErrorKind::UserService,
+                "The service failed; try again later.",
+            )
+        })?;
+        session.csrf_hash = Some(csrf.hash());
+        Some(csrf)
+    } else {
+        None
     };
     let writes = vec![
         user::finish_login(user.user_id, &attempt.id, now),
@@ -312,6 +335,7 @@ async fn start_session(
         auth_token: token.reveal().to_string(),
         user_id: user.user_id,
         expires_at: crate::domain::time::format(expires_at),
+        csrf_token: csrf.map(|c| c.reveal().to_string()),
     })
 }
 

@@ -11,9 +11,12 @@ pub mod member_profile;
 pub mod notifications;
 pub mod outbox;
 pub mod password_reset;
+pub mod platform;
+pub mod platform_invitations;
 pub mod provision;
 pub mod self_register;
 pub mod sessions;
+pub mod settings;
 pub mod teams;
 pub mod verification;
 

@@ -216,7 +216,17 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     (
         "usersMayInvite",
         "bool",
-        "Whether platform users may invite other users (true/false).",
+        "Whether every member may invite users (platform call and inviteMIUser); when false only reps and admins may, through inviteMIUser (true/false; default true).",
+    ),
+    (
+        "csrfRequired",
+        "bool",
+        "Whether browser (cookie) sessions must send X-Csrf-Token_{companyId} on platform calls (true/false; default true).",
+    ),
+    (
+        "invitationDays",
+        "days",
+        "How many days an invitation's link works (1 to 30; default 7).",
     ),
     (
         "professionTeams",
@@ -266,7 +276,8 @@ async fn profession_teams(
     Ok(Value::Object(m))
 }
 
-pub async fn set_setting(
+/// A setting's stored value from its text, validated (unknown settings are refused).
+pub async fn setting_value(
     app: &App,
     company: Id,
     key: &str,
@@ -279,11 +290,19 @@ pub async fn set_setting(
             known.join(", ")
         )));
     };
-    let v = match *kind {
+    Ok(match *kind {
         "bool" => match value.trim() {
             "true" => json!(true),
             "false" => json!(false),
             _ => return Err(DomainError::invalid(format!("{key} is true or false"))),
+        },
+        "days" => match value.trim().parse::<u32>() {
+            Ok(d) if (1..=30).contains(&d) => json!(d),
+            _ => {
+                return Err(DomainError::invalid(format!(
+                    "{key} is a whole number from 1 to 30"
+                )))
+            }
         },
         "list" => domains(value)?,
         "map" => profession_teams(app, company, key, value).await?,
@@ -293,7 +312,16 @@ pub async fn set_setting(
             )))
         }
         _ => json!(value),
-    };
+    })
+}
+
+pub async fn set_setting(
+    app: &App,
+    company: Id,
+    key: &str,
+    value: &str,
+) -> Result<Value, DomainError> {
+    let v = setting_value(app, company, key, value).await?;
     transact_in_company(
         app,
         company,
@@ -303,7 +331,6 @@ pub async fn set_setting(
     .await?;
     Ok(v)
 }
-
 /// Activates or deactivates the account of `email`. Deactivating revokes every session at
 /// once (the next request with one of its tokens is refused) and stops logins.
 pub async fn set_user_status(app: &App, email: &str, status: Status) -> Result<User, DomainError> {

@@ -1,5 +1,6 @@
 //! inviteMIUser (seed 000) and accepting invitations, through the Lambda handlers.
 
+use admit_shared::domain::Id;
 use admit_shared::ports::store::{Index, Key, Query, SortKey};
 use admit_shared::records::Role;
 use admit_shared::usecases::outbox;
@@ -397,12 +398,15 @@ async fn every_seed_exception_is_reachable() {
     let nowhere = invite(app, Some(&rep), &body(999, json!([]), person.clone())).await;
     invalid(theirs.clone());
     assert_eq!(theirs, nowhere);
-    // A plain member may not invite.
+    // A plain member may not invite while the company's usersMayInvite is off.
+    provision::set_setting(app, Id::new(3).unwrap(), "usersMayInvite", "false")
+        .await
+        .unwrap();
     let member = auth_token(app, MEMBER.0, MEMBER.1).await;
     assert_error(
         &invite(app, Some(&member), &body(3, json!([]), person.clone())).await,
         403,
-        "WSNotPermittedException",
+        "WSInvitingDisabledException",
     );
     // Teams of another company.
     assert_error(
@@ -460,7 +464,7 @@ async fn every_seed_exception_is_reachable() {
 }
 
 #[tokio::test]
-async fn invitations_expire_after_fourteen_days() {
+async fn invitations_expire_after_the_company_s_invitation_days() {
     let t = world(Backend::Embedded).await;
     let app = &t.app;
     let rep = auth_token(app, REP.0, REP.1).await;
@@ -470,7 +474,7 @@ async fn invitations_expire_after_fourteen_days() {
         .remove(0);
     assert_eq!(preview(app, &token).await.0, 200);
     t.clock
-        .advance(chrono::Duration::days(14) + chrono::Duration::seconds(1));
+        .advance(chrono::Duration::days(7) + chrono::Duration::seconds(1));
     assert_error(&preview(app, &token).await, 410, "WSExpiredException");
     assert_error(
         &accept(app, json!({"token": token, "password": "Accept3d-pass"})).await,

@@ -1,0 +1,287 @@
+//! The platform family's edge (seed 003): its media types (`application/json` and the
+//! `application/vnd.soa.v71+json`, `v72`, `v80`, `v81` versions, each with or without a charset),
+//! content negotiation, its PascalCase bodies and its error body
+//! `{"Status": N, "Error": "<reason phrase>", "Message": "..."}`.
+
+use crate::domain::error::{DomainError, ErrorKind};
+use http::header::{ACCEPT, CONTENT_TYPE};
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+
+/// The media types of the family, JSON first.
+pub const MEDIA_TYPES: &[&str] = &[
+    "application/json",
+    "application/vnd.soa.v71+json",
+    "application/vnd.soa.v72+json",
+    "application/vnd.soa.v80+json",
+    "application/vnd.soa.v81+json",
+];
+
+/// The status each kind is answered with in this family.
+pub fn status(kind: ErrorKind) -> u16 {
+    use ErrorKind::*;
+    match kind {
+        InvalidParameter | PasswordLength | InvalidEmailDomainName | InvalidTeam => 400,
+        // Seed 003: a missing or wrong CSRF header, and a company that does not let its users
+        // invite, are both 401.
+        InvalidAuthToken | InvalidLogin | InvitingDisabled => 401,
+        NotPermitted
+        | CompanyApiKeyNotActive
+        | CompanyNotActive
+        | IncorrectApiKeyType
+        | UserNotActive
+        | ConnectionStatusNotActive => 403,
+        RecordNotFound | UserNotFound | RouteNotFound => 404,
+        MethodNotAllowed => 405,
+        NotAcceptable => 406,
+        EmailAlreadyExists | Conflict => 409,
+        Expired => 410,
+        BodyTooLarge => 413,
+        UnsupportedMediaType => 415,
+        AccountLocked => 423,
+        TooManyRequests => 429,
+        PasswordService | UserService | CompanyService | MembershipService => 500,
+        UserServiceUnavailable | CompanyServiceUnavailable | CacheService => 503,
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error")
+}
+
+/// The media type (without parameters) of a header value such as
+/// `application/json; charset=UTF-8`, lower-cased.
+fn essence(value: &str) -> String {
+    value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Checks the request's Content-Type (when it has a body): one of the family's media types, or
+/// `UnsupportedMediaType`.
+pub fn check_content_type(req: &Request) -> Result<(), DomainError> {
+    let has_body = match req.body() {
+        Body::Empty => false,
+        Body::Text(t) => !t.trim().is_empty(),
+        Body::Binary(b) => !b.is_empty(),
+        _ => false,
+    };
+    if !has_body {
+        return Ok(());
+    }
+    let given = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(essence)
+        .unwrap_or_default();
+    if MEDIA_TYPES.contains(&given.as_str()) {
+        return Ok(());
+    }
+    Err(DomainError::new(
+        ErrorKind::UnsupportedMediaType,
+        format!(
+            "Content-Type {} is not accepted; send one of {}",
+            if given.is_empty() { "(none)" } else { &given },
+            MEDIA_TYPES.join(", ")
+        ),
+    ))
+}
+
+/// The media type to answer with: the first of the caller's `Accept` entries (in order of
+/// preference, `q=0` excluded) that the family has; `*/*` and `application/*` (or no `Accept`)
+/// get JSON. `NotAcceptable` when none fits.
+pub fn negotiate(req: &Request) -> Result<&'static str, DomainError> {
+    let Some(accept) = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok(MEDIA_TYPES[0]);
+    };
+    let mut wanted: Vec<(f32, usize, String)> = Vec::new();
+    for (i, entry) in accept.split(',').enumerate() {
+        let q = entry
+            .split(';')
+            .skip(1)
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        if q > 0.0 {
+            wanted.push((q, i, essence(entry)));
+        }
+    }
+    wanted.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, _, media) in &wanted {
+        if media == "*/*" || media == "application/*" {
+            return Ok(MEDIA_TYPES[0]);
+        }
+        if let Some(m) = MEDIA_TYPES.iter().find(|m| **m == media) {
+            return Ok(m);
+        }
+    }
+    Err(DomainError::new(
+        ErrorKind::NotAcceptable,
+        format!(
+            "no acceptable media type; this call answers with {}",
+            MEDIA_TYPES.join(", ")
+        ),
+    ))
+}
+
+/// The `{BusinessID}` of the path: a business that cannot exist is simply not found.
+pub fn business_in_path(req: &Request) -> Result<crate::domain::Id, DomainError> {
+    super::path_param(req, "BusinessID")
+        .and_then(|b| b.parse().ok())
+        .ok_or_else(|| {
+            DomainError::new(ErrorKind::RecordNotFound, "no such business for this user")
+        })
+}
+
+/// The optional `BusinessID` query parameter.
+pub fn business_in_query(req: &Request) -> Result<Option<crate::domain::Id>, DomainError> {
+    super::query_param(req, "BusinessID")
+        .map(|b| {
+            b.parse()
+                .map_err(|e: String| DomainError::invalid(format!("BusinessID: {e}")))
+        })
+        .transpose()
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ErrorBody<'a> {
+    status: u16,
+    error: &'static str,
+    message: &'a str,
+}
+
+fn answer(status: u16, media: &str, body: String) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header(CONTENT_TYPE, media)
+        .header(http::header::CACHE_CONTROL, "no-store")
+        .body(Body::Text(body))
+        .unwrap_or_else(|_| Response::new(Body::Empty))
+}
+
+/// The family's error answer, in `media`.
+pub fn error_response(e: &DomainError, media: &str) -> Response<Body> {
+    let status = status(e.kind);
+    if e.kind.is_server_fault() {
+        tracing::warn!(kind = ?e.kind, status, "request failed");
+    } else {
+        tracing::info!(kind = ?e.kind, status, message = %e.message, "request refused");
+    }
+    let message = if e.kind.is_server_fault() {
+        "An error occurred processing the call."
+    } else {
+        e.message.as_str()
+    };
+    let body = ErrorBody {
+        status,
+        error: reason(status),
+        message,
+    };
+    let mut r = answer(
+        status,
+        media,
+        serde_json::to_string(&body).unwrap_or_else(|_| "{}".into()),
+    );
+    if let Some(secs) = e.retry_after_secs {
+        if let Ok(v) = http::HeaderValue::from_str(&secs.to_string()) {
+            r.headers_mut().insert(http::header::RETRY_AFTER, v);
+        }
+    }
+    r
+}
+
+/// A use case's result as the body, in the negotiated media type. Errors in negotiation are
+/// answered in JSON.
+pub fn respond<T: Serialize>(
+    media: Result<&'static str, DomainError>,
+    result: Result<T, DomainError>,
+) -> Response<Body> {
+    let media = match media {
+        Ok(m) => m,
+        Err(e) => return error_response(&e, MEDIA_TYPES[0]),
+    };
+    match result.and_then(|v| {
+        serde_json::to_string(&v).map_err(|e| {
+            tracing::error!(error = %e, "response body could not be serialised");
+            DomainError::new(ErrorKind::UserService, "could not answer")
+        })
+    }) {
+        Ok(body) => answer(200, media, body),
+        Err(e) => error_response(&e, media),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(headers: &[(&str, &str)], body: &str) -> Request {
+        let mut b = http::Request::builder()
+            .method("POST")
+            .uri("/api/users/invitations");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(Body::Text(body.into())).unwrap()
+    }
+
+    #[test]
+    fn every_family_type_with_or_without_a_charset_is_read() {
+        for m in MEDIA_TYPES {
+            let with = format!("{m}; charset=UTF-8");
+            assert!(check_content_type(&req(&[("content-type", m)], "{}")).is_ok());
+            assert!(check_content_type(&req(&[("content-type", &with)], "{}")).is_ok());
+        }
+        for bad in [
+            "text/plain",
+            "application/xml",
+            "application/x-www-form-urlencoded",
+        ] {
+            let e = check_content_type(&req(&[("content-type", bad)], "{}")).unwrap_err();
+            assert_eq!(status(e.kind), 415, "{bad}");
+        }
+        assert_eq!(
+            status(check_content_type(&req(&[], "{}")).unwrap_err().kind),
+            415
+        );
+    }
+
+    #[test]
+    fn the_answer_follows_accept() {
+        let n = |a: &str| negotiate(&req(&[("accept", a)], ""));
+        assert_eq!(negotiate(&req(&[], "")).unwrap(), "application/json");
+        assert_eq!(n("*/*").unwrap(), "application/json");
+        assert_eq!(
+            n("application/vnd.soa.v80+json").unwrap(),
+            "application/vnd.soa.v80+json"
+        );
+        assert_eq!(
+            n("text/html, application/vnd.soa.v72+json;q=0.5, application/json;q=0.9").unwrap(),
+            "application/json"
+        );
+        assert_eq!(status(n("text/html").unwrap_err().kind), 406);
+        assert_eq!(status(n("application/json;q=0").unwrap_err().kind), 406);
+    }
+
+    #[test]
+    fn every_kind_has_a_status_and_errors_have_the_family_shape() {
+        let e = DomainError::new(ErrorKind::InvitingDisabled, "users may not invite");
+        let r = error_response(&e, "application/vnd.soa.v81+json");
+        assert_eq!(r.status().as_u16(), 401);
+        assert_eq!(r.headers()[CONTENT_TYPE], "application/vnd.soa.v81+json");
+        let Body::Text(b) = r.body() else { panic!() };
+        let v: serde_json::Value = serde_json::from_str(b).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"Status": 401, "Error": "Unauthorized", "Message": "users may not invite"})
+        );
+    }
+}

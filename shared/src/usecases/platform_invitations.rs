@@ -1,0 +1,370 @@
+//! The platform family's invitations (seed 003) and the admin tools for every invitation: a
+//! member invites addresses into their company (`POST /api/users/invitations`); company admins
+//! list, resend and revoke invitations. Invitations are the same records, with the same
+//! lifecycle, as inviteMIUser's: pending, accepted, expired, revoked.
+
+use crate::app::App;
+use crate::domain::error::{DomainError, ErrorKind, Service};
+use crate::domain::{EmailAddress, Id};
+use crate::ports::store::Write;
+use crate::records::invitation::{self, Invitation, InvitationStatus};
+use crate::records::{membership, user};
+use crate::usecases::accounts::email_field;
+use crate::usecases::failed;
+use crate::usecases::invitations::{offer_writes, Offer, DEFAULT_INVITATION_DAYS};
+use crate::usecases::platform::{acting_in, Acting, Principal};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Addresses one call may invite (each is a few writes of one transaction).
+pub const MAX_ADDRESSES: usize = 25;
+/// The longest `Message`, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 1000;
+/// An address is not emailed again within this many minutes of its last invitation.
+pub const RESEND_QUIET_MINUTES: i64 = 10;
+/// Sends (invites and resends) of one invitation in an hour.
+pub const SENDS_PER_HOUR: usize = 3;
+
+/// The seed's `UserInviteRequest`, as sent.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UserInviteRequest {
+    pub email_addresses: Option<Vec<String>>,
+    pub message: Option<String>,
+}
+
+/// An invitation request, validated: distinct canonical addresses and a plain-text message.
+#[derive(Debug, PartialEq)]
+pub struct UserInvite {
+    pub addresses: Vec<EmailAddress>,
+    pub message: Option<String>,
+}
+
+impl TryFrom<UserInviteRequest> for UserInvite {
+    type Error = DomainError;
+    fn try_from(body: UserInviteRequest) -> Result<Self, DomainError> {
+        let raw = body
+            .email_addresses
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| {
+                DomainError::invalid("EmailAddresses is required: one or more addresses")
+            })?;
+        if raw.len() > MAX_ADDRESSES {
+            return Err(DomainError::invalid(format!(
+                "EmailAddresses holds at most {MAX_ADDRESSES} addresses"
+            )));
+        }
+        let mut parsed = Vec::new();
+        for (i, a) in raw.iter().enumerate() {
+            parsed.push(email_field(&format!("EmailAddresses[{i}]"), a)?);
+        }
+        let message = body
+            .message
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty());
+        if let Some(m) = &message {
+            if m.chars().count() > MAX_MESSAGE_CHARS {
+                return Err(DomainError::invalid(format!(
+                    "Message is longer than {MAX_MESSAGE_CHARS} characters"
+                )));
+            }
+            if m.chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+            {
+                return Err(DomainError::invalid("Message contains control characters"));
+            }
+        }
+        let mut addresses: Vec<EmailAddress> = Vec::new();
+        for a in parsed {
+            if !addresses.contains(&a) {
+                addresses.push(a);
+            }
+        }
+        Ok(UserInvite { addresses, message })
+    }
+}
+
+/// Whether `email` already belongs to a member of the company (active or not).
+async fn is_member(app: &App, company: Id, email: &EmailAddress) -> Result<bool, DomainError> {
+    let fail = failed(Service::Company);
+    let store = app.store.as_ref();
+    let Some(id) = user::email_taken(store, email).await.map_err(&fail)? else {
+        return Ok(false);
+    };
+    Ok(membership::find(store, company, id)
+        .await
+        .map_err(&fail)?
+        .is_some())
+}
+
+/// `POST /api/users/invitations`: invites each address into the caller's company and answers
+/// the addresses invited. Addresses of members are left out (they are in already); an address
+/// whose invitation went out in the last ten minutes is not emailed again but is listed (it is
+/// invited); any other earlier invitation is replaced by a new one (new link, new expiry).
+/// Everything is one transaction.
+pub async fn invite_users(
+    app: &App,
+    p: &Principal,
+    business: Option<Id>,
+    input: UserInvite,
+    link_base: &str,
+) -> Result<Vec<String>, DomainError> {
+    let acting = acting_in(app, p, business).await?;
+    if !acting.settings.users_may_invite.unwrap_or(true) {
+        return Err(DomainError::new(
+            ErrorKind::InvitingDisabled,
+            "this business does not let its users invite other users",
+        ));
+    }
+    let c = acting.company.company_id;
+    let now = app.clock.now();
+    let quiet = now - chrono::Duration::minutes(RESEND_QUIET_MINUTES);
+    let mut writes: Vec<Write> = Vec::new();
+    let mut invited = Vec::new();
+    for email in input.addresses {
+        if is_member(app, c, &email).await? {
+            continue;
+        }
+        let previous = invitation::find(app.store.as_ref(), c, &email)
+            .await
+            .map_err(failed(Service::Company))?;
+        invited.push(email.to_string());
+        if previous.is_some_and(|p| {
+            p.status_at(now) == InvitationStatus::Pending && p.sends_since(quiet) > 0
+        }) {
+            continue;
+        }
+        let offer = Offer {
+            company: c,
+            email,
+            contact_id: None,
+            teams: Vec::new(),
+            inviter: p.session.user_id,
+            message: input.message.clone(),
+        };
+        writes.extend(offer_writes(app, offer, acting.settings.invitation_days, link_base).await?);
+    }
+    if !writes.is_empty() {
+        app.store.transact(writes).await.map_err(|e| {
+            if e.is_condition_failure() {
+                DomainError::new(
+                    ErrorKind::Conflict,
+                    "an invitation changed at the same time; try again",
+                )
+            } else {
+                failed(Service::Company)(e)
+            }
+        })?;
+        app.outbox_written.notify_one();
+    }
+    Ok(invited)
+}
+
+/// Admin tools are for the company's admins.
+fn admin_only(acting: &Acting) -> Result<(), DomainError> {
+    if acting.is_admin() {
+        return Ok(());
+    }
+    Err(DomainError::new(
+        ErrorKind::NotPermitted,
+        "only the business's admins manage its invitations",
+    ))
+}
+
+/// An invitation as admins see it.
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct InvitationView {
+    pub email_address: String,
+    pub status: InvitationStatus,
+    pub invited_by: Id,
+    pub teams: Vec<Id>,
+    #[serde(with = "crate::domain::time::rfc3339")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::domain::time::rfc3339")]
+    pub expires_at: DateTime<Utc>,
+    pub history: Vec<invitation::InvitationEvent>,
+}
+
+fn view(inv: Invitation, now: DateTime<Utc>) -> InvitationView {
+    InvitationView {
+        status: inv.status_at(now),
+        email_address: inv.email.to_string(),
+        invited_by: inv.invited_by,
+        teams: inv.teams,
+        created_at: inv.created_at,
+        expires_at: inv.expires_at,
+        history: inv.history,
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InvitationPage {
+    pub invitations: Vec<InvitationView>,
+    /// Give it back as `After` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<String>,
+}
+
+/// The largest page of the invitation list.
+pub const MAX_PAGE: usize = 100;
+
+/// A company's invitations by address, `limit` (1 to 100) read at a time, optionally only those
+/// of one status (the page may then be shorter; follow `NextAfter` to the end).
+pub async fn list(
+    app: &App,
+    p: &Principal,
+    business: Id,
+    status: Option<InvitationStatus>,
+    limit: usize,
+    after: Option<&str>,
+) -> Result<InvitationPage, DomainError> {
+    let acting = acting_in(app, p, Some(business)).await?;
+    admin_only(&acting)?;
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(DomainError::invalid(format!(
+            "Limit is a whole number from 1 to {MAX_PAGE}"
+        )));
+    }
+    let after = after.map(|a| email_field("After", a)).transpose()?;
+    let now = app.clock.now();
+    let (items, more) = invitation::page(app.store.as_ref(), business, limit, after.as_ref())
+        .await
+        .map_err(failed(Service::Company))?;
+    let next_after = more
+        .then(|| items.last().map(|i| i.email.to_string()))
+        .flatten();
+    let invitations = items
+        .into_iter()
+        .map(|i| view(i, now))
+        .filter(|v| status.is_none_or(|s| v.status == s))
+        .collect();
+    Ok(InvitationPage {
+        invitations,
+        next_after,
+    })
+}
+
+/// The invitation of `email` in the company, for its admins.
+async fn admins_invitation(
+    app: &App,
+    p: &Principal,
+    business: Id,
+    email: &str,
+) -> Result<Invitation, DomainError> {
+    let acting = acting_in(app, p, Some(business)).await?;
+    admin_only(&acting)?;
+    let email = email_field("EmailAddress", email)?;
+    invitation::find(app.store.as_ref(), business, &email)
+        .await
+        .map_err(failed(Service::Company))?
+        .ok_or_else(|| {
+            DomainError::new(
+                ErrorKind::RecordNotFound,
+                format!("no invitation for {email}"),
+            )
+        })
+}
+
+/// Resends a pending (or expired) invitation with a new link and a new expiry; the old link
+/// stops working. At most three sends of one invitation an hour.
+pub async fn resend(
+    app: &App,
+    p: &Principal,
+    business: Id,
+    email: &str,
+    link_base: &str,
+) -> Result<InvitationView, DomainError> {
+    let inv = admins_invitation(app, p, business, email).await?;
+    let now = app.clock.now();
+    if !matches!(
+        inv.status_at(now),
+        InvitationStatus::Pending | InvitationStatus::Expired
+    ) {
+        return Err(DomainError::invalid(format!(
+            "the invitation for {} was accepted or revoked: only pending or expired invitations are resent (invite again instead)",
+            inv.email
+        )));
+    }
+    if inv.sends_since(now - chrono::Duration::hours(1)) >= SENDS_PER_HOUR {
+        return Err(DomainError::new(
+            ErrorKind::TooManyRequests,
+            format!(
+                "{} was sent this invitation {SENDS_PER_HOUR} times in the last hour",
+                inv.email
+            ),
+        )
+        .with_retry_after(3600));
+    }
+    let settings = crate::records::company::settings(app.store.as_ref(), business)
+        .await
+        .map_err(failed(Service::Company))?;
+    let days = settings.invitation_days.unwrap_or(DEFAULT_INVITATION_DAYS);
+    let expires_at = now + chrono::Duration::days(i64::from(days));
+    let message =
+        crate::records::outbox::Message::Invitation(crate::records::outbox::InvitationEmail {
+            company_id: business,
+            email: inv.email.clone(),
+            link_base: link_base.to_string(),
+        });
+    let writes = vec![
+        invitation::renew(&inv, p.session.user_id, now, expires_at),
+        crate::records::outbox::enqueue(&crate::domain::secrets::random_hex_id(), now, &message),
+    ];
+    transact(app, writes).await?;
+    app.outbox_written.notify_one();
+    let mut renewed = inv;
+    renewed.expires_at = expires_at;
+    Ok(view(renewed, now))
+}
+
+/// Revokes a pending invitation: its link stops working at once.
+pub async fn revoke(
+    app: &App,
+    p: &Principal,
+    business: Id,
+    email: &str,
+) -> Result<InvitationView, DomainError> {
+    let inv = admins_invitation(app, p, business, email).await?;
+    let now = app.clock.now();
+    if inv.status_at(now) != InvitationStatus::Pending {
+        return Err(DomainError::invalid(format!(
+            "the invitation for {} is not pending",
+            inv.email
+        )));
+    }
+    transact(app, invitation::revoke(&inv, p.session.user_id, now)).await?;
+    let mut revoked = inv;
+    revoked.status = InvitationStatus::Revoked;
+    Ok(view(revoked, now))
+}
+
+async fn transact(app: &App, writes: Vec<Write>) -> Result<(), DomainError> {
+    app.store.transact(writes).await.map_err(|e| {
+        if e.failed_at(0) {
+            DomainError::new(
+                ErrorKind::Conflict,
+                "the invitation changed at the same time; try again",
+            )
+        } else {
+            failed(Service::Company)(e)
+        }
+    })
+}
+
+/// Parses a `Status` filter: pending, accepted, expired or revoked.
+pub fn status_filter(raw: Option<&str>) -> Result<Option<InvitationStatus>, DomainError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let statuses = [
+        ("pending", InvitationStatus::Pending),
+        ("accepted", InvitationStatus::Accepted),
+        ("expired", InvitationStatus::Expired),
+        ("revoked", InvitationStatus::Revoked),
+    ];
+    statuses
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(raw.trim()))
+        .map(|(_, s)| Some(*s))
+        .ok_or_else(|| DomainError::invalid("Status is pending, accepted, expired or revoked"))
+}
