@@ -60,6 +60,61 @@ pub enum Command {
     /// Queued emails and pushes: list them, replay failed ones.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Invitations of a company: list, resend, revoke.
+    #[command(subcommand)]
+    Invitation(InvitationCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InvitationCommand {
+    /// List a company's invitations by address, with their status and history.
+    List {
+        /// The company's id.
+        #[arg(long, value_name = "ID")]
+        company: Id,
+        /// Only invitations with this status.
+        #[arg(long, value_enum)]
+        status: Option<InvitationState>,
+        /// At most this many invitations read (1 to 100).
+        #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100))]
+        limit: u32,
+        /// Start after this address (the previous page's `NextAfter`).
+        #[arg(long, value_name = "EMAIL")]
+        after: Option<String>,
+        #[command(flatten)]
+        backend: Backend,
+    },
+    /// Send a pending or expired invitation again: a new link (the old one stops working) and
+    /// a new expiry; at most three sends an hour.
+    Resend {
+        /// The company's id.
+        #[arg(long, value_name = "ID")]
+        company: Id,
+        /// The invited address.
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        #[command(flatten)]
+        backend: Backend,
+    },
+    /// Revoke a pending invitation: its link stops working at once.
+    Revoke {
+        /// The company's id.
+        #[arg(long, value_name = "ID")]
+        company: Id,
+        /// The invited address.
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        #[command(flatten)]
+        backend: Backend,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InvitationState {
+    Pending,
+    Accepted,
+    Expired,
+    Revoked,
 }
 
 #[derive(Debug, Args)]

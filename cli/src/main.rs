@@ -20,8 +20,9 @@ use admit_shared::App;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 use cli::{
-    ApikeyCommand, Backend, Cli, Command, CompanyCommand, OutboxCommand, OutboxStatus, QrCommand,
-    SettingsCommand, TableCommand, Target, TeamCommand, UserCommand,
+    ApikeyCommand, Backend, Cli, Command, CompanyCommand, InvitationCommand, InvitationState,
+    OutboxCommand, OutboxStatus, QrCommand, SettingsCommand, TableCommand, Target, TeamCommand,
+    UserCommand,
 };
 use serde_json::{json, Value};
 use std::path::Path;
@@ -139,6 +140,15 @@ impl Command {
             Command::Qr(QrCommand::Create { backend, .. }) => (["qr", "create"], backend),
             Command::Settings(SettingsCommand::Set { backend, .. }) => {
                 (["settings", "set"], backend)
+            }
+            Command::Invitation(InvitationCommand::List { backend, .. }) => {
+                (["invitation", "list"], backend)
+            }
+            Command::Invitation(InvitationCommand::Resend { backend, .. }) => {
+                (["invitation", "resend"], backend)
+            }
+            Command::Invitation(InvitationCommand::Revoke { backend, .. }) => {
+                (["invitation", "revoke"], backend)
             }
             Command::Outbox(c @ OutboxCommand::List { .. }) => (["outbox", "list"], c.backend()),
             Command::Outbox(c @ OutboxCommand::Replay { .. }) => {
@@ -310,11 +320,45 @@ async fn operator(app: &App, command: Command) -> Result<Value, Failure> {
             let v = provision::set_setting(app, company, &key, &value).await?;
             json!({"companyId": company, "key": key, "value": v})
         }
+        Command::Invitation(c) => invitation_command(app, c).await?,
         Command::Serve(_) | Command::Table(_) | Command::Outbox(_) => {
             return Err(Failure::Usage("not an operator command".into()))
         }
     };
     Ok(out)
+}
+
+/// `admit invitation list|resend|revoke`: the admin tools of the platform API, for operators.
+async fn invitation_command(app: &App, command: InvitationCommand) -> Result<Value, Failure> {
+    use admit_shared::records::InvitationStatus;
+    use admit_shared::usecases::platform_invitations as invitations;
+    Ok(match command {
+        InvitationCommand::List {
+            company,
+            status,
+            limit,
+            after,
+            ..
+        } => {
+            let status = status.map(|s| match s {
+                InvitationState::Pending => InvitationStatus::Pending,
+                InvitationState::Accepted => InvitationStatus::Accepted,
+                InvitationState::Expired => InvitationStatus::Expired,
+                InvitationState::Revoked => InvitationStatus::Revoked,
+            });
+            let page =
+                invitations::list_for(app, company, status, limit as usize, after.as_deref())
+                    .await?;
+            json!(page)
+        }
+        InvitationCommand::Resend { company, email, .. } => {
+            let base = app.config.public_url.clone();
+            json!(invitations::resend_for(app, company, &email, None, &base).await?)
+        }
+        InvitationCommand::Revoke { company, email, .. } => {
+            json!(invitations::revoke_for(app, company, &email, None).await?)
+        }
+    })
 }
 
 /// `admit outbox list` prints one JSON object a line (never a message's body: it may hold a

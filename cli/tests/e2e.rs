@@ -607,3 +607,94 @@ fn a_burst_of_wrong_passwords_against_the_server_locks_the_account() {
     assert_eq!(status, 423, "{body}");
     assert_eq!(body["exception"], json!("WSAccountLockedException"));
 }
+
+/// The platform call through `admit serve`, then the operator's `admit invitation` commands on
+/// the same data directory.
+#[test]
+fn operators_list_resend_and_revoke_invitations() {
+    let dir = temp_dir("e2e-invitations");
+    let s = serve(&dir);
+    let (status, body) = http_request(
+        &format!("{}/rest/user/login", s.base),
+        "POST",
+        &[],
+        Some(DEMO_LOGIN),
+    );
+    assert_eq!(status, 200, "{body}");
+    let bearer = format!("Bearer {}", body["authToken"].as_str().unwrap());
+    let headers = [
+        ("Authorization", bearer.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let invite = r#"{"EmailAddresses": ["pat@example.com"], "Message": "Welcome aboard"}"#;
+    let (status, body) = http_request(
+        &format!("{}/api/users/invitations", s.base),
+        "POST",
+        &headers,
+        Some(invite),
+    );
+    assert_eq!((status, body), (200, json!(["pat@example.com"])));
+    drop(s);
+    let d = dir.to_str().unwrap();
+    let (code, page, err) = admit(&[
+        "invitation",
+        "list",
+        "--company",
+        "1",
+        "--status",
+        "pending",
+        "--data-dir",
+        d,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        page["Invitations"][0]["EmailAddress"],
+        json!("pat@example.com")
+    );
+    let (code, v, err) = admit(&[
+        "invitation",
+        "resend",
+        "--company",
+        "1",
+        "--email",
+        "pat@example.com",
+        "--data-dir",
+        d,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["Status"], json!("pending"));
+    let (code, v, err) = admit(&[
+        "invitation",
+        "revoke",
+        "--company",
+        "1",
+        "--email",
+        "Pat@Example.com",
+        "--data-dir",
+        d,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["Status"], json!("revoked"));
+    let (code, _, err) = admit(&[
+        "invitation",
+        "resend",
+        "--company",
+        "1",
+        "--email",
+        "pat@example.com",
+        "--data-dir",
+        d,
+    ]);
+    assert_eq!(code, 2, "a revoked invitation is not resent: {err}");
+    let (code, _, err) = admit(&[
+        "invitation",
+        "revoke",
+        "--company",
+        "1",
+        "--email",
+        "nobody@example.com",
+        "--data-dir",
+        d,
+    ]);
+    assert_eq!(code, 2, "{err}");
+}

@@ -138,12 +138,12 @@ pub async fn page(
 
 /// The writes that revoke a pending invitation (its link stops working at once): fail at
 /// index 0 if it changed since it was read.
-pub fn revoke(inv: &Invitation, by: Id, now: DateTime<Utc>) -> Vec<Write> {
+pub fn revoke(inv: &Invitation, by: Option<Id>, now: DateTime<Utc>) -> Vec<Write> {
     let mut history = inv.history.clone();
     history.push(InvitationEvent {
         at: now,
         event: "revoked".into(),
-        by: Some(by),
+        by,
     });
     let mut writes = vec![Write::Update {
         key: inv.key(),
@@ -163,12 +163,17 @@ pub fn revoke(inv: &Invitation, by: Id, now: DateTime<Utc>) -> Vec<Write> {
 
 /// The write that renews a pending (or expired) invitation for a resend: a new expiry and a
 /// `resent` event; the dispatcher's new token then replaces the old link.
-pub fn renew(inv: &Invitation, by: Id, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> Write {
+pub fn renew(
+    inv: &Invitation,
+    by: Option<Id>,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Write {
     let mut history = inv.history.clone();
     history.push(InvitationEvent {
         at: now,
         event: "resent".into(),
-        by: Some(by),
+        by,
     });
     Write::Update {
         key: inv.key(),

@@ -222,6 +222,17 @@ pub async fn list(
 ) -> Result<InvitationPage, DomainError> {
     let acting = acting_in(app, p, Some(business)).await?;
     admin_only(&acting)?;
+    list_for(app, business, status, limit, after).await
+}
+
+/// A company's invitations (the operator's `admit invitation list`, and admins through `list`).
+pub async fn list_for(
+    app: &App,
+    business: Id,
+    status: Option<InvitationStatus>,
+    limit: usize,
+    after: Option<&str>,
+) -> Result<InvitationPage, DomainError> {
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(DomainError::invalid(format!(
             "Limit is a whole number from 1 to {MAX_PAGE}"
@@ -246,15 +257,8 @@ pub async fn list(
     })
 }
 
-/// The invitation of `email` in the company, for its admins.
-async fn admins_invitation(
-    app: &App,
-    p: &Principal,
-    business: Id,
-    email: &str,
-) -> Result<Invitation, DomainError> {
-    let acting = acting_in(app, p, Some(business)).await?;
-    admin_only(&acting)?;
+/// The invitation of `email` in the company.
+async fn find_invitation(app: &App, business: Id, email: &str) -> Result<Invitation, DomainError> {
     let email = email_field("EmailAddress", email)?;
     invitation::find(app.store.as_ref(), business, &email)
         .await
@@ -276,7 +280,19 @@ pub async fn resend(
     email: &str,
     link_base: &str,
 ) -> Result<InvitationView, DomainError> {
-    let inv = admins_invitation(app, p, business, email).await?;
+    admin_only(&acting_in(app, p, Some(business)).await?)?;
+    resend_for(app, business, email, Some(p.session.user_id), link_base).await
+}
+
+/// Resends an invitation on behalf of `by` (none: an operator).
+pub async fn resend_for(
+    app: &App,
+    business: Id,
+    email: &str,
+    by: Option<Id>,
+    link_base: &str,
+) -> Result<InvitationView, DomainError> {
+    let inv = find_invitation(app, business, email).await?;
     let now = app.clock.now();
     if !matches!(
         inv.status_at(now),
@@ -309,7 +325,7 @@ pub async fn resend(
             link_base: link_base.to_string(),
         });
     let writes = vec![
-        invitation::renew(&inv, p.session.user_id, now, expires_at),
+        invitation::renew(&inv, by, now, expires_at),
         crate::records::outbox::enqueue(&crate::domain::secrets::random_hex_id(), now, &message),
     ];
     transact(app, writes).await?;
@@ -326,7 +342,18 @@ pub async fn revoke(
     business: Id,
     email: &str,
 ) -> Result<InvitationView, DomainError> {
-    let inv = admins_invitation(app, p, business, email).await?;
+    admin_only(&acting_in(app, p, Some(business)).await?)?;
+    revoke_for(app, business, email, Some(p.session.user_id)).await
+}
+
+/// Revokes an invitation on behalf of `by` (none: an operator).
+pub async fn revoke_for(
+    app: &App,
+    business: Id,
+    email: &str,
+    by: Option<Id>,
+) -> Result<InvitationView, DomainError> {
+    let inv = find_invitation(app, business, email).await?;
     let now = app.clock.now();
     if inv.status_at(now) != InvitationStatus::Pending {
         return Err(DomainError::invalid(format!(
@@ -334,7 +361,7 @@ pub async fn revoke(
             inv.email
         )));
     }
-    transact(app, invitation::revoke(&inv, p.session.user_id, now)).await?;
+    transact(app, invitation::revoke(&inv, by, now)).await?;
     let mut revoked = inv;
     revoked.status = InvitationStatus::Revoked;
     Ok(view(revoked, now))
