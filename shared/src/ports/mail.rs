@@ -12,6 +12,57 @@ pub struct Email {
     pub to: String,
     pub subject: String,
     pub text: String,
+    /// The same content as HTML (every value in it escaped by whoever wrote it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+}
+
+impl Email {
+    /// A text-only email.
+    pub fn text(
+        to: impl Into<String>,
+        subject: impl Into<String>,
+        text: impl Into<String>,
+    ) -> Email {
+        Email {
+            to: to.into(),
+            subject: subject.into(),
+            text: text.into(),
+            html: None,
+        }
+    }
+
+    /// The message exactly as it goes out, to SES (raw) and to the local `.eml` file alike: one
+    /// MIME message with a text part and, when there is one, an HTML part, built by the
+    /// mail-builder library (headers encoded as RFC 2047 words, so no name or subject can add a
+    /// header). Returns the message and its Message-ID.
+    pub fn to_mime(
+        &self,
+        from: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(Vec<u8>, String), DeliveryError> {
+        let host = from.rsplit_once('@').map_or("admit.local", |(_, d)| d);
+        let id = format!("{}@{host}", crate::domain::secrets::random_hex_id());
+        let subject: String = self
+            .subject
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let mut builder = mail_builder::MessageBuilder::new()
+            .from(from)
+            .to(self.to.as_str())
+            .subject(subject)
+            .date(now.timestamp())
+            .message_id(id.as_str())
+            .text_body(self.text.as_str());
+        if let Some(html) = &self.html {
+            builder = builder.html_body(html.as_str());
+        }
+        let bytes = builder.write_to_vec().map_err(|e| {
+            DeliveryError::Permanent(format!("the message could not be built: {e}"))
+        })?;
+        Ok((bytes, id))
+    }
 }
 
 impl fmt::Debug for Email {
@@ -109,24 +160,19 @@ impl SesMailer {
 #[async_trait]
 impl Mailer for SesMailer {
     async fn send(&self, email: &Email) -> Result<String, DeliveryError> {
-        use aws_sdk_ses::types::{Body, Content, Destination, Message};
-        let content = |s: &str| {
-            Content::builder()
-                .data(s)
-                .charset("UTF-8")
-                .build()
-                .map_err(|e| DeliveryError::Permanent(e.to_string()))
-        };
-        let message = Message::builder()
-            .subject(content(&email.subject)?)
-            .body(Body::builder().text(content(&email.text)?).build())
-            .build();
+        use aws_sdk_ses::primitives::Blob;
+        use aws_sdk_ses::types::RawMessage;
+        let (bytes, _) = email.to_mime(&self.from, chrono::Utc::now())?;
+        let raw = RawMessage::builder()
+            .data(Blob::new(bytes))
+            .build()
+            .map_err(|e| DeliveryError::Permanent(e.to_string()))?;
         let out = self
             .client
-            .send_email()
+            .send_raw_email()
             .source(&self.from)
-            .destination(Destination::builder().to_addresses(&email.to).build())
-            .message(message)
+            .destinations(&email.to)
+            .raw_message(raw)
             .send()
             .await
             .map_err(|e| classify_sdk(&e, SES_PERMANENT))?;
@@ -155,14 +201,7 @@ impl Mailer for LocalMailer {
         let now = chrono::Utc::now();
         let id = crate::domain::secrets::random_hex_id();
         let name = format!("{}-{}.eml", now.format("%Y%m%dT%H%M%S%.3fZ"), &id[..8]);
-        let eml = format!(
-            "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\nMessage-ID: <{id}@admit.local>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n",
-            from = self.from,
-            to = email.to,
-            subject = email.subject.replace(['\r', '\n'], " "),
-            date = now.to_rfc2822(),
-            body = email.text.replace('\n', "\r\n"),
-        );
+        let (eml, _) = email.to_mime(&self.from, now)?;
         let path = self.dir.join(name);
         tokio::fs::create_dir_all(&self.dir)
             .await

@@ -4,6 +4,7 @@
 use crate::app::App;
 use crate::domain::activity::{ActivityType, Source};
 use crate::domain::error::{DomainError, ErrorKind, Service};
+use crate::domain::html;
 use crate::domain::secrets::random_hex_id;
 use crate::domain::secrets::Token;
 use crate::domain::{Caller, EmailAddress, Id, Name, Password};
@@ -71,13 +72,32 @@ pub async fn issue(
         .as_deref()
         .map(|m| format!("\n{inviter} wrote:\n\n{m}\n"))
         .unwrap_or_default();
+    let expires = inv.expires_at.format("%-d %B %Y").to_string();
+    let mut paragraphs = vec![html::text(&format!(
+        "{inviter} invited you to join {company_name}."
+    ))];
+    if let Some(m) = &inv.message {
+        paragraphs.push(format!(
+            "{} wrote:</p><blockquote style=\"border-left:3px solid #ccc;margin:0;padding-left:1em\">{}</blockquote><p>",
+            html::escape(&inviter),
+            html::text(m)
+        ));
+    }
+    paragraphs.push(html::text(&format!(
+        "The link works once and expires on {expires}."
+    )));
     Ok(Some(Email {
         to: msg.email.to_string(),
         subject: format!("{inviter} invited you to {company_name}"),
         text: format!(
-            "Hello,\n\n{inviter} invited you to join {company_name}.\n{note}\nAccept the invitation: {link}\n\nThe link works once and expires on {}.\n",
-            inv.expires_at.format("%-d %B %Y")
+            "Hello,\n\n{inviter} invited you to join {company_name}.\n{note}\nAccept the invitation: {link}\n\nThe link works once and expires on {expires}.\n"
         ),
+        html: Some(html::email(
+            &format!("You are invited to {company_name}"),
+            &paragraphs,
+            &link,
+            "Accept the invitation",
+        )),
     }))
 }
 

@@ -6,6 +6,7 @@
 use crate::app::App;
 use crate::domain::activity::{ActivityType, Source};
 use crate::domain::error::{DomainError, ErrorKind, Service};
+use crate::domain::html;
 use crate::domain::secrets::{random_hex_id, Token};
 use crate::domain::{Caller, EmailAddress};
 use crate::ports::mail::Email;
@@ -102,13 +103,29 @@ pub async fn issue(app: &App, msg: &AddressEmail) -> Result<Option<Email>, Store
         msg.link_base.trim_end_matches('/'),
         token.reveal()
     );
+    let text = format!(
+        "Hello,\n\nSomeone asked to reset the password of the account {}. To choose a new password, follow this link: {link}\n\nThe link works once and expires in {RESET_MINUTES} minutes. If you did not ask, ignore this email: your password stays as it is.\n",
+        msg.email
+    );
+    let paragraphs = vec![
+        html::text(&format!(
+            "Someone asked to reset the password of the account {}.",
+            msg.email
+        )),
+        html::text(&format!(
+            "The link works once and expires in {RESET_MINUTES} minutes. If you did not ask, ignore this email: your password stays as it is."
+        )),
+    ];
     Ok(Some(Email {
         to: msg.email.to_string(),
         subject: "Reset your password".into(),
-        text: format!(
-            "Hello,\n\nSomeone asked to reset the password of the account {}. To choose a new password, follow this link: {link}\n\nThe link works once and expires in {RESET_MINUTES} minutes. If you did not ask, ignore this email: your password stays as it is.\n",
-            msg.email
-        ),
+        text,
+        html: Some(html::email(
+            "Reset your password",
+            &paragraphs,
+            &link,
+            "Choose a new password",
+        )),
     }))
 }
 

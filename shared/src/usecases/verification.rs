@@ -6,6 +6,7 @@
 use crate::app::App;
 use crate::domain::activity::{ActivityType, Source};
 use crate::domain::error::{DomainError, ErrorKind, Service};
+use crate::domain::html;
 use crate::domain::secrets::Token;
 use crate::domain::{Caller, Id};
 use crate::ports::mail::Email;
@@ -53,20 +54,43 @@ pub async fn issue(app: &App, msg: &AddressEmail) -> Result<Option<Email>, Store
         "Confirm that this address is yours: {link}\n\nThe link works once and expires on {}. If you did not register, ignore this email.\n",
         expires_at.format("%-d %B %Y")
     );
-    Ok(Some(match &msg.welcome {
-        Some(w) => Email {
-            to: msg.email.to_string(),
-            subject: format!("Welcome to {}", w.company_name),
-            text: format!(
-                "Hello {},\n\nWelcome to {}. Your account is ready: sign in to the app with {}.\n\n{confirm}",
+    let expires = expires_at.format("%-d %B %Y").to_string();
+    let mut paragraphs = Vec::new();
+    let (subject, heading, opening) = match &msg.welcome {
+        Some(w) => {
+            paragraphs.push(html::text(&format!(
+                "Hello {}, welcome to {}. Your account is ready: sign in to the app with {}.",
                 w.first_name, w.company_name, msg.email
-            ),
-        },
-        None => Email {
-            to: msg.email.to_string(),
-            subject: "Confirm your email address".into(),
-            text: format!("Hello,\n\n{confirm}"),
-        },
+            )));
+            (
+                format!("Welcome to {}", w.company_name),
+                format!("Welcome to {}", w.company_name),
+                format!(
+                    "Hello {},\n\nWelcome to {}. Your account is ready: sign in to the app with {}.\n\n",
+                    w.first_name, w.company_name, msg.email
+                ),
+            )
+        }
+        None => (
+            "Confirm your email address".to_string(),
+            "Confirm your email address".to_string(),
+            "Hello,\n\n".to_string(),
+        ),
+    };
+    paragraphs.push(html::text(&format!(
+        "Confirm that {} is yours. The link works once and expires on {expires}. If you did not register, ignore this email.",
+        msg.email
+    )));
+    Ok(Some(Email {
+        to: msg.email.to_string(),
+        subject,
+        text: format!("{opening}{confirm}"),
+        html: Some(html::email(
+            &heading,
+            &paragraphs,
+            &link,
+            "Confirm my address",
+        )),
     }))
 }
 

@@ -72,14 +72,10 @@ async fn register(app: &App, email: &str, password: &str, welcome: Option<bool>)
 /// Delivers pending mail and returns the bodies of the emails sent to `to`, oldest first.
 async fn mail_to(t: &TestApp, to: &str) -> Vec<String> {
     outbox::dispatch_pending(&t.app, 100).await.unwrap();
-    let mut files: Vec<_> = std::fs::read_dir(t.dir.join("mail"))
-        .map(|d| d.flatten().map(|f| f.path()).collect())
-        .unwrap_or_default();
-    files.sort();
-    files
-        .iter()
-        .map(|f| std::fs::read_to_string(f).unwrap())
-        .filter(|e| e.contains(&format!("To: {to}\r\n")))
+    admit_tests::captured_mail(&t.dir.join("mail"))
+        .into_iter()
+        .filter(|m| m.to == to)
+        .map(|m| m.text)
         .collect()
 }
 

@@ -6,9 +6,7 @@ use admit_shared::records::Role;
 use admit_shared::usecases::outbox;
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
-use admit_tests::{
-    assert_error, auth_token, emulator_data, gateway_request, read, Backend, FaultyStore, TestApp,
-};
+use admit_tests::{assert_error, auth_token, gateway_request, read, Backend, FaultyStore, TestApp};
 use serde_json::{json, Value};
 
 /// The example body, exactly as printed.
@@ -157,22 +155,13 @@ async fn accept(app: &App, body: Value) -> (u16, Value) {
 async fn invitation_tokens(t: &TestApp, to: &str) -> Vec<String> {
     outbox::dispatch_pending(&t.app, 50).await.unwrap();
     let texts: Vec<String> = match t.dynamo {
-        None => std::fs::read_dir(t.dir.join("mail"))
-            .map(|d| {
-                d.flatten()
-                    .map(|f| std::fs::read_to_string(f.path()).unwrap())
-                    .filter(|e| e.contains(&format!("To: {to}\r\n")))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        Some(_) => emulator_data()["ses"]["Message"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|m| m["destinations"]["ToAddresses"][0] == json!(to))
-            .map(|m| m["body"].as_str().unwrap().to_string())
-            .collect(),
-    };
+        None => admit_tests::captured_mail(&t.dir.join("mail")),
+        Some(_) => admit_tests::emulator_mail(),
+    }
+    .into_iter()
+    .filter(|m| m.to == to)
+    .map(|m| m.text)
+    .collect();
     let tokens: Vec<String> = texts
         .iter()
         .filter_map(|e| e.split("accept?token=").nth(1))

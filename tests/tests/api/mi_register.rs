@@ -7,9 +7,7 @@ use admit_shared::records::{ApiKeyType, Role};
 use admit_shared::usecases::outbox;
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
-use admit_tests::{
-    assert_error, emulator_data, gateway_request, login, read, Backend, FaultyStore, TestApp,
-};
+use admit_tests::{assert_error, gateway_request, login, read, Backend, FaultyStore, TestApp};
 use serde_json::{json, Value};
 
 const V1_KEY: &str = "708a5f7f-5016-4a89-a0d5-df6ba77ffdd2";
@@ -241,33 +239,26 @@ async fn v5_example(backend: Backend) {
 
     // The welcome email.
     assert_eq!(outbox::dispatch_pending(app, 10).await.unwrap(), 1);
-    match backend {
-        Backend::Embedded => {
-            let mail: Vec<_> = std::fs::read_dir(t.dir.join("mail"))
-                .unwrap()
-                .flatten()
-                .collect();
-            let eml = std::fs::read_to_string(mail[0].path()).unwrap();
-            assert!(
-                eml.contains("To: test@yopmail.com\r\n")
-                    && eml.contains("Subject: Welcome to Interact\r\n"),
-                "{eml}"
-            );
-        }
-        Backend::Emulator => {
-            let data = emulator_data();
-            let sent = data["ses"]["Message"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|m| {
-                    m["destinations"]["ToAddresses"][0] == json!("test@yopmail.com")
-                        && m["subject"] == json!("Welcome to Interact")
-                })
-                .count();
-            assert!(sent >= 1, "welcome email on the SES emulator");
-        }
-    }
+    let mails = match backend {
+        Backend::Embedded => admit_tests::captured_mail(&t.dir.join("mail")),
+        Backend::Emulator => admit_tests::emulator_mail(),
+    };
+    let welcome: Vec<_> = mails
+        .iter()
+        .filter(|m| m.to == "test@yopmail.com" && m.subject == "Welcome to Interact")
+        .collect();
+    assert!(!welcome.is_empty(), "welcome email: {mails:?}");
+    // One MIME message with a text and an HTML part, and the link to prove the address.
+    assert!(welcome[0].content_type.starts_with("multipart/alternative"));
+    assert!(
+        welcome[0].text.contains("verify?token=ver_"),
+        "{}",
+        welcome[0].text
+    );
+    assert!(welcome[0]
+        .html
+        .as_deref()
+        .is_some_and(|h| h.contains("verify?token=ver_")));
     // The same registration again: the email is taken.
     assert_error(
         &register(app, V5_EXAMPLE).await,

@@ -25,6 +25,7 @@ fn email(to: &str) -> Email {
         to: to.into(),
         subject: "Welcome to admit".into(),
         text: "Hello,\nwelcome.".into(),
+        html: Some("<p>Hello, <b>welcome</b>.</p>".into()),
     }
 }
 
@@ -73,15 +74,17 @@ async fn email_is_delivered_to_a_local_eml_file() {
     .await;
     assert_eq!(outbox::pending(&t.app).await.unwrap().len(), 1);
     assert_eq!(outbox::dispatch_pending(&t.app, 10).await.unwrap(), 1);
-    let files: Vec<_> = std::fs::read_dir(t.dir.join("mail"))
-        .unwrap()
-        .flatten()
-        .collect();
-    assert_eq!(files.len(), 1);
-    let eml = std::fs::read_to_string(files[0].path()).unwrap();
-    assert!(eml.contains("To: jane.mead@acmepaymentscorp.com\r\n"));
-    assert!(eml.contains("Subject: Welcome to admit\r\n"));
-    assert!(eml.contains("Hello,\r\nwelcome."));
+    let mails = admit_tests::captured_mail(&t.dir.join("mail"));
+    assert_eq!(mails.len(), 1);
+    // One MIME message, as a recipient gets it: a text part and an HTML part.
+    assert_eq!(mails[0].to, "jane.mead@acmepaymentscorp.com");
+    assert_eq!(mails[0].subject, "Welcome to admit");
+    assert!(mails[0].content_type.starts_with("multipart/alternative"));
+    assert_eq!(mails[0].text.trim_end(), "Hello,\nwelcome.");
+    assert_eq!(
+        mails[0].html.as_deref().map(str::trim_end),
+        Some("<p>Hello, <b>welcome</b>.</p>")
+    );
     let s = status(&t.app, "m1").await;
     assert_eq!(s["status"], json!("sent"));
     assert!(
@@ -127,14 +130,16 @@ async fn email_and_push_go_through_ses_and_sns_on_the_emulator() {
     assert_eq!(out, json!({"batchItemFailures": []}));
 
     let data = emulator_data();
-    let sent: Vec<&Value> = data["ses"]["Message"]
+    let sent: Vec<&Value> = data["ses"]["RawMessage"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|m| m["destinations"]["ToAddresses"][0] == json!(to))
+        .filter(|m| m["destinations"][0] == json!(to))
         .collect();
     assert_eq!(sent.len(), 1, "one email to {to}");
-    assert_eq!(sent[0]["subject"], json!("Welcome to admit"));
+    let mail = admit_tests::parse_mail(sent[0]["raw_data"].as_str().unwrap());
+    assert_eq!(mail.subject, "Welcome to admit");
+    assert_eq!(mail.text.trim_end(), "Hello,\nwelcome.");
     assert_eq!(sent[0]["source"], json!("no-reply@admit.test"));
     let ep = data["sns"]["PlatformEndpoint"]
         .as_array()
@@ -383,14 +388,10 @@ fn random_address() -> String {
 
 /// Emails the emulator's SES accepted for `to`.
 fn ses_sent_to(to: &str) -> usize {
-    emulator_data()["ses"]["Message"]
-        .as_array()
-        .map(|all| {
-            all.iter()
-                .filter(|m| m["destinations"]["ToAddresses"][0] == json!(to))
-                .count()
-        })
-        .unwrap_or(0)
+    admit_tests::emulator_mail()
+        .iter()
+        .filter(|m| m.to == to)
+        .count()
 }
 
 async fn racing_dispatchers(backend: Backend) {

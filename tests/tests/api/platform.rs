@@ -173,19 +173,23 @@ async fn the_seed_sample_gets_the_seed_answer_in_the_negotiated_type() {
     assert_eq!(got.2.headers()["content-type"], "application/json");
     // The email names the inviter and the business and carries the message.
     outbox::dispatch_pending(app, 50).await.unwrap();
-    let mail: Vec<String> = std::fs::read_dir(t.dir.join("mail"))
-        .unwrap()
-        .flatten()
-        .map(|f| std::fs::read_to_string(f.path()).unwrap())
-        .filter(|m| m.contains("jane.mead@acmepaymentscorp.com"))
+    let mail: Vec<admit_tests::Mail> = admit_tests::captured_mail(&t.dir.join("mail"))
+        .into_iter()
+        .filter(|m| m.to == "jane.mead@acmepaymentscorp.com")
         .collect();
     assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].subject, "Pat Lee invited you to Acme");
     assert!(
-        mail[0].contains("Pat Lee invited you to join Acme"),
+        mail[0].text.contains("Pat Lee invited you to join Acme"),
         "{}",
-        mail[0]
+        mail[0].text
     );
-    assert!(mail[0].contains("You should join this awesome app management platform."));
+    assert!(mail[0]
+        .text
+        .contains("You should join this awesome app management platform."));
+    let html = mail[0].html.as_deref().expect("an HTML part");
+    assert!(html.contains("You should join this awesome app management platform."));
+    assert!(html.contains("accept?token=inv_"), "{html}");
     // Each vendor media type, with or without a charset, is read and answered.
     for v in ["v71", "v72", "v80", "v81"] {
         let m = format!("application/vnd.soa.{v}+json");
