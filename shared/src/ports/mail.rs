@@ -263,3 +263,39 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod mime_tests {
+    use super::*;
+
+    #[test]
+    fn one_mime_message_with_text_and_html_and_no_injected_header() {
+        let mut e = Email::text(
+            "jane@example.com",
+            "Hi\r\nBcc: victim@example.com",
+            "Hello Zoë,\nclick.",
+        );
+        e.html = Some("<p>Hello Zo&euml;</p>".into());
+        let (bytes, id) = e
+            .to_mime("no-reply@admit.example", chrono::Utc::now())
+            .unwrap();
+        let raw = String::from_utf8(bytes).unwrap();
+        assert!(id.ends_with("@admit.example"));
+        assert!(!raw.contains("\r\nBcc:"), "{raw}");
+        assert!(raw.contains("multipart/alternative"), "{raw}");
+        assert!(
+            raw.contains("text/plain") && raw.contains("text/html"),
+            "{raw}"
+        );
+        assert!(
+            raw.contains("From: <no-reply@admit.example>")
+                || raw.contains("From: no-reply@admit.example"),
+            "{raw}"
+        );
+        let text_only = Email::text("a@b.co", "S", "T")
+            .to_mime("x@admit.example", chrono::Utc::now())
+            .unwrap()
+            .0;
+        assert!(!String::from_utf8(text_only).unwrap().contains("text/html"));
+    }
+}
