@@ -40,6 +40,8 @@ pub async fn dispatch(app: &App, route: &Route, req: Request) -> Option<Response
         "verify_email" => verify_email::handler(app, req).await,
         "request_password_reset" => request_password_reset::handler(app, req).await,
         "reset_password" => reset_password::handler(app, req).await,
+        "invite_site_users" => invite_site_users::handler(app, req).await,
+        "user_activity_report" => user_activity_report::handler(app, req).await,
         _ => return None,
     })
 }

@@ -8,14 +8,17 @@
 //! stops working).
 
 use crate::app::App;
+use crate::domain::activity::{ActivityType, Source};
 use crate::domain::contact::{self, Contact};
 use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::secrets::random_hex_id;
-use crate::domain::{EmailAddress, Id};
+use crate::domain::{Caller, EmailAddress, Id};
 use crate::ports::store::{StoreError, Write};
 use crate::records::contact::{self as contacts, ContactRecord};
 use crate::records::outbox::{self, InvitationEmail, Message};
-use crate::records::{company, invitation, membership, user, Invitation, InvitationStatus};
+use crate::records::{
+    activity, company, invitation, membership, user, Invitation, InvitationStatus,
+};
 use crate::records::{Role, Status};
 use crate::usecases::{distinct, failed};
 use serde::Deserialize;
@@ -100,7 +103,7 @@ async fn check_inviter(app: &App, inviter: Id, inv: &MiInvitation) -> Result<(),
     let store = app.store.as_ref();
     let fail = failed(Service::Company);
     let m = membership::find(store, c, inviter).await.map_err(&fail)?;
-    let Some(m) = m.filter(|m| m.status == Status::Active) else {
+    let Some(m) = m.filter(|m| m.is_active_at(app.clock.now())) else {
         return Err(not_yours());
     };
     let company = company::find(store, c)
@@ -184,6 +187,7 @@ pub async fn invite(
     inviter: Id,
     inv: MiInvitation,
     link_base: &str,
+    caller: &Caller,
 ) -> Result<(), DomainError> {
     check_inviter(app, inviter, &inv).await?;
     let c = inv.company_id;
@@ -224,6 +228,15 @@ pub async fn invite(
         link_base: link_base.to_string(),
     });
     writes.push(outbox::enqueue(&random_hex_id(), now, &message));
+    writes.extend(activity::record_in_site(
+        c,
+        inviter,
+        ActivityType::InvitationSent,
+        Source::of(caller, false),
+        caller,
+        None,
+        now,
+    ));
     app.store
         .transact(writes)
         .await
