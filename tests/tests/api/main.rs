@@ -7,3 +7,4 @@ mod mi_invite;
 mod mi_register;
 mod mi_teams;
 mod outbox;
+mod site;
