@@ -997,3 +997,205 @@ async fn report_scope_and_paging_scenario(backend: Backend) {
 }
 
 admit_tests::both_backends!(report_scope_and_paging, report_scope_and_paging_scenario);
+
+/// Delivers pending mail and returns the token in the last `kind` link emailed to `to`.
+async fn token_in_mail(t: &TestApp, to: &str, kind: &str) -> String {
+    outbox::dispatch_pending(&t.app, 100).await.unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(t.dir.join("mail"))
+        .unwrap()
+        .flatten()
+        .map(|f| f.path())
+        .collect();
+    files.sort();
+    let mail = files
+        .iter()
+        .rev()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .find(|m| m.contains(&format!("To: {to}\r\n")) && m.contains(kind))
+        .unwrap_or_else(|| panic!("no {kind} email to {to}"));
+    let rest = mail.split(kind).nth(1).unwrap().to_string();
+    rest.chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
+async fn nextinteract(
+    app: &App,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Value,
+) -> (u16, Value) {
+    let req = gateway_request("POST", path, headers, Some(&body.to_string()));
+    read(match path {
+        "/rest/user/login" => login_user::handler(app, req).await,
+        "/rest/user/logout" => logout_user::handler(app, req).await,
+        "/rest/user/mi/selfregister" => self_register_mi_user::handler(app, req).await,
+        "/rest/user/verify" => verify_email::handler(app, req).await,
+        "/rest/user/password/reset" => request_password_reset::handler(app, req).await,
+        "/rest/user/password/reset/confirm" => reset_password::handler(app, req).await,
+        "/rest/user/miinvite" => invite_mi_user::handler(app, req).await,
+        "/rest/user/miinvite/accept" => accept_mi_invitation::handler(app, req).await,
+        _ => unreachable!("{path}"),
+    })
+}
+
+/// Each activity type is recorded by the action that causes it, in that action's site or, for
+/// an account event, in every site of the user.
+#[tokio::test]
+async fn each_activity_type_is_recorded_by_the_action_that_causes_it() {
+    let w = world(Backend::Embedded).await;
+    let (t, app) = (&w.t, &w.t.app);
+    let app_key = "0b1c5d8e-2f3a-4b6c-9d7e-1a2b3c4d5e6f";
+    provision::import_api_key(app, w.site, ApiKeyType::App, app_key)
+        .await
+        .unwrap();
+    let step = || t.clock.advance(Duration::seconds(1));
+    let login = |email: &'static str, password: &'static str| {
+        nextinteract(
+            app,
+            "/rest/user/login",
+            &[],
+            json!({"emailAddress": email, "password": password}),
+        )
+    };
+    // Login failed (2) five times, which locks the account; the next attempt: account locked (5).
+    for _ in 0..5 {
+        step();
+        assert!([401, 423].contains(&login(MEMBER, "Wrong-pass-1").await.0));
+    }
+    step();
+    assert_eq!(login(MEMBER, PASSWORD).await.0, 423);
+    t.clock.advance(Duration::minutes(16));
+    // Login successful (1), logout (3).
+    let token = auth_token(app, MEMBER, PASSWORD).await;
+    step();
+    let header = [("x-nextinteract-authtoken", token.as_str())];
+    assert_eq!(
+        nextinteract(app, "/rest/user/logout", &header, json!({}))
+            .await
+            .0,
+        200
+    );
+    // Session expired (4).
+    let token = auth_token(app, MEMBER, PASSWORD).await;
+    t.clock.advance(Duration::hours(13));
+    let header = [("x-nextinteract-authtoken", token.as_str())];
+    assert_eq!(
+        nextinteract(app, "/rest/user/logout", &header, json!({}))
+            .await
+            .0,
+        401
+    );
+    // Self-registered (6), then email verified (9).
+    step();
+    let sam = json!({"version": 2, "apiKey": app_key, "emailAddress": "sam@dealcloud.com",
+        "password": PASSWORD, "firstName": "Sam", "lastName": "Lee"});
+    assert_eq!(
+        nextinteract(app, "/rest/user/mi/selfregister", &[], sam)
+            .await
+            .0,
+        200
+    );
+    let verify = token_in_mail(t, "sam@dealcloud.com", "verify?token=").await;
+    step();
+    assert_eq!(
+        nextinteract(app, "/rest/user/verify", &[], json!({"token": verify}))
+            .await
+            .0,
+        200
+    );
+    // Password reset (8).
+    step();
+    let ask = json!({"emailAddress": MEMBER});
+    assert_eq!(
+        nextinteract(app, "/rest/user/password/reset", &[], ask)
+            .await
+            .0,
+        200
+    );
+    let reset = token_in_mail(t, MEMBER, "confirm?token=").await;
+    let confirm = json!({"token": reset, "password": "New-pass-2026"});
+    assert_eq!(
+        nextinteract(app, "/rest/user/password/reset/confirm", &[], confirm)
+            .await
+            .0,
+        200
+    );
+    // Invitation sent (10), by the admin; invitation accepted (7), by the new user.
+    step();
+    let admin = auth_token(app, ADMIN, PASSWORD).await;
+    let header = [("x-nextinteract-authtoken", admin.as_str())];
+    let inv = json!({"companyId": w.site.get(), "contact": {"firstname": "New", "lastname": "Bie",
+        "email1": "newbie@dealcloud.com"}});
+    assert_eq!(
+        nextinteract(app, "/rest/user/miinvite", &header, inv)
+            .await
+            .0,
+        200
+    );
+    let accept = token_in_mail(t, "newbie@dealcloud.com", "accept?token=").await;
+    step();
+    let (status, accepted) = nextinteract(
+        app,
+        "/rest/user/miinvite/accept",
+        &[],
+        json!({"token": accept, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 200, "{accepted}");
+    // Teams assigned (12).
+    step();
+    assert_eq!(assign(&w, 5).await.0, 200);
+    // Site access granted (13), and after a day, expired (14).
+    step();
+    assert_eq!(
+        invite(app, &admin, json!({"email": INVITEE, "duration": 1}))
+            .await
+            .0,
+        200
+    );
+    t.clock.advance(Duration::days(1) + Duration::seconds(1));
+
+    let admin = auth_token(app, ADMIN, PASSWORD).await;
+    let page = recent(app, &admin, json!({})).await;
+    let got: std::collections::BTreeSet<(String, u64)> = kinds(&page).into_iter().collect();
+    let sam_id = 6;
+    for want in [
+        ("Login Successful", 5),
+        ("Login Successful", 1),
+        ("Login Failed", 5),
+        ("Account Locked", 5),
+        ("Logout", 5),
+        ("SessionExpired", 5),
+        ("Registered", sam_id),
+        ("Email Verified", sam_id),
+        ("Password Reset", 5),
+        ("Invitation Sent", 1),
+        ("Teams Assigned", 5),
+        ("Site Access Granted", 2),
+        ("Site Access Expired", 2),
+    ] {
+        assert!(
+            got.contains(&(want.0.to_string(), want.1)),
+            "{want:?} in {got:?}"
+        );
+    }
+    let failed = kinds(&page)
+        .iter()
+        .filter(|(k, _)| k == "Login Failed")
+        .count();
+    assert_eq!(failed, 5);
+    // Acceptance is recorded on the new user (the site index of it is the acceptance's owners' to add).
+    let newbie = id(accepted["userId"].as_u64().unwrap());
+    let items = activity::of_user(app.store.as_ref(), newbie).await.unwrap();
+    assert!(items
+        .iter()
+        .any(|a| a.activity_type_id == ActivityType::InvitationAccepted.id()));
+    // None of it is the other site's.
+    let other = auth_token(app, OTHER_ADMIN, PASSWORD).await;
+    let theirs = recent(app, &other, json!({})).await;
+    assert!(
+        kinds(&theirs).iter().all(|(_, u)| [3, 4].contains(u)),
+        "{theirs}"
+    );
+}
