@@ -51,8 +51,9 @@ pub async fn transact(app: &App, mut writes: Vec<Write>) -> Result<(), StoreErro
 
 pub const MAX_PAGE_SIZE: u64 = 100;
 pub const MAX_USER_IDS: usize = 100;
-/// Index entries read per query while counting.
-const SCAN_PAGE: usize = 1000;
+/// Index entries buffered while merging (split among the queries of a report, so a report on
+/// many users holds no more of them in memory than one on a whole site).
+const SCAN_ENTRIES: usize = 1000;
 
 pub const REVERSED_RANGE: &str = "DateTo should be greater than DateFrom.";
 
@@ -215,11 +216,15 @@ pub async fn report(
         (Users::All, None) => vec![Scope::Site(c)],
         (Users::Only(ids), _) => ids.iter().map(|u| Scope::User(c, *u)).collect(),
     };
-    let mut cursors: Vec<Cursor> = scopes
-        .into_iter()
-        .filter(|_| to >= q.from)
-        .map(|s| Cursor::new(site_activity::query(s, q.from, to, SCAN_PAGE)))
-        .collect();
+    let per_query = (SCAN_ENTRIES / scopes.len().max(1)).max(100);
+    let mut cursors: Vec<Cursor> = if to < q.from {
+        Vec::new()
+    } else {
+        scopes
+            .into_iter()
+            .map(|s| Cursor::new(site_activity::query(s, q.from, to, per_query)))
+            .collect()
+    };
     let wanted = |e: &SiteEntry| {
         q.activity.is_none_or(|t| e.activity_type_id == t.id())
             && q.source.is_none_or(|s| e.source_type_id == s.id())
