@@ -94,6 +94,15 @@ pub fn entry_put(company: Id, a: &Activity, tail: &str, cond: Option<Cond>) -> W
     Write::Put { item, cond }
 }
 
+/// Whether a write creates a site index entry (the only writes that may leave their
+/// transaction when it would be too large: see `usecases::activity_report::transact`).
+pub fn is_entry(write: &Write) -> bool {
+    matches!(write, Write::Put { .. })
+        && write
+            .key()
+            .is_ok_and(|k| k.pk.starts_with("COMPANY#") && k.sk.starts_with("ACTIVITY#"))
+}
+
 /// Which entries of a site a query reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -166,6 +175,7 @@ mod tests {
         let Write::Put { item, .. } = &writes[1] else {
             panic!("an entry is a put")
         };
+        assert!(!is_entry(&writes[0]) && is_entry(&writes[1]));
         let sk = item["sk"].as_str().unwrap();
         assert!(
             sk.starts_with("ACTIVITY#2022-01-06T06:27:55.600Z#42#"),

@@ -32,10 +32,15 @@ pub async fn account_sites(app: &App, user: Id, now: DateTime<Utc>) -> Result<Ve
 }
 
 /// Commits `writes` as one transaction. A user with access to very many sites can push an
-/// account event's index entries (always the last writes) past the transaction limit: the
+/// account event's site index entries (the last writes) past the transaction limit: the
 /// entries that do not fit follow in further transactions, once the change itself is stored.
+/// Nothing else ever leaves the transaction.
 pub async fn transact(app: &App, mut writes: Vec<Write>) -> Result<(), StoreError> {
-    let rest = if writes.len() > MAX_TRANSACTION_WRITES {
+    let only_entries_over = writes.len() > MAX_TRANSACTION_WRITES
+        && writes[MAX_TRANSACTION_WRITES..]
+            .iter()
+            .all(site_activity::is_entry);
+    let rest = if only_entries_over {
         writes.split_off(MAX_TRANSACTION_WRITES)
     } else {
         Vec::new()

@@ -1199,3 +1199,33 @@ async fn each_activity_type_is_recorded_by_the_action_that_causes_it() {
         "{theirs}"
     );
 }
+
+/// An account event is indexed in every site of the user, even past a transaction's 100 writes.
+#[tokio::test]
+async fn a_login_reaches_every_site_of_a_user_of_very_many() {
+    use admit_shared::records::site_activity::{self, Scope};
+    use admit_shared::records::Membership;
+    let w = world(Backend::Embedded).await;
+    let app = &w.t.app;
+    let now = app.clock.now();
+    let sites: Vec<Id> = (1000..1150).map(id).collect();
+    for chunk in sites.chunks(100) {
+        let writes = chunk
+            .iter()
+            .map(|c| records::put_new(&Membership::new_member(*c, id(2), vec![], now)))
+            .collect();
+        app.store.transact(writes).await.unwrap();
+    }
+    w.t.clock.advance(Duration::seconds(1));
+    auth_token(app, INVITEE, PASSWORD).await;
+    let later = app.clock.now();
+    for c in [sites[0], sites[98], sites[149]] {
+        let q = site_activity::query(Scope::User(c, id(2)), now, later, 10);
+        let (entries, _) = site_activity::page(app.store.as_ref(), &q).await.unwrap();
+        assert_eq!(entries.len(), 1, "site {c}");
+        assert_eq!(
+            entries[0].activity_type_id,
+            ActivityType::LoginSuccessful.id()
+        );
+    }
+}
