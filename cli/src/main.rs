@@ -356,7 +356,7 @@ async fn invitation_command(app: &App, command: InvitationCommand) -> Result<Val
             json!(invitations::resend_for(app, company, &email, None, &base).await?)
         }
         InvitationCommand::Revoke { company, email, .. } => {
-            json!(invitations::revoke_for(app, company, &email, None).await?)
+            json!(invitations::revoke_for(app, company, &email, None, &Default::default()).await?)
         }
     })
 }

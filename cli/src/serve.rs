@@ -46,6 +46,8 @@ pub async fn dispatch(app: &App, route: &Route, req: Request) -> Option<Response
         "list_invitations" => list_invitations::handler(app, req).await,
         "resend_invitation" => resend_invitation::handler(app, req).await,
         "revoke_invitation" => revoke_invitation::handler(app, req).await,
+        "invite_site_users" => invite_site_users::handler(app, req).await,
+        "user_activity_report" => user_activity_report::handler(app, req).await,
         _ => return None,
     })
 }

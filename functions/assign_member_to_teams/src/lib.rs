@@ -17,7 +17,7 @@ pub async fn handler(app: &App, req: Request) -> Response<Body> {
         let assignment = Assignment::try_from(body)?;
         let (_, company) =
             auth::company_key(app, &req, &[ApiKeyType::Admin], Service::Company).await?;
-        teams::assign(app, &company, assignment).await
+        teams::assign(app, &company, assignment, &http::caller(&req)).await
     }
     .await;
     nextinteract::respond(result)

@@ -16,7 +16,8 @@ pub async fn handler(app: &App, req: Request) -> Response<Body> {
         let body: InviteRequest = http::json_body(&req)?;
         let invitation = MiInvitation::try_from(body)?;
         let link_base = http::public_base(app, &req);
-        invite_mi_user::invite(app, session.user_id, invitation, &link_base).await
+        let caller = http::caller(&req);
+        invite_mi_user::invite(app, session.user_id, invitation, &link_base, &caller).await
     }
     .await;
     nextinteract::respond_message(INVITED, result)

@@ -27,7 +27,7 @@ pub async fn handler(app: &App, req: Request) -> Response<Body> {
         let email = which
             .email_address
             .ok_or_else(|| DomainError::invalid("EmailAddress is required"))?;
-        platform_invitations::revoke(app, &principal, business, &email).await
+        platform_invitations::revoke(app, &principal, business, &email, &http::caller(&req)).await
     }
     .await;
     platform::respond(media, result)

@@ -1,6 +1,7 @@
-//! The NextInteract family's two kinds of auth, as extractors: the session token in
-//! `x-nextinteract-authtoken` and the company API key in `x-nextinteract-company-api-key`.
-//! They read the header and hand the value to the use case that checks it.
+//! Auth extractors. The NextInteract family's two kinds: the session token in
+//! `x-nextinteract-authtoken` and the company API key in `x-nextinteract-company-api-key`; the
+//! site family's: the same session token as `Authorization: Bearer <authToken>`. They read the
+//! header and hand the value to the use case that checks it.
 
 use crate::app::App;
 use crate::domain::error::{DomainError, ErrorKind, Service};
@@ -26,7 +27,7 @@ pub async fn session(app: &App, req: &Request) -> Result<(Token, Session), Domai
         .ok()
         .and_then(Token::presented)
         .ok_or_else(|| invalid("auth token is not valid"))?;
-    let session = sessions::authenticate(app, &token).await?;
+    let session = sessions::authenticate(app, &token, &super::caller(req)).await?;
     Ok((token, session))
 }
 
@@ -97,7 +98,7 @@ pub async fn platform_session(app: &App, req: &Request) -> Result<Principal, Dom
         ),
     };
     let token = Token::presented(&raw).ok_or_else(|| invalid("auth token is not valid"))?;
-    let session = sessions::authenticate(app, &token).await?;
+    let session = sessions::authenticate(app, &token, &super::caller(req)).await?;
     let csrf_headers = req
         .headers()
         .iter()
@@ -111,4 +112,25 @@ pub async fn platform_session(app: &App, req: &Request) -> Result<Principal, Dom
         via_cookie,
         csrf_headers,
     })
+}
+
+/// The session named by `Authorization: Bearer <authToken>` (the token loginUser returns; the
+/// scheme is matched without case). Missing, malformed, unknown, expired and revoked tokens
+/// are all `InvalidAuthToken`; a failed lookup is `CacheService`.
+pub async fn bearer_session(app: &App, req: &Request) -> Result<(Token, Session), DomainError> {
+    let invalid = |m: &str| DomainError::new(ErrorKind::InvalidAuthToken, m);
+    let raw = req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .ok_or_else(|| invalid("the Authorization header is required: Bearer <authToken>"))?
+        .to_str()
+        .map_err(|_| invalid("the Authorization header must be Bearer <authToken>"))?;
+    let token = raw
+        .trim()
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .and_then(|(_, t)| Token::presented(t.trim()))
+        .ok_or_else(|| invalid("the Authorization header must be Bearer <authToken>"))?;
+    let session = sessions::authenticate(app, &token, &super::caller(req)).await?;
+    Ok((token, session))
 }

@@ -1,7 +1,8 @@
 //! The edge: the only part of admit that knows `lambda_http`, headers, statuses and body
 //! shapes. Request parsing (bounded JSON bodies, query strings), the caller's origin, both
-//! kinds of NextInteract auth (`auth`), the route table (`routes`) and one responder per API
-//! family (`nextinteract`). Use cases never see a request.
+//! kinds of NextInteract auth and the site family's bearer token (`auth`), the route table
+//! (`routes`) and one responder per API family (`nextinteract`, `site`). Use cases never see a
+//! request.
 
 pub use lambda_http;
 
@@ -9,6 +10,7 @@ pub mod auth;
 pub mod nextinteract;
 pub mod platform;
 pub mod routes;
+pub mod site;
 
 use crate::app::App;
 use crate::domain::error::{DomainError, ErrorKind};

@@ -175,6 +175,20 @@ pub const ROUTES: &[Route] = &[
         logical_id: "RevokeInvitationFunction",
         summary: "Invitations: revoke one; its link stops working (admins)",
     },
+    Route {
+        method: "POST",
+        path: "/api/rest/v1/management/users/invite",
+        function: "invite_site_users",
+        logical_id: "InviteSiteUsersFunction",
+        summary: "Site: invite an existing user to the caller's site, temporarily or permanently",
+    },
+    Route {
+        method: "POST",
+        path: "/api/rest/v1/management/user/activity",
+        function: "user_activity_report",
+        logical_id: "UserActivityReportFunction",
+        summary: "Site: the user activity report of the caller's site, newest first, paged",
+    },
 ];
 
 /// Path parameters taken from a request path (`{deviceId}` -> value).

@@ -1,11 +1,12 @@
 //! The activity log's items: in the user's partition, sorted by time, so a user's date range is
-//! one query.
+//! one query. The writes that record one also index it for the sites that may see it
+//! (`records::site_activity`).
 
-use super::{keyed_item, user_pk};
+use super::{keyed_item, site_activity, user_pk};
 use crate::domain::activity::{ActivityType, Source};
 use crate::domain::secrets::random_hex_id;
 use crate::domain::{Caller, Id};
-use crate::ports::store::{Key, Write, TTL};
+use crate::ports::store::{Cond, Index, Key, Query, SortKey, Store, StoreError, Write, TTL};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,43 @@ pub struct Activity {
     pub ip_address: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    /// The site (company) a site event concerns; absent for account events (a login).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<Id>,
+}
+
+impl Activity {
+    fn new(
+        user: Id,
+        kind: ActivityType,
+        source: Source,
+        caller: &Caller,
+        session_id: Option<&str>,
+        at: DateTime<Utc>,
+        company: Option<Id>,
+    ) -> Activity {
+        Activity {
+            user_id: user,
+            event_date: at,
+            activity_type_id: kind.id(),
+            activity_type: kind.label().into(),
+            source_type_id: source.id(),
+            source_type: source.label().into(),
+            ip_address: caller.ip.clone(),
+            session_id: session_id.map(str::to_string),
+            company_id: company,
+        }
+    }
+
+    /// When the item expires (epoch seconds), for the kinds that are not kept for good.
+    pub fn ttl(&self) -> Option<i64> {
+        let unauthenticated = [ActivityType::LoginFailed, ActivityType::AccountLocked]
+            .iter()
+            .any(|k| k.id() == self.activity_type_id);
+        // Unauthenticated callers cause these: they expire, so a flood cannot grow the table.
+        unauthenticated
+            .then(|| (self.event_date + chrono::Duration::days(FAILED_LOGIN_DAYS)).timestamp())
+    }
 }
 
 /// How long failed-login and lockout items are kept (other activity is kept for good).
@@ -37,7 +75,21 @@ pub fn activity_key(user: Id, at: DateTime<Utc>, tail: &str) -> Key {
     )
 }
 
-/// The write that records one activity; add it to the use case's transaction.
+/// The item of one activity under its key's random `tail`.
+fn put(a: &Activity, tail: &str, cond: Option<Cond>) -> Write {
+    let mut item = keyed_item(&activity_key(a.user_id, a.event_date, tail), a);
+    if let Some(ttl) = a.ttl() {
+        item.insert(TTL.into(), serde_json::json!(ttl));
+    }
+    Write::Put { item, cond }
+}
+
+fn new_tail() -> String {
+    random_hex_id()[..8].to_string()
+}
+
+/// The write that records one activity; add it to the use case's transaction. It is in no
+/// site's report: use `record_for_sites` or `record_in_site` for that.
 pub fn record(
     user: Id,
     kind: ActivityType,
@@ -46,24 +98,94 @@ pub fn record(
     session_id: Option<&str>,
     at: DateTime<Utc>,
 ) -> Write {
-    let a = Activity {
-        user_id: user,
-        event_date: at,
-        activity_type_id: kind as u8,
-        activity_type: kind.label().into(),
-        source_type_id: source as u8,
-        source_type: source.label().into(),
-        ip_address: caller.ip.clone(),
-        session_id: session_id.map(str::to_string),
-    };
-    let mut item = keyed_item(&activity_key(user, at, &random_hex_id()[..8]), &a);
-    if matches!(
-        kind,
-        ActivityType::LoginFailed | ActivityType::AccountLocked
-    ) {
-        // Unauthenticated callers cause these: they expire, so a flood cannot grow the table.
-        let expires = at + chrono::Duration::days(FAILED_LOGIN_DAYS);
-        item.insert(TTL.into(), serde_json::json!(expires.timestamp()));
-    }
-    Write::put_new(item)
+    let a = Activity::new(user, kind, source, caller, session_id, at, None);
+    put(&a, &new_tail(), Some(Cond::absent()))
+}
+
+/// The writes that record an account event (a login, a logout, ...): the activity item, then
+/// one site index entry for each of `sites` (the sites the user has access to), last, so a
+/// caller may move entries beyond a transaction's limit into another.
+pub fn record_for_sites(
+    sites: &[Id],
+    user: Id,
+    kind: ActivityType,
+    source: Source,
+    caller: &Caller,
+    session_id: Option<&str>,
+    at: DateTime<Utc>,
+) -> Vec<Write> {
+    let a = Activity::new(user, kind, source, caller, session_id, at, None);
+    let tail = new_tail();
+    let mut writes = vec![put(&a, &tail, Some(Cond::absent()))];
+    writes.extend(sites.iter().map(|c| site_activity::entry(*c, &a, &tail)));
+    writes
+}
+
+/// The writes that record an event of one site (an invitation, a team assignment, site
+/// access): the activity item, naming the site, and the site's index entry.
+pub fn record_in_site(
+    company: Id,
+    user: Id,
+    kind: ActivityType,
+    source: Source,
+    caller: &Caller,
+    session_id: Option<&str>,
+    at: DateTime<Utc>,
+) -> [Write; 2] {
+    let a = Activity::new(user, kind, source, caller, session_id, at, Some(company));
+    let tail = new_tail();
+    [
+        put(&a, &tail, Some(Cond::absent())),
+        site_activity::entry(company, &a, &tail),
+    ]
+}
+
+/// Temporary access's end, recorded when it is granted: a `Site Access Expired` item dated
+/// `end` (reports never read past their request's time, so it shows once `end` has passed).
+/// Its key is fixed by the site, user and time, so a later invite that moves the end can
+/// remove it (`cancel_expiry`).
+fn expiry(company: Id, user: Id, end: DateTime<Utc>) -> (Activity, String) {
+    let a = Activity::new(
+        user,
+        ActivityType::SiteAccessExpired,
+        Source::System,
+        &Caller::default(),
+        None,
+        end,
+        Some(company),
+    );
+    (a, format!("end{company}"))
+}
+
+/// The writes that record the end of temporary access at `end` (idempotent).
+pub fn record_expiry(company: Id, user: Id, end: DateTime<Utc>) -> [Write; 2] {
+    let (a, tail) = expiry(company, user, end);
+    [
+        put(&a, &tail, None),
+        site_activity::entry_put(company, &a, &tail, None),
+    ]
+}
+
+/// The writes that remove an end of temporary access recorded for `end`, which has not come.
+pub fn cancel_expiry(company: Id, user: Id, end: DateTime<Utc>) -> [Write; 2] {
+    let (_, tail) = expiry(company, user, end);
+    [
+        Write::Delete {
+            key: activity_key(user, end, &tail),
+            cond: None,
+        },
+        Write::Delete {
+            key: site_activity::entry_key(company, user, end, &tail),
+            cond: None,
+        },
+    ]
+}
+
+/// Every activity item of a user, oldest first.
+pub async fn of_user(store: &dyn Store, user: Id) -> Result<Vec<Activity>, StoreError> {
+    super::query_all(
+        store,
+        Query::partition(Index::Table, user_pk(user)).sort(SortKey::BeginsWith("ACTIVITY#".into())),
+    )
+    .await
 }

@@ -2,7 +2,7 @@
 
 use super::{company_pk, get, user_pk, Record, Status};
 use crate::domain::Id;
-use crate::ports::store::{Cond, Index, Key, Query, Store, StoreError, Update, Write};
+use crate::ports::store::{Cond, Index, Key, Query, Store, StoreError, Update, Write, TTL};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -30,14 +30,17 @@ pub struct Membership {
     pub condition: Option<i64>,
     #[serde(with = "crate::domain::time::rfc3339")]
     pub created_at: DateTime<Utc>,
+    /// When temporary access (a site invite with a `duration`) ends; absent for permanent
+    /// access. The item's TTL is this time, so the table forgets it soon after.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::domain::time::rfc3339_opt"
+    )]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl Membership {
-    /// Whether the membership grants anything at `now`.
-    pub fn is_active_at(&self, _now: DateTime<Utc>) -> bool {
-        self.status == Status::Active
-    }
-
     /// A new, active plain membership.
     pub fn new_member(company_id: Id, user_id: Id, teams: Vec<Id>, now: DateTime<Utc>) -> Self {
         Membership {
@@ -48,7 +51,19 @@ impl Membership {
             teams,
             condition: None,
             created_at: now,
+            expires_at: None,
         }
+    }
+
+    /// Whether the membership grants access at `now`: active, and its temporary access (if
+    /// any) not yet over. Every check of a membership's status goes through here.
+    pub fn is_active_at(&self, now: DateTime<Utc>) -> bool {
+        self.status == Status::Active && !self.has_expired_at(now)
+    }
+
+    /// Whether temporary access has come to its end by `now`.
+    pub fn has_expired_at(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|end| end <= now)
     }
 }
 
@@ -62,10 +77,14 @@ impl Record for Membership {
         member_key(self.company_id, self.user_id)
     }
     fn index(&self) -> Vec<(&'static str, Value)> {
-        vec![
+        let mut index = vec![
             ("gsi1pk", json!(user_pk(self.user_id))),
             ("gsi1sk", json!(company_pk(self.company_id))),
-        ]
+        ];
+        if let Some(end) = self.expires_at {
+            index.push((TTL, json!(end.timestamp())));
+        }
+        index
     }
 }
 
@@ -108,5 +127,61 @@ pub fn set_status(m: &Membership, status: Status) -> Write {
         key: member_key(m.company_id, m.user_id),
         update: Update::new().set("status", json!(status)),
         cond: Some(Cond::eq("status", json!(m.status))),
+    }
+}
+
+/// The update that grants site access on a membership as it was read (`seen`): active, with
+/// `teams`, until `expires_at` (`None`: permanently; the expiry and its TTL are removed). It
+/// fails if the status, teams or expiry changed meanwhile.
+pub fn grant_access(seen: &Membership, teams: &[Id], expires_at: Option<DateTime<Utc>>) -> Write {
+    let mut update = Update::new()
+        .set("teams", json!(teams))
+        .set("status", json!(Status::Active));
+    update = match expires_at {
+        Some(end) => update
+            .set("expiresAt", crate::domain::time::format(end))
+            .set(TTL, json!(end.timestamp())),
+        None => update.remove("expiresAt").remove(TTL),
+    };
+    let expiry_as_seen = match seen.expires_at {
+        Some(end) => Cond::eq("expiresAt", crate::domain::time::format(end)),
+        None => Cond::NotExists("expiresAt".into()),
+    };
+    Write::Update {
+        key: member_key(seen.company_id, seen.user_id),
+        update,
+        cond: Some(
+            Cond::eq("status", json!(seen.status))
+                .and(Cond::eq("teams", json!(seen.teams)))
+                .and(expiry_as_seen),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_access_ends_at_its_expiry() {
+        let now = Utc::now();
+        let id = Id::new(1).unwrap();
+        let mut m = Membership::new_member(id, id, Vec::new(), now);
+        assert!(m.is_active_at(now));
+        m.expires_at = Some(now + chrono::Duration::days(1));
+        assert!(m.is_active_at(now));
+        assert!(!m.is_active_at(now + chrono::Duration::days(1)));
+        assert!(m.has_expired_at(now + chrono::Duration::days(2)));
+        let ttl = m
+            .index()
+            .into_iter()
+            .find(|(k, _)| *k == TTL)
+            .map(|(_, v)| v);
+        assert_eq!(
+            ttl,
+            Some(json!((now + chrono::Duration::days(1)).timestamp()))
+        );
+        m.status = Status::Pending;
+        assert!(!m.is_active_at(now));
     }
 }

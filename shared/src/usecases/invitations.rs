@@ -404,7 +404,8 @@ pub async fn accept(
     if let Some(contact_id) = inv.contact_id {
         writes.push(contact::link_user(c, contact_id, user_id));
     }
-    writes.push(activity::record(
+    writes.extend(activity::record_in_site(
+        c,
         user_id,
         ActivityType::InvitationAccepted,
         Source::of(caller, false),

@@ -8,12 +8,13 @@
 //! stops working).
 
 use crate::app::App;
+use crate::domain::activity::{ActivityType, Source};
 use crate::domain::contact::{self, Contact};
 use crate::domain::error::{DomainError, ErrorKind, Service};
-use crate::domain::{EmailAddress, Id};
+use crate::domain::{Caller, EmailAddress, Id};
 use crate::ports::store::{StoreError, Write};
 use crate::records::contact::{self as contacts, ContactRecord};
-use crate::records::{company, membership, user, Settings};
+use crate::records::{activity, company, membership, user, Settings};
 use crate::records::{Role, Status};
 use crate::usecases::invitations::{offer_writes, Offer};
 use crate::usecases::{distinct, failed};
@@ -104,7 +105,7 @@ async fn check_inviter(
     let store = app.store.as_ref();
     let fail = failed(Service::Company);
     let m = membership::find(store, c, inviter).await.map_err(&fail)?;
-    let Some(m) = m.filter(|m| m.status == Status::Active) else {
+    let Some(m) = m.filter(|m| m.is_active_at(app.clock.now())) else {
         return Err(not_yours());
     };
     let company = company::find(store, c)
@@ -189,6 +190,7 @@ pub async fn invite(
     inviter: Id,
     inv: MiInvitation,
     link_base: &str,
+    caller: &Caller,
 ) -> Result<(), DomainError> {
     let settings = check_inviter(app, inviter, &inv).await?;
     let c = inv.company_id;
@@ -211,6 +213,15 @@ pub async fn invite(
         message: None,
     };
     writes.extend(offer_writes(app, offer, settings.invitation_days, link_base).await?);
+    writes.extend(activity::record_in_site(
+        c,
+        inviter,
+        ActivityType::InvitationSent,
+        Source::of(caller, false),
+        caller,
+        None,
+        now,
+    ));
     app.store
         .transact(writes)
         .await

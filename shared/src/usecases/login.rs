@@ -6,6 +6,7 @@ use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::secrets::{self, random_hex_id, Token};
 use crate::domain::{Caller, EmailAddress, Id, Password};
 use crate::records::{self, activity, notification, user, ApiKeyType, Session, Status, User};
+use crate::usecases::activity_report::{account_sites, transact};
 use crate::usecases::{apikeys, failed};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -122,8 +123,10 @@ pub async fn login(
     };
     let attempt = reserve(app, user, source, caller, now).await?;
     let user = &attempt.user;
-    if !check_password(&credentials.password, &user.password_hash).await? {
-        return Err(failed_check(app, &attempt, source, caller, now).await?);
+    let (checked, sites) = check_with_sites(app, &credentials.password, user, now).await;
+    let sites = sites.map_err(&fail)?;
+    if !checked? {
+        return Err(failed_check(app, &attempt, source, caller, now, &sites).await?);
     }
     if user.status != Status::Active {
         return Err(DomainError::new(
@@ -131,7 +134,33 @@ pub async fn login(
             "The user is not active.",
         ));
     }
-    start_session(app, &attempt, credentials.cookie, source, caller, now).await
+    start_session(
+        app,
+        &attempt,
+        credentials.cookie,
+        source,
+        caller,
+        now,
+        &sites,
+    )
+    .await
+}
+
+/// Checks the password while reading the sites that see the attempt (`account_sites`): the
+/// read hides in the check's time, so a wrong password takes as long as an unknown email.
+async fn check_with_sites(
+    app: &App,
+    password: &Password,
+    user: &User,
+    now: DateTime<Utc>,
+) -> (
+    Result<bool, DomainError>,
+    Result<Vec<Id>, crate::ports::store::StoreError>,
+) {
+    tokio::join!(
+        check_password(password, &user.password_hash),
+        account_sites(app, user.user_id, now)
+    )
 }
 
 /// Records a password check that failed: the error to answer (locked when this check used up
@@ -142,11 +171,19 @@ async fn failed_check(
     source: Source,
     caller: &Caller,
     now: DateTime<Utc>,
+    sites: &[Id],
 ) -> Result<DomainError, DomainError> {
     let user = attempt.user.user_id;
-    let failed_check = activity::record(user, ActivityType::LoginFailed, source, caller, None, now);
-    app.store
-        .transact(vec![failed_check])
+    let failed_check = activity::record_for_sites(
+        sites,
+        user,
+        ActivityType::LoginFailed,
+        source,
+        caller,
+        None,
+        now,
+    );
+    transact(app, failed_check)
         .await
         .map_err(failed(Service::User))?;
     Ok(match attempt.locks {
@@ -169,8 +206,10 @@ pub async fn check_account_password(
     let source = Source::of(caller, false);
     let now = app.clock.now();
     let attempt = reserve(app, account, source, caller, now).await?;
-    if !check_password(password, &attempt.user.password_hash).await? {
-        return Err(failed_check(app, &attempt, source, caller, now).await?);
+    let (checked, sites) = check_with_sites(app, password, &attempt.user, now).await;
+    let sites = sites.map_err(failed(Service::User))?;
+    if !checked? {
+        return Err(failed_check(app, &attempt, source, caller, now, &sites).await?);
     }
     let clear = user::finish_login(attempt.user.user_id, &attempt.id, now);
     match app.store.transact(vec![clear]).await {
@@ -222,7 +261,11 @@ async fn reserve(
         chrono::Duration::from_std(app.config.lockout).unwrap_or(chrono::Duration::minutes(15));
     for _ in 0..RESERVE_TRIES {
         if let Some(until) = current.locked_until.filter(|u| *u > now) {
-            let seen = activity::record(
+            let sites = account_sites(app, current.user_id, now)
+                .await
+                .map_err(&fail)?;
+            let seen = activity::record_for_sites(
+                &sites,
                 current.user_id,
                 ActivityType::AccountLocked,
                 source,
@@ -230,7 +273,7 @@ async fn reserve(
                 None,
                 now,
             );
-            app.store.transact(vec![seen]).await.map_err(&fail)?;
+            transact(app, seen).await.map_err(&fail)?;
             return Err(locked(until, now));
         }
         // An expired lock starts a new count.
@@ -274,6 +317,7 @@ async fn start_session(
     source: Source,
     caller: &Caller,
     now: DateTime<Utc>,
+    sites: &[Id],
 ) -> Result<LoginGranted, DomainError> {
     let user = &attempt.user;
     let token = Token::generate("").map_err(|e| {
@@ -306,19 +350,20 @@ async fn start_session(
     } else {
         None
     };
-    let writes = vec![
+    let mut writes = vec![
         user::finish_login(user.user_id, &attempt.id, now),
         records::put_new(&session),
-        activity::record(
-            user.user_id,
-            ActivityType::LoginSuccessful,
-            source,
-            caller,
-            Some(&session.session_id),
-            now,
-        ),
     ];
-    match app.store.transact(writes).await {
+    writes.extend(activity::record_for_sites(
+        sites,
+        user.user_id,
+        ActivityType::LoginSuccessful,
+        source,
+        caller,
+        Some(&session.session_id),
+        now,
+    ));
+    match transact(app, writes).await {
         Ok(()) => {}
         Err(e) if e.failed_at(0) => {
             let until = user::find(app.store.as_ref(), user.user_id)
@@ -350,19 +395,22 @@ pub async fn logout(app: &App, session: &Session, caller: &Caller) -> Result<(),
         .filter(|d| d.session_id.as_deref() == Some(session.session_id.as_str()))
         .map(|d| d.device_id)
         .collect();
-    let mut writes = vec![
-        user::revoke_session(&session.token_hash),
-        activity::record(
-            session.user_id,
-            ActivityType::Logout,
-            Source::of(caller, false),
-            caller,
-            Some(&session.session_id),
-            now,
-        ),
-    ];
+    let sites = account_sites(app, session.user_id, now)
+        .await
+        .map_err(failed(Service::Cache))?;
+    let mut writes = vec![user::revoke_session(&session.token_hash)];
     writes.extend(notification::forget_devices(session.user_id, &registered));
-    match app.store.transact(writes).await {
+    // The index entries last (see `transact`).
+    writes.extend(activity::record_for_sites(
+        &sites,
+        session.user_id,
+        ActivityType::Logout,
+        Source::of(caller, false),
+        caller,
+        Some(&session.session_id),
+        now,
+    ));
+    match transact(app, writes).await {
         Ok(()) => Ok(()),
         // Revoked by a concurrent logout: the token is gone either way.
         Err(e) if e.failed_at(0) => Err(DomainError::new(

@@ -99,7 +99,7 @@ fn shown_registration(r: Registration) -> MemberRegistration {
     }
 }
 
-/// A member of `company`; a user outside it is not found.
+/// A member of `company`; a user outside it (or whose temporary access ended) is not found.
 pub async fn member_profile(
     app: &App,
     company: &Company,
@@ -110,9 +110,12 @@ pub async fn member_profile(
     let fail = failed(Service::Membership);
     let not_found =
         || DomainError::new(ErrorKind::UserNotFound, format!("user {user_id} not found"));
+    // A membership whose temporary access has ended is no longer one.
+    let now = app.clock.now();
     let membership = membership::find(store, c, user_id)
         .await
         .map_err(&fail)?
+        .filter(|m| !m.has_expired_at(now))
         .ok_or_else(not_found)?;
     let user = user::find(store, user_id)
         .await

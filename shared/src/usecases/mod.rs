@@ -2,6 +2,7 @@
 //! principal in, a typed result or a `DomainError` out. No request, header or status code.
 
 pub mod accounts;
+pub mod activity_report;
 pub mod apikeys;
 pub mod devices;
 pub mod invitations;
@@ -17,6 +18,7 @@ pub mod provision;
 pub mod self_register;
 pub mod sessions;
 pub mod settings;
+pub mod site_access;
 pub mod teams;
 pub mod verification;
 

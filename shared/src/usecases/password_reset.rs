@@ -15,7 +15,7 @@ use crate::records::outbox::{self, AddressEmail, Message};
 use crate::records::verification::{self, AddressToken, Purpose};
 use crate::records::{activity, user};
 use crate::usecases::accounts::{email_field, hash_password, new_password};
-use crate::usecases::{failed, verification as verify};
+use crate::usecases::{activity_report, failed, verification as verify};
 use serde::Deserialize;
 
 /// Reset requests one address may make in an hour.
@@ -170,17 +170,21 @@ pub async fn confirm(
     let mut writes: Vec<Write> = vec![
         verification::use_up(Purpose::Reset, &token.hash()),
         user::replace_password(account.user_id, &account.password_hash, &hash, now),
-        activity::record(
-            account.user_id,
-            ActivityType::PasswordReset,
-            Source::of(caller, false),
-            caller,
-            None,
-            now,
-        ),
     ];
     writes.extend(verify::activate_pending(app, account.user_id).await?);
-    store.transact(writes).await.map_err(|e| {
+    let sites = activity_report::account_sites(app, account.user_id, now)
+        .await
+        .map_err(&fail)?;
+    writes.extend(activity::record_for_sites(
+        &sites,
+        account.user_id,
+        ActivityType::PasswordReset,
+        Source::of(caller, false),
+        caller,
+        None,
+        now,
+    ));
+    activity_report::transact(app, writes).await.map_err(|e| {
         if e.failed_at(0) {
             gone()
         } else if e.is_condition_failure() {

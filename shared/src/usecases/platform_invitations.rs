@@ -4,11 +4,12 @@
 //! lifecycle, as inviteMIUser's: pending, accepted, expired, revoked.
 
 use crate::app::App;
+use crate::domain::activity::{ActivityType, Source};
 use crate::domain::error::{DomainError, ErrorKind, Service};
-use crate::domain::{EmailAddress, Id};
+use crate::domain::{Caller, EmailAddress, Id};
 use crate::ports::store::Write;
 use crate::records::invitation::{self, Invitation, InvitationStatus};
-use crate::records::{membership, user};
+use crate::records::{activity, membership, user};
 use crate::usecases::accounts::email_field;
 use crate::usecases::failed;
 use crate::usecases::invitations::{offer_writes, Offer, DEFAULT_INVITATION_DAYS};
@@ -341,9 +342,10 @@ pub async fn revoke(
     p: &Principal,
     business: Id,
     email: &str,
+    caller: &Caller,
 ) -> Result<InvitationView, DomainError> {
     admin_only(&acting_in(app, p, Some(business)).await?)?;
-    revoke_for(app, business, email, Some(p.session.user_id)).await
+    revoke_for(app, business, email, Some(p.session.user_id), caller).await
 }
 
 /// Revokes an invitation on behalf of `by` (none: an operator).
@@ -352,6 +354,7 @@ pub async fn revoke_for(
     business: Id,
     email: &str,
     by: Option<Id>,
+    caller: &Caller,
 ) -> Result<InvitationView, DomainError> {
     let inv = find_invitation(app, business, email).await?;
     let now = app.clock.now();
@@ -361,7 +364,20 @@ pub async fn revoke_for(
             inv.email
         )));
     }
-    transact(app, invitation::revoke(&inv, by, now)).await?;
+    let mut writes = invitation::revoke(&inv, by, now);
+    if let Some(admin) = by {
+        // An access change, in the site's activity log (under the admin who made it).
+        writes.extend(activity::record_in_site(
+            business,
+            admin,
+            ActivityType::InvitationRevoked,
+            Source::of(caller, false),
+            caller,
+            None,
+            now,
+        ));
+    }
+    transact(app, writes).await?;
     let mut revoked = inv;
     revoked.status = InvitationStatus::Revoked;
     Ok(view(revoked, now))

@@ -588,7 +588,8 @@ pub async fn self_register(
         }),
     });
     writes.push(outbox::enqueue(&random_hex_id(), now, &message));
-    writes.push(activity::record(
+    writes.extend(activity::record_in_site(
+        c,
         user_id,
         ActivityType::Registered,
         Source::App,

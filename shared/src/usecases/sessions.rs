@@ -1,19 +1,29 @@
 //! Sessions: the check behind every token-authenticated call.
 
 use crate::app::App;
+use crate::domain::activity::{ActivityType, Source};
 use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::secrets::Token;
-use crate::records::{user, Session, Status};
-use crate::usecases::failed;
+use crate::domain::Caller;
+use crate::records::{activity, user, Session, Status};
+use crate::usecases::{activity_report, failed};
+use chrono::{DateTime, Utc};
 
-/// The live session a presented token stands for.
-pub async fn authenticate(app: &App, token: &Token) -> Result<Session, DomainError> {
+/// The live session a presented token stands for. An expired one is refused, and recorded
+/// (`SessionExpired`) the first time it is presented.
+pub async fn authenticate(
+    app: &App,
+    token: &Token,
+    caller: &Caller,
+) -> Result<Session, DomainError> {
     let invalid = |m: &str| DomainError::new(ErrorKind::InvalidAuthToken, m);
     let session = user::find_session(app.store.as_ref(), &token.hash())
         .await
         .map_err(failed(Service::Cache))?
         .ok_or_else(|| invalid("auth token is not valid"))?;
-    if session.expires_at <= app.clock.now() {
+    let now = app.clock.now();
+    if session.expires_at <= now {
+        record_expired(app, &session, caller, now).await;
         return Err(invalid("auth token has expired; log in again"));
     }
     // A session lives only as long as its account is active and it was not revoked since.
@@ -27,4 +37,32 @@ pub async fn authenticate(app: &App, token: &Token) -> Result<Session, DomainErr
         return Err(invalid("auth token is not valid"));
     }
     Ok(session)
+}
+
+/// Records that an expired session's token was presented, and deletes the session in the same
+/// transaction, so the event is recorded once however often the token comes back. Best effort:
+/// the caller is refused either way.
+async fn record_expired(app: &App, session: &Session, caller: &Caller, now: DateTime<Utc>) {
+    let sites = activity_report::account_sites(app, session.user_id, now)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "sites of an expired session's user not read");
+            Vec::new()
+        });
+    let mut writes = vec![user::revoke_session(&session.token_hash)];
+    writes.extend(activity::record_for_sites(
+        &sites,
+        session.user_id,
+        ActivityType::SessionExpired,
+        Source::of(caller, false),
+        caller,
+        Some(&session.session_id),
+        now,
+    ));
+    match activity_report::transact(app, writes).await {
+        Ok(()) => {}
+        // Another request recorded it first.
+        Err(e) if e.failed_at(0) => {}
+        Err(e) => tracing::warn!(error = %e, "expired session not recorded"),
+    }
 }

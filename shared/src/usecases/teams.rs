@@ -1,9 +1,10 @@
 //! Teams: the company's public teams (getPublicMITeams) and assignMemberToTeams.
 
 use crate::app::App;
+use crate::domain::activity::{ActivityType, Source};
 use crate::domain::error::{DomainError, ErrorKind, Service};
-use crate::domain::Id;
-use crate::records::{company, membership, user, Company, Membership, Status, Team};
+use crate::domain::{Caller, Id};
+use crate::records::{activity, company, membership, user, Company, Membership, Status, Team};
 use crate::usecases::notifications::{self, NewNotification};
 use crate::usecases::{distinct, failed};
 use serde::{Deserialize, Serialize};
@@ -94,7 +95,8 @@ impl TryFrom<AssignRequest> for Assignment {
     }
 }
 
-/// The member `user` of `company`, checked active (user and membership).
+/// The member `user` of `company`, checked active (user and membership, whose temporary
+/// access must not have ended).
 async fn active_member(app: &App, company: Id, user_id: Id) -> Result<Membership, DomainError> {
     let fail = failed(Service::Membership);
     let not_found =
@@ -114,7 +116,7 @@ async fn active_member(app: &App, company: Id, user_id: Id) -> Result<Membership
             format!("user {user_id} is not active"),
         ));
     }
-    if m.status != Status::Active {
+    if !m.is_active_at(app.clock.now()) {
         return Err(DomainError::new(
             ErrorKind::ConnectionStatusNotActive,
             format!("user {user_id}'s connection to the company is not active"),
@@ -124,11 +126,13 @@ async fn active_member(app: &App, company: Id, user_id: Id) -> Result<Membership
 }
 
 /// assignMemberToTeams: adds teams to a member of the caller's company and optionally
-/// notifies them (Notification Centre and native push), all in one transaction.
+/// notifies them (Notification Centre and native push), all in one transaction with its
+/// `Teams Assigned` activity.
 pub async fn assign(
     app: &App,
     company: &Company,
     a: Assignment,
+    caller: &Caller,
 ) -> Result<Vec<TeamRef>, DomainError> {
     let c = company.company_id;
     let fail = failed(Service::Membership);
@@ -163,6 +167,15 @@ pub async fn assign(
         };
         writes.extend(notifications::notify(app, a.user_id, note).await?);
     }
+    writes.extend(activity::record_in_site(
+        c,
+        a.user_id,
+        ActivityType::TeamsAssigned,
+        Source::of(caller, false),
+        caller,
+        None,
+        app.clock.now(),
+    ));
     app.store.transact(writes).await.map_err(|e| {
         if e.failed_at(0) {
             // The membership changed under us (deactivated, or a concurrent assignment).

@@ -14,7 +14,7 @@ use crate::ports::store::{StoreError, Write};
 use crate::records::outbox::AddressEmail;
 use crate::records::verification::{self, AddressToken, Purpose};
 use crate::records::{activity, membership, user, Status};
-use crate::usecases::failed;
+use crate::usecases::{activity_report, failed};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -168,23 +168,31 @@ pub async fn confirm(
         .map_err(&fail)?
         .filter(|u| u.email == record.email)
         .ok_or_else(gone)?;
+    let now = app.clock.now();
     let mut writes: Vec<Write> = vec![
         verification::use_up(Purpose::Verify, &token.hash()),
         user::mark_verified(account.user_id),
-        activity::record(
-            account.user_id,
-            ActivityType::EmailVerified,
-            Source::of(caller, false),
-            caller,
-            None,
-            app.clock.now(),
-        ),
     ];
     writes.extend(activate_pending(app, account.user_id).await?);
-    store
-        .transact(writes)
+    let sites = activity_report::account_sites(app, account.user_id, now)
         .await
-        .map_err(|e| if e.failed_at(0) { gone() } else { fail(e) })?;
+        .map_err(&fail)?;
+    writes.extend(activity::record_for_sites(
+        &sites,
+        account.user_id,
+        ActivityType::EmailVerified,
+        Source::of(caller, false),
+        caller,
+        None,
+        now,
+    ));
+    activity_report::transact(app, writes).await.map_err(|e| {
+        if e.failed_at(0) {
+            gone()
+        } else {
+            fail(e)
+        }
+    })?;
     Ok(Verified {
         user_id: account.user_id,
         email_address: account.email.to_string(),

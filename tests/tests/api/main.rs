@@ -8,3 +8,4 @@ mod mi_register;
 mod mi_teams;
 mod outbox;
 mod platform;
+mod site;

@@ -1,0 +1,25 @@
+//! Invite Users: `POST /api/rest/v1/management/users/invite` by a site admin
+//! (`Authorization: Bearer <authToken>`): grants an existing user temporary or permanent
+//! access to the site and some of its groups.
+
+use admit_shared::domain::error::DomainError;
+use admit_shared::http::{self, auth, site};
+use admit_shared::usecases::site_access::{self, SiteInvitation, SiteInviteRequest};
+use admit_shared::{App, Ports};
+use lambda_http::{Body, Request, Response};
+
+/// The email goes through the outbox: the store is all this function needs.
+pub const PORTS: Ports = Ports::STORE;
+
+#[tracing::instrument(name = "invite_site_users", skip_all, fields(request_id = %http::request_id(&req)))]
+pub async fn handler(app: &App, req: Request) -> Response<Body> {
+    let result: Result<_, DomainError> = async {
+        let (_, session) = auth::bearer_session(app, &req).await?;
+        let body: SiteInviteRequest = http::json_body(&req)?;
+        let invitation = SiteInvitation::try_from(body)?;
+        let site = site_access::admin_site(app, session.user_id, site::site_id(&req)?).await?;
+        site_access::invite(app, &site, invitation, &http::caller(&req)).await
+    }
+    .await;
+    site::respond(result)
+}

@@ -1,0 +1,433 @@
+//! The user activity report of a site (`POST /api/rest/v1/management/user/activity`), and what
+//! every use case that records an account event needs for it: the sites that see the event,
+//! and a commit that keeps within a transaction's limit.
+//!
+//! The report reads the site activity index (`records::site_activity`) by key: a site's time
+//! range, one user's in the site, or one type's in the site, newest first, and fetches the
+//! activity items of the requested page only. Counting the matches reads index entries, never
+//! the items, and never the table.
+
+use crate::app::App;
+use crate::domain::activity::{ipv4_number, ActivityType, Source};
+use crate::domain::error::{DomainError, Service};
+use crate::domain::Id;
+use crate::ports::store::{Key, Query, StoreError, Write, MAX_TRANSACTION_WRITES};
+use crate::records::activity::Activity;
+use crate::records::site_activity::{self, Scope, SiteEntry};
+use crate::records::{membership, user, Company, Status, User};
+use crate::usecases::{distinct, failed};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, VecDeque};
+
+/// The sites that see an account event of `user` at `now`: those where the user has access
+/// (or is waiting for their address to be verified to get it).
+pub async fn account_sites(app: &App, user: Id, now: DateTime<Utc>) -> Result<Vec<Id>, StoreError> {
+    Ok(membership::companies_of(app.store.as_ref(), user)
+        .await?
+        .into_iter()
+        .filter(|m| m.status != Status::Inactive && !m.has_expired_at(now))
+        .map(|m| m.company_id)
+        .collect())
+}
+
+/// Commits `writes` as one transaction. A user with access to very many sites can push an
+/// account event's site index entries (the last writes) past the transaction limit: the
+/// entries that do not fit follow in further transactions, once the change itself is stored.
+/// Nothing else ever leaves the transaction.
+pub async fn transact(app: &App, mut writes: Vec<Write>) -> Result<(), StoreError> {
+    let only_entries_over = writes.len() > MAX_TRANSACTION_WRITES
+        && writes[MAX_TRANSACTION_WRITES..]
+            .iter()
+            .all(site_activity::is_entry);
+    let rest = if only_entries_over {
+        writes.split_off(MAX_TRANSACTION_WRITES)
+    } else {
+        Vec::new()
+    };
+    app.store.transact(writes).await?;
+    for chunk in rest.chunks(MAX_TRANSACTION_WRITES) {
+        if let Err(e) = app.store.transact(chunk.to_vec()).await {
+            tracing::error!(error = %e, "site activity index entries were not written");
+        }
+    }
+    Ok(())
+}
+
+pub const MAX_PAGE_SIZE: u64 = 100;
+pub const MAX_USER_IDS: usize = 100;
+/// Index entries buffered while merging (split among the queries of a report, so a report on
+/// many users holds no more of them in memory than one on a whole site).
+const SCAN_ENTRIES: usize = 1000;
+
+pub const REVERSED_RANGE: &str = "DateTo should be greater than DateFrom.";
+
+/// The report's body as sent (the seed's fields, and the paging this API adds).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityRequest {
+    pub user_ids: Option<Vec<u64>>,
+    pub date_from: Option<String>,
+    pub date_to: Option<String>,
+    pub activity: Option<u64>,
+    pub source: Option<u64>,
+    pub page: Option<u64>,
+    pub page_size: Option<u64>,
+}
+
+/// Whose activity a report covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Users {
+    /// Every user of the site (`userIds` empty or left out).
+    All,
+    /// These users (ids that can name no user are left out, so this may be empty).
+    Only(Vec<Id>),
+}
+
+/// A report request, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityQuery {
+    pub users: Users,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub activity: Option<ActivityType>,
+    pub source: Option<Source>,
+    /// From 1.
+    pub page: u64,
+    pub page_size: u64,
+}
+
+/// A date and time in RFC 3339 (`2022-01-05T19:54:08.704Z`); one without a zone is UTC.
+fn date_field(name: &str, raw: Option<&str>) -> Result<DateTime<Utc>, DomainError> {
+    let raw = raw
+        .map(str::trim)
+        .ok_or_else(|| DomainError::invalid(format!("{name} is required")))?;
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| {
+            NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f").map(|t| t.and_utc())
+        })
+        .map_err(|_| {
+            DomainError::invalid(format!(
+                "{name} must be a date and time such as 2022-01-05T19:54:08.704Z"
+            ))
+        })
+}
+
+fn paging(page: Option<u64>, size: Option<u64>) -> Result<(u64, u64), DomainError> {
+    let page = page.unwrap_or(1);
+    if page == 0 {
+        return Err(DomainError::invalid("page counts from 1"));
+    }
+    let size = size.unwrap_or(MAX_PAGE_SIZE);
+    if !(1..=MAX_PAGE_SIZE).contains(&size) {
+        return Err(DomainError::invalid(format!(
+            "pageSize must be from 1 to {MAX_PAGE_SIZE}"
+        )));
+    }
+    Ok((page, size))
+}
+
+impl TryFrom<ActivityRequest> for ActivityQuery {
+    type Error = DomainError;
+    fn try_from(body: ActivityRequest) -> Result<Self, DomainError> {
+        let from = date_field("dateFrom", body.date_from.as_deref())?;
+        let to = date_field("dateTo", body.date_to.as_deref())?;
+        if to <= from {
+            return Err(DomainError::invalid(REVERSED_RANGE));
+        }
+        let ids = body.user_ids.unwrap_or_default();
+        if ids.len() > MAX_USER_IDS {
+            return Err(DomainError::invalid(format!(
+                "userIds holds at most {MAX_USER_IDS} user ids"
+            )));
+        }
+        let users = if ids.is_empty() {
+            Users::All
+        } else {
+            Users::Only(distinct(ids.into_iter().filter_map(|n| Id::new(n).ok())))
+        };
+        let activity = body
+            .activity
+            .map(|n| ActivityType::from_id(n).ok_or(n))
+            .transpose()
+            .map_err(|n| {
+                DomainError::invalid(format!(
+                    "activity {n} is not an activity type id (1 to {}; see the API reference)",
+                    ActivityType::ALL.len()
+                ))
+            })?;
+        let source = body
+            .source
+            .map(|n| Source::from_id(n).ok_or(n))
+            .transpose()
+            .map_err(|n| {
+                DomainError::invalid(format!(
+                    "source {n} is not a source id (1 to {}; see the API reference)",
+                    Source::ALL.len()
+                ))
+            })?;
+        let (page, page_size) = paging(body.page, body.page_size)?;
+        Ok(ActivityQuery {
+            users,
+            from,
+            to,
+            activity,
+            source,
+            page,
+            page_size,
+        })
+    }
+}
+
+/// One row, in the seed's shape.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityRow {
+    pub user_name: String,
+    pub full_name: String,
+    #[serde(with = "crate::domain::time::rfc3339")]
+    pub event_date: DateTime<Utc>,
+    pub activity_type_id: u8,
+    pub activity_type: String,
+    pub source_type_id: u8,
+    pub source_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<u32>,
+    pub user_id: Id,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+}
+
+/// The answer: every match counted, one page of rows.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityPage {
+    pub total_records: u64,
+    pub rows: Vec<ActivityRow>,
+}
+
+/// The user activity report of `site`, newest first.
+pub async fn report(
+    app: &App,
+    site: &Company,
+    q: ActivityQuery,
+) -> Result<ActivityPage, DomainError> {
+    let c = site.company_id;
+    // Nothing has happened after now (a temporary access's end is recorded ahead of time).
+    let to = q.to.min(app.clock.now());
+    let scopes: Vec<Scope> = match (&q.users, q.activity) {
+        (Users::All, Some(t)) => vec![Scope::Type(c, t.id())],
+        (Users::All, None) => vec![Scope::Site(c)],
+        (Users::Only(ids), _) => ids.iter().map(|u| Scope::User(c, *u)).collect(),
+    };
+    let per_query = (SCAN_ENTRIES / scopes.len().max(1)).max(100);
+    let mut cursors: Vec<Cursor> = if to < q.from {
+        Vec::new()
+    } else {
+        scopes
+            .into_iter()
+            .map(|s| Cursor::new(site_activity::query(s, q.from, to, per_query)))
+            .collect()
+    };
+    let wanted = |e: &SiteEntry| {
+        q.activity.is_none_or(|t| e.activity_type_id == t.id())
+            && q.source.is_none_or(|s| e.source_type_id == s.id())
+    };
+    let skip = (q.page - 1).saturating_mul(q.page_size);
+    let (total, window) = scan(app, &mut cursors, &wanted, skip, q.page_size)
+        .await
+        .map_err(failed(Service::User))?;
+    let rows = rows(app, window).await.map_err(failed(Service::User))?;
+    Ok(ActivityPage {
+        total_records: total,
+        rows,
+    })
+}
+
+/// Reads one query's entries a page at a time.
+struct Cursor {
+    query: Query,
+    buffered: VecDeque<SiteEntry>,
+    done: bool,
+}
+
+impl Cursor {
+    fn new(query: Query) -> Cursor {
+        Cursor {
+            query,
+            buffered: VecDeque::new(),
+            done: false,
+        }
+    }
+
+    /// Reads the next page if nothing is buffered and there is more.
+    async fn fill(&mut self, app: &App) -> Result<(), StoreError> {
+        while self.buffered.is_empty() && !self.done {
+            let (entries, next) = site_activity::page(app.store.as_ref(), &self.query).await?;
+            self.buffered.extend(entries);
+            match next {
+                Some(cursor) => self.query = self.query.clone().start_after(Some(cursor)),
+                None => self.done = true,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Merges the cursors newest first: counts every wanted entry and keeps the `take` after the
+/// first `skip`. Once the page is full the rest is only counted.
+async fn scan(
+    app: &App,
+    cursors: &mut [Cursor],
+    wanted: &impl Fn(&SiteEntry) -> bool,
+    skip: u64,
+    take: u64,
+) -> Result<(u64, Vec<SiteEntry>), StoreError> {
+    let mut total = 0u64;
+    let mut window = Vec::new();
+    while (window.len() as u64) < take {
+        for c in cursors.iter_mut() {
+            c.fill(app).await?;
+        }
+        let newest = cursors
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.buffered.front().map(|e| (i, &e.order)))
+            .max_by(|a, b| a.1.cmp(b.1))
+            .map(|(i, _)| i);
+        let Some(e) = newest.and_then(|i| cursors[i].buffered.pop_front()) else {
+            return Ok((total, window));
+        };
+        if wanted(&e) {
+            if total >= skip {
+                window.push(e);
+            }
+            total += 1;
+        }
+    }
+    for c in cursors.iter_mut() {
+        loop {
+            total += c.buffered.drain(..).filter(|e| wanted(e)).count() as u64;
+            c.fill(app).await?;
+            if c.buffered.is_empty() {
+                break;
+            }
+        }
+    }
+    Ok((total, window))
+}
+
+/// The rows of a page: its activity items and their users, read by key.
+async fn rows(app: &App, window: Vec<SiteEntry>) -> Result<Vec<ActivityRow>, StoreError> {
+    let store = app.store.as_ref();
+    let keys: Vec<Key> = window.iter().map(SiteEntry::record_key).collect();
+    let items: HashMap<Key, Activity> = crate::records::get_many(store, &keys)
+        .await?
+        .into_iter()
+        .collect();
+    let user_ids = distinct(window.iter().map(|e| e.user_id));
+    let user_keys: Vec<Key> = user_ids.iter().map(|u| user::user_key(*u)).collect();
+    let users: HashMap<Id, User> = crate::records::get_many::<User>(store, &user_keys)
+        .await?
+        .into_iter()
+        .map(|(_, u)| (u.user_id, u))
+        .collect();
+    let mut rows = Vec::with_capacity(window.len());
+    for (e, key) in window.iter().zip(&keys) {
+        let Some(a) = items.get(key) else {
+            tracing::warn!(key = %key, "an activity index entry has no activity item");
+            continue;
+        };
+        rows.push(row(a, users.get(&e.user_id)));
+    }
+    Ok(rows)
+}
+
+fn row(a: &Activity, u: Option<&User>) -> ActivityRow {
+    let kind = ActivityType::from_id(a.activity_type_id.into());
+    let source = Source::from_id(a.source_type_id.into());
+    ActivityRow {
+        user_name: u.map(|u| u.email.to_string()).unwrap_or_default(),
+        full_name: u
+            .map(|u| {
+                format!("{} {}", u.first_name, u.last_name)
+                    .trim()
+                    .to_string()
+            })
+            .unwrap_or_default(),
+        event_date: a.event_date,
+        activity_type_id: a.activity_type_id,
+        activity_type: kind.map_or_else(|| a.activity_type.clone(), |k| k.label().into()),
+        source_type_id: a.source_type_id,
+        source_type: source.map_or_else(|| a.source_type.clone(), |s| s.label().into()),
+        ip_address: a.ip_address.as_deref().and_then(ipv4_number),
+        user_id: a.user_id,
+        session_id: a.session_id.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn query(v: serde_json::Value) -> Result<ActivityQuery, DomainError> {
+        ActivityQuery::try_from(serde_json::from_value::<ActivityRequest>(v).unwrap())
+    }
+
+    #[test]
+    fn the_seed_s_sample_request_is_valid() {
+        let q = query(
+            json!({"userIds": [1], "dateFrom": "2022-01-05T19:54:08.704Z",
+            "dateTo": "2022-05-05T19:54:08.704Z", "activity": 1, "source": 1}),
+        )
+        .unwrap();
+        assert_eq!(q.users, Users::Only(vec![Id::new(1).unwrap()]));
+        assert_eq!(q.activity, Some(ActivityType::LoginSuccessful));
+        assert_eq!(q.source, Some(Source::Web));
+        assert_eq!((q.page, q.page_size), (1, MAX_PAGE_SIZE));
+    }
+
+    #[test]
+    fn bad_requests_say_what_is_wrong() {
+        let range = |from: &str, to: &str| json!({"dateFrom": from, "dateTo": to});
+        let cases = [
+            (
+                range("2021-05-05T19:54:08.704Z", "2021-05-05T19:54:08.704Z"),
+                REVERSED_RANGE.to_string(),
+            ),
+            (
+                range("2022-05-05T00:00:00Z", "2022-01-05T00:00:00Z"),
+                REVERSED_RANGE.to_string(),
+            ),
+            (
+                json!({"dateTo": "2022-01-05T00:00:00Z"}),
+                "dateFrom is required".into(),
+            ),
+            (
+                range("yesterday", "2022-01-05T00:00:00Z"),
+                "dateFrom must be a date and time such as 2022-01-05T19:54:08.704Z".into(),
+            ),
+        ];
+        for (body, want) in cases {
+            assert_eq!(query(body.clone()).unwrap_err().message, want, "{body}");
+        }
+        let base = range("2022-01-05T00:00:00Z", "2022-01-06T00:00:00");
+        let with = |k: &str, v: serde_json::Value| {
+            let mut b = base.clone();
+            b[k] = v;
+            query(b)
+        };
+        assert!(with("activity", json!(15)).is_err());
+        assert!(with("source", json!(0)).is_err());
+        assert!(with("pageSize", json!(101)).is_err());
+        assert!(with("page", json!(0)).is_err());
+        assert!(with("userIds", json!(vec![1; 101])).is_err());
+        assert_eq!(with("userIds", json!([])).unwrap().users, Users::All);
+        assert_eq!(
+            with("userIds", json!([0])).unwrap().users,
+            Users::Only(vec![])
+        );
+    }
+}
