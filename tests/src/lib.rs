@@ -105,6 +105,13 @@ pub struct TestApp {
     pub dynamo: Option<(aws_sdk_dynamodb::Client, String)>,
 }
 
+/// A test's files go with it (a run makes hundreds of data directories).
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 impl TestApp {
     /// An app on the chosen backend: the embedded store on disk with email and push captured
     /// in files, or DynamoDB, SES and SNS on the emulator. The clock is manual.

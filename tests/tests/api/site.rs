@@ -1133,6 +1133,31 @@ async fn each_activity_type_is_recorded_by_the_action_that_causes_it() {
     )
     .await;
     assert_eq!(status, 200, "{accepted}");
+    // Invitation revoked (11), by the admin through the platform API.
+    step();
+    let inv = json!({"companyId": w.site.get(), "contact": {"firstname": "Not", "lastname": "Yet",
+        "email1": "later@dealcloud.com"}});
+    assert_eq!(
+        nextinteract(app, "/rest/user/miinvite", &header, inv)
+            .await
+            .0,
+        200
+    );
+    let revoke = gateway_request(
+        "POST",
+        "/api/businesses/1/invitations/revoke",
+        &[
+            ("authorization", format!("Bearer {admin}").as_str()),
+            ("content-type", "application/json"),
+        ],
+        Some(r#"{"EmailAddress": "later@dealcloud.com"}"#),
+    )
+    .with_path_parameters(std::collections::HashMap::from([(
+        "BusinessID".to_string(),
+        w.site.get().to_string(),
+    )]));
+    let revoked = read(revoke_invitation::handler(app, revoke).await);
+    assert_eq!(revoked.0, 200, "{}", revoked.1);
     // Teams assigned (12).
     step();
     assert_eq!(assign(&w, 5).await.0, 200);
@@ -1164,6 +1189,8 @@ async fn each_activity_type_is_recorded_by_the_action_that_causes_it() {
         ("Teams Assigned", 5),
         ("Site Access Granted", 2),
         ("Site Access Expired", 2),
+        ("Invitation Revoked", 1),
+        ("Invitation Accepted", accepted["userId"].as_u64().unwrap()),
     ] {
         assert!(
             got.contains(&(want.0.to_string(), want.1)),
