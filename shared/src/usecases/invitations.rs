@@ -307,9 +307,11 @@ async fn join(
             ErrorKind::ConnectionStatusNotActive,
             "your membership of this company was deactivated; ask its admin",
         )),
+        // An invitation grants lasting membership: temporary site access, running or ended,
+        // becomes permanent, with the invitation's teams added.
         Some(m) => {
             let teams = distinct(m.teams.iter().chain(&inv.teams).copied());
-            Ok(membership::set_teams(&m, &teams, false, true))
+            Ok(membership::grant_access(&m, &teams, None))
         }
         None => Ok(crate::records::put_new(&Membership::new_member(
             inv.company_id,

@@ -138,15 +138,17 @@ async fn check_inviter(
     Ok(settings)
 }
 
-/// Refuses an address that already belongs to a member of the company.
+/// Refuses an address that already belongs to a member of the company (temporary site access
+/// that has ended does not count: that person may be invited back).
 async fn check_not_member(app: &App, c: Id, email: &EmailAddress) -> Result<(), DomainError> {
     let store = app.store.as_ref();
     let fail = failed(Service::Company);
+    let now = app.clock.now();
     if let Some(existing) = user::email_taken(store, email).await.map_err(&fail)? {
         if membership::find(store, c, existing)
             .await
             .map_err(&fail)?
-            .is_some()
+            .is_some_and(|m| !m.has_expired_at(now))
         {
             return Err(DomainError::invalid(format!(
                 "{email} is already a member of this company"

@@ -85,17 +85,19 @@ impl TryFrom<UserInviteRequest> for UserInvite {
     }
 }
 
-/// Whether `email` already belongs to a member of the company (active or not).
+/// Whether `email` already belongs to a member of the company (active or deactivated; ended
+/// temporary access does not count).
 async fn is_member(app: &App, company: Id, email: &EmailAddress) -> Result<bool, DomainError> {
     let fail = failed(Service::Company);
     let store = app.store.as_ref();
     let Some(id) = user::email_taken(store, email).await.map_err(&fail)? else {
         return Ok(false);
     };
+    let now = app.clock.now();
     Ok(membership::find(store, company, id)
         .await
         .map_err(&fail)?
-        .is_some())
+        .is_some_and(|m| !m.has_expired_at(now)))
 }
 
 /// `POST /api/users/invitations`: invites each address into the caller's company and answers

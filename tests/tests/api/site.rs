@@ -1246,3 +1246,37 @@ async fn a_login_reaches_every_site_of_a_user_of_very_many() {
         );
     }
 }
+
+/// Temporary access that has ended is no membership: the person may be invited back, and
+/// accepting makes the membership lasting again.
+#[tokio::test]
+async fn ended_temporary_access_can_be_reopened_by_an_invitation() {
+    let w = world(Backend::Embedded).await;
+    let app = &w.t.app;
+    let token = auth_token(app, ADMIN, PASSWORD).await;
+    let body = json!({"email": INVITEE, "duration": 1, "groups": [12]});
+    assert_eq!(invite(app, &token, body).await.0, 200);
+    w.t.clock.advance(Duration::days(2));
+    let admin = auth_token(app, ADMIN, PASSWORD).await;
+    let header = [("x-nextinteract-authtoken", admin.as_str())];
+    let inv = json!({"companyId": w.site.get(), "contact": {"firstname": "Terry", "lastname": "User",
+        "email1": INVITEE}});
+    let (status, sent) = nextinteract(app, "/rest/user/miinvite", &header, inv).await;
+    assert_eq!(status, 200, "{sent}");
+    let accept = token_in_mail(&w.t, INVITEE, "accept?token=").await;
+    let (status, accepted) = nextinteract(
+        app,
+        "/rest/user/miinvite/accept",
+        &[],
+        json!({"token": accept, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 200, "{accepted}");
+    let m = membership::find(app.store.as_ref(), w.site, id(2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(m.expires_at.is_none(), "{m:?}");
+    assert!(m.is_active_at(app.clock.now()));
+    assert!(m.teams.contains(&id(12)));
+}
