@@ -9,7 +9,7 @@ asserts nothing. Run: cargo build -p admit && python3 benches/login_timing.py [r
 import json, os, socket, statistics, subprocess, sys, tempfile, time, urllib.request, urllib.error
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "debug", "admit")
+BIN = os.path.join(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "debug", "admit")
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 
 def free_port():
