@@ -35,6 +35,7 @@ pub async fn dispatch(app: &App, route: &Route, req: Request) -> Option<Response
         "invite_mi_user" => invite_mi_user::handler(app, req).await,
         "get_mi_invitation" => get_mi_invitation::handler(app, req).await,
         "accept_mi_invitation" => accept_mi_invitation::handler(app, req).await,
+        "accept_invitation_page" => accept_invitation_page::handler(app, req).await,
         "get_member_profile" => get_member_profile::handler(app, req).await,
         "get_email_verification" => get_email_verification::handler(app, req).await,
         "verify_email" => verify_email::handler(app, req).await,
