@@ -29,25 +29,32 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{margin:0;font:1rem/1.5 system-ui,sans-serif;color:#1a1a1a;background:#f6f6f4}\
-main{max-width:34rem;margin:2rem auto;padding:1.5rem;background:#fff;border-radius:.5rem}\
-h1{font-size:1.5rem;margin-top:0}dt{font-weight:600}dd{margin:0 0 .75rem}\
-label{display:block;font-weight:600;margin-top:1rem}\
-input{box-sizing:border-box;width:100%;padding:.5rem;font:inherit;border:1px solid #767676;border-radius:.25rem}\
-input[readonly]{background:#f0f0f0}.hint{margin:.25rem 0 0;color:#4a4a4a;font-size:.9rem}\
-button{margin-top:1.5rem;padding:.6rem 1.2rem;font:inherit;color:#fff;background:#1f5f9f;border:0;border-radius:.25rem}\
-:focus-visible{outline:3px solid #c05600;outline-offset:2px}\
-.problem{padding:.75rem;border-left:4px solid #b00020;background:#fdecee}\
-blockquote{margin:0 0 1rem;padding-left:1rem;border-left:3px solid #ccc;white-space:pre-line}";
+const STYLE: &str = concat!(
+    "body{margin:0;font:1rem/1.5 system-ui,sans-serif;color:#1a1a1a;background:#f6f6f4}",
+    "main{max-width:34rem;margin:2rem auto;padding:1.5rem;background:#fff;border-radius:.5rem}",
+    "h1{font-size:1.5rem;margin-top:0}dt{font-weight:600}dd{margin:0 0 .75rem}",
+    "label{display:block;font-weight:600;margin-top:1rem}",
+    "input{box-sizing:border-box;width:100%;padding:.5rem;font:inherit;border:1px solid #767676;border-radius:.25rem}",
+    "input[readonly]{background:#f0f0f0}.hint{margin:.25rem 0 0;color:#4a4a4a;font-size:.9rem}",
+    "button{margin-top:1.5rem;padding:.6rem 1.2rem;font:inherit;color:#fff;background:#1f5f9f;border:0;border-radius:.25rem}",
+    ":focus-visible{outline:3px solid #c05600;outline-offset:2px}",
+    ".problem{padding:.75rem;border-left:4px solid #b00020;background:#fdecee}",
+    "blockquote{margin:0 0 1rem;padding-left:1rem;border-left:3px solid #ccc;white-space:pre-line}",
+    "table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:top;padding:.3rem .5rem;border-bottom:1px solid #ddd}",
+);
 
 /// A whole page: `title` is text (escaped here), `main` is the HTML inside `<main>`.
 pub fn document(title: &str, main: &str) -> String {
     format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=\"referrer\" content=\"no-referrer\">\n<title>{}</title>\n<style>{STYLE}</style>\n\
-         </head>\n<body>\n<main>\n{main}</main>\n</body>\n</html>\n",
-        escape(title)
+        concat!(
+            "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n",
+            "<meta name=\"referrer\" content=\"no-referrer\">\n<title>{}</title>\n<style>{STYLE}</style>\n",
+            "</head>\n<body>\n<main>\n{main}</main>\n</body>\n</html>\n",
+        ),
+        escape(title),
+        STYLE = STYLE,
+        main = main,
     )
 }
 
@@ -142,11 +149,14 @@ fn offer_html(d: &InvitationDetails) -> String {
         )
     });
     format!(
-        "<h1>Join {company}</h1>\n<p>{inviter} invited you to join {company}.</p>\n{note}\
-         <dl>\n<dt>Your email address</dt><dd>{email}</dd>\n<dt>Teams</dt><dd>{teams}</dd>\n\
-         <dt>The link expires</dt><dd><time datetime=\"{at}\">{expires}</time></dd>\n</dl>\n",
+        concat!(
+            "<h1>Join {company}</h1>\n<p>{inviter} invited you to join {company}.</p>\n{note}",
+            "<dl>\n<dt>Teams</dt><dd>{teams}</dd>\n",
+            "<dt>The link expires</dt><dd><time datetime=\"{at}\">{expires}</time></dd>\n</dl>\n"
+        ),
+        company = company,
+        note = note,
         inviter = escape(&d.inviter),
-        email = escape(&p.email_address),
         teams = teams_html(d),
         at = p
             .expires_at
@@ -175,31 +185,41 @@ fn account_fields(d: &InvitationDetails, entered: Option<&AcceptForm>) -> String
         escape(typed.and_then(Option::as_deref).unwrap_or(suggested))
     };
     let new_password = format!(
-        "<label for=\"password\">Choose a password</label>\n\
-         <input id=\"password\" name=\"password\" type=\"password\" required minlength=\"{min}\" \
-         maxlength=\"{max}\" autocomplete=\"new-password\" aria-describedby=\"password-hint\">\n\
-         <p id=\"password-hint\" class=\"hint\">{min} to {max} characters, with at least one letter and one digit.</p>\n",
+        concat!(
+            "<label for=\"password\">Choose a password</label>\n",
+            "<input id=\"password\" name=\"password\" type=\"password\" required minlength=\"{min}\" ",
+            "maxlength=\"{max}\" autocomplete=\"new-password\" aria-describedby=\"password-hint\">\n",
+            "<p id=\"password-hint\" class=\"hint\">{min} to {max} characters, with at least one letter and one digit.</p>\n",
+        ),
         min = Password::NEW_MIN_CHARS,
         max = Password::NEW_MAX_CHARS,
     );
     match d.account {
         AccountState::None => format!(
-            "<p>Create your account to accept.</p>\n\
-             <label for=\"firstName\">First name</label>\n\
-             <input id=\"firstName\" name=\"firstName\" required maxlength=\"100\" autocomplete=\"given-name\" value=\"{first}\">\n\
-             <label for=\"lastName\">Last name</label>\n\
-             <input id=\"lastName\" name=\"lastName\" required maxlength=\"100\" autocomplete=\"family-name\" value=\"{last}\">\n\
-             {new_password}",
+            concat!(
+                "<p>Create your account to accept.</p>\n",
+                "<label for=\"firstName\">First name</label>\n",
+                "<input id=\"firstName\" name=\"firstName\" required maxlength=\"100\" autocomplete=\"given-name\" value=\"{first}\">\n",
+                "<label for=\"lastName\">Last name</label>\n",
+                "<input id=\"lastName\" name=\"lastName\" required maxlength=\"100\" autocomplete=\"family-name\" value=\"{last}\">\n",
+                "{new_password}",
+            ),
             first = value(entered.map(|f| &f.first_name), &d.first_name),
             last = value(entered.map(|f| &f.last_name), &d.last_name),
+            new_password = new_password,
         ),
         AccountState::Unverified => format!(
-            "<p>This address has an account that was never confirmed. Accepting confirms it with \
-             the password you choose here and signs out every device signed in to it.</p>\n{new_password}"
+            concat!(
+                "<p>This address has an account that was never confirmed. Accepting confirms it with ",
+                "the password you choose here and signs out every device signed in to it.</p>\n{new_password}",
+            ),
+            new_password = new_password,
         ),
-        AccountState::Verified => "<p>This address already has an account: enter its password to accept.</p>\n\
-             <label for=\"password\">Password of your account</label>\n\
-             <input id=\"password\" name=\"password\" type=\"password\" required autocomplete=\"current-password\">\n"
+        AccountState::Verified => concat!(
+            "<p>This address already has an account: enter its password to accept.</p>\n",
+            "<label for=\"password\">Password of your account</label>\n",
+            "<input id=\"password\" name=\"password\" type=\"password\" required autocomplete=\"current-password\">\n",
+        )
             .to_string(),
     }
 }
@@ -218,12 +238,15 @@ pub fn accept_page(
         )
     });
     let main = format!(
-        "{offer}{problem}<form method=\"post\" action=\"accept\">\n\
-         <input type=\"hidden\" name=\"token\" value=\"{token}\">\n\
-         <label for=\"email\">Email address</label>\n\
-         <input id=\"email\" type=\"email\" value=\"{email}\" readonly autocomplete=\"username\">\n\
-         {fields}<button type=\"submit\">Accept the invitation</button>\n</form>\n",
+        concat!(
+            "{offer}{problem}<form method=\"post\" action=\"accept\">\n",
+            "<input type=\"hidden\" name=\"token\" value=\"{token}\">\n",
+            "<label for=\"email\">Email address</label>\n",
+            "<input id=\"email\" type=\"email\" value=\"{email}\" readonly autocomplete=\"username\">\n",
+            "{fields}<button type=\"submit\">Accept the invitation</button>\n</form>\n",
+        ),
         offer = offer_html(d),
+        problem = problem,
         token = escape(token),
         email = escape(&d.preview.email_address),
         fields = account_fields(d, retry.map(|(f, _)| f)),
@@ -288,8 +311,12 @@ pub fn accepted_page(d: &InvitationDetails) -> Response<Body> {
         format!("<p>Your teams:</p>\n{}\n", teams_html(d))
     };
     let main = format!(
-        "<h1>You have joined {company}</h1>\n<p>The invitation is accepted.</p>\n{teams}\
-         <p>Sign in to the app with <strong>{email}</strong> and your password.</p>\n",
+        concat!(
+            "<h1>You have joined {company}</h1>\n<p>The invitation is accepted.</p>\n{teams}",
+            "<p>Sign in to the app with <strong>{email}</strong> and your password.</p>\n"
+        ),
+        company = company,
+        teams = teams,
         email = escape(&p.email_address),
     );
     html_response(
@@ -304,8 +331,10 @@ pub fn problem_page(e: &DomainError) -> Response<Body> {
     let (title, advice) = match e.kind {
         ErrorKind::RecordNotFound => (
             "This invitation link no longer works",
-            "It was already used, replaced by a newer invitation or revoked. If you accepted it, \
-             sign in with your email address; otherwise ask for a new invitation.",
+            concat!(
+                "It was already used, replaced by a newer invitation or revoked. If you accepted it, ",
+                "sign in with your email address; otherwise ask for a new invitation.",
+            ),
         ),
         ErrorKind::Expired => (
             "This invitation has expired",
