@@ -9,7 +9,7 @@ use admit_shared::usecases::outbox;
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
 use admit_tests::{
-    auth_token, emulator_data, gateway_request, read, Backend, FaultyStore, TestApp,
+    auth_token, captured_mail, emulator_mail, gateway_request, read, Backend, FaultyStore, TestApp,
 };
 use lambda_http::{Body, RequestExt, Response};
 use serde_json::json;
@@ -81,38 +81,21 @@ async fn invite(t: &TestApp, email: &str, note: Option<&str>) -> String {
     latest_link(t, email).await
 }
 
-/// Delivers pending mail and returns the newest accept link sent to `to`.
+/// Delivers pending mail and returns the newest accept link sent to `to`, as the recipient
+/// reads it in the text part.
 async fn latest_link(t: &TestApp, to: &str) -> String {
     outbox::dispatch_pending(&t.app, 50).await.unwrap();
-    let texts: Vec<String> = match t.dynamo {
-        None => {
-            let mut files: Vec<_> = std::fs::read_dir(t.dir.join("mail"))
-                .unwrap()
-                .flatten()
-                .map(|f| f.path())
-                .collect();
-            files.sort();
-            files
-                .iter()
-                .map(|p| std::fs::read_to_string(p).unwrap())
-                .filter(|m| m.contains(&format!("To: {to}\r\n")))
-                .collect()
-        }
-        Some(_) => emulator_data()["ses"]["Message"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|m| m["destinations"]["ToAddresses"][0] == json!(to))
-            .map(|m| m["body"].as_str().unwrap().to_string())
-            .collect(),
+    let mail = match t.dynamo {
+        None => captured_mail(&t.dir.join("mail")),
+        Some(_) => emulator_mail(),
     };
-    texts
-        .iter()
+    mail.iter()
         .rev()
+        .filter(|m| m.to == to)
         .find_map(|m| {
-            let start = m.find("accept?token=")?;
-            let from = m[..start].rfind("http")?;
-            Some(m[from..].split_whitespace().next()?.to_string())
+            let start = m.text.find("accept?token=")?;
+            let from = m.text[..start].rfind("http")?;
+            Some(m.text[from..].split_whitespace().next()?.to_string())
         })
         .expect("an email with a link")
 }
