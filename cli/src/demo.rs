@@ -193,13 +193,19 @@ fn opening<'a>(dir: &Path, demo: &'a Demo, s: &mut String) -> Option<Shown<'a>> 
     }
 }
 
-pub fn banner(base: &str, dir: &Path, demo: &Demo) -> String {
+/// The banner `admit serve` prints; `inbox` is the developer inbox's URL when it is served.
+pub fn banner(base: &str, dir: &Path, demo: &Demo, inbox: Option<&str>) -> String {
     let mut s = String::new();
-    let captured = format!(
+    let mut captured = format!(
         "Email and push are captured in {} and {}.\n",
         dir.join("mail").display(),
         dir.join("push").display(),
     );
+    if let Some(url) = inbox {
+        captured.push_str(&format!(
+            "Read the emails in a browser: {url} (an invitation's link opens the page that accepts it).\n"
+        ));
+    }
     let Some(shown) = opening(dir, demo, &mut s) else {
         s.push_str(&captured);
         return s;
@@ -282,7 +288,16 @@ mod tests {
             admin_key: "admin-key".into(),
             app_key: "app-key".into(),
         };
-        let banner = banner("http://127.0.0.1:3000", Path::new(".admit"), &demo);
+        let banner = banner(
+            "http://127.0.0.1:3000",
+            Path::new(".admit"),
+            &demo,
+            Some("http://127.0.0.1:3000/_dev/inbox"),
+        );
+        assert!(
+            banner.contains("Read the emails in a browser: http://127.0.0.1:3000/_dev/inbox"),
+            "{banner}"
+        );
         let lines = curl_lines(&banner);
         assert!(lines.len() >= 3, "{banner}");
         assert!(lines[0].starts_with("TOKEN=$(curl "), "{banner}");
@@ -322,7 +337,8 @@ mod tests {
             company_id: Some(id(2)),
             public_teams: vec![id(7)],
         };
-        let banner = banner("http://h", Path::new("d"), &demo);
+        let banner = banner("http://h", Path::new("d"), &demo, None);
+        assert!(!banner.contains("/_dev/inbox"), "{banner}");
         assert!(!banner.contains("admin API key:"), "{banner}");
         assert!(banner.contains("(user 4, admin of company 2)"), "{banner}");
         assert!(banner.contains("<app API key>"), "{banner}");
@@ -336,7 +352,7 @@ mod tests {
 
     #[test]
     fn a_directory_without_the_demo_user_gets_no_credentials() {
-        let banner = banner("http://h", Path::new("their-data"), &Demo::Absent);
+        let banner = banner("http://h", Path::new("their-data"), &Demo::Absent, None);
         assert!(!banner.contains(DEMO_EMAIL), "{banner}");
         assert!(!banner.contains(DEMO_PASSWORD), "{banner}");
         assert!(curl_lines(&banner).is_empty(), "{banner}");

@@ -2,6 +2,7 @@
 
 mod cli;
 mod demo;
+mod inbox;
 mod serve;
 
 use admit_shared::app::aws_sdk_config;
@@ -420,9 +421,12 @@ async fn serve_command(addr: &str, dir: &Path) -> Result<(), Failure> {
     };
     let app = open_local(dir, config)?;
     let demo = demo::ensure(&app).await?;
-    println!("{}", demo::banner(&base, dir, &demo));
+    // The developer inbox only on loopback: it shows every captured email, tokens included.
+    let inbox = local.ip().is_loopback().then(|| dir.join("mail"));
+    let inbox_url = inbox.as_ref().map(|_| format!("{base}{}", inbox::PATH));
+    println!("{}", demo::banner(&base, dir, &demo, inbox_url.as_deref()));
     println!("admit listening on {base}");
-    serve::run(Arc::new(app), listener)
+    serve::run(Arc::new(app), listener, inbox)
         .await
         .map_err(|e| Failure::Failed(e.to_string()))
 }

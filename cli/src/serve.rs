@@ -2,6 +2,7 @@
 //! `handler` functions, on the embedded store. Each HTTP request is turned into the API Gateway
 //! HTTP API (payload 2.0) event that Lambda would receive and parsed by lambda_http itself.
 
+use crate::inbox;
 use admit_shared::domain::error::{DomainError, ErrorKind};
 use admit_shared::http::nextinteract::error_response;
 use admit_shared::http::routes::{self, Route};
@@ -16,6 +17,7 @@ use hyper_util::rt::TokioIo;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Map, Value};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -35,6 +37,7 @@ pub async fn dispatch(app: &App, route: &Route, req: Request) -> Option<Response
         "invite_mi_user" => invite_mi_user::handler(app, req).await,
         "get_mi_invitation" => get_mi_invitation::handler(app, req).await,
         "accept_mi_invitation" => accept_mi_invitation::handler(app, req).await,
+        "accept_invitation_page" => accept_invitation_page::handler(app, req).await,
         "get_member_profile" => get_member_profile::handler(app, req).await,
         "get_email_verification" => get_email_verification::handler(app, req).await,
         "verify_email" => verify_email::handler(app, req).await,
@@ -177,55 +180,83 @@ fn to_hyper(resp: Response<Body>) -> HttpResponse {
     hyper::Response::from_parts(parts, Full::new(bytes))
 }
 
-async fn handle(app: Arc<App>, req: hyper::Request<Incoming>, peer: SocketAddr) -> HttpResponse {
-    let started = std::time::Instant::now();
-    let request_id = admit_shared::domain::secrets::random_hex_id();
-    let (parts, body) = req.into_parts();
-    let method = parts.method.clone();
-    let path = parts.uri.path().to_string();
-    let resp = match routes::find(method.as_str(), &path) {
-        Err(false) => error_response(&DomainError::new(
-            ErrorKind::RouteNotFound,
-            format!("no endpoint at {path}"),
-        )),
+/// Answers a request with the function its route names, as API Gateway and Lambda would.
+async fn route(
+    app: &App,
+    parts: &http::request::Parts,
+    body: Incoming,
+    peer: SocketAddr,
+    request_id: &str,
+) -> Response<Body> {
+    let method = &parts.method;
+    let path = parts.uri.path();
+    let (route, params) = match routes::find(method.as_str(), path) {
+        Ok(found) => found,
+        Err(false) => {
+            return error_response(&DomainError::new(
+                ErrorKind::RouteNotFound,
+                format!("no endpoint at {path}"),
+            ))
+        }
         Err(true) => {
             let mut r = error_response(&DomainError::new(
                 ErrorKind::MethodNotAllowed,
                 format!("{path} does not accept {method}"),
             ));
-            let allow = routes::methods(&path).join(", ");
+            let allow = routes::methods(path).join(", ");
             if let Ok(v) = http::HeaderValue::from_str(&allow) {
                 r.headers_mut().insert(http::header::ALLOW, v);
             }
-            r
+            return r;
         }
-        Ok((route, params)) => match Limited::new(body, MAX_BODY_BYTES).collect().await {
-            Err(_) => error_response(&DomainError::new(
-                ErrorKind::BodyTooLarge,
-                format!("request body is over the limit of {MAX_BODY_BYTES} bytes"),
+    };
+    let Ok(collected) = Limited::new(body, MAX_BODY_BYTES).collect().await else {
+        return error_response(&DomainError::new(
+            ErrorKind::BodyTooLarge,
+            format!("request body is over the limit of {MAX_BODY_BYTES} bytes"),
+        ));
+    };
+    let bytes = collected.to_bytes();
+    let event = gateway_event(parts, &bytes, route, &params, peer, request_id);
+    match lambda_http::request::from_str(&event.to_string()) {
+        Ok(lreq) => match dispatch(app, route, lreq).await {
+            Some(r) => r,
+            None => error_response(&DomainError::new(
+                ErrorKind::RouteNotFound,
+                "endpoint not mounted",
             )),
-            Ok(collected) => {
-                let bytes = collected.to_bytes();
-                let event = gateway_event(&parts, &bytes, route, &params, peer, &request_id);
-                match lambda_http::request::from_str(&event.to_string()) {
-                    Ok(lreq) => match dispatch(&app, route, lreq).await {
-                        Some(r) => r,
-                        None => error_response(&DomainError::new(
-                            ErrorKind::RouteNotFound,
-                            "endpoint not mounted",
-                        )),
-                    },
-                    Err(e) => {
-                        tracing::error!(error = %e, "could not build the gateway event");
-                        error_response(&DomainError::invalid("the request could not be read"))
-                    }
-                }
-            }
         },
+        Err(e) => {
+            tracing::error!(error = %e, "could not build the gateway event");
+            error_response(&DomainError::invalid("the request could not be read"))
+        }
+    }
+}
+
+async fn handle(
+    app: Arc<App>,
+    inbox: Option<Arc<PathBuf>>,
+    req: hyper::Request<Incoming>,
+    peer: SocketAddr,
+) -> HttpResponse {
+    let started = std::time::Instant::now();
+    let request_id = admit_shared::domain::secrets::random_hex_id();
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_string();
+    let dev_page = inbox::answer(
+        inbox.as_deref().map(PathBuf::as_path),
+        &parts.method,
+        &path,
+        peer,
+    )
+    .await;
+    let resp = match dev_page {
+        Some(r) => r,
+        None => route(&app, &parts, body, peer, &request_id).await,
     };
     tracing::info!(
         request_id,
-        %method,
+        method = %parts.method,
         path,
         status = resp.status().as_u16(),
         ms = started.elapsed().as_millis() as u64,
@@ -251,8 +282,14 @@ pub fn spawn_dispatcher(app: Arc<App>) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Serves until Ctrl-C / SIGTERM.
-pub async fn run(app: Arc<App>, listener: TcpListener) -> std::io::Result<()> {
+/// Serves until Ctrl-C / SIGTERM; with `inbox` (the directory of captured emails), also the
+/// developer inbox (`crate::inbox`) to loopback peers.
+pub async fn run(
+    app: Arc<App>,
+    listener: TcpListener,
+    inbox: Option<PathBuf>,
+) -> std::io::Result<()> {
+    let inbox = inbox.map(Arc::new);
     let dispatcher = spawn_dispatcher(app.clone());
     let shutdown = async {
         let ctrl_c = tokio::signal::ctrl_c();
@@ -282,10 +319,11 @@ pub async fn run(app: Arc<App>, listener: TcpListener) -> std::io::Result<()> {
                     }
                 };
                 let app = app.clone();
+                let inbox = inbox.clone();
                 tokio::spawn(async move {
                     let svc = service_fn(move |req| {
-                        let app = app.clone();
-                        async move { Ok::<_, std::convert::Infallible>(handle(app, req, peer).await) }
+                        let (app, inbox) = (app.clone(), inbox.clone());
+                        async move { Ok::<_, std::convert::Infallible>(handle(app, inbox, req, peer).await) }
                     });
                     if let Err(e) = http1::Builder::new()
                         .timer(hyper_util::rt::TokioTimer::new())

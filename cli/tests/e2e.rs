@@ -1,5 +1,7 @@
 //! End to end: the real `admit` binary, `admit serve` on a free port, driven over HTTP.
 
+mod browser;
+
 use admit_tests::{http_request, temp_dir};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
@@ -697,4 +699,76 @@ fn operators_list_resend_and_revoke_invitations() {
         d,
     ]);
     assert_eq!(code, 2, "{err}");
+}
+
+/// `admit serve`'s developer inbox lists what it captured and shows each email with its links
+/// clickable; the banner says where it is.
+#[test]
+fn the_dev_inbox_shows_the_captured_emails() {
+    let dir = temp_dir("inbox");
+    let s = serve(&dir);
+    let url = |p: &str| format!("{}{p}", s.base);
+    assert!(
+        s.banner.contains(&format!(
+            "Read the emails in a browser: {}",
+            url("/_dev/inbox")
+        )),
+        "{}",
+        s.banner
+    );
+    let html = |got: (u16, Value)| (got.0, got.1.as_str().unwrap_or_default().to_string());
+    let (status, empty) = html(http_request(&url("/_dev/inbox"), "GET", &[], None));
+    assert_eq!(status, 200, "{empty}");
+    assert!(empty.contains("No emails yet"), "{empty}");
+
+    let (_, login) = http_request(&url("/rest/user/login"), "POST", &[], Some(DEMO_LOGIN));
+    let token = login["authToken"].as_str().expect("token").to_string();
+    let invite = json!({"companyId": 1, "contact": {"firstname": "Jane", "lastname": "Mead", "email1": "jane@example.com"}});
+    let auth = [("x-nextinteract-authtoken", token.as_str())];
+    let (status, _) = http_request(
+        &url("/rest/user/miinvite"),
+        "POST",
+        &auth,
+        Some(&invite.to_string()),
+    );
+    assert_eq!(status, 200);
+    let mut list = String::new();
+    for _ in 0..50 {
+        list = html(http_request(&url("/_dev/inbox"), "GET", &[], None)).1;
+        if list.contains("1 email captured") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(list.contains("<td>jane@example.com</td>"), "{list}");
+    let href = list
+        .split("<a href=\"")
+        .filter_map(|a| a.split('"').next())
+        .find(|h| h.ends_with(".eml"))
+        .expect("a link to the email")
+        .to_string();
+    let (status, email) = html(http_request(&url(&href), "GET", &[], None));
+    assert_eq!(status, 200, "{email}");
+    assert!(
+        email.contains("<h1>Demo Admin invited you to Demo Company</h1>"),
+        "{email}"
+    );
+    assert!(
+        email.contains(&format!(
+            "<a href=\"{}",
+            url("/invitations/accept?token=inv_")
+        )),
+        "{email}"
+    );
+    let head = raw_head(&url(&href), "GET");
+    assert!(
+        head.contains("content-type: text/html; charset=utf-8\r\n"),
+        "{head}"
+    );
+    assert!(head.contains("referrer-policy: no-referrer\r\n"), "{head}");
+    let (status, missing) = html(http_request(&url("/_dev/inbox/nope.eml"), "GET", &[], None));
+    assert_eq!(status, 404, "{missing}");
+    assert!(missing.contains("No such email"), "{missing}");
+    let (status, _) = http_request(&url("/_dev/inbox"), "POST", &[], None);
+    assert_eq!(status, 405);
 }

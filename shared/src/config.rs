@@ -13,6 +13,9 @@ pub struct Config {
     pub mail_from: String,
     /// Base URL for links in emails (`ADMIT_PUBLIC_URL`); empty: the host the request came to.
     pub public_url: String,
+    /// The page invitation emails link to (`ADMIT_ACCEPT_PAGE_URL`, the stage's `AcceptPageUrl`),
+    /// `?token=...` appended; empty: admit's own page, `<public URL or request host>/invitations/accept`.
+    pub accept_page_url: String,
     /// How long an auth token lives (`ADMIT_SESSION_HOURS`, default 12).
     pub session_ttl: Duration,
     /// Failed logins in a row that lock an account (`ADMIT_LOCKOUT_THRESHOLD`, default 5).
@@ -45,6 +48,7 @@ impl Config {
             table: "admit-local".into(),
             mail_from: "admit <no-reply@admit.local>".into(),
             public_url: "http://127.0.0.1:3000".into(),
+            accept_page_url: String::new(),
             session_ttl: Duration::from_secs(12 * 3600),
             lockout_threshold: 5,
             lockout: Duration::from_secs(15 * 60),
@@ -88,6 +92,7 @@ impl Config {
             table: required("ADMIT_TABLE")?,
             mail_from: required("ADMIT_MAIL_FROM")?,
             public_url: get("ADMIT_PUBLIC_URL").unwrap_or_default(),
+            accept_page_url: web_url(get("ADMIT_ACCEPT_PAGE_URL"), "ADMIT_ACCEPT_PAGE_URL")?,
             session_ttl: Duration::from_secs(3600 * number("ADMIT_SESSION_HOURS", 12, 1..=720)?),
             lockout_threshold: number("ADMIT_LOCKOUT_THRESHOLD", 5, 1..=100)? as u32,
             lockout: Duration::from_secs(60 * number("ADMIT_LOCKOUT_MINUTES", 15, 1..=1440)?),
@@ -96,6 +101,23 @@ impl Config {
             aws_timeout: Duration::from_millis(number("ADMIT_AWS_TIMEOUT_MS", 5000, 100..=60_000)?),
         })
     }
+}
+
+/// An optional absolute http(s) URL without spaces; empty when unset.
+fn web_url(value: Option<String>, name: &str) -> Result<String, ConfigError> {
+    let Some(v) = value else {
+        return Ok(String::new());
+    };
+    let rest = v
+        .strip_prefix("https://")
+        .or_else(|| v.strip_prefix("http://"))
+        .unwrap_or_default();
+    if rest.is_empty() || rest.starts_with('/') || v.chars().any(char::is_whitespace) {
+        return Err(ConfigError(format!(
+            "{name}={v} is not an http(s) URL such as https://app.example.com/invitations/accept"
+        )));
+    }
+    Ok(v)
 }
 
 #[cfg(test)]
@@ -133,5 +155,36 @@ mod tests {
         let mut bad = base.to_vec();
         bad.push(("ADMIT_LOCKOUT_THRESHOLD", "0"));
         assert!(Config::from_lookup(lookup(&bad)).is_err());
+    }
+
+    #[test]
+    fn the_accept_page_url_is_an_http_url_or_unset() {
+        let base = [("ADMIT_TABLE", "t"), ("ADMIT_MAIL_FROM", "a@b.co")];
+        assert_eq!(
+            Config::from_lookup(lookup(&base)).unwrap().accept_page_url,
+            ""
+        );
+        let with = |v: &'static str| {
+            let mut pairs = base.to_vec();
+            pairs.push(("ADMIT_ACCEPT_PAGE_URL", v));
+            Config::from_lookup(lookup(&pairs))
+        };
+        assert_eq!(
+            with(" https://app.acme.example/join ")
+                .unwrap()
+                .accept_page_url,
+            "https://app.acme.example/join"
+        );
+        assert_eq!(with("").unwrap().accept_page_url, "");
+        for bad in [
+            "app.acme.example/join",
+            "ftp://x",
+            "https://",
+            "https:///x",
+            "https://a b",
+        ] {
+            let e = with(bad).unwrap_err();
+            assert!(e.0.contains("ADMIT_ACCEPT_PAGE_URL"), "{bad}: {e}");
+        }
     }
 }

@@ -499,14 +499,7 @@ pub async fn auth_token(app: &App, email: &str, password: &str) -> String {
 }
 
 /// An email as a recipient reads it: decoded from the MIME message admit sent.
-#[derive(Debug, Clone, Default)]
-pub struct Mail {
-    pub to: String,
-    pub subject: String,
-    pub text: String,
-    pub html: Option<String>,
-    pub content_type: String,
-}
+pub use admit_shared::ports::mail::mime::Received as Mail;
 
 /// Every email captured in `dir` (the local mailer's `.eml` files), oldest first.
 pub fn captured_mail(dir: &std::path::Path) -> Vec<Mail> {
@@ -533,137 +526,7 @@ pub fn emulator_mail() -> Vec<Mail> {
         .unwrap_or_default()
 }
 
-fn headers_of(head: &str) -> Vec<(String, String)> {
-    let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
-    unfolded
-        .split("\r\n")
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect()
-}
-
-fn header<'a>(h: &'a [(String, String)], name: &str) -> &'a str {
-    h.iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
-}
-
 /// Parses one MIME message (multipart/alternative or a single text part).
 pub fn parse_mail(raw: &str) -> Mail {
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
-    let h = headers_of(head);
-    let content_type = header(&h, "content-type").to_string();
-    let mut mail = Mail {
-        to: header(&h, "to")
-            .trim_matches(|c| c == '<' || c == '>')
-            .to_string(),
-        subject: decode_words(header(&h, "subject")),
-        content_type: content_type.clone(),
-        ..Mail::default()
-    };
-    let parts: Vec<(Vec<(String, String)>, String)> = match content_type
-        .split(';')
-        .find_map(|p| p.trim().strip_prefix("boundary="))
-    {
-        Some(b) => {
-            let b = b.trim_matches('"');
-            body.split(&format!("--{b}"))
-                .filter_map(|p| p.strip_prefix("\r\n"))
-                .filter_map(|p| p.split_once("\r\n\r\n"))
-                .map(|(ph, pb)| (headers_of(ph), pb.to_string()))
-                .collect()
-        }
-        None => vec![(h.clone(), body.to_string())],
-    };
-    for (ph, pb) in parts {
-        let text = decode_body(header(&ph, "content-transfer-encoding"), &pb);
-        let ct = header(&ph, "content-type").to_ascii_lowercase();
-        if ct.starts_with("text/html") {
-            mail.html = Some(text);
-        } else if ct.starts_with("text/plain") || ct.is_empty() {
-            mail.text = text;
-        }
-    }
-    mail
-}
-
-fn decode_body(encoding: &str, body: &str) -> String {
-    let bytes = match encoding.to_ascii_lowercase().as_str() {
-        "quoted-printable" => quoted_printable(&body.replace("=\r\n", "")),
-        "base64" => base64_decode(&body.replace(['\r', '\n'], "")),
-        _ => body.as_bytes().to_vec(),
-    };
-    String::from_utf8_lossy(&bytes).replace("\r\n", "\n")
-}
-
-fn quoted_printable(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'=' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    out
-}
-
-fn base64_decode(s: &str) -> Vec<u8> {
-    let val = |c: u8| -> Option<u32> {
-        match c {
-            b'A'..=b'Z' => Some((c - b'A') as u32),
-            b'a'..=b'z' => Some((c - b'a' + 26) as u32),
-            b'0'..=b'9' => Some((c - b'0' + 52) as u32),
-            b'+' => Some(62),
-            b'/' => Some(63),
-            _ => None,
-        }
-    };
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in s.bytes().filter_map(val) {
-        acc = (acc << 6) | c;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    out
-}
-
-/// Decodes RFC 2047 encoded words (`=?utf-8?B?...?=`, `=?utf-8?Q?...?=`) in a header.
-fn decode_words(s: &str) -> String {
-    let mut out = String::new();
-    for word in s.split_whitespace() {
-        let decoded = word
-            .strip_prefix("=?")
-            .and_then(|w| w.strip_suffix("?="))
-            .and_then(|w| {
-                let mut it = w.splitn(3, '?');
-                let (_, enc, text) = (it.next()?, it.next()?, it.next()?);
-                let bytes = match enc.to_ascii_lowercase().as_str() {
-                    "b" => base64_decode(text),
-                    _ => quoted_printable(&text.replace('_', " ")),
-                };
-                Some(String::from_utf8_lossy(&bytes).to_string())
-            });
-        match decoded {
-            Some(d) => out.push_str(&d),
-            None => {
-                if !out.is_empty() {
-                    out.push(' ');
-                }
-                out.push_str(word);
-            }
-        }
-    }
-    out
+    admit_shared::ports::mail::mime::parse(raw)
 }

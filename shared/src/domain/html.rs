@@ -57,4 +57,23 @@ mod tests {
         assert!(page.contains("href=\"https://a.example/?t=1&amp;u=&quot;2&quot;\""));
         assert!(!page.contains("<b>"));
     }
+
+    #[test]
+    fn escape_covers_text_and_attributes() {
+        let cases = [
+            ("plain", "plain"),
+            ("", ""),
+            (
+                "<script>alert(1)</script>",
+                "&lt;script&gt;alert(1)&lt;/script&gt;",
+            ),
+            ("a & b", "a &amp; b"),
+            ("\"quoted\" 'single'", "&quot;quoted&quot; &#39;single&#39;"),
+            ("&amp;", "&amp;amp;"),
+            ("Zoë – 東京", "Zoë – 東京"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(escape(raw), want, "{raw}");
+        }
+    }
 }

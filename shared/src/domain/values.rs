@@ -189,6 +189,9 @@ pub struct Password(String);
 impl Password {
     /// The longest password accepted anywhere (bounds hashing work).
     pub const MAX_LEN: usize = 1024;
+    /// The shortest and longest new password (`new_policy`).
+    pub const NEW_MIN_CHARS: usize = 8;
+    pub const NEW_MAX_CHARS: usize = 30;
 
     /// A password presented for checking: only bounded, no policy.
     pub fn presented(raw: String) -> Result<Password, String> {
@@ -208,7 +211,7 @@ impl Password {
     /// digit, and not one of the most common passwords.
     pub fn new_policy(raw: String) -> Result<Password, PasswordPolicyError> {
         let n = raw.chars().count();
-        if !(8..=30).contains(&n) {
+        if !(Self::NEW_MIN_CHARS..=Self::NEW_MAX_CHARS).contains(&n) {
             return Err(PasswordPolicyError::Length);
         }
         if !raw.chars().any(char::is_alphabetic) || !raw.chars().any(|c| c.is_ascii_digit()) {

@@ -1,13 +1,15 @@
 //! The edge: the only part of admit that knows `lambda_http`, headers, statuses and body
 //! shapes. Request parsing (bounded JSON bodies, query strings), the caller's origin, both
-//! kinds of NextInteract auth and the site family's bearer token (`auth`), the route table
-//! (`routes`) and one responder per API family (`nextinteract`, `site`). Use cases never see a
-//! request.
+//! kinds of NextInteract auth, the platform family's bearer or cookie session and the site
+//! family's bearer token (`auth`), the route table (`routes`), one responder per API family
+//! (`nextinteract`, `platform`, `site`) and the HTML pages for browsers (`pages`). Use cases
+//! never see a request.
 
 pub use lambda_http;
 
 pub mod auth;
 pub mod nextinteract;
+pub mod pages;
 pub mod platform;
 pub mod routes;
 pub mod site;

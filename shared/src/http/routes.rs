@@ -1,5 +1,8 @@
 //! The route table: one entry per endpoint, each served by its own Lambda function. template.yaml,
-//! `admit serve` and docs/api.md list exactly these routes (a test checks all three).
+//! `admit serve` and docs/api.md list exactly these routes (a test checks all three). A function
+//! may serve more than one route (the accept page: `GET` shows it, `POST` submits its form).
+
+use crate::usecases::invitations::ACCEPT_PAGE_PATH;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
@@ -96,6 +99,21 @@ pub const ROUTES: &[Route] = &[
         function: "accept_mi_invitation",
         logical_id: "AcceptMIInvitationFunction",
         summary: "Invitations: accept with the single-use token from the email",
+    },
+    Route {
+        method: "GET",
+        path: ACCEPT_PAGE_PATH,
+        function: "accept_invitation_page",
+        logical_id: "AcceptInvitationPageFunction",
+        summary:
+            "Invitations: the page the email links to, showing the invitation and a form (HTML)",
+    },
+    Route {
+        method: "POST",
+        path: ACCEPT_PAGE_PATH,
+        function: "accept_invitation_page",
+        logical_id: "AcceptInvitationPageFunction",
+        summary: "Invitations: the page's form accepts the invitation and shows the outcome (HTML)",
     },
     Route {
         method: "GET",

@@ -58,11 +58,7 @@ pub async fn issue(
         Err(e) if e.failed_at(0) => return Ok(None),
         Err(e) => return Err(e),
     }
-    let link = format!(
-        "{}/rest/user/miinvite/accept?token={}",
-        msg.link_base.trim_end_matches('/'),
-        token.reveal()
-    );
+    let link = accept_link(&app.config.accept_page_url, &msg.link_base, token.reveal());
     let inviter = user::find(store, inv.invited_by)
         .await?
         .map(|u| format!("{} {}", u.first_name, u.last_name))
@@ -99,6 +95,21 @@ pub async fn issue(
             "Accept the invitation",
         )),
     }))
+}
+
+/// The path of the page where an invitee accepts (`GET` shows it, `POST` accepts).
+pub const ACCEPT_PAGE_PATH: &str = "/invitations/accept";
+
+/// The link in an invitation email: the accept page (`page_url`, the stage's `AcceptPageUrl`,
+/// or else the page at `link_base`) with the token in its query.
+pub fn accept_link(page_url: &str, link_base: &str, token: &str) -> String {
+    let page = if page_url.is_empty() {
+        format!("{}{ACCEPT_PAGE_PATH}", link_base.trim_end_matches('/'))
+    } else {
+        page_url.to_string()
+    };
+    let separator = if page.contains('?') { '&' } else { '?' };
+    format!("{page}{separator}token={token}")
 }
 
 /// The default number of days an invitation's link works (the `invitationDays` setting).
@@ -207,7 +218,11 @@ pub struct InvitationPreview {
     pub expires_at: DateTime<Utc>,
 }
 
-pub async fn preview(app: &App, token: Option<&str>) -> Result<InvitationPreview, DomainError> {
+/// The invitation a token stands for, its preview and the account that holds its address.
+async fn open(
+    app: &App,
+    token: Option<&str>,
+) -> Result<(Invitation, InvitationPreview, Option<Id>), DomainError> {
     let (_, inv, _) = by_token(app, token).await?;
     let store = app.store.as_ref();
     let fail = failed(Service::Company);
@@ -215,20 +230,85 @@ pub async fn preview(app: &App, token: Option<&str>) -> Result<InvitationPreview
         .await
         .map_err(&fail)?
         .ok_or_else(|| DomainError::new(ErrorKind::RecordNotFound, "invitation not found"))?;
-    let account_exists = user::email_taken(store, &inv.email)
-        .await
-        .map_err(&fail)?
-        .is_some();
+    let account = user::email_taken(store, &inv.email).await.map_err(&fail)?;
     let teams = company::teams_among(store, inv.company_id, &inv.teams)
         .await
         .map_err(&fail)?;
-    Ok(InvitationPreview {
+    let preview = InvitationPreview {
         company_id: inv.company_id,
         company_name: company.name,
         email_address: inv.email.to_string(),
         teams: teams.iter().map(TeamRef::from).collect(),
-        account_exists,
+        account_exists: account.is_some(),
         expires_at: inv.expires_at,
+    };
+    Ok((inv, preview, account))
+}
+
+/// What an invitation offers, without using its token.
+pub async fn preview(app: &App, token: Option<&str>) -> Result<InvitationPreview, DomainError> {
+    Ok(open(app, token).await?.1)
+}
+
+/// The account an invitation's address has, as far as accepting is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountState {
+    /// No account: accepting makes one, with a new password.
+    None,
+    /// Self-registered and never verified: accepting sets a new password and verifies it.
+    Unverified,
+    /// Verified: accepting needs its owner's password (or session).
+    Verified,
+}
+
+/// What the accept page shows: the preview, who invited and what they wrote, the account's
+/// state and the names the invitation's contact has (to suggest for a new account).
+#[derive(Debug)]
+pub struct InvitationDetails {
+    pub preview: InvitationPreview,
+    pub inviter: String,
+    pub message: Option<String>,
+    pub account: AccountState,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+/// The preview with what the accept page shows besides it. Like `preview`, never uses the token.
+pub async fn details(app: &App, token: Option<&str>) -> Result<InvitationDetails, DomainError> {
+    let (inv, preview, account) = open(app, token).await?;
+    let store = app.store.as_ref();
+    let fail = failed(Service::Company);
+    let account = match account {
+        None => AccountState::None,
+        Some(id) => match user::find(store, id).await.map_err(&fail)? {
+            Some(u) if u.unverified => AccountState::Unverified,
+            Some(_) => AccountState::Verified,
+            None => AccountState::None,
+        },
+    };
+    let inviter = user::find(store, inv.invited_by)
+        .await
+        .map_err(&fail)?
+        .map_or_else(
+            || "Someone".into(),
+            |u| format!("{} {}", u.first_name, u.last_name),
+        );
+    let names = match inv.contact_id {
+        Some(id) => contact::find(store, inv.company_id, id)
+            .await
+            .map_err(&fail)?
+            .map(|c| c.details())
+            .unwrap_or_default(),
+        None => Default::default(),
+    };
+    let name = |f: &str| names.get(f).unwrap_or_default().to_string();
+    Ok(InvitationDetails {
+        preview,
+        inviter,
+        message: inv.message,
+        account,
+        first_name: name("firstname"),
+        last_name: name("lastname"),
     })
 }
 
@@ -432,4 +512,33 @@ pub async fn accept(
         user_id,
         company_id: c,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accept_link;
+
+    #[test]
+    fn the_email_links_to_the_accept_page() {
+        assert_eq!(
+            accept_link("", "https://api.example.com/", "inv_1"),
+            "https://api.example.com/invitations/accept?token=inv_1"
+        );
+        assert_eq!(
+            accept_link(
+                "https://app.acme.example/join",
+                "https://api.example.com",
+                "inv_2"
+            ),
+            "https://app.acme.example/join?token=inv_2"
+        );
+        assert_eq!(
+            accept_link(
+                "https://app.acme.example/join?lang=fr",
+                "https://x",
+                "inv_3"
+            ),
+            "https://app.acme.example/join?lang=fr&token=inv_3"
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! The API through the Lambda handlers, on the embedded store and on the emulator: one test
 //! binary (one link of the workspace) for all of them. Each module is one endpoint family.
 
+mod accept_page;
 mod accounts;
 mod login;
 mod mi_invite;

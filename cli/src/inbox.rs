@@ -1,0 +1,248 @@
+//! The developer inbox of `admit serve` (not a Lambda function): `GET /_dev/inbox` lists the
+//! emails captured in `<data-dir>/mail/`, newest first, and `GET /_dev/inbox/{name}` shows one
+//! with its links clickable, so a flow that sends email can be followed by clicking. It answers
+//! only when the server listens on loopback, and only to loopback peers; to anyone else the
+//! path does not exist.
+
+use admit_shared::http::pages::{document, escape, html_response};
+use admit_shared::ports::mail::mime::{self, Received};
+use lambda_http::{Body, Response};
+use std::net::SocketAddr;
+use std::path::Path;
+
+pub const PATH: &str = "/_dev/inbox";
+
+/// The most emails the list shows.
+const LIST_LIMIT: usize = 200;
+
+/// The inbox's answer for a request, or `None` when the request is not the inbox's to answer
+/// (another path, no inbox on this server, or a peer that is not on loopback).
+pub async fn answer(
+    mail_dir: Option<&Path>,
+    method: &http::Method,
+    path: &str,
+    peer: SocketAddr,
+) -> Option<Response<Body>> {
+    let rest = path.strip_prefix(PATH)?;
+    if !(rest.is_empty() || rest.starts_with('/')) || !peer.ip().is_loopback() {
+        return None;
+    }
+    let dir = mail_dir?;
+    if method != http::Method::GET {
+        let mut resp = page(
+            405,
+            "Method not allowed",
+            "<p>The inbox is read with GET.</p>\n",
+        );
+        resp.headers_mut()
+            .insert(http::header::ALLOW, http::HeaderValue::from_static("GET"));
+        return Some(resp);
+    }
+    let name = rest.trim_start_matches('/');
+    Some(if name.is_empty() {
+        list(dir).await
+    } else {
+        show(dir, name).await
+    })
+}
+
+fn page(status: u16, title: &str, main: &str) -> Response<Body> {
+    let main = format!(
+        "<p><a href=\"{PATH}\">Inbox</a></p>\n<h1>{}</h1>\n{main}",
+        escape(title)
+    );
+    html_response(
+        status,
+        document(&format!("{title} – admit dev inbox"), &main),
+    )
+}
+
+/// The captured emails' file names, newest first (they start with the time they were written).
+async fn names(dir: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    if let Ok(mut entries) = tokio::fs::read_dir(dir).await {
+        while let Ok(Some(e)) = entries.next_entry().await {
+            if let Some(n) = e.file_name().to_str().filter(|n| n.ends_with(".eml")) {
+                names.push(n.to_string());
+            }
+        }
+    }
+    names.sort_unstable_by(|a, b| b.cmp(a));
+    names
+}
+
+async fn list(dir: &Path) -> Response<Body> {
+    let names = names(dir).await;
+    let mut rows = String::new();
+    for name in names.iter().take(LIST_LIMIT) {
+        let raw = tokio::fs::read_to_string(dir.join(name))
+            .await
+            .unwrap_or_default();
+        let eml = mime::parse(&raw);
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td><a href=\"{PATH}/{}\">{}</a></td><td>{}</td></tr>\n",
+            escape(&eml.to),
+            escape(name),
+            escape(&eml.subject),
+            escape(&eml.date),
+        ));
+    }
+    let main = if rows.is_empty() {
+        format!(
+            "<p>No emails yet. Emails admit sends are captured in {} and listed here.</p>\n",
+            escape(&dir.display().to_string())
+        )
+    } else {
+        format!(
+            concat!(
+                "<p>{} captured in {}, newest first.</p>\n<table>\n",
+                "<thead><tr><th scope=\"col\">To</th><th scope=\"col\">Subject</th><th scope=\"col\">Time</th></tr></thead>\n",
+                "<tbody>\n{rows}</tbody>\n</table>\n",
+            ),
+            match names.len() {
+                1 => "1 email".to_string(),
+                n => format!("{n} emails"),
+            },
+            escape(&dir.display().to_string()),
+            rows = rows,
+        )
+    };
+    page(200, "Captured emails", &main)
+}
+
+async fn show(dir: &Path, name: &str) -> Response<Body> {
+    // Only a name the directory lists is read: no path can reach outside it.
+    let known = names(dir).await.iter().any(|n| n == name);
+    let raw = match known {
+        true => tokio::fs::read_to_string(dir.join(name)).await.ok(),
+        false => None,
+    };
+    let Some(raw) = raw else {
+        return page(
+            404,
+            "No such email",
+            &format!("<p>There is no email {} in the inbox.</p>\n", escape(name)),
+        );
+    };
+    let eml = mime::parse(&raw);
+    let main = format!(
+        "{}<pre style=\"white-space:pre-wrap\">{}</pre>\n",
+        fields(&eml),
+        linkify(eml.text.trim_end())
+    );
+    page(200, &eml.subject, &main)
+}
+
+fn fields(eml: &Received) -> String {
+    let rows: String = [
+        ("From", &eml.from),
+        ("To", &eml.to),
+        ("Subject", &eml.subject),
+        ("Date", &eml.date),
+    ]
+    .iter()
+    .map(|(name, value)| format!("<dt>{name}</dt><dd>{}</dd>\n", escape(value)))
+    .collect();
+    format!("<dl>\n{rows}</dl>\n")
+}
+
+/// `text` escaped, with every http(s) URL in it made a link.
+fn linkify(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = ["https://", "http://"]
+        .iter()
+        .filter_map(|scheme| rest.find(scheme))
+        .min()
+    {
+        out.push_str(&escape(&rest[..start]));
+        let tail = &rest[start..];
+        let end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"'))
+            .unwrap_or(tail.len());
+        let url = tail[..end].trim_end_matches(['.', ',', ')', ';']);
+        let shown = escape(url);
+        out.push_str(&format!("<a href=\"{shown}\">{shown}</a>"));
+        rest = &tail[url.len()..];
+    }
+    out.push_str(&escape(rest));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_are_clickable_and_everything_is_escaped() {
+        assert_eq!(
+            linkify("Accept: http://127.0.0.1:3000/invitations/accept?token=inv_1&x=<b>.\nBye"),
+            "Accept: <a href=\"http://127.0.0.1:3000/invitations/accept?token=inv_1&amp;x=\">http://127.0.0.1:3000/invitations/accept?token=inv_1&amp;x=</a>&lt;b&gt;.\nBye"
+        );
+        assert_eq!(linkify("no links <here>"), "no links &lt;here&gt;");
+        assert_eq!(
+            linkify("(see https://a.example/x.) and http://b.example"),
+            "(see <a href=\"https://a.example/x\">https://a.example/x</a>.) and <a href=\"http://b.example\">http://b.example</a>"
+        );
+    }
+
+    fn text(resp: &Response<Body>) -> &str {
+        match resp.body() {
+            Body::Text(t) => t,
+            _ => "",
+        }
+    }
+
+    #[tokio::test]
+    async fn only_loopback_peers_of_a_loopback_server_see_it() {
+        let dir = std::env::temp_dir().join(format!(
+            "admit-inbox-{}",
+            admit_shared::domain::secrets::random_hex_id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let name = "20260101T000000.000Z-0a0b0c0d.eml";
+        std::fs::write(
+            dir.join(name),
+            "To: \"x<y>\"@example.com\r\nSubject: Hi <b>\r\n\r\nGo: http://h/invitations/accept?token=inv_1\r\n",
+        )
+        .unwrap();
+        let get = http::Method::GET;
+        let local: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        let remote: SocketAddr = "203.0.113.7:4000".parse().unwrap();
+        assert!(answer(Some(&dir), &get, PATH, remote).await.is_none());
+        assert!(answer(None, &get, PATH, local).await.is_none());
+        assert!(answer(Some(&dir), &get, "/_dev/inboxes", local)
+            .await
+            .is_none());
+
+        let list = answer(Some(&dir), &get, "/_dev/inbox/", local)
+            .await
+            .unwrap();
+        assert_eq!(list.status(), 200);
+        assert!(text(&list).contains("1 email captured"), "{}", text(&list));
+        assert!(text(&list).contains(&format!("<a href=\"/_dev/inbox/{name}\">Hi &lt;b&gt;</a>")));
+        assert!(text(&list).contains("<td>&quot;x&lt;y&gt;&quot;@example.com</td>"));
+
+        let one = answer(Some(&dir), &get, &format!("{PATH}/{name}"), local)
+            .await
+            .unwrap();
+        assert_eq!(one.status(), 200);
+        assert!(text(&one).contains("<a href=\"http://h/invitations/accept?token=inv_1\">"));
+
+        for missing in ["nope.eml", "..%2Fsecret.eml", "../secret.eml"] {
+            let r = answer(Some(&dir), &get, &format!("{PATH}/{missing}"), local)
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 404, "{missing}");
+        }
+        let post = answer(Some(&dir), &http::Method::POST, PATH, local)
+            .await
+            .unwrap();
+        assert_eq!(post.status(), 405);
+        assert_eq!(post.headers()["allow"], "GET");
+
+        std::fs::remove_file(dir.join(name)).unwrap();
+        let empty = answer(Some(&dir), &get, PATH, local).await.unwrap();
+        assert!(text(&empty).contains("No emails yet"));
+    }
+}

@@ -1,0 +1,502 @@
+//! HTML pages for people with a browser: the page where an invitee accepts an invitation and
+//! its outcomes, and what every page shares: escaping, the document around a page's `<main>`,
+//! the headers (no caching, a strict Content-Security-Policy, no framing, no referrer: page
+//! URLs carry tokens) and `application/x-www-form-urlencoded` bodies. No JavaScript anywhere.
+
+use super::{body_bytes, nextinteract, MAX_BODY_BYTES};
+use crate::domain::error::{DomainError, ErrorKind};
+/// The one HTML escape (`& < > " '`), shared with the emails.
+pub use crate::domain::html::escape;
+use crate::domain::Password;
+use crate::usecases::invitations::{AcceptRequest, Accepted, AccountState, InvitationDetails};
+use lambda_http::{Body, Request, Response};
+
+/// Nothing but the page's own inline styles, and forms that post back to admit.
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+const STYLE: &str = concat!(
+    "body{margin:0;font:1rem/1.5 system-ui,sans-serif;color:#1a1a1a;background:#f6f6f4}",
+    "main{max-width:34rem;margin:2rem auto;padding:1.5rem;background:#fff;border-radius:.5rem}",
+    "h1{font-size:1.5rem;margin-top:0}dt{font-weight:600}dd{margin:0 0 .75rem}",
+    "label{display:block;font-weight:600;margin-top:1rem}",
+    "input{box-sizing:border-box;width:100%;padding:.5rem;font:inherit;border:1px solid #767676;border-radius:.25rem}",
+    "input[readonly]{background:#f0f0f0}.hint{margin:.25rem 0 0;color:#4a4a4a;font-size:.9rem}",
+    "button{margin-top:1.5rem;padding:.6rem 1.2rem;font:inherit;color:#fff;background:#1f5f9f;border:0;border-radius:.25rem}",
+    ":focus-visible{outline:3px solid #c05600;outline-offset:2px}",
+    ".problem{padding:.75rem;border-left:4px solid #b00020;background:#fdecee}",
+    "blockquote{margin:0 0 1rem;padding-left:1rem;border-left:3px solid #ccc;white-space:pre-line}",
+    "table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:top;padding:.3rem .5rem;border-bottom:1px solid #ddd}",
+);
+
+/// A whole page: `title` is text (escaped here), `main` is the HTML inside `<main>`.
+pub fn document(title: &str, main: &str) -> String {
+    format!(
+        concat!(
+            "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n",
+            "<meta name=\"referrer\" content=\"no-referrer\">\n<title>{}</title>\n<style>{STYLE}</style>\n",
+            "</head>\n<body>\n<main>\n{main}</main>\n</body>\n</html>\n",
+        ),
+        escape(title),
+        STYLE = STYLE,
+        main = main,
+    )
+}
+
+/// An HTML answer with the headers every page has.
+pub fn html_response(status: u16, html: String) -> Response<Body> {
+    use http::header;
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+        .header(header::CACHE_CONTROL, "no-store")
+        .header(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY)
+        .header(header::X_FRAME_OPTIONS, "DENY")
+        .header(header::REFERRER_POLICY, "no-referrer")
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .body(Body::Text(html))
+        .unwrap_or_else(|_| Response::new(Body::Empty))
+}
+
+/// A page for `e`, with the status the API gives its kind (and `Retry-After` when it has one).
+fn error_response(e: &DomainError, html: String) -> Response<Body> {
+    let mut resp = html_response(nextinteract::status(e.kind), html);
+    if let Some(v) = e
+        .retry_after_secs
+        .and_then(|s| http::HeaderValue::from_str(&s.to_string()).ok())
+    {
+        resp.headers_mut().insert(http::header::RETRY_AFTER, v);
+    }
+    resp
+}
+
+/// The fields of the accept form, as a browser posts them. An empty field is a missing one.
+#[derive(Debug, Default, Clone)]
+pub struct AcceptForm {
+    pub token: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub password: Option<String>,
+}
+
+impl AcceptForm {
+    /// Reads an `application/x-www-form-urlencoded` body (the first value of each field; other
+    /// fields are ignored). Over 64 KiB is `BodyTooLarge`.
+    pub fn from_request(req: &Request) -> Result<AcceptForm, DomainError> {
+        let bytes = body_bytes(req);
+        if bytes.len() > MAX_BODY_BYTES {
+            return Err(DomainError::new(
+                ErrorKind::BodyTooLarge,
+                format!("the form is over the limit of {MAX_BODY_BYTES} bytes"),
+            ));
+        }
+        Ok(Self::parse(bytes))
+    }
+
+    /// The form's fields from an urlencoded body.
+    pub fn parse(bytes: &[u8]) -> AcceptForm {
+        let mut form = AcceptForm::default();
+        for (key, value) in form_urlencoded::parse(bytes) {
+            let slot = match key.as_ref() {
+                "token" => &mut form.token,
+                "firstName" => &mut form.first_name,
+                "lastName" => &mut form.last_name,
+                "password" => &mut form.password,
+                _ => continue,
+            };
+            if slot.is_none() && !value.is_empty() {
+                *slot = Some(value.into_owned());
+            }
+        }
+        form
+    }
+
+    /// The same request the JSON API takes.
+    pub fn request(&self) -> AcceptRequest {
+        AcceptRequest {
+            token: self.token.clone(),
+            password: self.password.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+        }
+    }
+}
+
+/// The invitation: who invited, to which company and teams, until when; what they wrote.
+fn offer_html(d: &InvitationDetails) -> String {
+    let p = &d.preview;
+    let company = escape(&p.company_name);
+    let note = d.message.as_deref().map_or_else(String::new, |m| {
+        format!(
+            "<figure>\n<blockquote>{}</blockquote>\n<figcaption>{}</figcaption>\n</figure>\n",
+            escape(m),
+            escape(&d.inviter)
+        )
+    });
+    format!(
+        concat!(
+            "<h1>Join {company}</h1>\n<p>{inviter} invited you to join {company}.</p>\n{note}",
+            "<dl>\n<dt>Teams</dt><dd>{teams}</dd>\n",
+            "<dt>The link expires</dt><dd><time datetime=\"{at}\">{expires}</time></dd>\n</dl>\n"
+        ),
+        company = company,
+        note = note,
+        inviter = escape(&d.inviter),
+        teams = teams_html(d),
+        at = p
+            .expires_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        expires = p.expires_at.format("%-d %B %Y, %H:%M UTC"),
+    )
+}
+
+fn teams_html(d: &InvitationDetails) -> String {
+    if d.preview.teams.is_empty() {
+        return "None: you join the company only.".into();
+    }
+    let items: String = d
+        .preview
+        .teams
+        .iter()
+        .map(|t| format!("<li>{}</li>", escape(&t.team_name)))
+        .collect();
+    format!("<ul>{items}</ul>")
+}
+
+/// The inputs the account's state asks for: names and a new password for a new account, a new
+/// password for an unverified one, the account's password for a verified one.
+fn account_fields(d: &InvitationDetails, entered: Option<&AcceptForm>) -> String {
+    let value = |typed: Option<&Option<String>>, suggested: &str| {
+        escape(typed.and_then(Option::as_deref).unwrap_or(suggested))
+    };
+    let new_password = format!(
+        concat!(
+            "<label for=\"password\">Choose a password</label>\n",
+            "<input id=\"password\" name=\"password\" type=\"password\" required minlength=\"{min}\" ",
+            "maxlength=\"{max}\" autocomplete=\"new-password\" aria-describedby=\"password-hint\">\n",
+            "<p id=\"password-hint\" class=\"hint\">{min} to {max} characters, with at least one letter and one digit.</p>\n",
+        ),
+        min = Password::NEW_MIN_CHARS,
+        max = Password::NEW_MAX_CHARS,
+    );
+    match d.account {
+        AccountState::None => format!(
+            concat!(
+                "<p>Create your account to accept.</p>\n",
+                "<label for=\"firstName\">First name</label>\n",
+                "<input id=\"firstName\" name=\"firstName\" required maxlength=\"100\" autocomplete=\"given-name\" value=\"{first}\">\n",
+                "<label for=\"lastName\">Last name</label>\n",
+                "<input id=\"lastName\" name=\"lastName\" required maxlength=\"100\" autocomplete=\"family-name\" value=\"{last}\">\n",
+                "{new_password}",
+            ),
+            first = value(entered.map(|f| &f.first_name), &d.first_name),
+            last = value(entered.map(|f| &f.last_name), &d.last_name),
+            new_password = new_password,
+        ),
+        AccountState::Unverified => format!(
+            concat!(
+                "<p>This address has an account that was never confirmed. Accepting confirms it with ",
+                "the password you choose here and signs out every device signed in to it.</p>\n{new_password}",
+            ),
+            new_password = new_password,
+        ),
+        AccountState::Verified => concat!(
+            "<p>This address already has an account: enter its password to accept.</p>\n",
+            "<label for=\"password\">Password of your account</label>\n",
+            "<input id=\"password\" name=\"password\" type=\"password\" required autocomplete=\"current-password\">\n",
+        )
+            .to_string(),
+    }
+}
+
+/// The accept page: the invitation and the form, with what went wrong last time (if anything:
+/// the names typed are kept, the password never is).
+pub fn accept_page(
+    d: &InvitationDetails,
+    token: &str,
+    retry: Option<(&AcceptForm, &DomainError)>,
+) -> Response<Body> {
+    let problem = retry.map_or_else(String::new, |(form, e)| {
+        format!(
+            "<p class=\"problem\" id=\"problem\" role=\"alert\">{}</p>\n",
+            escape(&form_message(d, form, e))
+        )
+    });
+    let main = format!(
+        concat!(
+            "{offer}{problem}<form method=\"post\" action=\"accept\">\n",
+            "<input type=\"hidden\" name=\"token\" value=\"{token}\">\n",
+            "<label for=\"email\">Email address</label>\n",
+            "<input id=\"email\" type=\"email\" value=\"{email}\" readonly autocomplete=\"username\">\n",
+            "{fields}<button type=\"submit\">Accept the invitation</button>\n</form>\n",
+        ),
+        offer = offer_html(d),
+        problem = problem,
+        token = escape(token),
+        email = escape(&d.preview.email_address),
+        fields = account_fields(d, retry.map(|(f, _)| f)),
+    );
+    let html = document(
+        &format!("Join {} – invitation", d.preview.company_name),
+        &main,
+    );
+    match retry {
+        Some((_, e)) => error_response(e, html),
+        None => html_response(200, html),
+    }
+}
+
+/// What to tell someone whose submission was refused, in the page's words.
+fn form_message(d: &InvitationDetails, form: &AcceptForm, e: &DomainError) -> String {
+    let email = &d.preview.email_address;
+    match e.kind {
+        ErrorKind::InvalidLogin if form.password.is_none() => {
+            format!("Enter the password of the account for {email} to accept.")
+        }
+        ErrorKind::InvalidLogin => {
+            format!("That is not the password of the account for {email}. Try again.")
+        }
+        _ => sentence(&e.message),
+    }
+}
+
+/// A use case's message as a sentence on a page: field names as the labels say them.
+fn sentence(message: &str) -> String {
+    let labelled = [
+        ("firstName", "First name"),
+        ("lastName", "Last name"),
+        ("password", "Password"),
+    ]
+    .iter()
+    .find_map(|(field, label)| {
+        message
+            .strip_prefix(field)
+            .map(|rest| format!("{label}{rest}"))
+    })
+    .unwrap_or_else(|| {
+        let mut chars = message.chars();
+        chars.next().map_or_else(String::new, |c| {
+            c.to_uppercase().chain(chars).collect::<String>()
+        })
+    });
+    if labelled.ends_with(['.', '!', '?']) {
+        labelled
+    } else {
+        format!("{labelled}.")
+    }
+}
+
+/// The page after accepting.
+pub fn accepted_page(d: &InvitationDetails) -> Response<Body> {
+    let p = &d.preview;
+    let company = escape(&p.company_name);
+    let teams = if p.teams.is_empty() {
+        String::new()
+    } else {
+        format!("<p>Your teams:</p>\n{}\n", teams_html(d))
+    };
+    let main = format!(
+        concat!(
+            "<h1>You have joined {company}</h1>\n<p>The invitation is accepted.</p>\n{teams}",
+            "<p>Sign in to the app with <strong>{email}</strong> and your password.</p>\n"
+        ),
+        company = company,
+        teams = teams,
+        email = escape(&p.email_address),
+    );
+    html_response(
+        200,
+        document(&format!("You have joined {}", p.company_name), &main),
+    )
+}
+
+/// The page for a link that cannot be shown or accepted: unknown, used, revoked or expired,
+/// incomplete, or a failure on admit's side.
+pub fn problem_page(e: &DomainError) -> Response<Body> {
+    let (title, advice) = match e.kind {
+        ErrorKind::RecordNotFound => (
+            "This invitation link no longer works",
+            concat!(
+                "It was already used, replaced by a newer invitation or revoked. If you accepted it, ",
+                "sign in with your email address; otherwise ask for a new invitation.",
+            ),
+        ),
+        ErrorKind::Expired => (
+            "This invitation has expired",
+            "Ask whoever invited you to send a new one.",
+        ),
+        ErrorKind::InvalidParameter => (
+            "This link is incomplete",
+            "Open the link in the invitation email again (if you copied it, copy all of it).",
+        ),
+        k if k.is_server_fault() => (
+            "Something went wrong on our side",
+            "Please try again in a moment.",
+        ),
+        _ => ("This invitation cannot be accepted", ""),
+    };
+    let detail = if e.kind.is_server_fault() {
+        String::new()
+    } else {
+        format!("<p>{}</p>\n", escape(&sentence(&e.message)))
+    };
+    let main = format!(
+        "<h1>{}</h1>\n{detail}<p>{}</p>\n",
+        escape(title),
+        escape(advice)
+    );
+    error_response(e, document(title, &main))
+}
+
+/// Whether a refused submission shows the form again (the person can fix it) rather than a
+/// dead end.
+fn can_retry(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::InvalidParameter
+            | ErrorKind::PasswordLength
+            | ErrorKind::InvalidLogin
+            | ErrorKind::AccountLocked
+            | ErrorKind::Conflict
+    )
+}
+
+/// The page that answers a submitted form: accepted, the form again with what to fix, or the
+/// problem page.
+pub fn accept_outcome(
+    d: &InvitationDetails,
+    form: &AcceptForm,
+    result: Result<Accepted, DomainError>,
+) -> Response<Body> {
+    match result {
+        Ok(_) => accepted_page(d),
+        Err(e) if can_retry(e.kind) => accept_page(
+            d,
+            form.token.as_deref().unwrap_or_default(),
+            Some((form, &e)),
+        ),
+        Err(e) => problem_page(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_reads_like_a_browser_sends_it() {
+        let f = AcceptForm::parse(
+            b"token=inv_ab12&firstName=Zo%C3%AB+Ann&lastName=&password=p%26ss+w0rd%3D&token=other&extra=1",
+        );
+        assert_eq!(f.token.as_deref(), Some("inv_ab12"));
+        assert_eq!(f.first_name.as_deref(), Some("Zoë Ann"));
+        assert_eq!(f.last_name, None, "an empty field is a missing one");
+        assert_eq!(f.password.as_deref(), Some("p&ss w0rd="));
+        let empty = AcceptForm::parse(b"");
+        assert!(empty.token.is_none() && empty.password.is_none());
+    }
+
+    #[test]
+    fn messages_read_as_sentences_with_the_labels() {
+        assert_eq!(sentence("firstName is required"), "First name is required.");
+        assert_eq!(
+            sentence("password must be between 8 and 30 characters"),
+            "Password must be between 8 and 30 characters."
+        );
+        assert_eq!(sentence("try again."), "Try again.");
+        assert_eq!(sentence(""), ".");
+    }
+
+    #[test]
+    fn every_page_has_the_security_headers() {
+        let resp = problem_page(&DomainError::new(ErrorKind::Expired, "gone <b>"));
+        assert_eq!(resp.status(), 410);
+        let h = resp.headers();
+        assert_eq!(h["content-type"], "text/html; charset=utf-8");
+        assert_eq!(h["cache-control"], "no-store");
+        assert_eq!(h["content-security-policy"], CONTENT_SECURITY_POLICY);
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert_eq!(h["referrer-policy"], "no-referrer");
+        let Body::Text(html) = resp.body() else {
+            panic!("a text body")
+        };
+        assert!(html.contains("Gone &lt;b&gt;."), "{html}");
+        assert!(
+            html.starts_with("<!doctype html>\n<html lang=\"en\">"),
+            "{html}"
+        );
+        assert!(!html.contains("<script"), "{html}");
+    }
+
+    #[test]
+    fn a_lockout_says_when_to_retry() {
+        let e = DomainError::new(ErrorKind::AccountLocked, "locked").with_retry_after(60);
+        let resp = problem_page(&e);
+        assert_eq!(resp.status(), 423);
+        assert_eq!(resp.headers()["retry-after"], "60");
+    }
+
+    fn details(account: AccountState) -> InvitationDetails {
+        use crate::usecases::invitations::InvitationPreview;
+        InvitationDetails {
+            preview: InvitationPreview {
+                company_id: crate::domain::Id::new(1).unwrap(),
+                company_name: "Acme".into(),
+                email_address: "a@b.example".into(),
+                teams: Vec::new(),
+                account_exists: account != AccountState::None,
+                expires_at: chrono::Utc::now(),
+            },
+            inviter: "Pat".into(),
+            message: None,
+            account,
+            first_name: "A".into(),
+            last_name: "B".into(),
+        }
+    }
+
+    fn html(resp: &Response<Body>) -> &str {
+        match resp.body() {
+            Body::Text(t) => t,
+            _ => panic!("a text body"),
+        }
+    }
+
+    #[test]
+    fn refusals_a_person_can_fix_show_the_form_again() {
+        let d = details(AccountState::None);
+        let form = AcceptForm::parse(b"token=inv_1&firstName=Al&password=x");
+        let cases = [
+            (ErrorKind::Conflict, 409, "Try again.", true),
+            (ErrorKind::PasswordLength, 400, "Too short.", true),
+            (ErrorKind::InvalidParameter, 400, "Too short.", true),
+            (ErrorKind::RecordNotFound, 404, "no longer works", false),
+            (ErrorKind::NotPermitted, 403, "cannot be accepted", false),
+            (ErrorKind::UserService, 500, "on our side", false),
+        ];
+        for (kind, status, says, form_again) in cases {
+            let message = if form_again { says } else { "x" };
+            let e = DomainError::new(kind, message.to_lowercase());
+            let resp = accept_outcome(&d, &form, Err(e));
+            assert_eq!(resp.status(), status, "{kind:?}");
+            let page = html(&resp);
+            assert!(page.contains(says), "{kind:?}: {page}");
+            assert_eq!(page.contains("<form"), form_again, "{kind:?}: {page}");
+            if form_again {
+                assert!(page.contains("value=\"Al\""), "{page}");
+                assert!(page.contains("value=\"inv_1\""), "{page}");
+            }
+        }
+        let done = accept_outcome(
+            &d,
+            &form,
+            Ok(Accepted {
+                user_id: crate::domain::Id::new(5).unwrap(),
+                company_id: crate::domain::Id::new(1).unwrap(),
+            }),
+        );
+        assert_eq!(done.status(), 200);
+        assert!(html(&done).contains("You have joined Acme"));
+    }
+}
