@@ -246,6 +246,8 @@ fn try_it(base: &str, shown: &Shown<'_>, captured: &str) -> String {
             "curl -s -w '\\n' {base}/rest/user/notifications -H \"x-nextinteract-authtoken: $TOKEN\"\n",
             "curl -s -w '\\n' -X POST {base}/rest/user/miinvite -H \"x-nextinteract-authtoken: $TOKEN\" -d '{{\"companyId\": {company}, \"contact\": {{\"firstname\": \"Jane\", \"lastname\": \"Mead\", \"email1\": \"jane@example.com\"}}, \"inviteTeams\": [{{\"teamId\": {team1}}}]}}'\n",
             "curl -s -w '\\n' -X POST {base}/rest/user/mi/selfregister -d '{{\"version\": 1, \"apiKey\": \"{app_key}\", \"emailAddress\": \"sam@example.com\", \"firstName\": \"Sam\", \"lastName\": \"Lee\", \"password\": \"Passw0rd-sam\"}}'\n",
+            "curl -s -w '\\n' -X POST {base}/api/users/invitations -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{{\"EmailAddresses\": [\"pat@example.com\"], \"Message\": \"Join us\"}}'\n",
+            "curl -s -w '\\n' -X POST {base}/api/rest/v1/management/user/activity -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{{\"userIds\": [], \"dateFrom\": \"2026-01-01T00:00:00Z\", \"dateTo\": \"2030-01-01T00:00:00Z\"}}'\n",
             "curl -s -w '\\n' -X POST {base}/rest/user/logout -H \"x-nextinteract-authtoken: $TOKEN\"\n",
         ),
         DEMO_EMAIL = DEMO_EMAIL,

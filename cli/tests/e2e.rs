@@ -555,6 +555,9 @@ fn the_banner_lines_work_when_pasted_in_order() {
         "{stdout}"
     );
     assert!(stdout.contains("\"notifications\":[{"), "{stdout}");
+    assert!(stdout.contains(r#"["pat@example.com"]"#), "{stdout}");
+    assert!(stdout.contains("\"totalRecords\":"), "{stdout}");
+    assert!(!stdout.contains("\"Status\":4"), "{stdout}");
     assert_eq!(
         answers.last().copied(),
         Some(r#"{"errorCode":0,"errorMsg":"User logged out."}"#),
