@@ -20,6 +20,21 @@ pub struct Email {
     pub html: Option<String>,
 }
 
+/// A sender as configured (`no-reply@x` or `Name <no-reply@x>`): the display name and address.
+fn sender(from: &str) -> (Option<&str>, &str) {
+    match from
+        .trim()
+        .strip_suffix('>')
+        .and_then(|f| f.rsplit_once('<'))
+    {
+        Some((name, address)) => {
+            let name = name.trim().trim_matches('"').trim();
+            ((!name.is_empty()).then_some(name), address.trim())
+        }
+        None => (None, from.trim()),
+    }
+}
+
 impl Email {
     /// A text-only email.
     pub fn text(
@@ -44,7 +59,8 @@ impl Email {
         from: &str,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(Vec<u8>, String), DeliveryError> {
-        let host = from.rsplit_once('@').map_or("admit.local", |(_, d)| d);
+        let (name, address) = sender(from);
+        let host = address.rsplit_once('@').map_or("admit.local", |(_, d)| d);
         let id = format!("{}@{host}", crate::domain::secrets::random_hex_id());
         let subject: String = self
             .subject
@@ -52,7 +68,9 @@ impl Email {
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
         let mut builder = mail_builder::MessageBuilder::new()
-            .from(from)
+            .from(mail_builder::headers::address::Address::new_address(
+                name, address,
+            ))
             .to(self.to.as_str())
             .subject(subject)
             .date(now.timestamp())
@@ -270,6 +288,23 @@ mod tests {
 #[cfg(test)]
 mod mime_tests {
     use super::*;
+
+    #[test]
+    fn a_sender_with_a_display_name_makes_a_well_formed_from() {
+        let e = Email::text("jane@example.com", "S", "T");
+        let (bytes, id) = e
+            .to_mime("Acme Team <no-reply@acme.example>", chrono::Utc::now())
+            .unwrap();
+        let raw = String::from_utf8(bytes).unwrap();
+        assert!(
+            raw.contains("From: \"Acme Team\" <no-reply@acme.example>\r\n")
+                || raw.contains("From: Acme Team <no-reply@acme.example>\r\n"),
+            "{raw}"
+        );
+        assert!(id.ends_with("@acme.example") && !id.contains('>'), "{id}");
+        assert_eq!(sender("admit <a@b.co>"), (Some("admit"), "a@b.co"));
+        assert_eq!(sender(" a@b.co "), (None, "a@b.co"));
+    }
 
     #[test]
     fn one_mime_message_with_text_and_html_and_no_injected_header() {
