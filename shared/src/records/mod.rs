@@ -225,6 +225,7 @@ mod tests {
             verification::token_key(verification::Purpose::Verify, "ab12"),
             verification::token_key(verification::Purpose::Reset, "ab12"),
             verification::reset_limit_key("ab12", 7),
+            verification::invite_limit_key(u, 7),
         ]
     }
 

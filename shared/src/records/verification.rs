@@ -94,3 +94,41 @@ pub async fn count_reset_request(
         Err(e) => Err(e),
     }
 }
+
+/// Addresses one user invited in one hour (`hour` counts hours since the epoch).
+pub fn invite_limit_key(user: Id, hour: i64) -> Key {
+    Key::new(format!("INVITELIMIT#{user}"), format!("HOUR#{hour}"))
+}
+
+/// Counts `n` more addresses invited by `user` this hour unless that would pass `limit`:
+/// `false` when it would.
+pub async fn count_invites(
+    store: &dyn Store,
+    user: Id,
+    n: u32,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<bool, StoreError> {
+    if n == 0 {
+        return Ok(true);
+    }
+    if n > limit {
+        return Ok(false);
+    }
+    let hour = now.timestamp().div_euclid(3600);
+    let room = Cond::Or(vec![
+        Cond::NotExists("addresses".into()),
+        Cond::Le("addresses".into(), json!(limit - n)),
+    ]);
+    let update = Update::new()
+        .add("addresses", i64::from(n))
+        .set("ttl", json!((hour + 2) * 3600));
+    match store
+        .update(&invite_limit_key(user, hour), update, Some(room))
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_condition_failure() => Ok(false),
+        Err(e) => Err(e),
+    }
+}

@@ -156,11 +156,16 @@ pub async fn offer_writes(
         token_hash: None,
         accepted_at: None,
         message: offer.message,
-        history: vec![InvitationEvent {
-            at: now,
-            event: "invited".into(),
-            by: Some(offer.inviter),
-        }],
+        // The history goes on across invitations of the address (and so do the send limits).
+        history: previous
+            .iter()
+            .flat_map(|p| p.history.iter().cloned())
+            .chain([InvitationEvent {
+                at: now,
+                event: "invited".into(),
+                by: Some(offer.inviter),
+            }])
+            .collect(),
     };
     writes.push(invitation::replace(&record, previous.as_ref()));
     let email = Message::Invitation(InvitationEmail {

@@ -9,7 +9,7 @@ use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::{Caller, EmailAddress, Id};
 use crate::ports::store::Write;
 use crate::records::invitation::{self, Invitation, InvitationStatus};
-use crate::records::{activity, membership, user};
+use crate::records::{activity, membership, user, verification};
 use crate::usecases::accounts::email_field;
 use crate::usecases::failed;
 use crate::usecases::invitations::{offer_writes, Offer, DEFAULT_INVITATION_DAYS};
@@ -23,6 +23,9 @@ pub const MAX_ADDRESSES: usize = 25;
 pub const MAX_MESSAGE_CHARS: usize = 1000;
 /// An address is not emailed again within this many minutes of its last invitation.
 pub const RESEND_QUIET_MINUTES: i64 = 10;
+/// Addresses one user may invite in an hour through this call (the platform's SES reputation
+/// is everyone's: no member may turn it into a mailing list).
+pub const ADDRESSES_PER_HOUR: u32 = 100;
 /// Sends (invites and resends) of one invitation in an hour.
 pub const SENDS_PER_HOUR: usize = 3;
 
@@ -121,9 +124,9 @@ pub async fn invite_users(
     }
     let c = acting.company.company_id;
     let now = app.clock.now();
-    let quiet = now - chrono::Duration::minutes(RESEND_QUIET_MINUTES);
     let mut writes: Vec<Write> = Vec::new();
     let mut invited = Vec::new();
+    let mut emailed = 0u32;
     for email in input.addresses {
         if is_member(app, c, &email).await? {
             continue;
@@ -131,12 +134,15 @@ pub async fn invite_users(
         let previous = invitation::find(app.store.as_ref(), c, &email)
             .await
             .map_err(failed(Service::Company))?;
-        invited.push(email.to_string());
-        if previous.is_some_and(|p| {
-            p.status_at(now) == InvitationStatus::Pending && p.sends_since(quiet) > 0
-        }) {
-            continue;
+        match previous.as_ref().map(|p| decide(p, acting.is_admin(), now)) {
+            Some(Existing::Refused) => continue,
+            Some(Existing::Kept) => {
+                invited.push(email.to_string());
+                continue;
+            }
+            Some(Existing::Replaced) | None => invited.push(email.to_string()),
         }
+        emailed += 1;
         let offer = Offer {
             company: c,
             email,
@@ -147,6 +153,7 @@ pub async fn invite_users(
         };
         writes.extend(offer_writes(app, offer, acting.settings.invitation_days, link_base).await?);
     }
+    check_sender(app, p, emailed, now).await?;
     if !writes.is_empty() {
         app.store.transact(writes).await.map_err(|e| {
             if e.is_condition_failure() {
@@ -161,6 +168,63 @@ pub async fn invite_users(
         app.outbox_written.notify_one();
     }
     Ok(invited)
+}
+
+/// Only a proven address may invite (a self-registered account confirms its address first),
+/// and no one invites more than `ADDRESSES_PER_HOUR` addresses an hour.
+async fn check_sender(
+    app: &App,
+    p: &Principal,
+    emailed: u32,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    let store = app.store.as_ref();
+    let fail = failed(Service::Company);
+    let me = user::find(store, p.session.user_id).await.map_err(&fail)?;
+    if me.is_none_or(|u| u.unverified) {
+        return Err(DomainError::new(
+            ErrorKind::NotPermitted,
+            "confirm your email address (the link we sent you) before inviting anyone",
+        ));
+    }
+    if !verification::count_invites(store, p.session.user_id, emailed, now, ADDRESSES_PER_HOUR)
+        .await
+        .map_err(&fail)?
+    {
+        return Err(DomainError::new(
+            ErrorKind::TooManyRequests,
+            format!("at most {ADDRESSES_PER_HOUR} addresses an hour may be invited"),
+        )
+        .with_retry_after((3600 - now.timestamp().rem_euclid(3600)) as u64));
+    }
+    Ok(())
+}
+
+/// What a new platform invitation does to an existing one of the same address.
+enum Existing {
+    /// Left as it is and not listed: an admin revoked it (only an admin may undo that).
+    Refused,
+    /// Left as it is but listed (the address is invited): it is pending and either was sent in
+    /// the last ten minutes, or sent three times this hour, or is not the caller's to replace
+    /// (only admins replace a pending invitation, whose teams and link another person chose).
+    Kept,
+    /// Replaced by a new invitation (new link, new expiry; the history goes on).
+    Replaced,
+}
+
+fn decide(previous: &Invitation, admin: bool, now: DateTime<Utc>) -> Existing {
+    match previous.status_at(now) {
+        InvitationStatus::Revoked if !admin => Existing::Refused,
+        InvitationStatus::Pending
+            if !admin
+                || previous.sends_since(now - chrono::Duration::minutes(RESEND_QUIET_MINUTES))
+                    > 0
+                || previous.sends_since(now - chrono::Duration::hours(1)) >= SENDS_PER_HOUR =>
+        {
+            Existing::Kept
+        }
+        _ => Existing::Replaced,
+    }
 }
 
 /// Admin tools are for the company's admins.

@@ -566,3 +566,113 @@ async fn admins_list_resend_and_revoke_their_own_invitations_only() {
     .await;
     assert_eq!(page["Invitations"].as_array().unwrap().len(), 1, "{page}");
 }
+
+/// Members cannot undo an admin's revocation or replace a pending invitation, the history goes
+/// on across invitations, an unproven account cannot invite, and no one invites more than 100
+/// addresses an hour.
+#[tokio::test]
+async fn members_cannot_override_admins_and_invitations_are_limited() {
+    use admit_shared::ports::store::Update;
+    use admit_shared::records::user::user_key;
+    let t = world().await;
+    let app = &t.app;
+    let (admin, _, _) = login(app, ADMIN, false).await;
+    let json_ct = ("content-type".to_string(), "application/json".to_string());
+    let ah = vec![bearer(&admin), json_ct.clone()];
+    let one = |a: &str| json!({ "EmailAddresses": [a] }).to_string();
+    assert_eq!(invite(app, &ah, &one("kept@example.com")).await.0, 200);
+    assert_eq!(invite(app, &ah, &one("gone@example.com")).await.0, 200);
+    let which = json!({"EmailAddress": "gone@example.com"}).to_string();
+    let (status, _) = call(
+        app,
+        "POST",
+        "/api/businesses/1/invitations/revoke",
+        1,
+        &ah,
+        Some(&which),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    t.clock.advance(chrono::Duration::minutes(30));
+    let (member, _, _) = login(app, MEMBER, false).await;
+    let mh = vec![bearer(&member), json_ct.clone()];
+    // A revoked invitation stays revoked; a pending one is listed but not replaced.
+    let got = invite(
+        app,
+        &mh,
+        &json!({"EmailAddresses": ["gone@example.com", "kept@example.com"]}).to_string(),
+    )
+    .await;
+    assert_eq!(got.1, json!(["kept@example.com"]), "{}", got.1);
+    let (admin, _, _) = login(app, ADMIN, false).await;
+    let ah = vec![bearer(&admin), json_ct.clone()];
+    let (_, page) = call(
+        app,
+        "GET",
+        "/api/businesses/1/invitations",
+        1,
+        &ah,
+        None,
+        &[],
+    )
+    .await;
+    let by = |a: &str| {
+        page["Invitations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["EmailAddress"] == json!(a))
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by("gone@example.com")["Status"], json!("revoked"));
+    assert_eq!(
+        by("kept@example.com")["History"].as_array().unwrap().len(),
+        1
+    );
+    // An admin replacing it keeps the history going.
+    assert_eq!(invite(app, &ah, &one("kept@example.com")).await.0, 200);
+    let (_, page) = call(
+        app,
+        "GET",
+        "/api/businesses/1/invitations",
+        1,
+        &ah,
+        None,
+        &[],
+    )
+    .await;
+    let kept = page["Invitations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["EmailAddress"] == json!("kept@example.com"))
+        .cloned()
+        .unwrap();
+    assert_eq!(kept["History"].as_array().unwrap().len(), 2, "{kept}");
+    // 100 addresses an hour at most.
+    for round in 0..4 {
+        let batch: Vec<String> = (0..25)
+            .map(|i| format!("r{round}-{i}@example.com"))
+            .collect();
+        let got = invite(app, &mh, &json!({ "EmailAddresses": batch }).to_string()).await;
+        assert_eq!(got.0, 200, "{}", got.1);
+    }
+    let batch: Vec<String> = (0..25).map(|i| format!("r9-{i}@example.com")).collect();
+    let got = invite(app, &mh, &json!({ "EmailAddresses": batch }).to_string()).await;
+    platform_error(&got, 429);
+    // A self-registered account that has not proven its address may not invite.
+    app.store
+        .update(
+            &user_key(admit_shared::domain::Id::new(2).unwrap()),
+            Update::new().set("unverified", true),
+            None,
+        )
+        .await
+        .unwrap();
+    t.clock.advance(chrono::Duration::hours(1));
+    let (member, _, _) = login(app, MEMBER, false).await;
+    let got = invite(app, &[bearer(&member), json_ct], &one("x@example.com")).await;
+    platform_error(&got, 403);
+}
