@@ -179,3 +179,18 @@ pub async fn remove(app: &App, user: Id, device_id: &str) -> Result<DeviceRef, D
         push_enabled: None,
     })
 }
+
+/// The writes that remove every device of `user`: when all its sessions are revoked (a password
+/// reset, a taken-back address, deactivation), whoever held them gets no more of its pushes.
+pub async fn forget_all(
+    app: &App,
+    user: Id,
+) -> Result<Vec<crate::ports::store::Write>, DomainError> {
+    let ids: Vec<String> = notification::devices(app.store.as_ref(), user)
+        .await
+        .map_err(failed(Service::User))?
+        .into_iter()
+        .map(|d| d.device_id)
+        .collect();
+    Ok(notification::forget_devices(user, &ids))
+}

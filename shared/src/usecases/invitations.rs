@@ -388,7 +388,7 @@ async fn join(
         .await
         .map_err(failed(Service::Company))?;
     match existing {
-        Some(m) if m.status != Status::Active => Err(DomainError::new(
+        Some(m) if m.status == Status::Inactive => Err(DomainError::new(
             ErrorKind::ConnectionStatusNotActive,
             "your membership of this company was deactivated; ask its admin",
         )),
@@ -414,6 +414,7 @@ async fn join(
 /// session or password.
 async fn prove_owner(
     app: &App,
+    company: Id,
     account: User,
     body: &AcceptRequest,
     session: Option<&Session>,
@@ -431,12 +432,20 @@ async fn prove_owner(
     if account.unverified {
         let password = new_password(body.password.clone())?;
         let hash = hash_password(&password).await?;
-        return Ok(vec![user::replace_password(
+        let mut writes = vec![user::replace_password(
             account.user_id,
             &account.password_hash,
             &hash,
             now,
-        )]);
+        )];
+        // Whoever registered the address loses it whole: sessions, devices; and memberships
+        // that waited for a proven address now have one.
+        writes.extend(crate::usecases::devices::forget_all(app, account.user_id).await?);
+        writes.extend(
+            crate::usecases::verification::activate_pending(app, account.user_id, Some(company))
+                .await?,
+        );
+        return Ok(writes);
     }
     let Some(raw) = body.password.clone().filter(|p| !p.is_empty()) else {
         return Err(DomainError::new(
@@ -477,7 +486,7 @@ pub async fn accept(
     let user_id = match existing {
         Some(account) => {
             let id = account.user_id;
-            writes.extend(prove_owner(app, account, &body, session, caller, now).await?);
+            writes.extend(prove_owner(app, c, account, &body, session, caller, now).await?);
             id
         }
         None if session.is_some() => return Err(another_address()),

@@ -171,7 +171,8 @@ pub async fn confirm(
         verification::use_up(Purpose::Reset, &token.hash()),
         user::replace_password(account.user_id, &account.password_hash, &hash, now),
     ];
-    writes.extend(verify::activate_pending(app, account.user_id).await?);
+    writes.extend(verify::activate_pending(app, account.user_id, None).await?);
+    writes.extend(crate::usecases::devices::forget_all(app, account.user_id).await?);
     let sites = activity_report::account_sites(app, account.user_id, now)
         .await
         .map_err(&fail)?;

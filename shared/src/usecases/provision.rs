@@ -345,14 +345,11 @@ pub async fn set_user_status(app: &App, email: &str, status: Status) -> Result<U
                 format!("no user has email {email}"),
             )
         })?;
-    app.store
-        .transact(vec![user::set_status(
-            found.user_id,
-            status,
-            app.clock.now(),
-        )])
-        .await
-        .map_err(&fail)?;
+    let mut writes = vec![user::set_status(found.user_id, status, app.clock.now())];
+    if status == Status::Inactive {
+        writes.extend(crate::usecases::devices::forget_all(app, found.user_id).await?);
+    }
+    app.store.transact(writes).await.map_err(&fail)?;
     found.status = status;
     Ok(found)
 }

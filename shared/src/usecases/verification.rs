@@ -144,20 +144,62 @@ pub struct Verified {
 }
 
 /// The writes that activate the memberships of `user` that waited for a verified address.
-pub async fn activate_pending(app: &App, user: Id) -> Result<Vec<Write>, DomainError> {
+pub async fn activate_pending(
+    app: &App,
+    user: Id,
+    except: Option<Id>,
+) -> Result<Vec<Write>, DomainError> {
     Ok(membership::companies_of(app.store.as_ref(), user)
         .await
         .map_err(failed(Service::User))?
         .iter()
-        .filter(|m| m.status == Status::Pending)
+        .filter(|m| m.status == Status::Pending && Some(m.company_id) != except)
         .map(|m| membership::set_status(m, Status::Active))
         .collect())
+}
+
+/// How the password holder shows it is them when confirming: their session, or their password.
+#[derive(Debug, Clone, Copy)]
+pub enum Proof<'a> {
+    Session(&'a crate::records::Session),
+    Password(Option<&'a str>),
+}
+
+/// Confirming needs the account's own password holder, not just the mailbox: otherwise
+/// someone who registered another person's address would have it verified by its owner's
+/// click. (The owner takes such an account back with a password reset or an invitation.)
+async fn prove_holder(
+    app: &App,
+    account: &crate::records::User,
+    proof: Proof<'_>,
+    caller: &Caller,
+) -> Result<(), DomainError> {
+    match proof {
+        Proof::Session(s) if s.user_id == account.user_id => Ok(()),
+        Proof::Session(_) => Err(DomainError::new(
+            ErrorKind::NotPermitted,
+            "this link confirms another account's address",
+        )),
+        Proof::Password(raw) => {
+            let raw = raw.filter(|p| !p.is_empty()).ok_or_else(|| {
+                DomainError::new(
+                    ErrorKind::InvalidLogin,
+                    "sign in (x-nextinteract-authtoken) or give the account's password to confirm",
+                )
+            })?;
+            let password = crate::domain::Password::presented(raw.to_string())
+                .map_err(DomainError::invalid)?;
+            crate::usecases::login::check_account_password(app, account.clone(), &password, caller)
+                .await
+        }
+    }
 }
 
 /// Verifies the address, once, and activates the memberships that waited for it.
 pub async fn confirm(
     app: &App,
     token: Option<&str>,
+    proof: Proof<'_>,
     caller: &Caller,
 ) -> Result<Verified, DomainError> {
     let (token, record) = by_token(app, token).await?;
@@ -168,12 +210,13 @@ pub async fn confirm(
         .map_err(&fail)?
         .filter(|u| u.email == record.email)
         .ok_or_else(gone)?;
+    prove_holder(app, &account, proof, caller).await?;
     let now = app.clock.now();
     let mut writes: Vec<Write> = vec![
         verification::use_up(Purpose::Verify, &token.hash()),
         user::mark_verified(account.user_id),
     ];
-    writes.extend(activate_pending(app, account.user_id).await?);
+    writes.extend(activate_pending(app, account.user_id, None).await?);
     let sites = activity_report::account_sites(app, account.user_id, now)
         .await
         .map_err(&fail)?;

@@ -147,12 +147,38 @@ async fn verification_is_always_emailed_and_a_link_is_used_only_by_post() {
         assert_eq!(status, 200, "{shown}");
         assert_eq!(shown["emailAddress"], json!("sam@acme.example"));
     }
+    // The mailbox alone does not confirm: the account's password holder does (someone who
+    // registered another person's address must not get it verified by its owner's click).
+    assert_error(
+        &post(
+            app,
+            "verify",
+            "/rest/user/verify",
+            &[],
+            json!({"token": token}),
+        )
+        .await,
+        401,
+        "WSInvalidLoginException",
+    );
+    assert_error(
+        &post(
+            app,
+            "verify",
+            "/rest/user/verify",
+            &[],
+            json!({"token": token, "password": "Not-sams-pass-1"}),
+        )
+        .await,
+        401,
+        "WSInvalidLoginException",
+    );
     let (status, done) = post(
         app,
         "verify",
         "/rest/user/verify",
         &[],
-        json!({"token": token}),
+        json!({"token": token, "password": "Sam-pass-2026"}),
     )
     .await;
     assert_eq!(status, 200, "{done}");
@@ -169,7 +195,7 @@ async fn verification_is_always_emailed_and_a_link_is_used_only_by_post() {
             "verify",
             "/rest/user/verify",
             &[],
-            json!({"token": token}),
+            json!({"token": token, "password": "Sam-pass-2026"}),
         )
         .await,
         404,
@@ -195,7 +221,7 @@ async fn verification_is_always_emailed_and_a_link_is_used_only_by_post() {
             "verify",
             "/rest/user/verify",
             &[],
-            json!({"token": late}),
+            json!({"token": late, "password": "Late-pass-2026"}),
         )
         .await,
         410,
@@ -215,6 +241,13 @@ async fn whoever_proves_the_address_wins_a_squatted_account() {
         200
     );
     let mallory = auth_token(app, alice, "Mall0ry-pass").await;
+    let phone = gateway_request(
+        "POST",
+        "/rest/user/devices",
+        &[("x-nextinteract-authtoken", mallory.as_str())],
+        Some(r#"{"platform": "ios", "deviceToken": "mallorys-phone"}"#),
+    );
+    assert_eq!(read(register_device::handler(app, phone).await).0, 200);
     let rep = auth_token(app, REP.0, REP.1).await;
     let invite = json!({"companyId": 1, "contact": {"firstname": "Alice", "lastname": "A", "email1": alice}});
     let got = post(
@@ -280,6 +313,18 @@ async fn whoever_proves_the_address_wins_a_squatted_account() {
         "WSInvalidAuthTokenException",
     );
     assert_eq!(login(app, alice, "Mall0ry-pass").await.0, 401);
+    // ... and her phone gets none of the account's pushes any more.
+    let account = admit_shared::records::user::find_by_email(
+        app.store.as_ref(),
+        &admit_shared::domain::EmailAddress::parse(alice).unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let devices = admit_shared::records::notification::devices(app.store.as_ref(), account.user_id)
+        .await
+        .unwrap();
+    assert!(devices.is_empty(), "{devices:?}");
     assert_eq!(login(app, alice, "Alice-pass-2026").await.0, 200);
 }
 

@@ -1089,9 +1089,14 @@ async fn each_activity_type_is_recorded_by_the_action_that_causes_it() {
     let verify = token_in_mail(t, "sam@dealcloud.com", "verify?token=").await;
     step();
     assert_eq!(
-        nextinteract(app, "/rest/user/verify", &[], json!({"token": verify}))
-            .await
-            .0,
+        nextinteract(
+            app,
+            "/rest/user/verify",
+            &[],
+            json!({"token": verify, "password": PASSWORD}),
+        )
+        .await
+        .0,
         200
     );
     // Password reset (8).
