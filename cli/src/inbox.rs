@@ -15,6 +15,19 @@ pub const PATH: &str = "/_dev/inbox";
 /// The most emails the list shows.
 const LIST_LIMIT: usize = 200;
 
+/// Whether a `Host` header names this machine by a loopback name (`localhost`, `127.0.0.1`,
+/// `[::1]`, with any port).
+pub fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(n, _)| n),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// The inbox's answer for a request, or `None` when the request is not the inbox's to answer
 /// (another path, no inbox on this server, or a peer that is not on loopback).
 pub async fn answer(
@@ -210,6 +223,22 @@ mod tests {
         let local: SocketAddr = "127.0.0.1:4000".parse().unwrap();
         let remote: SocketAddr = "203.0.113.7:4000".parse().unwrap();
         assert!(answer(Some(&dir), &get, PATH, remote).await.is_none());
+        for ok in [
+            "127.0.0.1:3000",
+            "localhost:3000",
+            "[::1]:3000",
+            "localhost",
+        ] {
+            assert!(is_loopback_host(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example:3000",
+            "evil.example",
+            "10.0.0.1:3000",
+            "[2001:db8::1]:80",
+        ] {
+            assert!(!is_loopback_host(bad), "{bad}");
+        }
         assert!(answer(None, &get, PATH, local).await.is_none());
         assert!(answer(Some(&dir), &get, "/_dev/inboxes", local)
             .await

@@ -243,13 +243,25 @@ async fn handle(
     let request_id = admit_shared::domain::secrets::random_hex_id();
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
-    let dev_page = inbox::answer(
-        inbox.as_deref().map(PathBuf::as_path),
-        &parts.method,
-        &path,
-        peer,
-    )
-    .await;
+    // The inbox is for this machine's browser only: a page elsewhere whose name rebinds to
+    // 127.0.0.1 would come with its own Host, and gets the ordinary 404.
+    let local_host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(inbox::is_loopback_host);
+    let dev_page = match local_host {
+        true => {
+            inbox::answer(
+                inbox.as_deref().map(PathBuf::as_path),
+                &parts.method,
+                &path,
+                peer,
+            )
+            .await
+        }
+        false => None,
+    };
     let resp = match dev_page {
         Some(r) => r,
         None => route(&app, &parts, body, peer, &request_id).await,
