@@ -20,6 +20,24 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 
+/// The writes that record an account event of `user` (not tied to one site: a password reset,
+/// a verified address) in their log and in each site that sees it now.
+pub async fn account_event(
+    app: &App,
+    user: Id,
+    kind: crate::domain::activity::ActivityType,
+    caller: &crate::domain::Caller,
+    now: DateTime<Utc>,
+) -> Result<Vec<crate::ports::store::Write>, StoreError> {
+    let sites = account_sites(app, user, now).await?;
+    let source = crate::domain::activity::Source::of(caller, false);
+    Ok(
+        crate::records::activity::record_for_sites(&sites, user, kind, source, caller, None, now)
+            .into_iter()
+            .collect(),
+    )
+}
+
 /// The sites that see an account event of `user` at `now`: those where the user has access
 /// (or is waiting for their address to be verified to get it).
 pub async fn account_sites(app: &App, user: Id, now: DateTime<Utc>) -> Result<Vec<Id>, StoreError> {

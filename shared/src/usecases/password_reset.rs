@@ -4,7 +4,7 @@
 //! revoked; the address counts as verified (the owner proved control of it).
 
 use crate::app::App;
-use crate::domain::activity::{ActivityType, Source};
+use crate::domain::activity::ActivityType;
 use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::html;
 use crate::domain::secrets::{random_hex_id, Token};
@@ -12,8 +12,8 @@ use crate::domain::{Caller, EmailAddress};
 use crate::ports::mail::Email;
 use crate::ports::store::{StoreError, Write};
 use crate::records::outbox::{self, AddressEmail, Message};
+use crate::records::user;
 use crate::records::verification::{self, AddressToken, Purpose};
-use crate::records::{activity, user};
 use crate::usecases::accounts::{email_field, hash_password, new_password};
 use crate::usecases::{activity_report, failed, verification as verify};
 use serde::Deserialize;
@@ -173,18 +173,17 @@ pub async fn confirm(
     ];
     writes.extend(verify::activate_pending(app, account.user_id, None).await?);
     writes.extend(crate::usecases::devices::forget_all(app, account.user_id).await?);
-    let sites = activity_report::account_sites(app, account.user_id, now)
+    writes.extend(
+        activity_report::account_event(
+            app,
+            account.user_id,
+            ActivityType::PasswordReset,
+            caller,
+            now,
+        )
         .await
-        .map_err(&fail)?;
-    writes.extend(activity::record_for_sites(
-        &sites,
-        account.user_id,
-        ActivityType::PasswordReset,
-        Source::of(caller, false),
-        caller,
-        None,
-        now,
-    ));
+        .map_err(&fail)?,
+    );
     activity_report::transact(app, writes).await.map_err(|e| {
         if e.failed_at(0) {
             gone()

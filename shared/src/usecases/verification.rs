@@ -4,7 +4,7 @@
 //! waited for it (companies that accept only some email domains).
 
 use crate::app::App;
-use crate::domain::activity::{ActivityType, Source};
+use crate::domain::activity::ActivityType;
 use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::html;
 use crate::domain::secrets::Token;
@@ -13,7 +13,7 @@ use crate::ports::mail::Email;
 use crate::ports::store::{StoreError, Write};
 use crate::records::outbox::AddressEmail;
 use crate::records::verification::{self, AddressToken, Purpose};
-use crate::records::{activity, membership, user, Status};
+use crate::records::{membership, user, Status};
 use crate::usecases::{activity_report, failed};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -217,18 +217,17 @@ pub async fn confirm(
         user::mark_verified(account.user_id),
     ];
     writes.extend(activate_pending(app, account.user_id, None).await?);
-    let sites = activity_report::account_sites(app, account.user_id, now)
+    writes.extend(
+        activity_report::account_event(
+            app,
+            account.user_id,
+            ActivityType::EmailVerified,
+            caller,
+            now,
+        )
         .await
-        .map_err(&fail)?;
-    writes.extend(activity::record_for_sites(
-        &sites,
-        account.user_id,
-        ActivityType::EmailVerified,
-        Source::of(caller, false),
-        caller,
-        None,
-        now,
-    ));
+        .map_err(&fail)?,
+    );
     activity_report::transact(app, writes).await.map_err(|e| {
         if e.failed_at(0) {
             gone()
