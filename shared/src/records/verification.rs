@@ -35,6 +35,15 @@ pub struct AddressToken {
     pub email: EmailAddress,
     #[serde(with = "crate::domain::time::rfc3339")]
     pub expires_at: DateTime<Utc>,
+    /// For a reset: the SHA-256 of the password hash the account had when the link was sent.
+    /// A link sent before the password last changed opens nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_fingerprint: Option<String>,
+}
+
+/// The fingerprint of a stored password hash (never the hash itself).
+pub fn password_fingerprint(password_hash: &str) -> String {
+    sha256_hex(password_hash.as_bytes())
 }
 
 pub fn token_key(purpose: Purpose, hash: &str) -> Key {

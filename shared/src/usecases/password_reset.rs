@@ -90,6 +90,7 @@ pub async fn issue(app: &App, msg: &AddressEmail) -> Result<Option<Email>, Store
         user_id: msg.user_id,
         email: msg.email.clone(),
         expires_at: app.clock.now() + chrono::Duration::minutes(RESET_MINUTES),
+        password_fingerprint: Some(verification::password_fingerprint(&account.password_hash)),
     };
     store
         .transact(vec![verification::issue(
@@ -166,6 +167,12 @@ pub async fn confirm(
         .map_err(&fail)?
         .filter(|u| u.email == record.email)
         .ok_or_else(gone)?;
+    // One reset uses up every link sent before it: they were for a password that is gone.
+    if record.password_fingerprint.as_deref()
+        != Some(verification::password_fingerprint(&account.password_hash).as_str())
+    {
+        return Err(gone());
+    }
     let hash = hash_password(&password).await?;
     let mut writes: Vec<Write> = vec![
         verification::use_up(Purpose::Reset, &token.hash()),

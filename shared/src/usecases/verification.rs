@@ -37,6 +37,7 @@ pub async fn issue(app: &App, msg: &AddressEmail) -> Result<Option<Email>, Store
         user_id: msg.user_id,
         email: msg.email.clone(),
         expires_at,
+        password_fingerprint: None,
     };
     store
         .transact(vec![verification::issue(

@@ -385,6 +385,15 @@ async fn a_password_reset_proves_the_address_and_revokes_every_session() {
     assert!(mail_to(&t, "nobody@acme.example").await.is_empty());
     let token = token_in_mail(&t, email, "confirm?token=").await;
     assert!(token.starts_with("rst_"));
+    // A second link of the same hour: using either uses up both.
+    assert_eq!(
+        post(app, "reset", "/rest/user/password/reset", &[], ask(email))
+            .await
+            .0,
+        200
+    );
+    let second = token_in_mail(&t, email, "confirm?token=").await;
+    assert_ne!(second, token);
     // The policy applies to the new password.
     assert_error(
         &post(
@@ -415,6 +424,18 @@ async fn a_password_reset_proves_the_address_and_revokes_every_session() {
             "/rest/user/password/reset/confirm",
             &[],
             json!({"token": token, "password": "N3w-password-2"}),
+        )
+        .await,
+        404,
+        "WSRecordNotFoundException",
+    );
+    assert_error(
+        &post(
+            app,
+            "confirm",
+            "/rest/user/password/reset/confirm",
+            &[],
+            json!({"token": second, "password": "Other-pass-2026"}),
         )
         .await,
         404,
