@@ -85,25 +85,14 @@ pub async fn issue(app: &App, msg: &AddressEmail) -> Result<Option<Email>, Store
     if account.email != msg.email {
         return Ok(None);
     }
-    let token = Token::generate("rst_").map_err(|e| StoreError::Internal(e.to_string().into()))?;
     let record = AddressToken {
         user_id: msg.user_id,
         email: msg.email.clone(),
         expires_at: app.clock.now() + chrono::Duration::minutes(RESET_MINUTES),
         password_fingerprint: Some(verification::password_fingerprint(&account.password_hash)),
     };
-    store
-        .transact(vec![verification::issue(
-            Purpose::Reset,
-            &token.hash(),
-            &record,
-        )])
-        .await?;
-    let link = format!(
-        "{}/rest/user/password/reset/confirm?token={}",
-        msg.link_base.trim_end_matches('/'),
-        token.reveal()
-    );
+    let path = "/rest/user/password/reset/confirm";
+    let link = verify::mint_link(app, Purpose::Reset, &record, &msg.link_base, path).await?;
     let text = format!(
         "Hello,\n\nSomeone asked to reset the password of the account {}. To choose a new password, follow this link: {link}\n\nThe link works once and expires in {RESET_MINUTES} minutes. If you did not ask, ignore this email: your password stays as it is.\n",
         msg.email

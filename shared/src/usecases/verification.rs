@@ -31,7 +31,6 @@ pub async fn issue(app: &App, msg: &AddressEmail) -> Result<Option<Email>, Store
     if !account.unverified || account.email != msg.email {
         return Ok(None);
     }
-    let token = Token::generate("ver_").map_err(|e| StoreError::Internal(e.to_string().into()))?;
     let expires_at = app.clock.now() + chrono::Duration::days(VERIFY_DAYS);
     let record = AddressToken {
         user_id: msg.user_id,
@@ -39,18 +38,14 @@ pub async fn issue(app: &App, msg: &AddressEmail) -> Result<Option<Email>, Store
         expires_at,
         password_fingerprint: None,
     };
-    store
-        .transact(vec![verification::issue(
-            Purpose::Verify,
-            &token.hash(),
-            &record,
-        )])
-        .await?;
-    let link = format!(
-        "{}/rest/user/verify?token={}",
-        msg.link_base.trim_end_matches('/'),
-        token.reveal()
-    );
+    let link = mint_link(
+        app,
+        Purpose::Verify,
+        &record,
+        &msg.link_base,
+        "/rest/user/verify",
+    )
+    .await?;
     let confirm = format!(
         "Confirm that this address is yours: {link}\n\nThe link works once and expires on {}. If you did not register, ignore this email.\n",
         expires_at.format("%-d %B %Y")
@@ -93,6 +88,30 @@ pub async fn issue(app: &App, msg: &AddressEmail) -> Result<Option<Email>, Store
             "Confirm my address",
         )),
     }))
+}
+
+/// Issues a single-use token for `record` (only its hash is stored) and returns the link that
+/// carries it: `{link_base}{path}?token=...`.
+pub async fn mint_link(
+    app: &App,
+    purpose: Purpose,
+    record: &AddressToken,
+    link_base: &str,
+    path: &str,
+) -> Result<String, StoreError> {
+    let prefix = match purpose {
+        Purpose::Verify => "ver_",
+        Purpose::Reset => "rst_",
+    };
+    let token = Token::generate(prefix).map_err(|e| StoreError::Internal(e.to_string().into()))?;
+    app.store
+        .transact(vec![verification::issue(purpose, &token.hash(), record)])
+        .await?;
+    Ok(format!(
+        "{}{path}?token={}",
+        link_base.trim_end_matches('/'),
+        token.reveal()
+    ))
 }
 
 fn gone() -> DomainError {
