@@ -46,6 +46,7 @@ pub async fn dispatch(app: &App, route: &Route, req: Request) -> Option<Response
         "invite_platform_users" => invite_platform_users::handler(app, req).await,
         "get_business_settings" => get_business_settings::handler(app, req).await,
         "put_business_settings" => put_business_settings::handler(app, req).await,
+        "my_businesses" => my_businesses::handler(app, req).await,
         "list_invitations" => list_invitations::handler(app, req).await,
         "resend_invitation" => resend_invitation::handler(app, req).await,
         "revoke_invitation" => revoke_invitation::handler(app, req).await,

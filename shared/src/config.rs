@@ -27,6 +27,41 @@ pub struct Config {
     pub android_platform_arn: Option<String>,
     /// Per-operation timeout for AWS calls (`ADMIT_AWS_TIMEOUT_MS`, default 5000).
     pub aws_timeout: Duration,
+    /// How much email and how many logins and registrations one party may cause in an hour.
+    pub limits: Limits,
+}
+
+/// The hourly limits every door shares (docs/api.md, "Who may grant what"). Each is counted in
+/// the table per clock hour; a call over one is answered 429 with `Retry-After`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Addresses one user may have emailed (invitations, resends) in an hour
+    /// (`ADMIT_LIMIT_SENDER_PER_HOUR`, default 100).
+    pub sender_per_hour: u32,
+    /// Emails one company, or the account flows (verification, reset), may send one address in
+    /// an hour (`ADMIT_LIMIT_RECIPIENT_PER_HOUR`, default 3).
+    pub recipient_per_hour: u32,
+    /// Emails one company may send in an hour, all senders together
+    /// (`ADMIT_LIMIT_COMPANY_PER_HOUR`, default 1000).
+    pub company_per_hour: u32,
+    /// Login attempts from one source IP in an hour (`ADMIT_LIMIT_LOGIN_IP_PER_HOUR`,
+    /// default 300).
+    pub login_ip_per_hour: u32,
+    /// Self-registrations from one source IP in an hour (`ADMIT_LIMIT_REGISTER_IP_PER_HOUR`,
+    /// default 20).
+    pub register_ip_per_hour: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            sender_per_hour: 100,
+            recipient_per_hour: 3,
+            company_per_hour: 1000,
+            login_ip_per_hour: 300,
+            register_ip_per_hour: 20,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +90,7 @@ impl Config {
             ios_platform_arn: None,
             android_platform_arn: None,
             aws_timeout: Duration::from_millis(5000),
+            limits: Limits::default(),
         }
     }
 
@@ -99,6 +135,25 @@ impl Config {
             ios_platform_arn: get("ADMIT_IOS_PLATFORM_ARN"),
             android_platform_arn: get("ADMIT_ANDROID_PLATFORM_ARN"),
             aws_timeout: Duration::from_millis(number("ADMIT_AWS_TIMEOUT_MS", 5000, 100..=60_000)?),
+            limits: {
+                let d = Limits::default();
+                let limit = |k: &str, default: u32| {
+                    number(k, u64::from(default), 1..=1_000_000).map(|n| n as u32)
+                };
+                Limits {
+                    sender_per_hour: limit("ADMIT_LIMIT_SENDER_PER_HOUR", d.sender_per_hour)?,
+                    recipient_per_hour: limit(
+                        "ADMIT_LIMIT_RECIPIENT_PER_HOUR",
+                        d.recipient_per_hour,
+                    )?,
+                    company_per_hour: limit("ADMIT_LIMIT_COMPANY_PER_HOUR", d.company_per_hour)?,
+                    login_ip_per_hour: limit("ADMIT_LIMIT_LOGIN_IP_PER_HOUR", d.login_ip_per_hour)?,
+                    register_ip_per_hour: limit(
+                        "ADMIT_LIMIT_REGISTER_IP_PER_HOUR",
+                        d.register_ip_per_hour,
+                    )?,
+                }
+            },
         })
     }
 }
@@ -155,6 +210,28 @@ mod tests {
         let mut bad = base.to_vec();
         bad.push(("ADMIT_LOCKOUT_THRESHOLD", "0"));
         assert!(Config::from_lookup(lookup(&bad)).is_err());
+    }
+
+    #[test]
+    fn limits_have_defaults_and_each_can_be_changed() {
+        let base = [("ADMIT_TABLE", "t"), ("ADMIT_MAIL_FROM", "a@b.co")];
+        assert_eq!(
+            Config::from_lookup(lookup(&base)).unwrap().limits,
+            Limits::default()
+        );
+        let mut pairs = base.to_vec();
+        pairs.push(("ADMIT_LIMIT_RECIPIENT_PER_HOUR", "5"));
+        pairs.push(("ADMIT_LIMIT_LOGIN_IP_PER_HOUR", "1000"));
+        let limits = Config::from_lookup(lookup(&pairs)).unwrap().limits;
+        assert_eq!(
+            (limits.recipient_per_hour, limits.login_ip_per_hour),
+            (5, 1000)
+        );
+        assert_eq!(limits.sender_per_hour, 100);
+        let mut bad = base.to_vec();
+        bad.push(("ADMIT_LIMIT_SENDER_PER_HOUR", "0"));
+        let e = Config::from_lookup(lookup(&bad)).unwrap_err();
+        assert!(e.0.contains("ADMIT_LIMIT_SENDER_PER_HOUR"), "{e}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Invite Users: `POST /api/rest/v1/management/users/invite` by a site admin
-//! (`Authorization: Bearer <authToken>`): grants an existing user temporary or permanent
-//! access to the site and some of its groups.
+//! (`Authorization: Bearer <authToken>`): invites a user to temporary or permanent access to
+//! the site and some of its groups (a live member's access is extended at once).
 
 use admit_shared::domain::error::DomainError;
 use admit_shared::http::{self, auth, site};
@@ -18,7 +18,16 @@ pub async fn handler(app: &App, req: Request) -> Response<Body> {
         let body: SiteInviteRequest = http::json_body(&req)?;
         let invitation = SiteInvitation::try_from(body)?;
         let site = site_access::admin_site(app, session.user_id, site::site_id(&req)?).await?;
-        site_access::invite(app, &site, invitation, &http::caller(&req)).await
+        let link_base = http::public_base(app, &req);
+        site_access::invite(
+            app,
+            &site,
+            session.user_id,
+            invitation,
+            &link_base,
+            &http::caller(&req),
+        )
+        .await
     }
     .await;
     site::respond(result)

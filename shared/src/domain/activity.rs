@@ -20,6 +20,7 @@ pub enum ActivityType {
     TeamsAssigned = 12,
     SiteAccessGranted = 13,
     SiteAccessExpired = 14,
+    SiteLeft = 15,
 }
 
 impl ActivityType {
@@ -39,11 +40,12 @@ impl ActivityType {
             ActivityType::TeamsAssigned => "Teams Assigned",
             ActivityType::SiteAccessGranted => "Site Access Granted",
             ActivityType::SiteAccessExpired => "Site Access Expired",
+            ActivityType::SiteLeft => "Site Left",
         }
     }
 
     /// Every type, by id.
-    pub const ALL: [ActivityType; 14] = [
+    pub const ALL: [ActivityType; 15] = [
         ActivityType::LoginSuccessful,
         ActivityType::LoginFailed,
         ActivityType::Logout,
@@ -58,6 +60,7 @@ impl ActivityType {
         ActivityType::TeamsAssigned,
         ActivityType::SiteAccessGranted,
         ActivityType::SiteAccessExpired,
+        ActivityType::SiteLeft,
     ];
 
     pub fn id(self) -> u8 {
@@ -173,7 +176,7 @@ mod tests {
             assert_eq!(Source::from_id(u64::from(s.id())), Some(*s));
         }
         assert_eq!(ActivityType::from_id(0), None);
-        assert_eq!(ActivityType::from_id(15), None);
+        assert_eq!(ActivityType::from_id(16), None);
         assert_eq!(Source::from_id(5), None);
     }
 

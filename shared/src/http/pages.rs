@@ -137,13 +137,17 @@ fn offer_html(d: &InvitationDetails) -> String {
     format!(
         concat!(
             "<h1>Join {company}</h1>\n<p>{inviter} invited you to join {company}.</p>\n{note}",
-            "<dl>\n<dt>Teams</dt><dd>{teams}</dd>\n",
+            "<dl>\n<dt>Teams</dt><dd>{teams}</dd>\n<dt>Access</dt><dd>{access}</dd>\n",
             "<dt>The link expires</dt><dd><time datetime=\"{at}\">{expires}</time></dd>\n</dl>\n"
         ),
         company = company,
         note = note,
         inviter = escape(&d.inviter),
         teams = teams_html(d),
+        access = match p.access_days {
+            Some(days) => format!("Temporary: {days} days from when you accept"),
+            None => "Permanent".to_string(),
+        },
         at = p
             .expires_at
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -447,6 +451,7 @@ mod tests {
                 teams: Vec::new(),
                 account_exists: account != AccountState::None,
                 expires_at: chrono::Utc::now(),
+                access_days: None,
             },
             inviter: "Pat".into(),
             message: None,

@@ -166,6 +166,20 @@ pub const ROUTES: &[Route] = &[
         summary: "Platform: a business's settings (security settings for its admins, when asked)",
     },
     Route {
+        method: "GET",
+        path: "/api/users/me/businesses",
+        function: "my_businesses",
+        logical_id: "MyBusinessesFunction",
+        summary: "Platform: the businesses (sites) the caller belongs to",
+    },
+    Route {
+        method: "DELETE",
+        path: "/api/users/me/businesses/{BusinessID}",
+        function: "my_businesses",
+        logical_id: "MyBusinessesFunction",
+        summary: "Platform: leave a business (its last admin may not)",
+    },
+    Route {
         method: "PUT",
         path: "/api/businesses/{BusinessID}/settings",
         function: "put_business_settings",
@@ -198,7 +212,7 @@ pub const ROUTES: &[Route] = &[
         path: "/api/rest/v1/management/users/invite",
         function: "invite_site_users",
         logical_id: "InviteSiteUsersFunction",
-        summary: "Site: invite an existing user to the caller's site, temporarily or permanently",
+        summary: "Site: invite a user to the caller's site, temporarily or permanently (access starts when they accept)",
     },
     Route {
         method: "POST",

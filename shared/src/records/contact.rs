@@ -117,12 +117,17 @@ pub fn create(record: &ContactRecord) -> ContactWrites {
     }
 }
 
-/// The update that links a contact to its user (the contact must exist).
+/// The update that links a contact to its user: the contact must exist and be linked to no
+/// one or to that same user (a contact is never taken from the user it belongs to).
 pub fn link_user(company: Id, contact: Id, user: Id) -> Write {
+    let unlinked_or_same = Cond::Or(vec![
+        Cond::NotExists("userId".into()),
+        Cond::eq("userId", json!(user)),
+    ]);
     Write::Update {
         key: contact_key(company, contact),
         update: Update::new().set("userId", json!(user)),
-        cond: Some(Cond::present()),
+        cond: Some(Cond::present().and(unlinked_or_same)),
     }
 }
 

@@ -55,8 +55,38 @@ pub struct Invitation {
     /// The inviter's own words, plain text (platform invitations).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The latest `MAX_HISTORY` events; `history_dropped` counts the older ones let go (so no
+    /// number of re-invitations can grow the item past DynamoDB's 400 KB).
     #[serde(default)]
     pub history: Vec<InvitationEvent>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub history_dropped: u64,
+    /// Site invitations: days of temporary access from accepting (`None`: permanent access).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_days: Option<u32>,
+    /// Made by the site family's Invite Users: accepting records site access granted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub via_site: bool,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Events an invitation keeps (the newest).
+pub const MAX_HISTORY: usize = 50;
+
+/// `history` with `event` added, cut to the newest `MAX_HISTORY`, and the count of events let
+/// go (`dropped` so far plus those cut now).
+pub fn with_event(
+    history: &[InvitationEvent],
+    dropped: u64,
+    event: InvitationEvent,
+) -> (Vec<InvitationEvent>, u64) {
+    let mut all: Vec<InvitationEvent> = history.to_vec();
+    all.push(event);
+    let cut = all.len().saturating_sub(MAX_HISTORY);
+    (all.split_off(cut), dropped + cut as u64)
 }
 
 impl Invitation {
@@ -96,14 +126,15 @@ pub async fn find(
 }
 
 /// The write that stores `invitation` in place of `previous` (or as the first one): it fails
-/// if another request replaced or created the invitation since it was read.
+/// if another request replaced, created, accepted or revoked the invitation since it was read.
 pub fn replace(invitation: &Invitation, previous: Option<&Invitation>) -> Write {
     let cond = match previous {
         None => Cond::absent(),
         Some(p) => Cond::eq(
             "createdAt",
             json!(crate::domain::time::format(p.created_at)),
-        ),
+        )
+        .and(Cond::eq("status", json!(p.status))),
     };
     Write::Put {
         item: super::item(invitation),
@@ -139,17 +170,18 @@ pub async fn page(
 /// The writes that revoke a pending invitation (its link stops working at once): fail at
 /// index 0 if it changed since it was read.
 pub fn revoke(inv: &Invitation, by: Option<Id>, now: DateTime<Utc>) -> Vec<Write> {
-    let mut history = inv.history.clone();
-    history.push(InvitationEvent {
+    let event = InvitationEvent {
         at: now,
         event: "revoked".into(),
         by,
-    });
+    };
+    let (history, dropped) = with_event(&inv.history, inv.history_dropped, event);
     let mut writes = vec![Write::Update {
         key: inv.key(),
         update: Update::new()
             .set("status", "revoked")
             .set("history", json!(history))
+            .set("historyDropped", dropped)
             .remove("tokenHash")
             .remove("tokenOutboxId"),
         cond: Some(Cond::eq("status", "pending").and(Cond::eq(
@@ -161,30 +193,36 @@ pub fn revoke(inv: &Invitation, by: Option<Id>, now: DateTime<Utc>) -> Vec<Write
     writes
 }
 
-/// The write that renews a pending (or expired) invitation for a resend: a new expiry and a
-/// `resent` event; the dispatcher's new token then replaces the old link.
+/// The writes that renew a pending (or expired) invitation for a resend: a new expiry and a
+/// `resent` event. The old link stops working at once (its token is deleted, not merely
+/// outdated), so the new expiry never brings it back; the dispatcher issues the new one.
 pub fn renew(
     inv: &Invitation,
     by: Option<Id>,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
-) -> Write {
-    let mut history = inv.history.clone();
-    history.push(InvitationEvent {
+) -> Vec<Write> {
+    let event = InvitationEvent {
         at: now,
         event: "resent".into(),
         by,
-    });
-    Write::Update {
+    };
+    let (history, dropped) = with_event(&inv.history, inv.history_dropped, event);
+    let mut writes = vec![Write::Update {
         key: inv.key(),
         update: Update::new()
             .set("expiresAt", crate::domain::time::format(expires_at))
-            .set("history", json!(history)),
+            .set("history", json!(history))
+            .set("historyDropped", dropped)
+            .remove("tokenHash")
+            .remove("tokenOutboxId"),
         cond: Some(Cond::eq("status", "pending").and(Cond::eq(
             "createdAt",
             json!(crate::domain::time::format(inv.created_at)),
         ))),
-    }
+    }];
+    writes.extend(revoke_token(inv));
+    writes
 }
 
 /// Where a token's hash leads. `outbox_id`: the outbox message the token was issued for

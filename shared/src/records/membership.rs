@@ -101,6 +101,33 @@ pub async fn companies_of(store: &dyn Store, user: Id) -> Result<Vec<Membership>
     super::query_all(store, Query::partition(Index::Gsi1, user_pk(user))).await
 }
 
+/// The members of a company, every page.
+pub async fn members_of(store: &dyn Store, company: Id) -> Result<Vec<Membership>, StoreError> {
+    super::query_all(
+        store,
+        Query::partition(Index::Table, company_pk(company))
+            .sort(crate::ports::store::SortKey::BeginsWith("MEMBER#".into())),
+    )
+    .await
+}
+
+/// The write that ends a membership as it was read (its member leaves): fails if its status,
+/// role or expiry changed meanwhile.
+pub fn remove(seen: &Membership) -> Write {
+    let expiry = match seen.expires_at {
+        Some(end) => Cond::eq("expiresAt", crate::domain::time::format(end)),
+        None => Cond::NotExists("expiresAt".into()),
+    };
+    Write::Delete {
+        key: member_key(seen.company_id, seen.user_id),
+        cond: Some(
+            Cond::eq("status", json!(seen.status))
+                .and(Cond::eq("role", json!(seen.role)))
+                .and(expiry),
+        ),
+    }
+}
+
 /// The update that sets a membership's teams (and optionally its status), only if its teams
 /// are still `seen` (and, when `must_be_active`, it is still active): a concurrent change makes
 /// the transaction fail instead of being overwritten.
@@ -155,6 +182,25 @@ pub fn grant_access(seen: &Membership, teams: &[Id], expires_at: Option<DateTime
                 .and(Cond::eq("teams", json!(seen.teams)))
                 .and(expiry_as_seen),
         ),
+    }
+}
+
+/// The write that puts `fresh` in place of the membership as it was read (`seen`; `None`: there
+/// was none): an ended membership starts afresh as a new one. Fails if it changed meanwhile.
+pub fn start_afresh(seen: Option<&Membership>, fresh: &Membership) -> Write {
+    let cond = match seen {
+        None => Cond::absent(),
+        Some(m) => {
+            let expiry = match m.expires_at {
+                Some(end) => Cond::eq("expiresAt", crate::domain::time::format(end)),
+                None => Cond::NotExists("expiresAt".into()),
+            };
+            Cond::eq("status", json!(m.status)).and(expiry)
+        }
+    };
+    Write::Put {
+        item: super::item(fresh),
+        cond: Some(cond),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod company;
 pub mod contact;
 pub mod counter;
 pub mod invitation;
+pub mod limit;
 pub mod membership;
 pub mod notification;
 pub mod outbox;
@@ -225,7 +226,12 @@ mod tests {
             verification::token_key(verification::Purpose::Verify, "ab12"),
             verification::token_key(verification::Purpose::Reset, "ab12"),
             verification::reset_limit_key("ab12", 7),
-            verification::invite_limit_key(u, 7),
+            limit::limit_key(&limit::Subject::Sender(u), 7),
+            limit::limit_key(&limit::Subject::Recipient(Some(c), email.clone()), 7),
+            limit::limit_key(&limit::Subject::Recipient(None, email.clone()), 7),
+            limit::limit_key(&limit::Subject::Company(c), 7),
+            limit::limit_key(&limit::Subject::LoginIp("203.0.113.7".into()), 7),
+            limit::limit_key(&limit::Subject::RegistrationIp("203.0.113.7".into()), 7),
         ]
     }
 

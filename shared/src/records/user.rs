@@ -37,11 +37,22 @@ pub struct User {
         with = "crate::domain::time::rfc3339_opt"
     )]
     pub sessions_after: Option<DateTime<Utc>>,
+    /// The generation of the account's sessions: a session lives only while it carries the
+    /// current one. Revoking every session (deactivation, a new password) moves it on in the
+    /// same write that changes the account, and a login commits only if the password it checked
+    /// and the generation it read are still the account's: whatever the interleaving, a session
+    /// never outlives a revocation it raced.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub session_epoch: u64,
     /// The login attempt that set the lock (it alone may clear it with the right password).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked_by: Option<String>,
     #[serde(with = "crate::domain::time::rfc3339")]
     pub created_at: DateTime<Utc>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl User {
@@ -66,6 +77,7 @@ impl User {
             locked_by: None,
             unverified: false,
             sessions_after: None,
+            session_epoch: 0,
             created_at,
         }
     }
@@ -164,6 +176,30 @@ pub fn reserve_login_attempt(
 /// account is not locked by another attempt (an expired lock, or one this attempt set, is no
 /// obstacle).
 pub fn finish_login(user: Id, attempt: &str, now: DateTime<Utc>) -> Write {
+    finish_login_as_seen(user, attempt, now, None)
+}
+
+/// The condition that the account still has `seen`'s password and session generation.
+fn same_password_and_epoch(seen: &User) -> Cond {
+    let epoch = if seen.session_epoch == 0 {
+        Cond::Or(vec![
+            Cond::NotExists("sessionEpoch".into()),
+            Cond::eq("sessionEpoch", 0),
+        ])
+    } else {
+        Cond::eq("sessionEpoch", seen.session_epoch)
+    };
+    Cond::eq("passwordHash", seen.password_hash.as_str()).and(epoch)
+}
+
+/// `finish_login`, and when `seen` is given (a login about to start a session), only if the
+/// account still has the password that was checked and the session generation that was read.
+pub fn finish_login_as_seen(
+    user: Id,
+    attempt: &str,
+    now: DateTime<Utc>,
+    seen: Option<&User>,
+) -> Write {
     let unlocked = Cond::Or(vec![
         Cond::NotExists("lockedUntil".into()),
         Cond::Le(
@@ -172,13 +208,17 @@ pub fn finish_login(user: Id, attempt: &str, now: DateTime<Utc>) -> Write {
         ),
         Cond::eq("lockedBy", attempt),
     ]);
+    let mut cond = Cond::present().and(unlocked);
+    if let Some(seen) = seen {
+        cond = cond.and(same_password_and_epoch(seen));
+    }
     Write::Update {
         key: user_key(user),
         update: Update::new()
             .set("failedLogins", 0)
             .remove("lockedUntil")
             .remove("lockedBy"),
-        cond: Some(Cond::present().and(unlocked)),
+        cond: Some(cond),
     }
 }
 
@@ -186,7 +226,9 @@ pub fn finish_login(user: Id, attempt: &str, now: DateTime<Utc>) -> Write {
 pub fn set_status(user: Id, status: Status, now: DateTime<Utc>) -> Write {
     let mut update = Update::new().set("status", json!(status));
     if status == Status::Inactive {
-        update = update.set("sessionsAfter", crate::domain::time::format(now));
+        update = update
+            .set("sessionsAfter", crate::domain::time::format(now))
+            .add("sessionEpoch", 1);
     }
     Write::Update {
         key: user_key(user),
@@ -213,6 +255,7 @@ pub fn replace_password(user: Id, seen_hash: &str, new_hash: &str, now: DateTime
         update: Update::new()
             .set("passwordHash", new_hash)
             .set("sessionsAfter", crate::domain::time::format(now))
+            .add("sessionEpoch", 1)
             .set("failedLogins", 0)
             .remove("lockedUntil")
             .remove("lockedBy")
@@ -248,6 +291,9 @@ pub struct Session {
     /// For a session kept in a browser cookie: the SHA-256 of the CSRF token issued with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csrf_hash: Option<String>,
+    /// The account's session generation when the session began (`User::session_epoch`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub epoch: u64,
 }
 
 pub fn session_key(token_hash: &str) -> Key {
@@ -296,14 +342,39 @@ pub fn login_attempt_key(email_hash: &str, at: &str, tail: &str) -> Key {
     )
 }
 
+/// Failed logins for an address no account has, as counted so far.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnknownEmailFailures {
+    #[serde(default)]
+    pub failed_logins: u32,
+    #[serde(default, with = "crate::domain::time::rfc3339_opt")]
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// The failed logins counted for `email` (an address no account has).
+pub async fn unknown_email_failures(
+    store: &dyn Store,
+    email: &EmailAddress,
+) -> Result<UnknownEmailFailures, StoreError> {
+    let hash = sha256_hex(email.as_str().as_bytes());
+    Ok(get(store, &login_failures_key(&hash))
+        .await?
+        .unwrap_or_default())
+}
+
 /// The two writes that record a login attempt for an address no account has, under the
 /// SHA-256 of the address (never the address): the counter (made before the dummy password
-/// check, as a reservation is for a real account) and the attempt (after it), both kept a day.
+/// check, as a reservation is for a real account; it locks the address, as an account is
+/// locked, once `threshold` is reached) and the attempt (after it), both kept a day; and the
+/// lock this attempt sets, if any.
 pub fn unknown_email_attempt(
     email: &EmailAddress,
+    seen: &UnknownEmailFailures,
     ip: Option<&str>,
     now: DateTime<Utc>,
-) -> (Write, Write) {
+    (threshold, lock_until): (u32, DateTime<Utc>),
+) -> (Write, Write, Option<DateTime<Utc>>) {
     let hash = sha256_hex(email.as_str().as_bytes());
     let ttl = json!((now + chrono::Duration::days(1)).timestamp());
     let at = crate::domain::time::format(now);
@@ -311,15 +382,36 @@ pub fn unknown_email_attempt(
     attempt.insert("at".into(), json!(at));
     attempt.insert("ipAddress".into(), json!(ip));
     attempt.insert("ttl".into(), ttl.clone());
+    // An expired lock starts a new count.
+    let next = if seen.locked_until.is_some() {
+        1
+    } else {
+        seen.failed_logins + 1
+    };
+    let locks = (next >= threshold).then_some(lock_until);
+    let mut update = Update::new()
+        .set("failedLogins", next)
+        .set("lastAttemptAt", at.as_str())
+        .set("ttl", ttl);
+    update = match locks {
+        Some(until) => update.set("lockedUntil", crate::domain::time::format(until)),
+        None => update.remove("lockedUntil"),
+    };
+    let count_as_seen = if seen.failed_logins == 0 {
+        Cond::Or(vec![
+            Cond::NotExists("failedLogins".into()),
+            Cond::eq("failedLogins", 0),
+        ])
+    } else {
+        Cond::eq("failedLogins", seen.failed_logins)
+    };
     (
         Write::Update {
             key: login_failures_key(&hash),
-            update: Update::new()
-                .add("attempts", 1)
-                .set("lastAttemptAt", at.as_str())
-                .set("ttl", ttl),
-            cond: None,
+            update,
+            cond: Some(count_as_seen),
         },
         Write::put_new(attempt),
+        locks,
     )
 }

@@ -437,7 +437,7 @@ mod tests {
             b[k] = v;
             query(b)
         };
-        assert!(with("activity", json!(15)).is_err());
+        assert!(with("activity", json!(16)).is_err());
         assert!(with("source", json!(0)).is_err());
         assert!(with("pageSize", json!(101)).is_err());
         assert!(with("page", json!(0)).is_err());

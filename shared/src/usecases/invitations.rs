@@ -16,7 +16,7 @@ use crate::records::{activity, company, contact, invitation, membership, user};
 use crate::records::{Invitation, InvitationStatus, Membership, Session, Status, User};
 use crate::usecases::accounts::{hash_password, new_password};
 use crate::usecases::teams::TeamRef;
-use crate::usecases::{distinct, failed, login};
+use crate::usecases::{failed, login, site_access};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -69,9 +69,16 @@ pub async fn issue(
         .map(|m| format!("\n{inviter} wrote:\n\n{m}\n"))
         .unwrap_or_default();
     let expires = inv.expires_at.format("%-d %B %Y").to_string();
+    let access = match inv.access_days {
+        Some(d) => format!("\nThe access is temporary: it lasts {d} days from when you accept.\n"),
+        None => String::new(),
+    };
     let mut paragraphs = vec![html::text(&format!(
         "{inviter} invited you to join {company_name}."
     ))];
+    if !access.is_empty() {
+        paragraphs.push(html::text(access.trim()));
+    }
     if let Some(m) = &inv.message {
         paragraphs.push(format!(
             "{} wrote:</p><blockquote style=\"border-left:3px solid #ccc;margin:0;padding-left:1em\">{}</blockquote><p>",
@@ -86,7 +93,7 @@ pub async fn issue(
         to: msg.email.to_string(),
         subject: format!("{inviter} invited you to {company_name}"),
         text: format!(
-            "Hello,\n\n{inviter} invited you to join {company_name}.\n{note}\nAccept the invitation: {link}\n\nThe link works once and expires on {expires}.\n"
+            "Hello,\n\n{inviter} invited you to join {company_name}.\n{access}{note}\nAccept the invitation: {link}\n\nThe link works once and expires on {expires}.\n"
         ),
         html: Some(html::email(
             &format!("You are invited to {company_name}"),
@@ -124,26 +131,49 @@ pub struct Offer {
     pub teams: Vec<Id>,
     pub inviter: Id,
     pub message: Option<String>,
+    /// Site invitations: days of temporary access from accepting; `None`: permanent.
+    pub access_days: Option<u32>,
+    /// Made by the site family's Invite Users (accepting records the site access it grants).
+    pub via_site: bool,
 }
 
-/// The writes that make `offer` the company's invitation for its address, replacing any earlier
-/// one (whose link stops working), with an `invited` event, and queue its email. The link works
-/// for the company's `invitationDays` (7 by default).
-pub async fn offer_writes(
+/// The company's invitation of `email`, as it is now.
+pub async fn existing(
     app: &App,
+    company: Id,
+    email: &EmailAddress,
+) -> Result<Option<Invitation>, DomainError> {
+    invitation::find(app.store.as_ref(), company, email)
+        .await
+        .map_err(failed(Service::Company))
+}
+
+/// The writes that make `offer` the company's invitation for its address in place of
+/// `previous` (as read; the door has decided it may be replaced, `grants::decide`), whose
+/// link stops working, with an `invited` event, and queue its email. The link works for the
+/// company's `invitationDays` (7 by default).
+pub fn offer_writes(
+    now: DateTime<Utc>,
     offer: Offer,
+    previous: Option<&Invitation>,
     days: Option<u32>,
     link_base: &str,
-) -> Result<Vec<Write>, DomainError> {
-    let now = app.clock.now();
-    let previous = invitation::find(app.store.as_ref(), offer.company, &offer.email)
-        .await
-        .map_err(failed(Service::Company))?;
+) -> Vec<Write> {
     let mut writes: Vec<Write> = previous
         .iter()
-        .filter_map(invitation::revoke_token)
+        .filter_map(|p| invitation::revoke_token(p))
         .collect();
     let days = days.unwrap_or(DEFAULT_INVITATION_DAYS);
+    // The history goes on across invitations of the address (and so do the send limits).
+    let (history, history_dropped) = invitation::with_event(
+        previous.map(|p| p.history.as_slice()).unwrap_or_default(),
+        previous.map_or(0, |p| p.history_dropped),
+        InvitationEvent {
+            at: now,
+            event: "invited".into(),
+            by: Some(offer.inviter),
+        },
+    );
     let record = Invitation {
         company_id: offer.company,
         email: offer.email.clone(),
@@ -156,25 +186,19 @@ pub async fn offer_writes(
         token_hash: None,
         accepted_at: None,
         message: offer.message,
-        // The history goes on across invitations of the address (and so do the send limits).
-        history: previous
-            .iter()
-            .flat_map(|p| p.history.iter().cloned())
-            .chain([InvitationEvent {
-                at: now,
-                event: "invited".into(),
-                by: Some(offer.inviter),
-            }])
-            .collect(),
+        history,
+        history_dropped,
+        access_days: offer.access_days,
+        via_site: offer.via_site,
     };
-    writes.push(invitation::replace(&record, previous.as_ref()));
+    writes.push(invitation::replace(&record, previous));
     let email = Message::Invitation(InvitationEmail {
         company_id: offer.company,
         email: offer.email,
         link_base: link_base.to_string(),
     });
     writes.push(outbox::enqueue(&random_hex_id(), now, &email));
-    Ok(writes)
+    writes
 }
 
 fn gone() -> DomainError {
@@ -221,6 +245,9 @@ pub struct InvitationPreview {
     pub account_exists: bool,
     #[serde(with = "crate::domain::time::rfc3339")]
     pub expires_at: DateTime<Utc>,
+    /// Days of temporary access from accepting (site invitations); absent: permanent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_days: Option<u32>,
 }
 
 /// The invitation a token stands for, its preview and the account that holds its address.
@@ -246,6 +273,7 @@ async fn open(
         teams: teams.iter().map(TeamRef::from).collect(),
         account_exists: account.is_some(),
         expires_at: inv.expires_at,
+        access_days: inv.access_days,
     };
     Ok((inv, preview, account))
 }
@@ -376,35 +404,90 @@ async fn new_account(
     ))
 }
 
-/// The write that joins `user` to the invitation's company and teams. An existing membership
-/// keeps its role and gains the teams; one an admin deactivated is never re-activated.
+/// The writes that join `user` to the invitation's company and teams, for the access it
+/// grants (permanent, or `access_days` of temporary access from now), with the recorded end of
+/// temporary access. A live membership keeps its role and gains the teams, and never loses
+/// time; one whose temporary access has ended starts afresh (a plain membership with the
+/// invitation's teams only: what ended is not restored); one an admin deactivated is never
+/// re-activated.
 async fn join(
     app: &App,
     inv: &Invitation,
     user_id: Id,
     now: DateTime<Utc>,
-) -> Result<Write, DomainError> {
-    let existing = membership::find(app.store.as_ref(), inv.company_id, user_id)
+) -> Result<Vec<Write>, DomainError> {
+    let c = inv.company_id;
+    let existing = membership::find(app.store.as_ref(), c, user_id)
         .await
         .map_err(failed(Service::Company))?;
-    match existing {
-        Some(m) if m.status == Status::Inactive => Err(DomainError::new(
+    if existing
+        .as_ref()
+        .is_some_and(|m| m.status == Status::Inactive)
+    {
+        return Err(DomainError::new(
             ErrorKind::ConnectionStatusNotActive,
             "your membership of this company was deactivated; ask its admin",
-        )),
-        // An invitation grants lasting membership: temporary site access, running or ended,
-        // becomes permanent, with the invitation's teams added.
-        Some(m) => {
-            let teams = distinct(m.teams.iter().chain(&inv.teams).copied());
-            Ok(membership::grant_access(&m, &teams, None))
-        }
-        None => Ok(crate::records::put_new(&Membership::new_member(
-            inv.company_id,
-            user_id,
-            inv.teams.clone(),
-            now,
-        ))),
+        ));
     }
+    let live = existing.as_ref().filter(|m| !m.has_expired_at(now));
+    // A permanent member keeps permanent access whatever a site invitation offered.
+    let days = match live {
+        Some(m) if m.expires_at.is_none() && m.status == Status::Active => None,
+        _ => inv.access_days,
+    };
+    let plan = site_access::plan(live, days, &inv.teams, now)?;
+    let mut writes = vec![match (&existing, live) {
+        (Some(m), Some(_)) => membership::grant_access(m, &plan.teams, plan.end),
+        (seen, _) => {
+            let mut fresh = Membership::new_member(c, user_id, plan.teams.clone(), now);
+            fresh.expires_at = plan.end;
+            membership::start_afresh(seen.as_ref(), &fresh)
+        }
+    }];
+    writes.extend(
+        plan.cancel
+            .into_iter()
+            .flat_map(|e| activity::cancel_expiry(c, user_id, e)),
+    );
+    writes.extend(
+        plan.record
+            .into_iter()
+            .flat_map(|e| activity::record_expiry(c, user_id, e)),
+    );
+    Ok(writes)
+}
+
+/// The company an invitation is for, if it still takes members.
+async fn open_company(app: &App, c: Id) -> Result<(), DomainError> {
+    let company = company::find(app.store.as_ref(), c)
+        .await
+        .map_err(failed(Service::Company))?
+        .ok_or_else(gone)?;
+    if company.status != Status::Active {
+        return Err(DomainError::new(
+            ErrorKind::CompanyNotActive,
+            "this company is not taking members now",
+        ));
+    }
+    Ok(())
+}
+
+/// The write that links the invitation's contact to the user, unless it belongs to another
+/// user (then it stays theirs and the invitation is accepted without it).
+async fn contact_link(
+    app: &App,
+    inv: &Invitation,
+    user_id: Id,
+) -> Result<Option<Write>, DomainError> {
+    let Some(id) = inv.contact_id else {
+        return Ok(None);
+    };
+    let found = contact::find(app.store.as_ref(), inv.company_id, id)
+        .await
+        .map_err(failed(Service::Company))?;
+    Ok(found
+        .filter(|c| c.user_id.is_none_or(|u| u == user_id))
+        .map(|_| contact::link_user(inv.company_id, id, user_id)))
 }
 
 /// Proves the accepter owns the existing account `account` and returns the writes that come
@@ -483,7 +566,14 @@ pub async fn accept(
     let existing = user::find_by_email(app.store.as_ref(), &inv.email)
         .await
         .map_err(&fail)?;
+    open_company(app, c).await?;
     let user_id = match existing {
+        Some(account) if account.status != Status::Active => {
+            return Err(DomainError::new(
+                ErrorKind::UserNotActive,
+                "the account of this address is not active",
+            ))
+        }
         Some(account) => {
             let id = account.user_id;
             writes.extend(prove_owner(app, c, account, &body, session, caller, now).await?);
@@ -496,19 +586,29 @@ pub async fn accept(
             user.user_id
         }
     };
-    writes.push(join(app, &inv, user_id, now).await?);
-    if let Some(contact_id) = inv.contact_id {
-        writes.push(contact::link_user(c, contact_id, user_id));
-    }
+    writes.extend(join(app, &inv, user_id, now).await?);
+    writes.extend(contact_link(app, &inv, user_id).await?);
+    let source = Source::of(caller, false);
     writes.extend(activity::record_in_site(
         c,
         user_id,
         ActivityType::InvitationAccepted,
-        Source::of(caller, false),
+        source,
         caller,
         None,
         now,
     ));
+    if inv.via_site {
+        writes.extend(activity::record_in_site(
+            c,
+            user_id,
+            ActivityType::SiteAccessGranted,
+            source,
+            caller,
+            None,
+            now,
+        ));
+    }
     app.store.transact(writes).await.map_err(|e| {
         if e.failed_at(0) || e.failed_at(1) {
             gone()

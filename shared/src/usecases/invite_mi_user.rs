@@ -1,11 +1,11 @@
-//! inviteMIUser: a rep or admin invites a contact to the company wall and teams. The invitation
-//! email is queued through the outbox; its single-use token is issued when the email is sent
-//! (`usecases::invitations`) and only its SHA-256 is stored.
+//! inviteMIUser: a member invites a contact to the company wall and teams, by the rules every
+//! door shares (`usecases::grants`, `usecases::limits`). The invitation email is queued through
+//! the outbox; its single-use token is issued when the email is sent (`usecases::invitations`)
+//! and only its SHA-256 is stored.
 //!
 //! One rule for whom an invitation may go to: not to an address that already belongs to a
-//! member of the company (active or deactivated: re-activating is an admin's decision).
-//! Anyone else may be invited again; the newest invitation replaces any earlier one (its link
-//! stops working).
+//! member of the company (active or deactivated: re-activating is an admin's decision; an
+//! account whose address nobody proved does not count).
 
 use crate::app::App;
 use crate::domain::activity::{ActivityType, Source};
@@ -14,10 +14,10 @@ use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::{Caller, EmailAddress, Id};
 use crate::ports::store::{StoreError, Write};
 use crate::records::contact::{self as contacts, ContactRecord};
+use crate::records::Status;
 use crate::records::{activity, company, membership, user, Settings};
-use crate::records::{Role, Status};
-use crate::usecases::invitations::{offer_writes, Offer};
-use crate::usecases::{distinct, failed};
+use crate::usecases::invitations::{self, Offer};
+use crate::usecases::{distinct, failed, grants, limits};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -67,18 +67,19 @@ impl TryFrom<InviteRequest> for MiInvitation {
         let email = contact
             .email()
             .ok_or_else(|| DomainError::invalid("contact.email1 is required"))?;
+        let asked = body.invite_teams.unwrap_or_default();
+        if asked.len() > MAX_TEAMS {
+            return Err(DomainError::invalid(format!(
+                "inviteTeams holds at most {MAX_TEAMS} teams"
+            )));
+        }
         let mut teams = Vec::new();
-        for (i, t) in body.invite_teams.unwrap_or_default().iter().enumerate() {
+        for (i, t) in asked.iter().enumerate() {
             teams.push(t.team_id.ok_or_else(|| {
                 DomainError::invalid(format!("inviteTeams[{i}].teamId is required"))
             })?);
         }
         let teams = distinct(teams);
-        if teams.len() > MAX_TEAMS {
-            return Err(DomainError::invalid(format!(
-                "inviteTeams holds at most {MAX_TEAMS} teams"
-            )));
-        }
         Ok(MiInvitation {
             company_id,
             contact,
@@ -93,19 +94,20 @@ fn not_yours() -> DomainError {
     DomainError::invalid("companyId is not a company you can invite to")
 }
 
-/// Checks the inviter may invite to the company and the teams are the company's: reps and
-/// admins always, plain members while the company's `usersMayInvite` setting is on (the
-/// default). Returns the company's settings.
+/// Checks the inviter may invite to the company and grant the teams asked for, by the rules
+/// every door shares (`usecases::grants`). Returns the company's settings and whether the
+/// inviter is a rep or admin.
 async fn check_inviter(
     app: &App,
     inviter: Id,
     inv: &MiInvitation,
-) -> Result<Settings, DomainError> {
+) -> Result<(Settings, bool), DomainError> {
     let c = inv.company_id;
     let store = app.store.as_ref();
     let fail = failed(Service::Company);
+    let now = app.clock.now();
     let m = membership::find(store, c, inviter).await.map_err(&fail)?;
-    let Some(m) = m.filter(|m| m.is_active_at(app.clock.now())) else {
+    let Some(m) = m.filter(|m| m.is_active_at(now)) else {
         return Err(not_yours());
     };
     let company = company::find(store, c)
@@ -116,44 +118,41 @@ async fn check_inviter(
         return Err(DomainError::invalid("the company is not active"));
     }
     let settings = company::settings(store, c).await.map_err(&fail)?;
-    if m.role == Role::Member && !settings.users_may_invite.unwrap_or(true) {
-        return Err(DomainError::new(
-            ErrorKind::InvitingDisabled,
-            "this company lets only its reps and admins invite",
-        ));
-    }
+    grants::may_invite(&m, &settings, now)?;
     let found = company::teams_among(store, c, &inv.teams)
         .await
         .map_err(&fail)?;
-    if let Some(t) = inv
-        .teams
-        .iter()
-        .find(|t| !found.iter().any(|f| f.team_id == **t))
-    {
-        return Err(DomainError::new(
+    grants::may_grant_teams(&m, &inv.teams, &found, |t| {
+        DomainError::new(
             ErrorKind::InvalidTeam,
-            format!("team {t} is not a team of company {c}"),
-        ));
-    }
-    Ok(settings)
+            format!("team {t} is not a team of company {c} you can invite to"),
+        )
+    })?;
+    limits::proven_sender(app, inviter).await?;
+    Ok((settings, grants::privileged(m.role)))
 }
 
 /// Refuses an address that already belongs to a member of the company (temporary site access
-/// that has ended does not count: that person may be invited back).
+/// that has ended does not count: that person may be invited back; nor does an account nobody
+/// has proven the address of: the invitation is how its real owner takes it back).
 async fn check_not_member(app: &App, c: Id, email: &EmailAddress) -> Result<(), DomainError> {
     let store = app.store.as_ref();
     let fail = failed(Service::Company);
     let now = app.clock.now();
-    if let Some(existing) = user::email_taken(store, email).await.map_err(&fail)? {
-        if membership::find(store, c, existing)
-            .await
-            .map_err(&fail)?
-            .is_some_and(|m| !m.has_expired_at(now))
-        {
-            return Err(DomainError::invalid(format!(
-                "{email} is already a member of this company"
-            )));
-        }
+    let Some(account) = user::find_by_email(store, email).await.map_err(&fail)? else {
+        return Ok(());
+    };
+    if account.unverified {
+        return Ok(());
+    }
+    if membership::find(store, c, account.user_id)
+        .await
+        .map_err(&fail)?
+        .is_some_and(|m| !m.has_expired_at(now))
+    {
+        return Err(DomainError::invalid(format!(
+            "{email} is already a member of this company"
+        )));
     }
     Ok(())
 }
@@ -186,7 +185,8 @@ async fn contact_for(
     Ok((id, Some(contacts::create(&record))))
 }
 
-/// Invites; the email goes out through the outbox.
+/// Invites; the email goes out through the outbox. An earlier invitation of the address is
+/// replaced only as `grants::decide` allows.
 pub async fn invite(
     app: &App,
     inviter: Id,
@@ -194,11 +194,21 @@ pub async fn invite(
     link_base: &str,
     caller: &Caller,
 ) -> Result<(), DomainError> {
-    let settings = check_inviter(app, inviter, &inv).await?;
+    let (settings, privileged) = check_inviter(app, inviter, &inv).await?;
     let c = inv.company_id;
     check_not_member(app, c, &inv.email).await?;
-    let fail = failed(Service::Company);
     let now = app.clock.now();
+    let previous = invitations::existing(app, c, &inv.email).await?;
+    if let Some(p) = &previous {
+        if let Some(refused) =
+            grants::refusal(grants::decide(p, privileged, now), inv.email.as_str())
+        {
+            return Err(refused);
+        }
+    }
+    limits::emails_to_others(app, Some(inviter), c, 1).await?;
+    limits::email_to(app, c, &inv.email).await?;
+    let fail = failed(Service::Company);
     let (contact_id, new_contact) = contact_for(app, &inv, now).await?;
     let mut writes: Vec<Write> = Vec::new();
     let mut ext_at = None;
@@ -213,8 +223,16 @@ pub async fn invite(
         teams: inv.teams,
         inviter,
         message: None,
+        access_days: None,
+        via_site: false,
     };
-    writes.extend(offer_writes(app, offer, settings.invitation_days, link_base).await?);
+    writes.extend(invitations::offer_writes(
+        now,
+        offer,
+        previous.as_ref(),
+        settings.invitation_days,
+        link_base,
+    ));
     writes.extend(activity::record_in_site(
         c,
         inviter,

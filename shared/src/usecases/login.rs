@@ -7,7 +7,7 @@ use crate::domain::secrets::{self, random_hex_id, Token};
 use crate::domain::{Caller, EmailAddress, Id, Password};
 use crate::records::{self, activity, notification, user, ApiKeyType, Session, Status, User};
 use crate::usecases::activity_report::{account_sites, transact};
-use crate::usecases::{apikeys, failed};
+use crate::usecases::{apikeys, failed, limits};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -113,6 +113,8 @@ pub async fn login(
         None => false,
     };
     let source = Source::of(caller, with_app_key);
+    // Counted before anything is looked up: the answer never depends on the address.
+    limits::login_from(app, caller).await?;
     let now = app.clock.now();
     let store = app.store.as_ref();
     let Some(user) = user::find_by_email(store, &credentials.email)
@@ -219,8 +221,9 @@ pub async fn check_account_password(
     }
 }
 
-/// An unknown email: the same work as a wrong password (a write, a password check, a write),
-/// recorded under the address's hash.
+/// An unknown email: the same work and the same answers as a wrong password (a write, a
+/// password check, a write; locked for the same time after the same number of failures),
+/// recorded under the address's hash, so a lockout never tells that an account exists.
 async fn unknown_email(
     app: &App,
     credentials: &Credentials,
@@ -228,13 +231,31 @@ async fn unknown_email(
     now: DateTime<Utc>,
 ) -> Result<DomainError, DomainError> {
     let fail = failed(Service::User);
-    let (counter, attempt) =
-        user::unknown_email_attempt(&credentials.email, caller.ip.as_deref(), now);
-    app.store.transact(vec![counter]).await.map_err(&fail)?;
+    let store = app.store.as_ref();
+    let lockout =
+        chrono::Duration::from_std(app.config.lockout).unwrap_or(chrono::Duration::minutes(15));
+    let failures = user::unknown_email_failures(store, &credentials.email)
+        .await
+        .map_err(&fail)?;
+    if let Some(until) = failures.locked_until.filter(|u| *u > now) {
+        return Err(locked(until, now));
+    }
+    let (counter, attempt, locks) = user::unknown_email_attempt(
+        &credentials.email,
+        &failures,
+        caller.ip.as_deref(),
+        now,
+        (app.config.lockout_threshold, now + lockout),
+    );
+    // A concurrent attempt moved the count on: this one is counted all the same, as failed.
+    let _ = app.store.transact(vec![counter]).await;
     let pw = credentials.password.clone();
     let _ = tokio::task::spawn_blocking(move || secrets::verify_against_dummy(pw.expose())).await;
     app.store.transact(vec![attempt]).await.map_err(&fail)?;
-    Ok(invalid_login())
+    Ok(match locks {
+        Some(until) => locked(until, now),
+        None => invalid_login(),
+    })
 }
 
 /// A reserved password check: the user as it was reserved on, the attempt's id, and the lock
@@ -336,6 +357,7 @@ async fn start_session(
         expires_at,
         token_hash: token.hash(),
         csrf_hash: None,
+        epoch: user.session_epoch,
     };
     let csrf = if cookie {
         let csrf = Token::generate("csrf_").map_err(|e| {
@@ -350,8 +372,10 @@ async fn start_session(
     } else {
         None
     };
+    // Only if the password checked and the session generation read are still the account's:
+    // a reset or deactivation that committed meanwhile wins (see `User::session_epoch`).
     let mut writes = vec![
-        user::finish_login(user.user_id, &attempt.id, now),
+        user::finish_login_as_seen(user.user_id, &attempt.id, now, Some(user)),
         records::put_new(&session),
     ];
     writes.extend(activity::record_for_sites(
@@ -366,12 +390,18 @@ async fn start_session(
     match transact(app, writes).await {
         Ok(()) => {}
         Err(e) if e.failed_at(0) => {
-            let until = user::find(app.store.as_ref(), user.user_id)
+            let current = user::find(app.store.as_ref(), user.user_id)
                 .await
-                .map_err(failed(Service::User))?
-                .and_then(|u| u.locked_until)
-                .unwrap_or(now);
-            return Err(locked(until, now));
+                .map_err(failed(Service::User))?;
+            return Err(match current {
+                // The password changed or every session was revoked meanwhile.
+                Some(u) if u.password_hash != user.password_hash => invalid_login(),
+                Some(u) if u.session_epoch != user.session_epoch => {
+                    DomainError::new(ErrorKind::UserNotActive, "The user is not active.")
+                }
+                Some(u) => locked(u.locked_until.unwrap_or(now), now),
+                None => invalid_login(),
+            });
         }
         Err(e) => return Err(failed(Service::User)(e)),
     }

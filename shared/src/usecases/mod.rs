@@ -5,10 +5,13 @@ pub mod accounts;
 pub mod activity_report;
 pub mod apikeys;
 pub mod devices;
+pub mod grants;
 pub mod invitations;
 pub mod invite_mi_user;
+pub mod limits;
 pub mod login;
 pub mod member_profile;
+pub mod memberships;
 pub mod notifications;
 pub mod outbox;
 pub mod password_reset;
@@ -50,12 +53,7 @@ pub fn failed(service: Service) -> impl Fn(StoreError) -> DomainError {
 }
 
 /// Ids in the order first given, without repeats.
-pub fn distinct<T: PartialEq + Copy>(ids: impl IntoIterator<Item = T>) -> Vec<T> {
-    let mut out: Vec<T> = Vec::new();
-    for id in ids {
-        if !out.contains(&id) {
-            out.push(id);
-        }
-    }
-    out
+pub fn distinct<T: Eq + std::hash::Hash + Copy>(ids: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut seen = std::collections::HashSet::new();
+    ids.into_iter().filter(|id| seen.insert(*id)).collect()
 }

@@ -9,11 +9,12 @@ use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::{Caller, EmailAddress, Id};
 use crate::ports::store::Write;
 use crate::records::invitation::{self, Invitation, InvitationStatus};
-use crate::records::{activity, membership, user, verification};
+use crate::records::{activity, membership, user};
 use crate::usecases::accounts::email_field;
-use crate::usecases::failed;
-use crate::usecases::invitations::{offer_writes, Offer, DEFAULT_INVITATION_DAYS};
+use crate::usecases::grants::{self, Existing};
+use crate::usecases::invitations::{self, Offer, DEFAULT_INVITATION_DAYS};
 use crate::usecases::platform::{acting_in, Acting, Principal};
+use crate::usecases::{failed, limits};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -21,13 +22,7 @@ use serde::{Deserialize, Serialize};
 pub const MAX_ADDRESSES: usize = 25;
 /// The longest `Message`, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 1000;
-/// An address is not emailed again within this many minutes of its last invitation.
-pub const RESEND_QUIET_MINUTES: i64 = 10;
-/// Addresses one user may invite in an hour through this call (the platform's SES reputation
-/// is everyone's: no member may turn it into a mailing list).
-pub const ADDRESSES_PER_HOUR: u32 = 100;
-/// Sends (invites and resends) of one invitation in an hour.
-pub const SENDS_PER_HOUR: usize = 3;
+pub use crate::usecases::grants::SENDS_PER_HOUR;
 
 /// The seed's `UserInviteRequest`, as sent.
 #[derive(Debug, Deserialize)]
@@ -89,25 +84,30 @@ impl TryFrom<UserInviteRequest> for UserInvite {
 }
 
 /// Whether `email` already belongs to a member of the company (active or deactivated; ended
-/// temporary access does not count).
+/// temporary access does not count, nor does an account whose address nobody proved).
 async fn is_member(app: &App, company: Id, email: &EmailAddress) -> Result<bool, DomainError> {
     let fail = failed(Service::Company);
     let store = app.store.as_ref();
-    let Some(id) = user::email_taken(store, email).await.map_err(&fail)? else {
+    let Some(account) = user::find_by_email(store, email).await.map_err(&fail)? else {
         return Ok(false);
     };
+    if account.unverified {
+        return Ok(false);
+    }
     let now = app.clock.now();
-    Ok(membership::find(store, company, id)
+    Ok(membership::find(store, company, account.user_id)
         .await
         .map_err(&fail)?
         .is_some_and(|m| !m.has_expired_at(now)))
 }
 
 /// `POST /api/users/invitations`: invites each address into the caller's company and answers
-/// the addresses invited. Addresses of members are left out (they are in already); an address
-/// whose invitation went out in the last ten minutes is not emailed again but is listed (it is
-/// invited); any other earlier invitation is replaced by a new one (new link, new expiry).
-/// Everything is one transaction.
+/// the addresses invited, by the rules every door shares (`usecases::grants`,
+/// `usecases::limits`). Addresses of members are left out (they are in already), and so are
+/// revoked invitations unless a rep or admin invites; a pending invitation that is not the
+/// caller's to replace, or went out a short while ago, or whose address had its emails from
+/// this company for the hour, is listed but not emailed again; any other earlier invitation is
+/// replaced by a new one (new link, new expiry). Everything is one transaction.
 pub async fn invite_users(
     app: &App,
     p: &Principal,
@@ -116,44 +116,55 @@ pub async fn invite_users(
     link_base: &str,
 ) -> Result<Vec<String>, DomainError> {
     let acting = acting_in(app, p, business).await?;
-    if !acting.settings.users_may_invite.unwrap_or(true) {
-        return Err(DomainError::new(
-            ErrorKind::InvitingDisabled,
-            "this business does not let its users invite other users",
-        ));
-    }
-    let c = acting.company.company_id;
     let now = app.clock.now();
-    let mut writes: Vec<Write> = Vec::new();
+    grants::may_invite(&acting.membership, &acting.settings, now)?;
+    let inviter = p.session.user_id;
+    limits::proven_sender(app, inviter).await?;
+    let privileged = grants::privileged(acting.membership.role);
+    let c = acting.company.company_id;
     let mut invited = Vec::new();
-    let mut emailed = 0u32;
+    let mut to_send = Vec::new();
     for email in input.addresses {
         if is_member(app, c, &email).await? {
             continue;
         }
-        let previous = invitation::find(app.store.as_ref(), c, &email)
-            .await
-            .map_err(failed(Service::Company))?;
-        match previous.as_ref().map(|p| decide(p, acting.is_admin(), now)) {
-            Some(Existing::Refused) => continue,
-            Some(Existing::Kept) => {
+        let previous = invitations::existing(app, c, &email).await?;
+        match previous
+            .as_ref()
+            .map(|p| grants::decide(p, privileged, now))
+        {
+            Some(Existing::Revoked) => continue,
+            Some(Existing::NotYours | Existing::Quiet(_)) => invited.push(email.to_string()),
+            Some(Existing::Replaced) | None => {
                 invited.push(email.to_string());
-                continue;
+                to_send.push((email, previous));
             }
-            Some(Existing::Replaced) | None => invited.push(email.to_string()),
         }
-        emailed += 1;
+    }
+    limits::emails_to_others(app, Some(inviter), c, to_send.len() as u32).await?;
+    let mut writes: Vec<Write> = Vec::new();
+    for (email, previous) in to_send {
+        if !limits::recipient_room(app, c, &email).await? {
+            continue;
+        }
         let offer = Offer {
             company: c,
             email,
             contact_id: None,
             teams: Vec::new(),
-            inviter: p.session.user_id,
+            inviter,
             message: input.message.clone(),
+            access_days: None,
+            via_site: false,
         };
-        writes.extend(offer_writes(app, offer, acting.settings.invitation_days, link_base).await?);
+        writes.extend(invitations::offer_writes(
+            now,
+            offer,
+            previous.as_ref(),
+            acting.settings.invitation_days,
+            link_base,
+        ));
     }
-    check_sender(app, p, emailed, now).await?;
     if !writes.is_empty() {
         app.store.transact(writes).await.map_err(|e| {
             if e.is_condition_failure() {
@@ -168,63 +179,6 @@ pub async fn invite_users(
         app.outbox_written.notify_one();
     }
     Ok(invited)
-}
-
-/// Only a proven address may invite (a self-registered account confirms its address first),
-/// and no one invites more than `ADDRESSES_PER_HOUR` addresses an hour.
-async fn check_sender(
-    app: &App,
-    p: &Principal,
-    emailed: u32,
-    now: DateTime<Utc>,
-) -> Result<(), DomainError> {
-    let store = app.store.as_ref();
-    let fail = failed(Service::Company);
-    let me = user::find(store, p.session.user_id).await.map_err(&fail)?;
-    if me.is_none_or(|u| u.unverified) {
-        return Err(DomainError::new(
-            ErrorKind::NotPermitted,
-            "confirm your email address (the link we sent you) before inviting anyone",
-        ));
-    }
-    if !verification::count_invites(store, p.session.user_id, emailed, now, ADDRESSES_PER_HOUR)
-        .await
-        .map_err(&fail)?
-    {
-        return Err(DomainError::new(
-            ErrorKind::TooManyRequests,
-            format!("at most {ADDRESSES_PER_HOUR} addresses an hour may be invited"),
-        )
-        .with_retry_after((3600 - now.timestamp().rem_euclid(3600)) as u64));
-    }
-    Ok(())
-}
-
-/// What a new platform invitation does to an existing one of the same address.
-enum Existing {
-    /// Left as it is and not listed: an admin revoked it (only an admin may undo that).
-    Refused,
-    /// Left as it is but listed (the address is invited): it is pending and either was sent in
-    /// the last ten minutes, or sent three times this hour, or is not the caller's to replace
-    /// (only admins replace a pending invitation, whose teams and link another person chose).
-    Kept,
-    /// Replaced by a new invitation (new link, new expiry; the history goes on).
-    Replaced,
-}
-
-fn decide(previous: &Invitation, admin: bool, now: DateTime<Utc>) -> Existing {
-    match previous.status_at(now) {
-        InvitationStatus::Revoked if !admin => Existing::Refused,
-        InvitationStatus::Pending
-            if !admin
-                || previous.sends_since(now - chrono::Duration::minutes(RESEND_QUIET_MINUTES))
-                    > 0
-                || previous.sends_since(now - chrono::Duration::hours(1)) >= SENDS_PER_HOUR =>
-        {
-            Existing::Kept
-        }
-        _ => Existing::Replaced,
-    }
 }
 
 /// Admin tools are for the company's admins.
@@ -371,6 +325,7 @@ pub async fn resend_for(
         )));
     }
     if inv.sends_since(now - chrono::Duration::hours(1)) >= SENDS_PER_HOUR {
+        let wait = grants::quiet_for(&inv, now).unwrap_or(3600);
         return Err(DomainError::new(
             ErrorKind::TooManyRequests,
             format!(
@@ -378,8 +333,13 @@ pub async fn resend_for(
                 inv.email
             ),
         )
-        .with_retry_after(3600));
+        .with_retry_after(wait));
     }
+    if let Some(sender) = by {
+        limits::proven_sender(app, sender).await?;
+    }
+    limits::emails_to_others(app, by, business, 1).await?;
+    limits::email_to(app, business, &inv.email).await?;
     let settings = crate::records::company::settings(app.store.as_ref(), business)
         .await
         .map_err(failed(Service::Company))?;
@@ -391,10 +351,12 @@ pub async fn resend_for(
             email: inv.email.clone(),
             link_base: link_base.to_string(),
         });
-    let writes = vec![
-        invitation::renew(&inv, by, now, expires_at),
-        crate::records::outbox::enqueue(&crate::domain::secrets::random_hex_id(), now, &message),
-    ];
+    let mut writes = invitation::renew(&inv, by, now, expires_at);
+    writes.push(crate::records::outbox::enqueue(
+        &crate::domain::secrets::random_hex_id(),
+        now,
+        &message,
+    ));
     transact(app, writes).await?;
     app.outbox_written.notify_one();
     let mut renewed = inv;

@@ -18,7 +18,7 @@ use crate::records::contact::{self as contacts, ContactRecord, Registration};
 use crate::records::outbox::{self, AddressEmail, Message, Welcome};
 use crate::records::{activity, user, ApiKeyType, Membership, QrCode, Settings, Status, User};
 use crate::usecases::accounts::{email_field, hash_password, new_password};
-use crate::usecases::{apikeys, distinct, failed};
+use crate::usecases::{apikeys, distinct, failed, limits};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -549,8 +549,11 @@ pub async fn self_register(
         .map_err(&fail)?;
     check_domain(&settings, &v.email)?;
     let now = app.clock.now();
-    check_unregistered(app, &v.email, now).await?;
+    // Everything that does not depend on the address is checked first, so an answer about the
+    // address (409) never comes where another request would be refused anyway.
     let qrs = qr_records(app, c, &v.qr_codes).await?;
+    limits::registration_from(app, caller).await?;
+    check_unregistered(app, &v.email, now).await?;
     let teams = v
         .profession
         .and_then(|p| {
@@ -587,6 +590,8 @@ pub async fn self_register(
             company_name: company.name.clone(),
         }),
     });
+    // No recipient limit is needed here: an address is registered once, so it gets one such
+    // email; the source IP's limit bounds the rest.
     writes.push(outbox::enqueue(&random_hex_id(), now, &message));
     writes.extend(activity::record_in_site(
         c,

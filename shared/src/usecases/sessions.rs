@@ -31,7 +31,9 @@ pub async fn authenticate(
         .await
         .map_err(failed(Service::Cache))?;
     let live = account.is_some_and(|u| {
-        u.status == Status::Active && u.sessions_after.is_none_or(|t| session.created_at > t)
+        u.status == Status::Active
+            && u.session_epoch == session.epoch
+            && u.sessions_after.is_none_or(|t| session.created_at > t)
     });
     if !live {
         return Err(invalid("auth token is not valid"));

@@ -1,7 +1,11 @@
-//! Site access: a site (company) admin invites an existing user to the site and some of its
-//! groups (teams), temporarily (`duration` days) or permanently
-//! (`POST /api/rest/v1/management/users/invite`). Access is granted at once, in one
-//! transaction with its activity item, its contact link and the email that tells the user.
+//! Site access: a site (company) admin invites a user to the site and some of its groups
+//! (teams), temporarily (`duration` days) or permanently
+//! (`POST /api/rest/v1/management/users/invite`, the site family's Invite Users). Nobody is
+//! given access they did not accept: an address that is not a member of the site gets an
+//! invitation (the one lifecycle of `usecases::invitations`), emailed, and access starts when
+//! its owner accepts it; the answer is the same whether or not the address has an account. A
+//! live member of the site has said yes already: their access is extended at once, in one
+//! transaction with its activity item, its contact link and the email that tells them.
 //!
 //! Temporary access is a membership with an end (`expiresAt`, also its TTL): from then on it
 //! counts as not active everywhere (`Membership::is_active_at`) and the table forgets it. Its
@@ -20,7 +24,8 @@ use crate::records::contact::{self as contacts, ContactRecord};
 use crate::records::outbox::{self, Message};
 use crate::records::{activity, company, membership, user};
 use crate::records::{Company, Membership, Role, Status, Team, User};
-use crate::usecases::{distinct, failed};
+use crate::usecases::invitations::{self, Offer};
+use crate::usecases::{distinct, failed, grants, limits};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -120,12 +125,13 @@ impl TryFrom<SiteInviteRequest> for SiteInvitation {
         let email =
             EmailAddress::parse(&raw).map_err(|e| DomainError::invalid(format!("email: {e}")))?;
         let days = duration_days(body.duration)?;
-        let groups = distinct(body.groups.unwrap_or_default());
-        if groups.len() > MAX_GROUPS {
+        let asked = body.groups.unwrap_or_default();
+        if asked.len() > MAX_GROUPS {
             return Err(DomainError::invalid(format!(
                 "groups holds at most {MAX_GROUPS} group ids"
             )));
         }
+        let groups = distinct(asked);
         let auto = flag("autoCreateOrLinkContact", body.auto_create_or_link_contact)?;
         let contact = match (contact_id(body.mapped_contact_id)?, auto) {
             (Some(id), _) => ContactLink::Mapped(id),
@@ -203,21 +209,44 @@ pub struct Group {
     pub group_name: String,
 }
 
-/// The answer to an invite: the access the user has now.
+/// What an invite did: `granted` (a member's access, extended at once) or `invited` (an
+/// invitation is on its way; access starts when it is accepted).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Granted,
+    Invited,
+}
+
+/// The answer to an invite: the access granted, or the access the invitation offers.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct SiteAccess {
-    pub user_id: Id,
+    pub status: Outcome,
+    /// A member's id (`granted` only: an invitation does not tell whether the address has an
+    /// account).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<Id>,
     pub email: String,
     pub site_id: Id,
     /// The groups of this invite, in the order asked.
     pub groups: Vec<Group>,
     pub temporary: bool,
+    /// `granted`: when temporary access ends.
     #[serde(
         skip_serializing_if = "Option::is_none",
         with = "crate::domain::time::rfc3339_opt"
     )]
     pub expires_at: Option<DateTime<Utc>>,
+    /// `invited`: the days of temporary access that start when the invitation is accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<u32>,
+    /// `invited`: when the invitation's link stops working.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "crate::domain::time::rfc3339_opt"
+    )]
+    pub invitation_expires_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<Id>,
 }
@@ -276,30 +305,6 @@ pub fn plan(
     })
 }
 
-/// The account an invite is for: it must exist, be active and have a proven address (access
-/// is granted at once, so an address anyone could have registered is not enough).
-async fn invitee(app: &App, email: &EmailAddress) -> Result<User, DomainError> {
-    let account = user::find_by_email(app.store.as_ref(), email)
-        .await
-        .map_err(failed(Service::User))?
-        .ok_or_else(|| {
-            DomainError::invalid(format!(
-                "no user has the email address {email}: this call invites existing users"
-            ))
-        })?;
-    if account.status != Status::Active {
-        return Err(DomainError::invalid(format!(
-            "the account of {email} is not active"
-        )));
-    }
-    if account.unverified {
-        return Err(DomainError::invalid(format!(
-            "{email} has not verified their email address yet; invite them with inviteMIUser, whose link proves it"
-        )));
-    }
-    Ok(account)
-}
-
 /// The site's groups among `ids`, in the order asked; any other id is refused.
 async fn site_groups(app: &App, c: Id, ids: &[Id]) -> Result<Vec<Team>, DomainError> {
     let found = company::teams_among(app.store.as_ref(), c, ids)
@@ -313,22 +318,28 @@ async fn site_groups(app: &App, c: Id, ids: &[Id]) -> Result<Vec<Team>, DomainEr
     }
 }
 
-/// A contact may be linked to the user unless it already is to someone else.
-fn linkable(contact: &ContactRecord, account: &User) -> Result<(), DomainError> {
+/// A contact may be linked to the user (`None`: whoever owns `email`) unless it already is to
+/// someone else.
+fn linkable(
+    contact: &ContactRecord,
+    user: Option<Id>,
+    owner_of_email: Option<Id>,
+) -> Result<(), DomainError> {
     match contact.user_id {
-        Some(other) if other != account.user_id => Err(DomainError::invalid(format!(
-            "contact {} is linked to another user",
-            contact.contact_id
-        ))),
+        Some(other) if Some(other) != user.or(owner_of_email) => Err(DomainError::invalid(
+            format!("contact {} is linked to another user", contact.contact_id),
+        )),
         _ => Ok(()),
     }
 }
 
-/// The contact the user is linked to and the writes that link (or create) it.
+/// The contact the invite names and the writes that create it if needed; `member` (a member
+/// being granted access now) is linked at once, an invitee when they accept.
 async fn link_contact(
     app: &App,
     c: Id,
-    account: &User,
+    email: &EmailAddress,
+    member: Option<&User>,
     link: ContactLink,
     now: DateTime<Utc>,
 ) -> Result<(Option<Id>, Vec<Write>), DomainError> {
@@ -346,25 +357,32 @@ async fn link_contact(
                     ))
                 })?,
         ),
-        ContactLink::Auto => contacts::find_by_email(store, c, &account.email)
+        ContactLink::Auto => contacts::find_by_email(store, c, email)
             .await
             .map_err(&fail)?,
     };
+    let user = member.map(|u| u.user_id);
     if let Some(contact) = existing {
-        linkable(&contact, account)?;
+        if contact.user_id.is_some() {
+            let owner = user::email_taken(store, email).await.map_err(&fail)?;
+            linkable(&contact, user, owner)?;
+        }
         let id = contact.contact_id;
-        return Ok((Some(id), vec![contacts::link_user(c, id, account.user_id)]));
+        let writes = user.map(|u| contacts::link_user(c, id, u));
+        return Ok((Some(id), writes.into_iter().collect()));
     }
     let mut fields = Map::new();
-    fields.insert("firstname".into(), json!(account.first_name));
-    fields.insert("lastname".into(), json!(account.last_name));
-    fields.insert("email1".into(), json!(account.email));
+    if let Some(m) = member {
+        fields.insert("firstname".into(), json!(m.first_name));
+        fields.insert("lastname".into(), json!(m.last_name));
+    }
+    fields.insert("email1".into(), json!(email));
     let record = ContactRecord {
         contact_id: app.ids.next("contact").await.map_err(&fail)?,
         company_id: c,
         created_at: now,
         source: Some("siteInvite".into()),
-        user_id: Some(account.user_id),
+        user_id: user,
         condition: None,
         fields,
     };
@@ -407,31 +425,192 @@ fn access_email(
     }
 }
 
-/// Invites an existing user to `site`: grants access (with the groups, until the end for
-/// temporary access), links the contact, records the grant and its end, queues the email.
+/// The member an invite extends access for at once: a verified, active account with a live,
+/// active membership of the site (they said yes already). Anyone else is invited.
+async fn live_member(
+    app: &App,
+    c: Id,
+    email: &EmailAddress,
+) -> Result<Option<(User, Membership)>, DomainError> {
+    let store = app.store.as_ref();
+    let fail = failed(Service::Membership);
+    let Some(account) = user::find_by_email(store, email).await.map_err(&fail)? else {
+        return Ok(None);
+    };
+    let Some(m) = membership::find(store, c, account.user_id)
+        .await
+        .map_err(&fail)?
+    else {
+        return Ok(None);
+    };
+    if m.status == Status::Inactive {
+        // The site's own decision, as the site sees it: an invite does not undo it.
+        return Err(DomainError::invalid(format!(
+            "{email}'s access to this site was deactivated; an invite does not restore it"
+        )));
+    }
+    let live = m.is_active_at(app.clock.now());
+    Ok((live && !account.unverified && account.status == Status::Active).then_some((account, m)))
+}
+
+/// Invites `inv.email` to `site` by `admin`: a live member's access is extended at once;
+/// anyone else gets an invitation whose acceptance starts the access. The same answer,
+/// `invited`, whether or not the address has an account.
 pub async fn invite(
     app: &App,
     site: &Company,
+    admin: Id,
     inv: SiteInvitation,
+    link_base: &str,
     caller: &Caller,
 ) -> Result<SiteAccess, DomainError> {
     let (c, now) = (site.company_id, app.clock.now());
-    let account = invitee(app, &inv.email).await?;
-    let u = account.user_id;
-    let groups = site_groups(app, c, &inv.groups).await?;
-    let seen = membership::find(app.store.as_ref(), c, u)
+    let mine = membership::find(app.store.as_ref(), c, admin)
         .await
-        .map_err(failed(Service::Membership))?;
-    let plan = plan(seen.as_ref(), inv.days, &inv.groups, now)?;
-    let (contact_id, contact_writes) = link_contact(app, c, &account, inv.contact, now).await?;
-    let mut writes = vec![match &seen {
-        Some(m) => membership::grant_access(m, &plan.teams, plan.end),
+        .map_err(failed(Service::Membership))?
+        .ok_or_else(|| {
+            DomainError::new(
+                ErrorKind::NotPermitted,
+                "only an admin of the site may do this",
+            )
+        })?;
+    let settings = company::settings(app.store.as_ref(), c)
+        .await
+        .map_err(failed(Service::Company))?;
+    grants::may_invite(&mine, &settings, now)?;
+    let groups = site_groups(app, c, &inv.groups).await?;
+    limits::proven_sender(app, admin).await?;
+    match live_member(app, c, &inv.email).await? {
+        Some((account, m)) => grant(app, site, admin, &account, m, inv, &groups, caller).await,
         None => {
-            let mut m = Membership::new_member(c, u, plan.teams.clone(), now);
-            m.expires_at = plan.end;
-            crate::records::put_new(&m)
+            offer(
+                app,
+                site,
+                admin,
+                inv,
+                &groups,
+                &settings,
+                (link_base, caller),
+            )
+            .await
         }
-    }];
+    }
+}
+
+fn group_views(groups: &[Team]) -> Vec<Group> {
+    groups
+        .iter()
+        .map(|t| Group {
+            group_id: t.team_id,
+            group_name: t.team_name.clone(),
+        })
+        .collect()
+}
+
+/// Sends the invitation that gives `inv.email` access when accepted.
+async fn offer(
+    app: &App,
+    site: &Company,
+    admin: Id,
+    inv: SiteInvitation,
+    groups: &[Team],
+    settings: &crate::records::Settings,
+    (link_base, caller): (&str, &Caller),
+) -> Result<SiteAccess, DomainError> {
+    let (c, now) = (site.company_id, app.clock.now());
+    let previous = invitations::existing(app, c, &inv.email).await?;
+    if let Some(p) = &previous {
+        if let Some(refused) = grants::refusal(grants::decide(p, true, now), inv.email.as_str()) {
+            return Err(refused);
+        }
+    }
+    let (contact_id, mut writes) = link_contact(app, c, &inv.email, None, inv.contact, now).await?;
+    // Counted once the invite is known to be good: a refused one sends nothing.
+    limits::emails_to_others(app, Some(admin), c, 1).await?;
+    limits::email_to(app, c, &inv.email).await?;
+    let offer = Offer {
+        company: c,
+        email: inv.email.clone(),
+        contact_id,
+        teams: inv.groups.clone(),
+        inviter: admin,
+        message: None,
+        access_days: inv.days,
+        via_site: true,
+    };
+    let days = settings.invitation_days;
+    writes.extend(invitations::offer_writes(
+        now,
+        offer,
+        previous.as_ref(),
+        days,
+        link_base,
+    ));
+    writes.extend(activity::record_in_site(
+        c,
+        admin,
+        ActivityType::InvitationSent,
+        Source::of(caller, false),
+        caller,
+        None,
+        now,
+    ));
+    commit(app, writes).await?;
+    let link_days = days.unwrap_or(invitations::DEFAULT_INVITATION_DAYS);
+    tracing::info!(company_id = %c, inviter = %admin, temporary = inv.days.is_some(), "site invitation sent");
+    Ok(SiteAccess {
+        status: Outcome::Invited,
+        user_id: None,
+        email: inv.email.to_string(),
+        site_id: c,
+        groups: group_views(groups),
+        temporary: inv.days.is_some(),
+        expires_at: None,
+        duration: inv.days,
+        invitation_expires_at: Some(now + Duration::days(i64::from(link_days))),
+        contact_id,
+    })
+}
+
+async fn commit(app: &App, writes: Vec<Write>) -> Result<(), DomainError> {
+    app.store.transact(writes).await.map_err(|e| {
+        if e.is_condition_failure() {
+            DomainError::new(
+                ErrorKind::Conflict,
+                "the user's access, invitation or contact changed at the same time; try again",
+            )
+        } else {
+            failed(Service::Membership)(e)
+        }
+    })?;
+    app.outbox_written.notify_one();
+    Ok(())
+}
+
+/// Extends a live member's access at once (the groups added; temporary access extended or made
+/// permanent, never shortened), links the contact, records the grant and its end, queues the
+/// email that tells them.
+#[allow(clippy::too_many_arguments)]
+async fn grant(
+    app: &App,
+    site: &Company,
+    admin: Id,
+    account: &User,
+    seen: Membership,
+    inv: SiteInvitation,
+    groups: &[Team],
+    caller: &Caller,
+) -> Result<SiteAccess, DomainError> {
+    let (c, now) = (site.company_id, app.clock.now());
+    let u = account.user_id;
+    let plan = plan(Some(&seen), inv.days, &inv.groups, now)?;
+    let (contact_id, contact_writes) =
+        link_contact(app, c, &account.email, Some(account), inv.contact, now).await?;
+    limits::emails_to_others(app, Some(admin), c, 1).await?;
+    // The email only tells a member what changed: past the address's hourly limit the access
+    // is still extended, and the email is left out.
+    let tell = limits::recipient_room(app, c, &account.email).await?;
+    let mut writes = vec![membership::grant_access(&seen, &plan.teams, plan.end)];
     writes.extend(contact_writes);
     writes.extend(
         plan.cancel
@@ -443,47 +622,35 @@ pub async fn invite(
             .into_iter()
             .flat_map(|e| activity::record_expiry(c, u, e)),
     );
-    let email = access_email(site, &account, &groups, plan.end);
-    writes.push(outbox::enqueue(
-        &random_hex_id(),
-        now,
-        &Message::Email(email),
-    ));
-    let source = Source::of(caller, false);
+    if tell {
+        let email = access_email(site, account, groups, plan.end);
+        writes.push(outbox::enqueue(
+            &random_hex_id(),
+            now,
+            &Message::Email(email),
+        ));
+    }
     writes.extend(activity::record_in_site(
         c,
         u,
         ActivityType::SiteAccessGranted,
-        source,
+        Source::of(caller, false),
         caller,
         None,
         now,
     ));
-    app.store.transact(writes).await.map_err(|e| {
-        if e.is_condition_failure() {
-            DomainError::new(
-                ErrorKind::Conflict,
-                "the user's access or contact changed at the same time; try again",
-            )
-        } else {
-            failed(Service::Membership)(e)
-        }
-    })?;
-    app.outbox_written.notify_one();
-    tracing::info!(user_id = %u, company_id = %c, temporary = plan.end.is_some(), "site access granted");
+    commit(app, writes).await?;
+    tracing::info!(user_id = %u, company_id = %c, temporary = plan.end.is_some(), "site access extended");
     Ok(SiteAccess {
-        user_id: u,
+        status: Outcome::Granted,
+        user_id: Some(u),
         email: account.email.to_string(),
         site_id: c,
-        groups: groups
-            .iter()
-            .map(|t| Group {
-                group_id: t.team_id,
-                group_name: t.team_name.clone(),
-            })
-            .collect(),
+        groups: group_views(groups),
         temporary: plan.end.is_some(),
         expires_at: plan.end,
+        duration: None,
+        invitation_expires_at: None,
         contact_id,
     })
 }

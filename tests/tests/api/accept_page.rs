@@ -73,10 +73,19 @@ async fn invite(t: &TestApp, email: &str, note: Option<&str>) -> String {
         teams: vec![id(1), id(2)],
         inviter: id(1),
         message: note.map(str::to_string),
+        access_days: None,
+        via_site: false,
     };
-    let writes: Vec<Write> = invitations::offer_writes(app, offer, None, "https://api.example")
+    let previous = invitations::existing(app, id(1), &offer.email)
         .await
         .unwrap();
+    let writes: Vec<Write> = invitations::offer_writes(
+        app.clock.now(),
+        offer,
+        previous.as_ref(),
+        None,
+        "https://api.example",
+    );
     app.store.transact(writes).await.unwrap();
     latest_link(t, email).await
 }

@@ -180,7 +180,7 @@ async fn failures_scenario(backend: Backend) {
             .await
             .unwrap()
             .unwrap();
-    assert_eq!(counter["attempts"], json!(1));
+    assert_eq!(counter["failedLogins"], json!(1));
     assert!(!f.t.stored_text().await.contains("nobody@interact"));
     // Repeated failures lock the account: the fifth failure in a row locks it.
     for _ in 0..3 {
@@ -236,6 +236,31 @@ async fn failures_scenario(backend: Backend) {
     );
     assert!(kinds.contains(&"Account Locked".to_string()), "{kinds:?}");
     assert_eq!(kinds.last().unwrap(), "Login Successful");
+
+    // An address no account has locks the same way, after the same failures, for the same
+    // time: the answers never tell whether an account exists.
+    let nobody = creds("nobody@interact.technology", PASSWORD);
+    for _ in 0..3 {
+        assert_error(&login(&f, &nobody).await, 401, "WSInvalidLoginException");
+    }
+    let fifth = login_user::handler(
+        &f.t.app,
+        gateway_request("POST", "/rest/user/login", &[], Some(&nobody)),
+    )
+    .await;
+    let retry_after: u64 = fifth.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (890..=900).contains(&retry_after),
+        "Retry-After {retry_after}"
+    );
+    assert_error(&read(fifth), 423, "WSAccountLockedException");
+    assert_error(&login(&f, &nobody).await, 423, "WSAccountLockedException");
+    f.t.clock.advance(chrono::Duration::minutes(16));
+    assert_error(&login(&f, &nobody).await, 401, "WSInvalidLoginException");
 }
 
 admit_tests::both_backends!(failed_logins_and_lockout, failures_scenario);

@@ -1,0 +1,91 @@
+//! Rate limits: one counter item per limit, subject and hour, kept two hours (TTL). A counter
+//! only grows while it stays within its limit: the conditional update that would pass it fails
+//! and leaves it as it was.
+
+use super::user_pk;
+use crate::domain::secrets::sha256_hex;
+use crate::domain::{EmailAddress, Id};
+use crate::ports::store::{Cond, Key, Store, StoreError, Update};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+/// Who or what a limit counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// Emails a user caused to be sent to other people.
+    Sender(Id),
+    /// Emails one company (`Some`) or the account flows (`None`: verification, reset) sent to
+    /// one address. Counted per company so that one company cannot block another's invitation.
+    Recipient(Option<Id>, EmailAddress),
+    /// Emails one company sent to anyone.
+    Company(Id),
+    /// Logins from one source IP.
+    LoginIp(String),
+    /// Self-registrations from one source IP.
+    RegistrationIp(String),
+}
+
+impl Subject {
+    /// The counter's partition: addresses and IPs only as their SHA-256.
+    fn partition(&self) -> String {
+        match self {
+            Subject::Sender(u) => format!("LIMIT#SENDER#{}", user_pk(*u)),
+            Subject::Recipient(c, e) => {
+                let scope = c.map_or_else(|| "ACCOUNT".to_string(), |c| format!("COMPANY#{c}"));
+                format!(
+                    "LIMIT#RECIPIENT#{scope}#{}",
+                    sha256_hex(e.as_str().as_bytes())
+                )
+            }
+            Subject::Company(c) => format!("LIMIT#COMPANY#{c}"),
+            Subject::LoginIp(ip) => format!("LIMIT#LOGINIP#{}", sha256_hex(ip.as_bytes())),
+            Subject::RegistrationIp(ip) => {
+                format!("LIMIT#REGISTERIP#{}", sha256_hex(ip.as_bytes()))
+            }
+        }
+    }
+}
+
+/// The counter of `subject` in hour `hour` (hours since the epoch).
+pub fn limit_key(subject: &Subject, hour: i64) -> Key {
+    Key::new(subject.partition(), format!("HOUR#{hour}"))
+}
+
+/// The hour `now` falls in, and the seconds until the next one begins.
+pub fn hour_of(now: DateTime<Utc>) -> (i64, u64) {
+    let t = now.timestamp();
+    (t.div_euclid(3600), (3600 - t.rem_euclid(3600)) as u64)
+}
+
+/// Counts `n` more for `subject` this hour unless that would pass `limit`: `false` (and
+/// nothing counted) when it would.
+pub async fn take(
+    store: &dyn Store,
+    subject: &Subject,
+    n: u32,
+    limit: u32,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    if n == 0 {
+        return Ok(true);
+    }
+    if n > limit {
+        return Ok(false);
+    }
+    let (hour, _) = hour_of(now);
+    let room = Cond::Or(vec![
+        Cond::NotExists("count".into()),
+        Cond::Le("count".into(), json!(limit - n)),
+    ]);
+    let update = Update::new()
+        .add("count", i64::from(n))
+        .set("ttl", json!((hour + 2) * 3600));
+    match store
+        .update(&limit_key(subject, hour), update, Some(room))
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_condition_failure() => Ok(false),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,157 @@
+//! The limits every door shares: who may email people who did not ask for it, and how much
+//! email, how many logins and how many registrations one party may cause in an hour
+//! (`Config::limits`). Each limit is a counter in the table (`records::limit`); a call over one
+//! is refused with `TooManyRequests` and the seconds until the hour turns.
+
+use crate::app::App;
+use crate::domain::error::{DomainError, ErrorKind, Service};
+use crate::domain::{Caller, EmailAddress, Id};
+use crate::records::limit::{self, Subject};
+use crate::records::user;
+use crate::usecases::failed;
+
+fn too_many(what: &str, limit: u32, app: &App) -> DomainError {
+    let (_, retry) = limit::hour_of(app.clock.now());
+    DomainError::new(
+        ErrorKind::TooManyRequests,
+        format!("{what} (at most {limit} an hour); try again later"),
+    )
+    .with_retry_after(retry)
+}
+
+/// Counts `n` for `subject` against `max`, or refuses with `what` as the reason.
+async fn take(
+    app: &App,
+    subject: Subject,
+    n: u32,
+    max: u32,
+    what: &str,
+) -> Result<(), DomainError> {
+    let now = app.clock.now();
+    if limit::take(app.store.as_ref(), &subject, n, max, now)
+        .await
+        .map_err(failed(Service::Company))?
+    {
+        Ok(())
+    } else {
+        Err(too_many(what, max, app))
+    }
+}
+
+/// Only an account whose address is proven may make admit email other people (an address
+/// anyone could have registered must not turn admit into their mail relay).
+pub async fn proven_sender(app: &App, sender: Id) -> Result<(), DomainError> {
+    let me = user::find(app.store.as_ref(), sender)
+        .await
+        .map_err(failed(Service::User))?;
+    if me.is_none_or(|u| u.unverified || u.status != crate::records::Status::Active) {
+        return Err(DomainError::new(
+            ErrorKind::NotPermitted,
+            "confirm your email address (the link we sent you) before inviting anyone",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `company` may send `email` one more email this hour (counted when it may).
+pub async fn recipient_room(
+    app: &App,
+    company: Id,
+    email: &EmailAddress,
+) -> Result<bool, DomainError> {
+    let max = app.config.limits.recipient_per_hour;
+    let now = app.clock.now();
+    limit::take(
+        app.store.as_ref(),
+        &Subject::Recipient(Some(company), email.clone()),
+        1,
+        max,
+        now,
+    )
+    .await
+    .map_err(failed(Service::Company))
+}
+
+/// Counts `n` emails that `sender` (none: an operator) has `company` send to other people:
+/// against the sender's and the company's hourly limits.
+pub async fn emails_to_others(
+    app: &App,
+    sender: Option<Id>,
+    company: Id,
+    n: u32,
+) -> Result<(), DomainError> {
+    let l = app.config.limits;
+    if let Some(sender) = sender {
+        take(
+            app,
+            Subject::Sender(sender),
+            n,
+            l.sender_per_hour,
+            "you have invited too many addresses this hour",
+        )
+        .await?;
+    }
+    take(
+        app,
+        Subject::Company(company),
+        n,
+        l.company_per_hour,
+        "this company has sent too many emails this hour",
+    )
+    .await
+}
+
+/// Counts one email from `company` to `email`, or refuses it.
+pub async fn email_to(app: &App, company: Id, email: &EmailAddress) -> Result<(), DomainError> {
+    if recipient_room(app, company, email).await? {
+        Ok(())
+    } else {
+        Err(too_many(
+            &format!("{email} was emailed too often from this company this hour"),
+            app.config.limits.recipient_per_hour,
+            app,
+        ))
+    }
+}
+
+/// Counts one email of the account flows (verification, password reset) to `email`.
+pub async fn account_email(app: &App, email: &EmailAddress) -> Result<(), DomainError> {
+    take(
+        app,
+        Subject::Recipient(None, email.clone()),
+        1,
+        app.config.limits.recipient_per_hour,
+        "too many emails were sent to this address this hour",
+    )
+    .await
+}
+
+/// Counts one login attempt from the caller's source IP.
+pub async fn login_from(app: &App, caller: &Caller) -> Result<(), DomainError> {
+    let Some(ip) = caller.ip.clone() else {
+        return Ok(());
+    };
+    take(
+        app,
+        Subject::LoginIp(ip),
+        1,
+        app.config.limits.login_ip_per_hour,
+        "too many login attempts from your network this hour",
+    )
+    .await
+}
+
+/// Counts one self-registration from the caller's source IP.
+pub async fn registration_from(app: &App, caller: &Caller) -> Result<(), DomainError> {
+    let Some(ip) = caller.ip.clone() else {
+        return Ok(());
+    };
+    take(
+        app,
+        Subject::RegistrationIp(ip),
+        1,
+        app.config.limits.register_ip_per_hour,
+        "too many registrations from your network this hour",
+    )
+    .await
+}

@@ -1,0 +1,144 @@
+//! A person's own memberships: the companies (businesses, sites) they belong to, and leaving
+//! one. Nobody else decides that a person stays: a member may leave any company, except its
+//! last active admin (who would leave it with no one to run it) and a member the company
+//! deactivated (leaving would wipe the company's decision, and the address could be invited
+//! back).
+
+use crate::app::App;
+use crate::domain::activity::{ActivityType, Source};
+use crate::domain::error::{DomainError, ErrorKind, Service};
+use crate::domain::{Caller, Id};
+use crate::ports::store::Write;
+use crate::records::{activity, company, membership, Role, Session, Status};
+use crate::usecases::failed;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// One company the caller belongs to, as the platform family shows it.
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct MyBusiness {
+    #[serde(rename = "BusinessID")]
+    pub business_id: Id,
+    pub name: String,
+    pub role: Role,
+    /// `active`, `pending` (waiting for a proven address) or `inactive` (deactivated by the
+    /// company).
+    pub status: Status,
+    pub teams: Vec<Id>,
+    /// When temporary access ends; absent for permanent access.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "crate::domain::time::rfc3339_opt"
+    )]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// The companies the caller belongs to (ended temporary access is not belonging), by id.
+pub async fn mine(app: &App, session: &Session) -> Result<Vec<MyBusiness>, DomainError> {
+    let store = app.store.as_ref();
+    let fail = failed(Service::Company);
+    let now = app.clock.now();
+    let mut out = Vec::new();
+    for m in membership::companies_of(store, session.user_id)
+        .await
+        .map_err(&fail)?
+    {
+        if m.has_expired_at(now) {
+            continue;
+        }
+        let Some(c) = company::find(store, m.company_id).await.map_err(&fail)? else {
+            continue;
+        };
+        out.push(MyBusiness {
+            business_id: c.company_id,
+            name: c.name,
+            role: m.role,
+            status: m.status,
+            teams: m.teams,
+            expires_at: m.expires_at,
+        });
+    }
+    out.sort_by_key(|b| b.business_id);
+    Ok(out)
+}
+
+/// What leaving answers.
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Left {
+    #[serde(rename = "BusinessID")]
+    pub business_id: Id,
+    pub status: &'static str,
+}
+
+fn not_found() -> DomainError {
+    DomainError::new(ErrorKind::RecordNotFound, "no such business for this user")
+}
+
+/// Leaves `business`: the membership (with its teams) ends at once, with a `Site Left` activity
+/// in the company's log, and a recorded end of temporary access is withdrawn. One transaction.
+pub async fn leave(
+    app: &App,
+    session: &Session,
+    business: Id,
+    caller: &Caller,
+) -> Result<Left, DomainError> {
+    let store = app.store.as_ref();
+    let fail = failed(Service::Membership);
+    let now = app.clock.now();
+    let user = session.user_id;
+    let m = membership::find(store, business, user)
+        .await
+        .map_err(&fail)?
+        .filter(|m| !m.has_expired_at(now))
+        .ok_or_else(not_found)?;
+    if m.status == Status::Inactive {
+        return Err(DomainError::new(
+            ErrorKind::NotPermitted,
+            "the business deactivated your membership: ask its admin",
+        ));
+    }
+    if m.role == Role::Admin && m.is_active_at(now) {
+        let admins = membership::members_of(store, business)
+            .await
+            .map_err(&fail)?
+            .into_iter()
+            .filter(|o| o.role == Role::Admin && o.is_active_at(now))
+            .count();
+        if admins <= 1 {
+            return Err(DomainError::new(
+                ErrorKind::NotPermitted,
+                "you are the business's only admin: make someone else an admin before you leave",
+            ));
+        }
+    }
+    let mut writes: Vec<Write> = vec![membership::remove(&m)];
+    if let Some(end) = m.expires_at {
+        writes.extend(activity::cancel_expiry(business, user, end));
+    }
+    writes.extend(activity::record_in_site(
+        business,
+        user,
+        ActivityType::SiteLeft,
+        Source::of(caller, false),
+        caller,
+        None,
+        now,
+    ));
+    app.store.transact(writes).await.map_err(|e| {
+        if e.failed_at(0) {
+            DomainError::new(
+                ErrorKind::Conflict,
+                "your membership changed at the same time; try again",
+            )
+        } else {
+            fail(e)
+        }
+    })?;
+    tracing::info!(user_id = %user, company_id = %business, "member left");
+    Ok(Left {
+        business_id: business,
+        status: "left",
+    })
+}
