@@ -530,3 +530,20 @@ pub fn emulator_mail() -> Vec<Mail> {
 pub fn parse_mail(raw: &str) -> Mail {
     admit_shared::ports::mail::mime::parse(raw)
 }
+
+/// `gateway_request` with a query string (`a=1&cursor=a%C3%A9b`): its parameters decoded as
+/// API Gateway decodes them into `queryStringParameters`.
+pub fn gateway_request_with_query(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+    raw_query: &str,
+) -> Request {
+    use lambda_http::RequestExt;
+    let params: std::collections::HashMap<String, String> =
+        form_urlencoded::parse(raw_query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+    gateway_request(method, path, headers, body).with_query_string_parameters(params)
+}

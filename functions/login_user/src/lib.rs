@@ -14,6 +14,9 @@ pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let caller = http::caller(&req);
     let result: Result<_, DomainError> = async {
         let body: LoginRequest = http::json_body(&req)?;
+        if body.set_cookie == Some(true) {
+            cookie_request_allowed(app, &req)?;
+        }
         login::login(app, Credentials::try_from(body)?, &caller).await
     }
     .await;
@@ -35,4 +38,12 @@ pub async fn handler(app: &App, req: Request) -> Response<Body> {
             .insert(lambda_http::http::header::SET_COOKIE, v);
     }
     response
+}
+
+/// A login that sets the session cookie must not be one a page elsewhere sent (login CSRF):
+/// its body is declared JSON, which no HTML form can send (else `UnsupportedMediaType`), and
+/// an `Origin` header, when there is one, is this API's own (else `NotPermitted`).
+fn cookie_request_allowed(app: &App, req: &Request) -> Result<(), DomainError> {
+    http::require_json_content_type(req)?;
+    http::check_same_origin(app, req)
 }

@@ -170,6 +170,30 @@ mod tests {
         assert!(Token::presented(&"x".repeat(300)).is_none());
     }
 
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any presented text (any unicode, any length) is refused or taken: never a panic, and
+        /// what is taken is bounded ASCII.
+        #[test]
+        fn any_presented_token_is_answered(raw in any::<String>()) {
+            if let Some(t) = Token::presented(&raw) {
+                prop_assert!(!t.reveal().is_empty() && t.reveal().len() <= 256);
+                prop_assert!(t.reveal().is_ascii());
+            }
+        }
+
+        /// A token handed out is accepted back as itself, with the same hash.
+        #[test]
+        fn generated_tokens_round_trip(prefix in "[a-z]{0,8}_?") {
+            let t = Token::generate(&prefix).unwrap();
+            let back = Token::presented(t.reveal()).unwrap();
+            prop_assert_eq!(back.hash(), t.hash());
+        }
+    }
+
     #[test]
     fn sha256_matches_a_known_vector() {
         assert_eq!(

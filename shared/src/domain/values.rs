@@ -385,6 +385,52 @@ mod tests {
         assert_eq!("42".parse::<Id>().unwrap().get(), 42);
     }
 
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any text as an id (path, query) is refused or taken: never a panic.
+        #[test]
+        fn any_id_text_is_answered(raw in any::<String>()) {
+            if let Ok(id) = raw.parse::<Id>() {
+                prop_assert!((1..=MAX_SAFE_ID).contains(&id.get()));
+            }
+        }
+
+        /// Every id reads back from its text and from its JSON.
+        #[test]
+        fn ids_round_trip(n in 1..=MAX_SAFE_ID) {
+            let id = Id::new(n).unwrap();
+            prop_assert_eq!(id.to_string().parse::<Id>().unwrap(), id);
+            let json = serde_json::to_string(&id).unwrap();
+            prop_assert_eq!(serde_json::from_str::<Id>(&json).unwrap(), id);
+        }
+
+        /// Any text as an email address (a body field, the `After` paging token) is refused or
+        /// taken: never a panic; what is taken is canonical (parsing it again changes nothing).
+        #[test]
+        fn any_email_text_is_answered(raw in any::<String>()) {
+            if let Ok(e) = EmailAddress::parse(&raw) {
+                prop_assert_eq!(EmailAddress::parse(e.as_str()).unwrap(), e);
+            }
+        }
+
+        /// Email-shaped text with unicode around the @ never panics either.
+        #[test]
+        fn email_shaped_text_is_answered(local in "\\PC{0,70}", domain in "[a-z\u{e9}\u{1F600}.-]{0,70}") {
+            let _ = EmailAddress::parse(&format!("{local}@{domain}"));
+        }
+
+        /// Names and passwords of any text are refused or taken: never a panic.
+        #[test]
+        fn any_name_or_password_is_answered(raw in any::<String>()) {
+            let _ = Name::parse("firstName", &raw, 50);
+            let _ = Password::presented(raw.clone());
+            let _ = Password::new_policy(raw);
+        }
+    }
+
     #[test]
     fn names_are_trimmed_and_bounded() {
         assert_eq!(

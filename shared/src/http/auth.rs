@@ -97,15 +97,16 @@ pub async fn platform_session(app: &App, req: &Request) -> Result<Principal, Dom
             true,
         ),
     };
+    if via_cookie {
+        // A cookie rides along with any site's requests; a page elsewhere may not use it.
+        super::check_same_origin(app, req)?;
+    }
     let token = Token::presented(&raw).ok_or_else(|| invalid("auth token is not valid"))?;
     let session = sessions::authenticate(app, &token, &super::caller(req)).await?;
     let csrf_headers = req
         .headers()
         .iter()
-        .filter_map(|(name, value)| {
-            let company = name.as_str().strip_prefix("x-csrf-token_")?;
-            Some((company.to_string(), value.to_str().ok()?.to_string()))
-        })
+        .filter_map(|(name, value)| csrf_header(name.as_str(), value.as_bytes()))
         .collect();
     Ok(Principal {
         session,
@@ -133,4 +134,38 @@ pub async fn bearer_session(app: &App, req: &Request) -> Result<(Token, Session)
         .ok_or_else(|| invalid("the Authorization header must be Bearer <authToken>"))?;
     let session = sessions::authenticate(app, &token, &super::caller(req)).await?;
     Ok((token, session))
+}
+
+/// An `X-Csrf-Token_{companyId}` header (names arrive lower-cased) as (company id text,
+/// value); any other header, or a value that is not text, is `None`.
+fn csrf_header(name: &str, value: &[u8]) -> Option<(String, String)> {
+    let company = name.strip_prefix("x-csrf-token_")?;
+    let value = std::str::from_utf8(value).ok()?;
+    Some((company.to_string(), value.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any header name and value bytes are read or skipped: never a panic.
+        #[test]
+        fn any_header_is_answered(name in any::<String>(), value in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = csrf_header(&name, &value);
+        }
+
+        /// A CSRF header for a company reads back as that company and value.
+        #[test]
+        fn csrf_headers_round_trip(company in 1u64..=crate::domain::values::MAX_SAFE_ID, value in "[ -~]{0,80}") {
+            let name = format!("x-csrf-token_{company}");
+            prop_assert_eq!(
+                csrf_header(&name, value.as_bytes()),
+                Some((company.to_string(), value.clone()))
+            );
+        }
+    }
 }

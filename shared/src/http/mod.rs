@@ -211,6 +211,128 @@ pub fn public_base(app: &App, req: &Request) -> String {
     format!("https://{host}")
 }
 
+/// Whether a Content-Type value is a JSON media type: `application/json` or
+/// `application/*+json`, parameters (a charset) allowed, case ignored.
+pub fn is_json_media_type(value: &str) -> bool {
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match essence.strip_prefix("application/") {
+        Some("json") => true,
+        Some(sub) => sub
+            .strip_suffix("+json")
+            .is_some_and(|s| !s.is_empty() && !s.contains('/')),
+        None => false,
+    }
+}
+
+/// Refuses a body that is not declared as JSON (`UnsupportedMediaType`): what a call that
+/// sets a cookie reads, since a cross-site HTML form can only send form and text types.
+pub fn require_json_content_type(req: &Request) -> Result<(), DomainError> {
+    let given = req
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if is_json_media_type(given) {
+        return Ok(());
+    }
+    Err(DomainError::new(
+        ErrorKind::UnsupportedMediaType,
+        format!(
+            "Content-Type {} is not accepted with setCookie; send application/json",
+            if given.trim().is_empty() {
+                "(none)"
+            } else {
+                given.trim()
+            }
+        ),
+    ))
+}
+
+/// An origin (`scheme://host[:port]`) in one form for comparing: scheme and host lower-cased,
+/// the scheme's default port dropped, any path cut. `None` for text that is not one.
+pub fn normalize_origin(raw: &str) -> Option<String> {
+    let (scheme, rest) = raw.trim().split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') || !authority.is_ascii() {
+        return None;
+    }
+    let authority = authority.to_ascii_lowercase();
+    let default_port = if scheme == "https" { ":443" } else { ":80" };
+    let authority = authority
+        .strip_suffix(default_port)
+        .unwrap_or(&authority)
+        .to_string();
+    Some(format!("{scheme}://{authority}"))
+}
+
+/// Whether a host (with or without a port) is this machine: `localhost`, `127.x.x.x`, `[::1]`.
+fn is_loopback_host(host: &str) -> bool {
+    let name = if let Some(v6) = host.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The stage's own origin: that of `ADMIT_PUBLIC_URL` when set, else the request's host with
+/// https (http for a loopback host).
+pub fn stage_origin(app: &App, req: &Request) -> Option<String> {
+    if !app.config.public_url.is_empty() {
+        return normalize_origin(&app.config.public_url);
+    }
+    let host = request_host(req)?;
+    let scheme = if is_loopback_host(&host) {
+        "http"
+    } else {
+        "https"
+    };
+    normalize_origin(&format!("{scheme}://{host}"))
+}
+
+/// The host the request came to: API Gateway's domain name, or the Host header.
+fn request_host(req: &Request) -> Option<String> {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.domain_name.clone(),
+        _ => None,
+    }
+    .or_else(|| {
+        req.headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string)
+    })
+}
+
+/// Refuses a request whose `Origin` header names another site than this stage (`NotPermitted`):
+/// a browser adds `Origin` to cross-site requests, so a page elsewhere cannot use the caller's
+/// cookie. A request without `Origin` (curl, the apps) passes.
+pub fn check_same_origin(app: &App, req: &Request) -> Result<(), DomainError> {
+    let Some(origin) = req.headers().get(http::header::ORIGIN) else {
+        return Ok(());
+    };
+    let given = origin.to_str().ok().and_then(normalize_origin);
+    match (given, stage_origin(app, req)) {
+        (Some(g), Some(own)) if g == own => Ok(()),
+        _ => Err(DomainError::new(
+            ErrorKind::NotPermitted,
+            "cross-site request refused: the Origin header is not this API's origin",
+        )),
+    }
+}
+
 /// The `main` of an HTTP endpoint's Lambda binary, given the function's crate (which exports
 /// `handler` and `PORTS`): JSON logs, `App` built once per cold start with only the ports the
 /// function uses (a configuration error stops the cold start with a message naming the
@@ -287,6 +409,77 @@ mod tests {
             "request body is not valid JSON (line 1, column 11)"
         );
         assert_eq!(message("  "), "request body is required (a JSON object)");
+    }
+
+    #[test]
+    fn json_media_types_are_told_apart() {
+        for yes in [
+            "application/json",
+            "Application/JSON; charset=UTF-8",
+            "application/vnd.soa.v81+json",
+            " application/problem+json ;x=y",
+        ] {
+            assert!(is_json_media_type(yes), "{yes}");
+        }
+        for no in [
+            "",
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "application/+json",
+            "text/json",
+            "application/jsonp",
+        ] {
+            assert!(!is_json_media_type(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn origins_compare_in_one_form() {
+        assert_eq!(
+            normalize_origin("HTTPS://API.Example.com:443/x").as_deref(),
+            Some("https://api.example.com")
+        );
+        assert_eq!(
+            normalize_origin("http://127.0.0.1:3000").as_deref(),
+            Some("http://127.0.0.1:3000")
+        );
+        assert_eq!(normalize_origin("null"), None);
+        assert_eq!(normalize_origin("ftp://x"), None);
+        assert!(is_loopback_host("localhost:3000"));
+        assert!(is_loopback_host("[::1]:8080"));
+        assert!(is_loopback_host("127.0.0.1"));
+        assert!(!is_loopback_host("api.example.com"));
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any header text as a media type or an origin is answered: never a panic.
+        #[test]
+        fn any_header_text_is_answered(raw in any::<String>()) {
+            let _ = is_json_media_type(&raw);
+            let _ = is_loopback_host(&raw);
+            if let Some(o) = normalize_origin(&raw) {
+                prop_assert_eq!(normalize_origin(&o), Some(o.clone()));
+            }
+        }
+
+        /// Any body bytes are parsed or refused with a message: never a panic.
+        #[test]
+        fn any_body_is_answered(raw in any::<String>()) {
+            let _ = parse_json::<Probe>(raw.as_bytes());
+        }
+
+        /// Origins read back as themselves.
+        #[test]
+        fn origins_round_trip(host in "[a-z0-9-]{1,20}(\\.[a-z]{2,6}){0,2}", port in proptest::option::of(1u16..)) {
+            let o = match port { Some(p) => format!("https://{host}:{p}"), None => format!("https://{host}") };
+            let want = o.strip_suffix(":443").unwrap_or(&o).to_string();
+            prop_assert_eq!(normalize_origin(&o), Some(want));
+        }
     }
 
     #[test]

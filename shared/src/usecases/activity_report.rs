@@ -78,6 +78,21 @@ pub const MAX_USER_IDS: usize = 100;
 /// many users holds no more of them in memory than one on a whole site).
 const SCAN_ENTRIES: usize = 1000;
 
+/// How much one report may read: at most `max_counted` matches are counted (beyond the page
+/// asked for), and at most `max_reads` pages of the index are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportLimits {
+    pub max_counted: u64,
+    pub max_reads: usize,
+}
+
+/// The limits of every report: 10,000 matches counted, 250 index pages read (enough for the
+/// count on 100 users' indexes of 100 entries a page).
+pub const LIMITS: ReportLimits = ReportLimits {
+    max_counted: 10_000,
+    max_reads: 250,
+};
+
 pub const REVERSED_RANGE: &str = "DateTo should be greater than DateFrom.";
 
 /// The report's body as sent (the seed's fields, and the paging this API adds).
@@ -217,19 +232,33 @@ pub struct ActivityRow {
     pub session_id: Option<String>,
 }
 
-/// The answer: every match counted, one page of rows.
+/// The answer: the matches counted, one page of rows.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ActivityPage {
     pub total_records: u64,
+    /// True when counting stopped at a limit: there are more matches than `total_records`.
+    /// Absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub total_records_capped: bool,
     pub rows: Vec<ActivityRow>,
 }
 
-/// The user activity report of `site`, newest first.
+/// The user activity report of `site`, newest first, within `LIMITS`.
 pub async fn report(
     app: &App,
     site: &Company,
     q: ActivityQuery,
+) -> Result<ActivityPage, DomainError> {
+    report_within(app, site, q, LIMITS).await
+}
+
+/// The user activity report of `site`, newest first, reading no more than `limits` allow.
+pub async fn report_within(
+    app: &App,
+    site: &Company,
+    q: ActivityQuery,
+    limits: ReportLimits,
 ) -> Result<ActivityPage, DomainError> {
     let c = site.company_id;
     // Nothing has happened after now (a temporary access's end is recorded ahead of time).
@@ -253,12 +282,24 @@ pub async fn report(
             && q.source.is_none_or(|s| e.source_type_id == s.id())
     };
     let skip = (q.page - 1).saturating_mul(q.page_size);
-    let (total, window) = scan(app, &mut cursors, &wanted, skip, q.page_size)
+    let mut budget = limits.max_reads;
+    let count_to = limits.max_counted.max(skip.saturating_add(q.page_size));
+    let scanned = scan(
+        app,
+        &mut cursors,
+        &wanted,
+        (skip, q.page_size),
+        count_to,
+        &mut budget,
+    )
+    .await
+    .map_err(failed(Service::User))?;
+    let rows = rows(app, scanned.window)
         .await
         .map_err(failed(Service::User))?;
-    let rows = rows(app, window).await.map_err(failed(Service::User))?;
     Ok(ActivityPage {
-        total_records: total,
+        total_records: scanned.total,
+        total_records_capped: scanned.capped,
         rows,
     })
 }
@@ -279,9 +320,11 @@ impl Cursor {
         }
     }
 
-    /// Reads the next page if nothing is buffered and there is more.
-    async fn fill(&mut self, app: &App) -> Result<(), StoreError> {
-        while self.buffered.is_empty() && !self.done {
+    /// Reads the next page if nothing is buffered and there is more, while `budget` (store
+    /// reads left for the report) lasts.
+    async fn fill(&mut self, app: &App, budget: &mut usize) -> Result<(), StoreError> {
+        while self.buffered.is_empty() && !self.done && *budget > 0 {
+            *budget -= 1;
             let (entries, next) = site_activity::page(app.store.as_ref(), &self.query).await?;
             self.buffered.extend(entries);
             match next {
@@ -291,22 +334,47 @@ impl Cursor {
         }
         Ok(())
     }
+
+    /// Whether entries may be left: buffered, or not read yet.
+    fn has_more(&self) -> bool {
+        !self.buffered.is_empty() || !self.done
+    }
 }
 
-/// Merges the cursors newest first: counts every wanted entry and keeps the `take` after the
-/// first `skip`. Once the page is full the rest is only counted.
+/// What a scan found: the matches counted (at most the count limit), whether there are more
+/// than that, and the page's entries.
+struct Scanned {
+    total: u64,
+    capped: bool,
+    window: Vec<SiteEntry>,
+}
+
+/// Merges the cursors newest first: counts the wanted entries and keeps the `take` after the
+/// first `skip` (`page`). Once the page is full the rest is only counted, up to `count_to`.
+/// Every store read spends one of `budget`; when the count limit or the budget stops the scan
+/// with entries left, the count is `capped`.
 async fn scan(
     app: &App,
     cursors: &mut [Cursor],
     wanted: &impl Fn(&SiteEntry) -> bool,
-    skip: u64,
-    take: u64,
-) -> Result<(u64, Vec<SiteEntry>), StoreError> {
+    (skip, take): (u64, u64),
+    count_to: u64,
+    budget: &mut usize,
+) -> Result<Scanned, StoreError> {
     let mut total = 0u64;
     let mut window = Vec::new();
+    let more_left = |cursors: &[Cursor]| cursors.iter().any(Cursor::has_more);
     while (window.len() as u64) < take {
         for c in cursors.iter_mut() {
-            c.fill(app).await?;
+            c.fill(app, budget).await?;
+        }
+        if *budget == 0 && cursors.iter().any(|c| c.buffered.is_empty() && !c.done) {
+            // A cursor could not be read: the merge would no longer be newest first.
+            return Ok(Scanned {
+                total,
+                capped: true,
+                window,
+            });
         }
         let newest = cursors
             .iter()
@@ -315,7 +383,11 @@ async fn scan(
             .max_by(|a, b| a.1.cmp(b.1))
             .map(|(i, _)| i);
         let Some(e) = newest.and_then(|i| cursors[i].buffered.pop_front()) else {
-            return Ok((total, window));
+            return Ok(Scanned {
+                total,
+                capped: false,
+                window,
+            });
         };
         if wanted(&e) {
             if total >= skip {
@@ -327,13 +399,24 @@ async fn scan(
     for c in cursors.iter_mut() {
         loop {
             total += c.buffered.drain(..).filter(|e| wanted(e)).count() as u64;
-            c.fill(app).await?;
+            if total > count_to {
+                return Ok(Scanned {
+                    total: count_to,
+                    capped: true,
+                    window,
+                });
+            }
+            c.fill(app, budget).await?;
             if c.buffered.is_empty() {
                 break;
             }
         }
     }
-    Ok((total, window))
+    Ok(Scanned {
+        total,
+        capped: more_left(cursors),
+        window,
+    })
 }
 
 /// The rows of a page: its activity items and their users, read by key.

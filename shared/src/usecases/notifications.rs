@@ -76,14 +76,10 @@ fn encode_cursor(key: &Key) -> String {
 /// `sk`, naming one of the caller's notifications.
 fn decode_cursor(user: Id, raw: &str) -> Result<Key, DomainError> {
     let bad = || DomainError::invalid("cursor is not one this API returned");
-    if raw.len() > 2048 || !raw.len().is_multiple_of(2) {
+    if raw.len() > 2048 {
         return Err(bad());
     }
-    let bytes: Vec<u8> = (0..raw.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&raw[i..i + 2], 16))
-        .collect::<Result<_, _>>()
-        .map_err(|_| bad())?;
+    let bytes = hex_bytes(raw).ok_or_else(bad)?;
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Cursor {
@@ -96,6 +92,25 @@ fn decode_cursor(user: Id, raw: &str) -> Result<Key, DomainError> {
         return Err(bad());
     }
     Ok(key)
+}
+
+/// The bytes written as hex digits in `raw` (two per byte, either case), or `None` for any
+/// other text. Works on bytes, so any caller-supplied text (non-ASCII included) is refused,
+/// never sliced inside a character.
+fn hex_bytes(raw: &str) -> Option<Vec<u8>> {
+    fn nibble(d: u8) -> Option<u8> {
+        char::from(d)
+            .to_digit(16)
+            .and_then(|n| u8::try_from(n).ok())
+    }
+    let digits = raw.as_bytes();
+    if !digits.len().is_multiple_of(2) {
+        return None;
+    }
+    digits
+        .chunks_exact(2)
+        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
+        .collect()
 }
 
 /// Parses the `limit` query parameter: 1 to 100, default 20.
@@ -192,5 +207,45 @@ mod tests {
             "extra fields are refused"
         );
         assert!(decode_cursor(user, "zz").is_err());
+        assert!(
+            decode_cursor(user, "a\u{e9}b").is_err(),
+            "non-ASCII is refused"
+        );
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any text at all, as a cursor, is refused or accepted: never a panic.
+        #[test]
+        fn any_cursor_text_is_answered(raw in any::<String>(), user in 1u64..1000) {
+            let _ = decode_cursor(Id::new(user).unwrap(), &raw);
+        }
+
+        /// Hex-looking text of any length, with stray characters, never panics.
+        #[test]
+        fn hex_like_cursors_are_answered(raw in "[0-9a-fA-F\u{e9}\u{1F600}]{0,64}") {
+            let _ = decode_cursor(Id::new(7).unwrap(), &raw);
+        }
+
+        /// Every cursor this API issues for a user's notification comes back as its key.
+        #[test]
+        fn issued_cursors_round_trip(
+            user in 1u64..=crate::domain::values::MAX_SAFE_ID,
+            n in 1u64..=crate::domain::values::MAX_SAFE_ID,
+        ) {
+            let id = Id::new(user).unwrap();
+            let key = notification::notification_key(id, Id::new(n).unwrap());
+            prop_assert_eq!(decode_cursor(id, &encode_cursor(&key)).unwrap(), key);
+        }
+
+        /// Hex of any bytes decodes to those bytes.
+        #[test]
+        fn hex_round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let text: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+            prop_assert_eq!(hex_bytes(&text), Some(bytes));
+        }
     }
 }

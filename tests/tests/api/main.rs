@@ -3,6 +3,7 @@
 
 mod accept_page;
 mod accounts;
+mod hardening;
 mod login;
 mod mi_invite;
 mod mi_register;

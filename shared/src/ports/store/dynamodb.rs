@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
@@ -323,6 +324,24 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// The TransactWriteItems request of one `transact` call, with a fresh
+    /// `ClientRequestToken`: the SDK's own retries of this request reuse it, so a retry after
+    /// a lost answer is recognised by DynamoDB as the commit that already happened (answered
+    /// as a success for 10 minutes) instead of failing its conditions.
+    fn transact_request(&self, items: Vec<TransactWriteItem>) -> TransactWriteItemsFluentBuilder {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .client_request_token(client_request_token())
+    }
+}
+
+/// A new idempotency token: 32 random hex digits (DynamoDB takes 1 to 36 characters).
+fn client_request_token() -> String {
+    crate::domain::secrets::random_hex_id()
+}
+
 #[async_trait]
 impl Store for DynamoStore {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
@@ -514,9 +533,7 @@ impl Store for DynamoStore {
             .iter()
             .map(|w| self.transact_item(w))
             .collect::<Result<Vec<_>, _>>()?;
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
+        self.transact_request(items)
             .send()
             .await
             .map_err(|e| match e.as_service_error() {
@@ -524,6 +541,10 @@ impl Store for DynamoStore {
                     let codes: Vec<Option<&str>> =
                         c.cancellation_reasons().iter().map(|r| r.code()).collect();
                     cancellation(&codes)
+                }
+                // One token per call: a mismatch means a token was reused by mistake (a bug).
+                Some(TransactWriteItemsError::IdempotentParameterMismatchException(_)) => {
+                    StoreError::Internal(Box::new(e))
                 }
                 _ => classify(e),
             })?;
@@ -666,6 +687,35 @@ mod tests {
     }
 
     use serde_json::json;
+
+    /// A store on a client that is never sent anything (the request is only built).
+    fn offline_store() -> DynamoStore {
+        let conf = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+            .build();
+        DynamoStore::new(Client::from_conf(conf), "t")
+    }
+
+    #[test]
+    fn every_transaction_carries_its_own_client_request_token() {
+        let store = offline_store();
+        let put = Write::Put {
+            item: json!({"pk": "A", "sk": "B"}).as_object().unwrap().clone(),
+            cond: None,
+        };
+        let token = |s: &DynamoStore| {
+            let items = vec![s.transact_item(&put).unwrap()];
+            s.transact_request(items)
+                .as_input()
+                .get_client_request_token()
+                .clone()
+        };
+        let first = token(&store).expect("a ClientRequestToken");
+        let second = token(&store).expect("a ClientRequestToken");
+        assert!((1..=36).contains(&first.len()), "{first}");
+        assert_ne!(first, second, "a new token for each call");
+    }
 
     #[test]
     fn values_round_trip_through_attribute_values() {

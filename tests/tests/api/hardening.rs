@@ -1,0 +1,319 @@
+//! Hardening: caller-supplied text never crashes a handler, the activity report's count is
+//! bounded, and a cookie session cannot be set or used from another site (login CSRF).
+
+use admit_shared::records::{ApiKeyType, Role};
+use admit_shared::usecases::activity_report::{
+    self, ActivityQuery, ActivityRequest, ReportLimits, LIMITS,
+};
+use admit_shared::usecases::provision::{self, NewUser};
+use admit_shared::App;
+use admit_tests::{
+    assert_error, auth_token, both_backends, gateway_request, gateway_request_with_query, read,
+    Backend, TestApp,
+};
+use chrono::Duration;
+use lambda_http::RequestExt;
+use serde_json::{json, Value};
+
+const ADMIN: (&str, &str) = ("admin@hardening.example", "Hard-pass-2026");
+const OTHER_SITE: &str = "https://evil.example";
+/// The stage's own origin in tests (`Config::local()`'s public URL).
+const OWN_ORIGIN: &str = "http://127.0.0.1:3000";
+
+/// A company with one admin; returns the app and the company.
+async fn world(backend: Backend) -> (TestApp, admit_shared::records::Company) {
+    let t = TestApp::new(backend).await;
+    let company = provision::create_company(&t.app, "Hardening")
+        .await
+        .unwrap();
+    provision::create_api_key(&t.app, company.company_id, ApiKeyType::App)
+        .await
+        .unwrap();
+    provision::create_user(
+        &t.app,
+        NewUser {
+            email: ADMIN.0,
+            password: ADMIN.1,
+            first_name: "Hal",
+            last_name: "Hard",
+            membership: Some((company.company_id, Role::Admin)),
+        },
+    )
+    .await
+    .unwrap();
+    (t, company)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsers never panic
+
+async fn non_ascii_cursor_scenario(backend: Backend) {
+    let (t, _) = world(backend).await;
+    let app = &t.app;
+    let token = auth_token(app, ADMIN.0, ADMIN.1).await;
+    let list = |query: &'static str| {
+        let token = token.clone();
+        async move {
+            let req = gateway_request_with_query(
+                "GET",
+                "/rest/user/notifications",
+                &[("x-nextinteract-authtoken", &token)],
+                None,
+                query,
+            );
+            read(list_notifications::handler(app, req).await)
+        }
+    };
+    // "aéb": four bytes, an even length, a character across the second byte boundary.
+    for query in [
+        "cursor=a%C3%A9b",
+        "cursor=%C3%A9%C3%A9",
+        "limit=5&cursor=%F0%9F%98%80",
+    ] {
+        let got = list(query).await;
+        assert_error(&got, 400, "WSInvalidParameterException");
+        assert!(
+            got.1["errorMsg"].as_str().unwrap().contains("cursor"),
+            "{}",
+            got.1
+        );
+    }
+    // The list itself still answers.
+    let got = list("limit=5").await;
+    assert_eq!(got.0, 200, "{}", got.1);
+}
+
+both_backends!(
+    a_non_ascii_cursor_is_a_bad_request,
+    non_ascii_cursor_scenario
+);
+
+// ---------------------------------------------------------------------------------------------
+// The activity report's count is bounded
+
+fn report_query(app: &App, page: u64, page_size: u64) -> ActivityQuery {
+    let now = app.clock.now();
+    let ts = |t| admit_shared::domain::time::format(t);
+    let body: ActivityRequest = serde_json::from_value(json!({
+        "dateFrom": ts(now - Duration::days(1)),
+        "dateTo": ts(now + Duration::days(1)),
+        "activity": 1,
+        "page": page,
+        "pageSize": page_size,
+    }))
+    .unwrap();
+    ActivityQuery::try_from(body).unwrap()
+}
+
+fn dates(page: &activity_report::ActivityPage) -> Vec<String> {
+    page.rows
+        .iter()
+        .map(|r| admit_shared::domain::time::format(r.event_date))
+        .collect()
+}
+
+async fn capped_count_scenario(backend: Backend) {
+    let (t, site) = world(backend).await;
+    let app = &t.app;
+    for _ in 0..6 {
+        t.clock.advance(Duration::seconds(1));
+        auth_token(app, ADMIN.0, ADMIN.1).await;
+    }
+    t.clock.advance(Duration::seconds(1));
+    let full = activity_report::report(app, &site, report_query(app, 1, 100))
+        .await
+        .unwrap();
+    assert_eq!(full.total_records, 6);
+    assert!(!full.total_records_capped);
+    let all = dates(&full);
+
+    let small = ReportLimits {
+        max_counted: 3,
+        ..LIMITS
+    };
+    // The count stops at the cap (or the end of the page asked for, when further) and says
+    // so; the pages asked for are still the right rows. The last page sees every match.
+    for (page, want, total, capped) in [
+        (1, &all[0..2], 3, true),
+        (2, &all[2..4], 4, true),
+        (3, &all[4..6], 6, false),
+    ] {
+        let got = activity_report::report_within(app, &site, report_query(app, page, 2), small)
+            .await
+            .unwrap();
+        assert_eq!(dates(&got), want, "page {page}");
+        assert_eq!(
+            (got.total_records, got.total_records_capped),
+            (total, capped),
+            "page {page}"
+        );
+        let body = serde_json::to_value(&got).unwrap();
+        assert_eq!(body["totalRecords"], json!(total), "{body}");
+        if capped {
+            assert_eq!(body["totalRecordsCapped"], json!(true), "{body}");
+        } else {
+            assert!(body.get("totalRecordsCapped").is_none(), "{body}");
+        }
+    }
+    // A read budget too small for the count stops it too, flagged.
+    let no_reads = ReportLimits {
+        max_reads: 0,
+        ..LIMITS
+    };
+    let got = activity_report::report_within(app, &site, report_query(app, 1, 2), no_reads)
+        .await
+        .unwrap();
+    assert!(got.total_records_capped);
+    // A count that fits the cap exactly is not capped.
+    let exact = ReportLimits {
+        max_counted: 6,
+        ..LIMITS
+    };
+    let got = activity_report::report_within(app, &site, report_query(app, 1, 2), exact)
+        .await
+        .unwrap();
+    assert_eq!((got.total_records, got.total_records_capped), (6, false));
+
+    // Through the handler: an uncapped count has no flag, the seed's shape is kept.
+    let token = auth_token(app, ADMIN.0, ADMIN.1).await;
+    let now = app.clock.now();
+    let body = json!({
+        "dateFrom": admit_shared::domain::time::format(now - Duration::days(1)),
+        "dateTo": admit_shared::domain::time::format(now + Duration::days(1)),
+        "activity": 1,
+    })
+    .to_string();
+    let auth = format!("Bearer {token}");
+    let (status, page) = read(
+        user_activity_report::handler(
+            app,
+            gateway_request(
+                "POST",
+                "/api/rest/v1/management/user/activity",
+                &[("authorization", &auth)],
+                Some(&body),
+            ),
+        )
+        .await,
+    );
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["totalRecords"], json!(7));
+    assert!(page.get("totalRecordsCapped").is_none(), "{page}");
+}
+
+both_backends!(the_activity_count_is_capped, capped_count_scenario);
+
+// ---------------------------------------------------------------------------------------------
+// Login CSRF
+
+async fn login_with(app: &App, headers: &[(&str, &str)], set_cookie: Option<bool>) -> (u16, Value) {
+    let mut body = json!({"emailAddress": ADMIN.0, "password": ADMIN.1});
+    if let Some(c) = set_cookie {
+        body["setCookie"] = json!(c);
+    }
+    let body = body.to_string();
+    read(
+        login_user::handler(
+            app,
+            gateway_request("POST", "/rest/user/login", headers, Some(&body)),
+        )
+        .await,
+    )
+}
+
+async fn login_csrf_scenario(backend: Backend) {
+    let (t, _) = world(backend).await;
+    let app = &t.app;
+    // A cookie is set only for a body declared JSON: an HTML form's types are refused.
+    for ct in [
+        "text/plain",
+        "text/plain; charset=UTF-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
+        let got = login_with(app, &[("content-type", ct)], Some(true)).await;
+        assert_error(&got, 415, "WSUnsupportedMediaTypeException");
+    }
+    for ct in [
+        "application/json",
+        "application/json; charset=utf-8",
+        "application/vnd.soa.v81+json",
+    ] {
+        let got = login_with(app, &[("content-type", ct)], Some(true)).await;
+        assert_eq!(got.0, 200, "{ct}: {}", got.1);
+    }
+    // Without a cookie, JSON is read whatever the Content-Type (curl's default form type).
+    for (ct, cookie) in [
+        ("application/x-www-form-urlencoded", None),
+        ("text/plain", Some(false)),
+    ] {
+        let got = login_with(app, &[("content-type", ct)], cookie).await;
+        assert_eq!(got.0, 200, "{ct}: {}", got.1);
+        assert!(got.1["authToken"].is_string());
+    }
+    // Another site's Origin may not set the cookie; this stage's own may, and no Origin may.
+    let json_ct = ("content-type", "application/json");
+    let got = login_with(app, &[json_ct, ("origin", OTHER_SITE)], Some(true)).await;
+    assert_error(&got, 403, "WSNotPermittedException");
+    let got = login_with(app, &[json_ct, ("origin", "null")], Some(true)).await;
+    assert_error(&got, 403, "WSNotPermittedException");
+    let got = login_with(app, &[json_ct, ("origin", OWN_ORIGIN)], Some(true)).await;
+    assert_eq!(got.0, 200, "{}", got.1);
+    // An Origin does not matter to a login without a cookie (an app's token).
+    let got = login_with(app, &[json_ct, ("origin", OTHER_SITE)], None).await;
+    assert_eq!(got.0, 200, "{}", got.1);
+}
+
+both_backends!(login_csrf_is_refused, login_csrf_scenario);
+
+/// The business settings through the platform family, with these headers.
+async fn settings(app: &App, business: u64, headers: &[(&str, &str)]) -> (u16, Value) {
+    let req =
+        gateway_request("GET", "/api/businesses/1/settings", headers, None).with_path_parameters(
+            std::collections::HashMap::from([("BusinessID".to_string(), business.to_string())]),
+        );
+    read(get_business_settings::handler(app, req).await)
+}
+
+async fn cross_site_cookie_scenario(backend: Backend) {
+    let (t, company) = world(backend).await;
+    let app = &t.app;
+    let (status, granted) = login_with(app, &[], Some(true)).await;
+    assert_eq!(status, 200, "{granted}");
+    let token = granted["authToken"].as_str().unwrap();
+    let csrf = granted["csrfToken"].as_str().unwrap();
+    let cookie = format!("admit_session={token}");
+    let csrf_name = format!("x-csrf-token_{}", company.company_id);
+    let business = company.company_id.get();
+    let with = |origin: Option<&'static str>| {
+        let mut h = vec![("cookie", cookie.as_str()), (csrf_name.as_str(), csrf)];
+        if let Some(o) = origin {
+            h.push(("origin", o));
+        }
+        h
+    };
+    // The cookie session, CSRF header and all, from another site: 403 in the family's shape.
+    let got = settings(app, business, &with(Some(OTHER_SITE))).await;
+    assert_eq!(got.0, 403, "{}", got.1);
+    assert_eq!(got.1["Status"], json!(403), "{}", got.1);
+    assert!(got.1["Message"].as_str().unwrap().contains("Origin"));
+    // From this stage, or with no Origin: served.
+    for origin in [Some(OWN_ORIGIN), Some("HTTP://127.0.0.1:3000"), None] {
+        let got = settings(app, business, &with(origin)).await;
+        assert_eq!(got.0, 200, "{origin:?}: {}", got.1);
+    }
+    // A bearer token is not a cookie: a browser never sends it on its own.
+    let bearer = format!("Bearer {token}");
+    let got = settings(
+        app,
+        business,
+        &[("authorization", &bearer), ("origin", OTHER_SITE)],
+    )
+    .await;
+    assert_eq!(got.0, 200, "{}", got.1);
+}
+
+both_backends!(
+    cross_site_cookie_calls_are_refused,
+    cross_site_cookie_scenario
+);
