@@ -64,17 +64,17 @@ exceptions! {
     BodyTooLarge = 1018, 413, "WSRequestTooLargeException",
         "The request body is larger than 64 KiB.";
     NotPermitted = 1019, 403, "WSNotPermittedException",
-        "The caller is signed in but their role does not allow this call (inviteMIUser by a plain member).";
+        "The caller is signed in but may not do this: their role, their temporary access or the rules of the door do not allow it (a plain member inviting to a private team, a request from another site's page).";
     Expired = 1020, 410, "WSExpiredException",
         "The invitation link has expired; ask for a new one.";
     Conflict = 1021, 409, "WSConcurrentUpdateException",
         "Another request changed the same records at the same time; retrying may succeed.";
     TooManyRequests = 1022, 429, "WSTooManyRequestsException",
-        "Too many requests of this kind for this address (password resets: 3 an hour); `Retry-After` says when to try again.";
+        "An hourly limit is reached (emails per sender, recipient or company; logins or registrations per source IP; password resets per address; see docs/api.md); `Retry-After` says when to try again.";
     InvitingDisabled = 1023, 403, "WSInvitingDisabledException",
         "The company's `usersMayInvite` setting is off: only its reps and admins may invite.";
     UnsupportedMediaType = 1024, 415, "WSUnsupportedMediaTypeException",
-        "The request body's Content-Type is not one the call reads (platform family calls only).";
+        "The request body's Content-Type is not one the call reads (platform family calls; loginUser with setCookie needs JSON).";
     NotAcceptable = 1025, 406, "WSNotAcceptableException",
         "No media type the call answers with is acceptable to the caller (platform family calls only).";
     PasswordService = 2001, 500, "WSPasswordServiceException",
