@@ -10,4 +10,5 @@ mod mi_register;
 mod mi_teams;
 mod outbox;
 mod platform;
+mod rules;
 mod site;

@@ -1,0 +1,881 @@
+//! Who may grant what (docs/api.md): the same rules at every door that invites, the hourly
+//! limits with their `429` and `Retry-After` in each family's shape, a site that sees a user
+//! only after they say yes, leaving a business, and the races and retries around them.
+
+use admit_shared::domain::{EmailAddress, Id};
+use admit_shared::ports::store::{Cond, Key, Update, Write};
+use admit_shared::records::{self, company, invitation, membership, user, Role, Status};
+use admit_shared::usecases::provision::{self, NewUser};
+use admit_shared::usecases::{outbox, platform_invitations};
+use admit_shared::App;
+use admit_tests::{assert_error, auth_token, gateway_request, read, Backend, TestApp};
+use chrono::Duration;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{json, Value};
+
+const PW: &str = "Rules-pass-2026";
+const ADMIN: &str = "admin@acme.example";
+const REP: &str = "rep@acme.example";
+const MEMBER: &str = "member@acme.example";
+const TEMP: &str = "temp@acme.example";
+const UNPROVEN: &str = "unproven@acme.example";
+const OTHER_ADMIN: &str = "admin@other.example";
+
+/// Teams of company 1.
+const LOBBY: u64 = 1; // public
+const BOARD: u64 = 2; // private, nobody's
+const CREW: u64 = 3; // private, the member's
+
+fn id(n: u64) -> Id {
+    Id::new(n).unwrap()
+}
+
+/// Company 1 (Acme) with a public and two private teams; its admin (user 1), rep (2), a plain
+/// member of team 3 (3), a plain member whose access is temporary (4), a member whose address
+/// nobody proved (5); company 2 with its admin (6).
+async fn world(backend: Backend) -> TestApp {
+    let t = TestApp::new(backend).await;
+    let app = &t.app;
+    let c = provision::create_company(app, "Acme")
+        .await
+        .unwrap()
+        .company_id;
+    let other = provision::create_company(app, "Other")
+        .await
+        .unwrap()
+        .company_id;
+    for (name, public) in [("Lobby", true), ("Board", false), ("Crew", false)] {
+        provision::create_team(app, c, name, public).await.unwrap();
+    }
+    for (email, company, role) in [
+        (ADMIN, c, Role::Admin),
+        (REP, c, Role::Rep),
+        (MEMBER, c, Role::Member),
+        (TEMP, c, Role::Member),
+        (UNPROVEN, c, Role::Member),
+        (OTHER_ADMIN, other, Role::Admin),
+    ] {
+        provision::create_user(
+            app,
+            NewUser {
+                email,
+                password: PW,
+                first_name: "A",
+                last_name: "B",
+                membership: Some((company, role)),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let store = app.store.as_ref();
+    let mut m = membership::find(store, c, id(3)).await.unwrap().unwrap();
+    m.teams = vec![id(CREW)];
+    let mut temp = membership::find(store, c, id(4)).await.unwrap().unwrap();
+    temp.expires_at = Some(app.clock.now() + Duration::days(5));
+    app.store
+        .transact(vec![
+            Write::put(records::item(&m)),
+            Write::put(records::item(&temp)),
+        ])
+        .await
+        .unwrap();
+    app.store
+        .update(
+            &user::user_key(id(5)),
+            Update::new().set("unverified", true),
+            None,
+        )
+        .await
+        .unwrap();
+    t
+}
+
+fn mi_body(email: &str, teams: &[u64]) -> String {
+    let teams: Vec<Value> = teams.iter().map(|t| json!({"teamId": t})).collect();
+    json!({"companyId": 1, "contact": {"firstname": "New", "lastname": "Person", "email1": email},
+        "inviteTeams": teams})
+    .to_string()
+}
+
+async fn mi_raw(app: &App, token: &str, email: &str, teams: &[u64]) -> Response<Body> {
+    invite_mi_user::handler(
+        app,
+        gateway_request(
+            "POST",
+            "/rest/user/miinvite",
+            &[("x-nextinteract-authtoken", token)],
+            Some(&mi_body(email, teams)),
+        ),
+    )
+    .await
+}
+
+async fn mi(app: &App, token: &str, email: &str, teams: &[u64]) -> (u16, Value) {
+    read(mi_raw(app, token, email, teams).await)
+}
+
+async fn platform_raw(app: &App, token: &str, emails: &[&str]) -> Response<Body> {
+    let body = json!({"EmailAddresses": emails, "Message": "Join us"}).to_string();
+    let auth = format!("Bearer {token}");
+    invite_platform_users::handler(
+        app,
+        gateway_request(
+            "POST",
+            "/api/users/invitations",
+            &[("authorization", &auth)],
+            Some(&body),
+        ),
+    )
+    .await
+}
+
+async fn site_raw(app: &App, token: &str, body: Value) -> Response<Body> {
+    let auth = format!("Bearer {token}");
+    invite_site_users::handler(
+        app,
+        gateway_request(
+            "POST",
+            "/api/rest/v1/management/users/invite",
+            &[("authorization", &auth)],
+            Some(&body.to_string()),
+        ),
+    )
+    .await
+}
+
+/// Status, `Retry-After` (seconds) and body.
+fn with_retry(resp: Response<Body>) -> (u16, Option<u64>, Value) {
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let (status, body) = read(resp);
+    (status, retry, body)
+}
+
+fn invitation_of(email: &str) -> Key {
+    invitation::invitation_key(id(1), &EmailAddress::parse(email).unwrap())
+}
+
+async fn stored(app: &App, key: &Key) -> Option<Value> {
+    app.store.get(key).await.unwrap().map(Value::Object)
+}
+
+#[tokio::test]
+async fn a_plain_member_invites_only_to_public_teams_and_their_own() {
+    let t = world(Backend::Embedded).await;
+    let app = &t.app;
+    let member = auth_token(app, MEMBER, PW).await;
+    assert_eq!(
+        mi(app, &member, "a@new.example", &[LOBBY, CREW]).await.0,
+        200
+    );
+    let private = mi(app, &member, "b@new.example", &[BOARD]).await;
+    assert_error(&private, 400, "WSInvalidTeamException");
+    // A private team of someone else answers as a team that does not exist would.
+    let missing = mi(app, &member, "b@new.example", &[99]).await;
+    assert_eq!(
+        private.1["errorMsg"].as_str().unwrap().replace('2', "N"),
+        missing.1["errorMsg"].as_str().unwrap().replace("99", "N")
+    );
+    assert!(stored(app, &invitation_of("b@new.example")).await.is_none());
+    // Reps and admins keep what the seeds give them: any team of the company.
+    let rep = auth_token(app, REP, PW).await;
+    assert_eq!(mi(app, &rep, "b@new.example", &[BOARD]).await.0, 200);
+}
+
+#[tokio::test]
+async fn temporary_access_invites_nobody_at_any_door() {
+    let t = world(Backend::Embedded).await;
+    let app = &t.app;
+    let temp = auth_token(app, TEMP, PW).await;
+    assert_error(
+        &mi(app, &temp, "mine@new.example", &[LOBBY]).await,
+        403,
+        "WSNotPermittedException",
+    );
+    let (status, body) = read(platform_raw(app, &temp, &["mine@new.example"]).await);
+    assert_eq!(
+        (status, body["Status"].clone()),
+        (403, json!(403)),
+        "{body}"
+    );
+    // A site admin whose own access is temporary grants nothing either.
+    let store = app.store.as_ref();
+    let mut admin = membership::find(store, id(1), id(1))
+        .await
+        .unwrap()
+        .unwrap();
+    admin.expires_at = Some(app.clock.now() + Duration::days(1));
+    app.store
+        .transact(vec![Write::put(records::item(&admin))])
+        .await
+        .unwrap();
+    let token = auth_token(app, ADMIN, PW).await;
+    let (status, body) = read(site_raw(app, &token, json!({"email": "mine@new.example"})).await);
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("temporary"),
+        "{body}"
+    );
+    assert!(stored(app, &invitation_of("mine@new.example"))
+        .await
+        .is_none());
+    assert!(outbox::pending(app).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_account_nobody_proved_sends_nothing_to_others() {
+    let t = world(Backend::Embedded).await;
+    let app = &t.app;
+    let unproven = auth_token(app, UNPROVEN, PW).await;
+    assert_error(
+        &mi(app, &unproven, "victim@new.example", &[LOBBY]).await,
+        403,
+        "WSNotPermittedException",
+    );
+    let (status, _) = read(platform_raw(app, &unproven, &["victim@new.example"]).await);
+    assert_eq!(status, 403);
+    assert!(outbox::pending(app).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_member_cannot_override_an_admin_through_invite_mi_user() {
+    let t = world(Backend::Embedded).await;
+    let app = &t.app;
+    let admin = auth_token(app, ADMIN, PW).await;
+    let member = auth_token(app, MEMBER, PW).await;
+    let caller = admit_shared::domain::Caller::default();
+    // An admin's revocation stands.
+    assert_eq!(mi(app, &admin, "x@new.example", &[BOARD]).await.0, 200);
+    platform_invitations::revoke_for(app, id(1), "x@new.example", Some(id(1)), &caller)
+        .await
+        .unwrap();
+    let got = mi(app, &member, "x@new.example", &[LOBBY]).await;
+    assert_error(&got, 403, "WSNotPermittedException");
+    let inv = stored(app, &invitation_of("x@new.example")).await.unwrap();
+    assert_eq!(inv["status"], json!("revoked"));
+    // An admin's pending invitation keeps its teams and link.
+    assert_eq!(mi(app, &admin, "y@new.example", &[BOARD]).await.0, 200);
+    t.clock.advance(Duration::minutes(30));
+    let got = mi(app, &member, "y@new.example", &[LOBBY]).await;
+    assert_error(&got, 403, "WSNotPermittedException");
+    let inv = stored(app, &invitation_of("y@new.example")).await.unwrap();
+    assert_eq!(inv["teams"], json!([BOARD]));
+    assert_eq!(inv["invitedBy"], json!(1));
+}
+
+#[tokio::test]
+async fn an_invitation_history_stays_bounded_however_often_it_is_sent() {
+    let t = world(Backend::Embedded).await;
+    let app = &t.app;
+    for _ in 0..60 {
+        let rep = auth_token(app, REP, PW).await;
+        assert_eq!(mi(app, &rep, "often@new.example", &[LOBBY]).await.0, 200);
+        t.clock.advance(Duration::minutes(21));
+    }
+    let inv = stored(app, &invitation_of("often@new.example"))
+        .await
+        .unwrap();
+    assert_eq!(
+        inv["history"].as_array().unwrap().len(),
+        invitation::MAX_HISTORY
+    );
+    assert_eq!(inv["historyDropped"], json!(10));
+    let caller = admit_shared::domain::Caller::default();
+    let revoked =
+        platform_invitations::revoke_for(app, id(1), "often@new.example", Some(id(1)), &caller)
+            .await
+            .unwrap();
+    assert_eq!(revoked.history.len(), invitation::MAX_HISTORY);
+}
+
+/// Sends `n` invitations from the member to new addresses; the answers.
+async fn many_mi(app: &App, token: &str, tag: &str, n: usize) -> Vec<(u16, Option<u64>, Value)> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let to = format!("{tag}{i}@new.example");
+        out.push(with_retry(mi_raw(app, token, &to, &[LOBBY]).await));
+    }
+    out
+}
+
+async fn sender_limit_scenario(backend: Backend) {
+    let mut t = world(backend).await;
+    t.app.config.limits.sender_per_hour = 5;
+    let app = &t.app;
+    let member = auth_token(app, MEMBER, PW).await;
+    let answers = many_mi(app, &member, "relay", 7).await;
+    assert!(answers[..5].iter().all(|a| a.0 == 200), "{answers:?}");
+    for (status, retry, body) in &answers[5..] {
+        assert_error(&(*status, body.clone()), 429, "WSTooManyRequestsException");
+        assert!(retry.is_some_and(|r| (1..=3600).contains(&r)), "{retry:?}");
+    }
+    outbox::dispatch_pending(app, 100).await.unwrap();
+    assert_eq!(
+        outbox::pending(app).await.unwrap().len(),
+        0,
+        "five emails, all sent"
+    );
+    // The platform door counts against the same sender.
+    let (status, retry, body) = with_retry(platform_raw(app, &member, &["p@new.example"]).await);
+    assert_eq!(
+        (status, body["Status"].clone()),
+        (429, json!(429)),
+        "{body}"
+    );
+    assert!(retry.is_some());
+    // The hour turns: the sender may send again.
+    let (_, wait, _) = &answers[6];
+    t.clock.advance(Duration::seconds(wait.unwrap() as i64 + 1));
+    let member = auth_token(app, MEMBER, PW).await;
+    assert_eq!(mi(app, &member, "later@new.example", &[LOBBY]).await.0, 200);
+}
+
+admit_tests::both_backends!(sender_limit, sender_limit_scenario);
+
+#[tokio::test]
+async fn a_recipient_limit_holds_per_company_and_site_invites_answer_in_their_shape() {
+    let mut t = world(Backend::Embedded).await;
+    t.app.config.limits.recipient_per_hour = 1;
+    let app = &t.app;
+    let rep = auth_token(app, REP, PW).await;
+    assert_eq!(mi(app, &rep, "target@new.example", &[LOBBY]).await.0, 200);
+    t.clock.advance(Duration::minutes(11));
+    let admin = auth_token(app, ADMIN, PW).await;
+    let (status, retry, body) =
+        with_retry(site_raw(app, &admin, json!({"email": "target@new.example"})).await);
+    assert_eq!(status, 429, "{body}");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("target@new.example"));
+    assert!(retry.is_some());
+    // Another company is not blocked by Acme's emails.
+    let other = auth_token(app, OTHER_ADMIN, PW).await;
+    let (status, body) = read(platform_raw(app, &other, &["target@new.example"]).await);
+    assert_eq!((status, body.clone()), (200, json!(["target@new.example"])));
+}
+
+#[tokio::test]
+async fn a_company_has_an_hourly_ceiling_across_its_senders() {
+    let mut t = world(Backend::Embedded).await;
+    t.app.config.limits.company_per_hour = 2;
+    let app = &t.app;
+    let rep = auth_token(app, REP, PW).await;
+    let admin = auth_token(app, ADMIN, PW).await;
+    let member = auth_token(app, MEMBER, PW).await;
+    assert_eq!(mi(app, &rep, "c1@new.example", &[LOBBY]).await.0, 200);
+    assert_eq!(mi(app, &admin, "c2@new.example", &[LOBBY]).await.0, 200);
+    assert_error(
+        &mi(app, &member, "c3@new.example", &[LOBBY]).await,
+        429,
+        "WSTooManyRequestsException",
+    );
+}
+
+fn from_ip(req: Request, ip: &str) -> Request {
+    let mut ctx = req.request_context();
+    if let RequestContext::ApiGatewayV2(c) = &mut ctx {
+        c.http.source_ip = Some(ip.to_string());
+    }
+    req.with_request_context(ctx)
+}
+
+async fn login_from(app: &App, ip: &str, email: &str, password: &str) -> (u16, Option<u64>, Value) {
+    let body = json!({"emailAddress": email, "password": password}).to_string();
+    let req = from_ip(
+        gateway_request("POST", "/rest/user/login", &[], Some(&body)),
+        ip,
+    );
+    with_retry(login_user::handler(app, req).await)
+}
+
+#[tokio::test]
+async fn logins_and_registrations_are_limited_per_source_ip() {
+    let mut t = world(Backend::Embedded).await;
+    t.app.config.limits.login_ip_per_hour = 3;
+    t.app.config.limits.register_ip_per_hour = 1;
+    let app = &t.app;
+    let ip = "198.51.100.9";
+    for _ in 0..3 {
+        assert_eq!(login_from(app, ip, ADMIN, PW).await.0, 200);
+    }
+    // The same answer for the right password and for an address no account has.
+    for (email, password) in [(ADMIN, PW), ("nobody@new.example", "Whatever-1")] {
+        let (status, retry, body) = login_from(app, ip, email, password).await;
+        assert_error(&(status, body), 429, "WSTooManyRequestsException");
+        assert!(retry.is_some());
+    }
+    assert_eq!(login_from(app, "198.51.100.10", ADMIN, PW).await.0, 200);
+
+    let key = "0b1c5d8e-2f3a-4b6c-9d7e-1a2b3c4d5e6f";
+    provision::import_api_key(app, id(1), records::ApiKeyType::App, key)
+        .await
+        .unwrap();
+    let register = |email: &str| {
+        let body = json!({"version": 1, "password": "Self-pass-2026", "apiKey": key,
+            "emailAddress": email, "firstName": "S", "lastName": "R"})
+        .to_string();
+        from_ip(
+            gateway_request("POST", "/rest/user/mi/selfregister", &[], Some(&body)),
+            ip,
+        )
+    };
+    let first = read(self_register_mi_user::handler(app, register("s1@new.example")).await);
+    assert_eq!(first.0, 200, "{}", first.1);
+    let second = with_retry(self_register_mi_user::handler(app, register("s2@new.example")).await);
+    assert_error(&(second.0, second.2), 429, "WSTooManyRequestsException");
+    assert!(second.1.is_some());
+}
+
+#[tokio::test]
+async fn self_registration_checks_its_qr_codes_before_the_address() {
+    let t = world(Backend::Embedded).await;
+    let app = &t.app;
+    let key = "0b1c5d8e-2f3a-4b6c-9d7e-1a2b3c4d5e6f";
+    provision::import_api_key(app, id(1), records::ApiKeyType::App, key)
+        .await
+        .unwrap();
+    let register = |email: &str| {
+        let body = json!({"version": 2, "password": "Self-pass-2026", "apiKey": key,
+            "emailAddress": email, "firstName": "S", "lastName": "R", "qrAccessCode": "NOPE"})
+        .to_string();
+        gateway_request("POST", "/rest/user/mi/selfregister", &[], Some(&body))
+    };
+    // An existing address and an unknown one get the same 400 for a bad code.
+    let existing = read(self_register_mi_user::handler(app, register(ADMIN)).await);
+    let unknown = read(self_register_mi_user::handler(app, register("nobody@new.example")).await);
+    assert_error(&existing, 400, "WSInvalidParameterException");
+    assert!(
+        existing.1["errorMsg"]
+            .as_str()
+            .unwrap()
+            .contains("qrAccessCode"),
+        "{}",
+        existing.1
+    );
+    assert_eq!(existing, unknown);
+}
+
+/// The newest accept-link token emailed to `to` (embedded store).
+async fn accept_token(t: &TestApp, to: &str) -> String {
+    outbox::dispatch_pending(&t.app, 100).await.unwrap();
+    admit_tests::captured_mail(&t.dir.join("mail"))
+        .into_iter()
+        .rev()
+        .filter(|m| m.to == to)
+        .find_map(|m| {
+            let rest = m.text.split("accept?token=").nth(1)?.to_string();
+            Some(
+                rest.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect(),
+            )
+        })
+        .unwrap_or_else(|| panic!("no invitation to {to}"))
+}
+
+async fn accept(app: &App, token: &str, password: &str) -> (u16, Value) {
+    let body = json!({"token": token, "password": password}).to_string();
+    read(
+        accept_mi_invitation::handler(
+            app,
+            gateway_request("POST", "/rest/user/miinvite/accept", &[], Some(&body)),
+        )
+        .await,
+    )
+}
+
+async fn preview(app: &App, token: &str) -> u16 {
+    let req = gateway_request("GET", "/rest/user/miinvite/accept", &[], None)
+        .with_query_string_parameters(std::collections::HashMap::from([(
+            "token".to_string(),
+            token.to_string(),
+        )]));
+    read(get_mi_invitation::handler(app, req).await).0
+}
+
+#[tokio::test]
+async fn accepting_never_takes_a_contact_from_its_user() {
+    let t = world(Backend::Embedded).await;
+    let app = &t.app;
+    // Acme's contact for the address already belongs to the rep (user 2).
+    let mut fields = serde_json::Map::new();
+    fields.insert("firstname".into(), json!("Sam"));
+    fields.insert("lastname".into(), json!("Shared"));
+    fields.insert("email1".into(), json!("shared@new.example"));
+    let contact = records::ContactRecord {
+        contact_id: id(500),
+        company_id: id(1),
+        created_at: app.clock.now(),
+        source: None,
+        user_id: Some(id(2)),
+        condition: None,
+        fields,
+    };
+    app.store
+        .transact(records::contact::create(&contact).writes)
+        .await
+        .unwrap();
+    let admin = auth_token(app, ADMIN, PW).await;
+    assert_eq!(mi(app, &admin, "shared@new.example", &[LOBBY]).await.0, 200);
+    let token = accept_token(&t, "shared@new.example").await;
+    let (status, body) = accept(app, &token, "Shared-pass-2026").await;
+    assert_eq!(status, 200, "{body}");
+    let kept = records::contact::find(app.store.as_ref(), id(1), id(500))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.user_id, Some(id(2)), "the contact stays its user's");
+}
+
+#[tokio::test]
+async fn an_invite_racing_an_accept_cannot_reopen_it() {
+    let t = world(Backend::Embedded).await;
+    let app = &t.app;
+    let admin = auth_token(app, ADMIN, PW).await;
+    assert_eq!(mi(app, &admin, "race@new.example", &[LOBBY]).await.0, 200);
+    let email = EmailAddress::parse("race@new.example").unwrap();
+    // The invite read the invitation while it was pending ...
+    let seen = invitation::find(app.store.as_ref(), id(1), &email)
+        .await
+        .unwrap()
+        .unwrap();
+    // ... the invitee accepted meanwhile ...
+    let token = accept_token(&t, "race@new.example").await;
+    assert_eq!(accept(app, &token, "Race-pass-2026").await.0, 200);
+    // ... and the invite's replacement fails instead of making it pending again.
+    let mut again = seen.clone();
+    again.created_at = app.clock.now() + Duration::seconds(1);
+    let err = app
+        .store
+        .transact(vec![invitation::replace(&again, Some(&seen))])
+        .await
+        .unwrap_err();
+    assert!(err.is_condition_failure(), "{err}");
+    let inv = stored(app, &invitation_of("race@new.example"))
+        .await
+        .unwrap();
+    assert_eq!(inv["status"], json!("accepted"));
+}
+
+#[tokio::test]
+async fn a_resend_kills_the_old_link_at_once_even_an_expired_one() {
+    let t = world(Backend::Embedded).await;
+    let app = &t.app;
+    let admin = auth_token(app, ADMIN, PW).await;
+    assert_eq!(mi(app, &admin, "late@new.example", &[LOBBY]).await.0, 200);
+    let old = accept_token(&t, "late@new.example").await;
+    t.clock.advance(Duration::days(8));
+    assert_eq!(preview(app, &old).await, 410);
+    platform_invitations::resend_for(app, id(1), "late@new.example", Some(id(1)), "https://x")
+        .await
+        .unwrap();
+    // Before the dispatcher has sent the new link, the old one opens nothing.
+    assert_eq!(preview(app, &old).await, 404);
+    let new = accept_token(&t, "late@new.example").await;
+    assert_ne!(new, old);
+    assert_eq!(preview(app, &new).await, 200);
+}
+
+#[tokio::test]
+async fn accepting_checks_the_company_and_the_account() {
+    let t = world(Backend::Embedded).await;
+    let app = &t.app;
+    let admin = auth_token(app, ADMIN, PW).await;
+    assert_eq!(mi(app, &admin, "fresh@new.example", &[LOBBY]).await.0, 200);
+    assert_eq!(mi(app, &admin, OTHER_ADMIN, &[LOBBY]).await.0, 200);
+    let fresh = accept_token(&t, "fresh@new.example").await;
+    let other = accept_token(&t, OTHER_ADMIN).await;
+    provision::set_user_status(app, OTHER_ADMIN, Status::Inactive)
+        .await
+        .unwrap();
+    assert_error(
+        &accept(app, &other, PW).await,
+        403,
+        "WSUserNotActiveException",
+    );
+    app.store
+        .update(
+            &company::company_key(id(1)),
+            Update::new().set("status", json!(Status::Inactive)),
+            Some(Cond::present()),
+        )
+        .await
+        .unwrap();
+    assert_error(
+        &accept(app, &fresh, "Fresh-pass-2026").await,
+        403,
+        "WSCompanyNotActiveException",
+    );
+    assert!(user::find_by_email(
+        app.store.as_ref(),
+        &EmailAddress::parse("fresh@new.example").unwrap()
+    )
+    .await
+    .unwrap()
+    .is_none());
+}
+
+async fn my_businesses(
+    app: &App,
+    method: &str,
+    token: &str,
+    business: Option<u64>,
+) -> (u16, Value) {
+    let auth = format!("Bearer {token}");
+    let path = match business {
+        Some(b) => format!("/api/users/me/businesses/{b}"),
+        None => "/api/users/me/businesses".into(),
+    };
+    let mut req = gateway_request(method, &path, &[("authorization", &auth)], None);
+    if let Some(b) = business {
+        req = req.with_path_parameters(std::collections::HashMap::from([(
+            "BusinessID".to_string(),
+            b.to_string(),
+        )]));
+    }
+    read(my_businesses::handler(app, req).await)
+}
+
+#[tokio::test]
+async fn members_see_their_businesses_and_leave_one() {
+    let t = world(Backend::Embedded).await;
+    let app = &t.app;
+    let member = auth_token(app, MEMBER, PW).await;
+    let (status, mine) = my_businesses(app, "GET", &member, None).await;
+    assert_eq!(status, 200, "{mine}");
+    assert_eq!(
+        mine,
+        json!([{"BusinessID": 1, "Name": "Acme", "Role": "member", "Status": "active", "Teams": [CREW]}])
+    );
+    let (status, left) = my_businesses(app, "DELETE", &member, Some(1)).await;
+    assert_eq!(
+        (status, left),
+        (200, json!({"BusinessID": 1, "Status": "left"}))
+    );
+    assert!(membership::find(app.store.as_ref(), id(1), id(3))
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(my_businesses(app, "GET", &member, None).await.1, json!([]));
+    // Leaving is in the site's log; a business one is not in is not found.
+    let items = records::activity::of_user(app.store.as_ref(), id(3))
+        .await
+        .unwrap();
+    assert!(
+        items
+            .iter()
+            .any(|a| a.activity_type_id
+                == admit_shared::domain::activity::ActivityType::SiteLeft.id())
+    );
+    assert_eq!(my_businesses(app, "DELETE", &member, Some(1)).await.0, 404);
+    assert_eq!(my_businesses(app, "DELETE", &member, Some(2)).await.0, 404);
+    // The only admin may not leave; a member the company deactivated may not wipe that out.
+    let admin = auth_token(app, ADMIN, PW).await;
+    let (status, body) = my_businesses(app, "DELETE", &admin, Some(1)).await;
+    assert_eq!(status, 403, "{body}");
+    let rep = auth_token(app, REP, PW).await;
+    let m = membership::find(app.store.as_ref(), id(1), id(2))
+        .await
+        .unwrap()
+        .unwrap();
+    app.store
+        .transact(vec![membership::set_status(&m, Status::Inactive)])
+        .await
+        .unwrap();
+    assert_eq!(my_businesses(app, "DELETE", &rep, Some(1)).await.0, 403);
+    assert!(membership::find(app.store.as_ref(), id(1), id(2))
+        .await
+        .unwrap()
+        .is_some());
+}
+
+/// A store that serves a chosen item as it was when frozen: the stale read a login may get
+/// while a password reset commits.
+struct StaleStore {
+    inner: std::sync::Arc<dyn admit_shared::ports::store::Store>,
+    frozen: std::sync::Mutex<Option<(Key, admit_shared::ports::store::Item)>>,
+}
+
+#[async_trait::async_trait]
+impl admit_shared::ports::store::Store for StaleStore {
+    async fn get(
+        &self,
+        key: &Key,
+    ) -> Result<Option<admit_shared::ports::store::Item>, admit_shared::ports::store::StoreError>
+    {
+        // Served once: a read after it (a retry's re-read) is fresh again.
+        let stale = {
+            let mut frozen = self.frozen.lock().unwrap();
+            match frozen.as_ref() {
+                Some((k, _)) if k == key => frozen.take().map(|(_, item)| item),
+                _ => None,
+            }
+        };
+        match stale {
+            Some(item) => Ok(Some(item)),
+            None => self.inner.get(key).await,
+        }
+    }
+    async fn batch_get(
+        &self,
+        keys: &[Key],
+    ) -> Result<Vec<admit_shared::ports::store::Item>, admit_shared::ports::store::StoreError> {
+        self.inner.batch_get(keys).await
+    }
+    async fn query(
+        &self,
+        q: &admit_shared::ports::store::Query,
+    ) -> Result<admit_shared::ports::store::Page, admit_shared::ports::store::StoreError> {
+        self.inner.query(q).await
+    }
+    async fn put(
+        &self,
+        item: admit_shared::ports::store::Item,
+        cond: Option<Cond>,
+    ) -> Result<(), admit_shared::ports::store::StoreError> {
+        self.inner.put(item, cond).await
+    }
+    async fn update(
+        &self,
+        key: &Key,
+        u: Update,
+        cond: Option<Cond>,
+    ) -> Result<admit_shared::ports::store::Item, admit_shared::ports::store::StoreError> {
+        self.inner.update(key, u, cond).await
+    }
+    async fn delete(
+        &self,
+        key: &Key,
+        cond: Option<Cond>,
+    ) -> Result<Option<admit_shared::ports::store::Item>, admit_shared::ports::store::StoreError>
+    {
+        self.inner.delete(key, cond).await
+    }
+    async fn transact(
+        &self,
+        writes: Vec<Write>,
+    ) -> Result<(), admit_shared::ports::store::StoreError> {
+        self.inner.transact(writes).await
+    }
+}
+
+async fn ask_reset(app: &App, email: &str) {
+    let body = json!({"emailAddress": email}).to_string();
+    let asked = read(
+        request_password_reset::handler(
+            app,
+            gateway_request("POST", "/rest/user/password/reset", &[], Some(&body)),
+        )
+        .await,
+    );
+    assert_eq!(asked.0, 200, "{}", asked.1);
+    outbox::dispatch_pending(app, 100).await.unwrap();
+}
+
+/// The reset link's token in the newest reset email to `to`.
+fn reset_token(t: &TestApp, to: &str) -> String {
+    admit_tests::captured_mail(&t.dir.join("mail"))
+        .into_iter()
+        .rev()
+        .filter(|m| m.to == to)
+        .find_map(|m| {
+            let rest = m.text.split("token=").nth(1)?.to_string();
+            Some(
+                rest.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect(),
+            )
+        })
+        .unwrap()
+}
+
+async fn confirm_reset(app: &App, token: &str, password: &str) -> u16 {
+    let body = json!({"token": token, "password": password}).to_string();
+    read(
+        reset_password::handler(
+            app,
+            gateway_request(
+                "POST",
+                "/rest/user/password/reset/confirm",
+                &[],
+                Some(&body),
+            ),
+        )
+        .await,
+    )
+    .0
+}
+
+async fn logout_status(app: &App, token: &str) -> u16 {
+    read(
+        logout_user::handler(
+            app,
+            gateway_request(
+                "POST",
+                "/rest/user/logout",
+                &[("x-nextinteract-authtoken", token)],
+                None,
+            ),
+        )
+        .await,
+    )
+    .0
+}
+
+/// A login racing a password reset never ends with a session that outlives the reset,
+/// whichever commits first and whatever the clocks said.
+#[tokio::test]
+async fn a_login_racing_a_reset_never_outlives_it() {
+    let t = world(Backend::Embedded).await;
+    let stale = std::sync::Arc::new(StaleStore {
+        inner: t.app.store.clone(),
+        frozen: std::sync::Mutex::new(None),
+    });
+    let app = App::new(
+        stale.clone(),
+        t.app.mailer.clone(),
+        t.app.pusher.clone(),
+        t.app.clock.clone(),
+        t.app.config.clone(),
+    );
+    let app = &app;
+
+    // The login commits first, with a clock ahead of the one the reset stamped with.
+    ask_reset(app, MEMBER).await;
+    let link = reset_token(&t, MEMBER);
+    t.clock.advance(Duration::seconds(5));
+    let raced = auth_token(app, MEMBER, PW).await;
+    t.clock.advance(Duration::seconds(-5));
+    assert_eq!(confirm_reset(app, &link, "Newer-pass-2026").await, 200);
+    t.clock.advance(Duration::seconds(10));
+    assert_eq!(
+        logout_status(app, &raced).await,
+        401,
+        "the racing session is revoked"
+    );
+
+    // The reset commits first while the login read the account as it was before it.
+    let before = t
+        .app
+        .store
+        .get(&user::user_key(id(3)))
+        .await
+        .unwrap()
+        .unwrap();
+    ask_reset(app, MEMBER).await;
+    let link = reset_token(&t, MEMBER);
+    assert_eq!(confirm_reset(app, &link, "Newest-pass-2026").await, 200);
+    *stale.frozen.lock().unwrap() = Some((user::user_key(id(3)), before));
+    let got = admit_tests::login(app, MEMBER, "Newer-pass-2026").await;
+    assert_error(&got, 401, "WSInvalidLoginException");
+    assert_eq!(
+        admit_tests::login(app, MEMBER, "Newest-pass-2026").await.0,
+        200
+    );
+}
