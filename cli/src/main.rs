@@ -415,8 +415,11 @@ async fn serve_command(addr: &str, dir: &Path) -> Result<(), Failure> {
         .local_addr()
         .map_err(|e| Failure::Failed(e.to_string()))?;
     let base = format!("http://{local}");
+    let limits = admit_shared::config::Limits::from_lookup(|k| std::env::var(k).ok())
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     let config = Config {
         public_url: base.clone(),
+        limits,
         ..Config::local()
     };
     let app = open_local(dir, config)?;

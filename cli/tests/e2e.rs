@@ -1,6 +1,7 @@
 //! End to end: the real `admit` binary, `admit serve` on a free port, driven over HTTP.
 
 mod browser;
+mod rules;
 
 use admit_tests::{http_request, temp_dir};
 use serde_json::{json, Value};
@@ -25,9 +26,15 @@ fn serve(dir: &std::path::Path) -> Server {
 }
 
 fn serve_logging_to(dir: &std::path::Path, stderr: Stdio) -> Server {
+    serve_with(dir, stderr, &[])
+}
+
+/// `admit serve` on a free loopback port with extra environment variables.
+fn serve_with(dir: &std::path::Path, stderr: Stdio, env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_admit"))
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(stderr)
         .spawn()

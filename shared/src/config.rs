@@ -52,6 +52,35 @@ pub struct Limits {
     pub register_ip_per_hour: u32,
 }
 
+impl Limits {
+    /// The limits from `ADMIT_LIMIT_*` through `get` (unset: the default; each a whole number
+    /// from 1 to 1,000,000). `admit serve` reads the same variables as the functions.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigError> {
+        let d = Limits::default();
+        let limit = |k: &str, default: u32| match get(k).map(|v| v.trim().to_string()) {
+            None => Ok(default),
+            Some(v) if v.is_empty() => Ok(default),
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=1_000_000).contains(n))
+                .ok_or_else(|| {
+                    ConfigError(format!("{k}={v} is not a whole number from 1 to 1000000"))
+                }),
+        };
+        Ok(Limits {
+            sender_per_hour: limit("ADMIT_LIMIT_SENDER_PER_HOUR", d.sender_per_hour)?,
+            recipient_per_hour: limit("ADMIT_LIMIT_RECIPIENT_PER_HOUR", d.recipient_per_hour)?,
+            company_per_hour: limit("ADMIT_LIMIT_COMPANY_PER_HOUR", d.company_per_hour)?,
+            login_ip_per_hour: limit("ADMIT_LIMIT_LOGIN_IP_PER_HOUR", d.login_ip_per_hour)?,
+            register_ip_per_hour: limit(
+                "ADMIT_LIMIT_REGISTER_IP_PER_HOUR",
+                d.register_ip_per_hour,
+            )?,
+        })
+    }
+}
+
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
@@ -135,25 +164,7 @@ impl Config {
             ios_platform_arn: get("ADMIT_IOS_PLATFORM_ARN"),
             android_platform_arn: get("ADMIT_ANDROID_PLATFORM_ARN"),
             aws_timeout: Duration::from_millis(number("ADMIT_AWS_TIMEOUT_MS", 5000, 100..=60_000)?),
-            limits: {
-                let d = Limits::default();
-                let limit = |k: &str, default: u32| {
-                    number(k, u64::from(default), 1..=1_000_000).map(|n| n as u32)
-                };
-                Limits {
-                    sender_per_hour: limit("ADMIT_LIMIT_SENDER_PER_HOUR", d.sender_per_hour)?,
-                    recipient_per_hour: limit(
-                        "ADMIT_LIMIT_RECIPIENT_PER_HOUR",
-                        d.recipient_per_hour,
-                    )?,
-                    company_per_hour: limit("ADMIT_LIMIT_COMPANY_PER_HOUR", d.company_per_hour)?,
-                    login_ip_per_hour: limit("ADMIT_LIMIT_LOGIN_IP_PER_HOUR", d.login_ip_per_hour)?,
-                    register_ip_per_hour: limit(
-                        "ADMIT_LIMIT_REGISTER_IP_PER_HOUR",
-                        d.register_ip_per_hour,
-                    )?,
-                }
-            },
+            limits: Limits::from_lookup(&get)?,
         })
     }
 }
