@@ -164,7 +164,7 @@ impl Config {
             ios_platform_arn: get("ADMIT_IOS_PLATFORM_ARN"),
             android_platform_arn: get("ADMIT_ANDROID_PLATFORM_ARN"),
             aws_timeout: Duration::from_millis(number("ADMIT_AWS_TIMEOUT_MS", 5000, 100..=60_000)?),
-            limits: Limits::from_lookup(&get)?,
+            limits: Limits::from_lookup(get)?,
         })
     }
 }

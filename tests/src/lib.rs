@@ -547,3 +547,13 @@ pub fn gateway_request_with_query(
             .collect();
     gateway_request(method, path, headers, body).with_query_string_parameters(params)
 }
+
+/// The token that follows `marker` (such as `accept?token=`) in an email's text, if any.
+pub fn link_token(text: &str, marker: &str) -> Option<String> {
+    let rest = text.split(marker).nth(1)?;
+    let token: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    (!token.is_empty()).then_some(token)
+}

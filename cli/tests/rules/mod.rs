@@ -113,14 +113,7 @@ fn invitation_token(dir: &std::path::Path, to: &str) -> String {
             .into_iter()
             .rev()
             .filter(|m| m.to == to)
-            .find_map(|m| {
-                let rest = m.text.split("accept?token=").nth(1)?.to_string();
-                Some(
-                    rest.chars()
-                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                        .collect::<String>(),
-                )
-            });
+            .find_map(|m| admit_tests::link_token(&m.text, "accept?token="));
         if let Some(t) = found {
             return t;
         }

@@ -101,6 +101,14 @@ pub async fn companies_of(store: &dyn Store, user: Id) -> Result<Vec<Membership>
     super::query_all(store, Query::partition(Index::Gsi1, user_pk(user))).await
 }
 
+/// The condition that a membership's end of access is still as it was read.
+fn expiry_as_seen(seen: &Membership) -> Cond {
+    match seen.expires_at {
+        Some(end) => Cond::eq("expiresAt", crate::domain::time::format(end)),
+        None => Cond::NotExists("expiresAt".into()),
+    }
+}
+
 /// The members of a company, every page.
 pub async fn members_of(store: &dyn Store, company: Id) -> Result<Vec<Membership>, StoreError> {
     super::query_all(
@@ -114,10 +122,7 @@ pub async fn members_of(store: &dyn Store, company: Id) -> Result<Vec<Membership
 /// The write that ends a membership as it was read (its member leaves): fails if its status,
 /// role or expiry changed meanwhile.
 pub fn remove(seen: &Membership) -> Write {
-    let expiry = match seen.expires_at {
-        Some(end) => Cond::eq("expiresAt", crate::domain::time::format(end)),
-        None => Cond::NotExists("expiresAt".into()),
-    };
+    let expiry = expiry_as_seen(seen);
     Write::Delete {
         key: member_key(seen.company_id, seen.user_id),
         cond: Some(
@@ -170,10 +175,7 @@ pub fn grant_access(seen: &Membership, teams: &[Id], expires_at: Option<DateTime
             .set(TTL, json!(end.timestamp())),
         None => update.remove("expiresAt").remove(TTL),
     };
-    let expiry_as_seen = match seen.expires_at {
-        Some(end) => Cond::eq("expiresAt", crate::domain::time::format(end)),
-        None => Cond::NotExists("expiresAt".into()),
-    };
+    let expiry_as_seen = expiry_as_seen(seen);
     Write::Update {
         key: member_key(seen.company_id, seen.user_id),
         update,
@@ -191,10 +193,7 @@ pub fn start_afresh(seen: Option<&Membership>, fresh: &Membership) -> Write {
     let cond = match seen {
         None => Cond::absent(),
         Some(m) => {
-            let expiry = match m.expires_at {
-                Some(end) => Cond::eq("expiresAt", crate::domain::time::format(end)),
-                None => Cond::NotExists("expiresAt".into()),
-            };
+            let expiry = expiry_as_seen(m);
             Cond::eq("status", json!(m.status)).and(expiry)
         }
     };

@@ -130,6 +130,22 @@ pub fn quiet_for(inv: &Invitation, now: DateTime<Utc>) -> Option<u64> {
     })
 }
 
+/// Checks that a new invitation by a sender (`privileged` or not) may take the place of the
+/// address's earlier one, if any: the refusal a door that invites one address answers.
+pub fn may_replace(
+    previous: Option<&Invitation>,
+    privileged: bool,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    match previous {
+        Some(p) => match refusal(decide(p, privileged, now), p.email.as_str()) {
+            Some(refused) => Err(refused),
+            None => Ok(()),
+        },
+        None => Ok(()),
+    }
+}
+
 /// The refusal a door that invites one address gives for an existing invitation it leaves as
 /// it is.
 pub fn refusal(existing: Existing, email: &str) -> Option<DomainError> {

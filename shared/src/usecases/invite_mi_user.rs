@@ -199,13 +199,7 @@ pub async fn invite(
     check_not_member(app, c, &inv.email).await?;
     let now = app.clock.now();
     let previous = invitations::existing(app, c, &inv.email).await?;
-    if let Some(p) = &previous {
-        if let Some(refused) =
-            grants::refusal(grants::decide(p, privileged, now), inv.email.as_str())
-        {
-            return Err(refused);
-        }
-    }
+    grants::may_replace(previous.as_ref(), privileged, now)?;
     limits::emails_to_others(app, Some(inviter), c, 1).await?;
     limits::email_to(app, c, &inv.email).await?;
     let fail = failed(Service::Company);

@@ -519,11 +519,7 @@ async fn offer(
 ) -> Result<SiteAccess, DomainError> {
     let (c, now) = (site.company_id, app.clock.now());
     let previous = invitations::existing(app, c, &inv.email).await?;
-    if let Some(p) = &previous {
-        if let Some(refused) = grants::refusal(grants::decide(p, true, now), inv.email.as_str()) {
-            return Err(refused);
-        }
-    }
+    grants::may_replace(previous.as_ref(), true, now)?;
     let (contact_id, mut writes) = link_contact(app, c, &inv.email, None, inv.contact, now).await?;
     // Counted once the invite is known to be good: a refused one sends nothing.
     limits::emails_to_others(app, Some(admin), c, 1).await?;

@@ -468,14 +468,7 @@ async fn accept_token(t: &TestApp, to: &str) -> String {
         .into_iter()
         .rev()
         .filter(|m| m.to == to)
-        .find_map(|m| {
-            let rest = m.text.split("accept?token=").nth(1)?.to_string();
-            Some(
-                rest.chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect(),
-            )
-        })
+        .find_map(|m| admit_tests::link_token(&m.text, "accept?token="))
         .unwrap_or_else(|| panic!("no invitation to {to}"))
 }
 
@@ -784,14 +777,7 @@ fn reset_token(t: &TestApp, to: &str) -> String {
         .into_iter()
         .rev()
         .filter(|m| m.to == to)
-        .find_map(|m| {
-            let rest = m.text.split("token=").nth(1)?.to_string();
-            Some(
-                rest.chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect(),
-            )
-        })
+        .find_map(|m| admit_tests::link_token(&m.text, "token="))
         .unwrap()
 }
 

@@ -1098,13 +1098,8 @@ async fn tokens_in_mail(t: &TestApp, to: &str, kind: &str) -> Vec<String> {
     };
     mail.into_iter()
         .rev()
-        .filter(|m| m.to == to && m.text.contains(kind))
-        .map(|m| {
-            let rest = m.text.split(kind).nth(1).unwrap_or_default().to_string();
-            rest.chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect()
-        })
+        .filter(|m| m.to == to)
+        .filter_map(|m| admit_tests::link_token(&m.text, kind))
         .collect()
 }
 
