@@ -41,8 +41,8 @@ pub struct Limits {
     /// Emails one company, or the account flows (verification, reset), may send one address in
     /// an hour (`ADMIT_LIMIT_RECIPIENT_PER_HOUR`, default 3).
     pub recipient_per_hour: u32,
-    /// Emails one company may send in an hour, all senders together
-    /// (`ADMIT_LIMIT_COMPANY_PER_HOUR`, default 1000).
+    /// Invitations one company's plain members may send in an hour, all together (reps, admins
+    /// and operators are not counted; `ADMIT_LIMIT_COMPANY_PER_HOUR`, default 1000).
     pub company_per_hour: u32,
     /// Login attempts from one source IP in an hour (`ADMIT_LIMIT_LOGIN_IP_PER_HOUR`,
     /// default 300).

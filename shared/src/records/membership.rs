@@ -109,6 +109,17 @@ fn expiry_as_seen(seen: &Membership) -> Cond {
     }
 }
 
+/// The check that `other` is still an active admin with permanent access, as it was read:
+/// two last admins leaving at once cannot both go.
+pub fn still_admin(other: &Membership) -> Write {
+    Write::Check {
+        key: member_key(other.company_id, other.user_id),
+        cond: Cond::eq("role", json!(Role::Admin))
+            .and(Cond::eq("status", json!(Status::Active)))
+            .and(expiry_as_seen(other)),
+    }
+}
+
 /// The members of a company, every page.
 pub async fn members_of(store: &dyn Store, company: Id) -> Result<Vec<Membership>, StoreError> {
     super::query_all(

@@ -200,7 +200,7 @@ pub async fn invite(
     let now = app.clock.now();
     let previous = invitations::existing(app, c, &inv.email).await?;
     grants::may_replace(previous.as_ref(), privileged, now)?;
-    limits::emails_to_others(app, Some(inviter), c, 1).await?;
+    limits::emails_to_others(app, Some(inviter), privileged, c, 1).await?;
     limits::email_to(app, c, &inv.email).await?;
     let fail = failed(Service::Company);
     let (contact_id, new_contact) = contact_for(app, &inv, now).await?;

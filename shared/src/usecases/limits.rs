@@ -73,10 +73,14 @@ pub async fn recipient_room(
 }
 
 /// Counts `n` emails that `sender` (none: an operator) has `company` send to other people:
-/// against the sender's and the company's hourly limits.
+/// against the sender's hourly limit and, for a plain member (not `privileged`), against the
+/// company's hourly ceiling for its plain members' email. The ceiling is theirs alone: plain
+/// members (anyone with the app key can become one) can never use up the hour of the company's
+/// reps, admins and operators.
 pub async fn emails_to_others(
     app: &App,
     sender: Option<Id>,
+    privileged: bool,
     company: Id,
     n: u32,
 ) -> Result<(), DomainError> {
@@ -91,12 +95,15 @@ pub async fn emails_to_others(
         )
         .await?;
     }
+    if privileged || sender.is_none() {
+        return Ok(());
+    }
     take(
         app,
         Subject::Company(company),
         n,
         l.company_per_hour,
-        "this company has sent too many emails this hour",
+        "this company's members have sent too many invitations this hour",
     )
     .await
 }

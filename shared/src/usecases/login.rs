@@ -234,21 +234,35 @@ async fn unknown_email(
     let store = app.store.as_ref();
     let lockout =
         chrono::Duration::from_std(app.config.lockout).unwrap_or(chrono::Duration::minutes(15));
-    let failures = user::unknown_email_failures(store, &credentials.email)
-        .await
-        .map_err(&fail)?;
-    if let Some(until) = failures.locked_until.filter(|u| *u > now) {
-        return Err(locked(until, now));
+    // Counted like a reservation on an account: retried while concurrent attempts move the
+    // count on, so a burst is counted whole and locks as an account's would.
+    let mut counted = None;
+    for _ in 0..RESERVE_TRIES {
+        let failures = user::unknown_email_failures(store, &credentials.email)
+            .await
+            .map_err(&fail)?;
+        if let Some(until) = failures.locked_until.filter(|u| *u > now) {
+            return Err(locked(until, now));
+        }
+        let (counter, attempt, locks) = user::unknown_email_attempt(
+            &credentials.email,
+            &failures,
+            caller.ip.as_deref(),
+            now,
+            (app.config.lockout_threshold, now + lockout),
+        );
+        match app.store.transact(vec![counter]).await {
+            Ok(()) => {
+                counted = Some((attempt, locks));
+                break;
+            }
+            Err(e) if e.failed_at(0) => continue,
+            Err(e) => return Err(fail(e)),
+        }
     }
-    let (counter, attempt, locks) = user::unknown_email_attempt(
-        &credentials.email,
-        &failures,
-        caller.ip.as_deref(),
-        now,
-        (app.config.lockout_threshold, now + lockout),
-    );
-    // A concurrent attempt moved the count on: this one is counted all the same, as failed.
-    let _ = app.store.transact(vec![counter]).await;
+    let Some((attempt, locks)) = counted else {
+        return Err(locked(now + chrono::Duration::seconds(1), now));
+    };
     let pw = credentials.password.clone();
     let _ = tokio::task::spawn_blocking(move || secrets::verify_against_dummy(pw.expose())).await;
     app.store.transact(vec![attempt]).await.map_err(&fail)?;

@@ -99,14 +99,21 @@ pub async fn leave(
             "the business deactivated your membership: ask its admin",
         ));
     }
+    // An admin leaves only while another active admin stays, checked in the same transaction
+    // (two last admins leaving at once cannot both go).
+    let mut keeper = None;
     if m.role == Role::Admin && m.is_active_at(now) {
-        let admins = membership::members_of(store, business)
+        keeper = membership::members_of(store, business)
             .await
             .map_err(&fail)?
             .into_iter()
-            .filter(|o| o.role == Role::Admin && o.is_active_at(now))
-            .count();
-        if admins <= 1 {
+            .find(|o| {
+                o.user_id != user
+                    && o.role == Role::Admin
+                    && o.is_active_at(now)
+                    && o.expires_at.is_none()
+            });
+        if keeper.is_none() {
             return Err(DomainError::new(
                 ErrorKind::NotPermitted,
                 "you are the business's only admin: make someone else an admin before you leave",
@@ -114,6 +121,7 @@ pub async fn leave(
         }
     }
     let mut writes: Vec<Write> = vec![membership::remove(&m)];
+    writes.extend(keeper.as_ref().map(membership::still_admin));
     if let Some(end) = m.expires_at {
         writes.extend(activity::cancel_expiry(business, user, end));
     }
@@ -127,10 +135,10 @@ pub async fn leave(
         now,
     ));
     app.store.transact(writes).await.map_err(|e| {
-        if e.failed_at(0) {
+        if e.is_condition_failure() {
             DomainError::new(
                 ErrorKind::Conflict,
-                "your membership changed at the same time; try again",
+                "your membership or the business's admins changed at the same time; try again",
             )
         } else {
             fail(e)

@@ -64,13 +64,11 @@ pub async fn request(app: &App, email: EmailAddress, link_base: &str) -> Result<
     let account = user::find_by_email(store, &email).await.map_err(&fail)?;
     // Over the address's hourly limit of account emails, nothing is sent, and the answer is
     // the same as ever (it must not tell that the account exists).
-    let room = match &account {
-        Some(_) => match crate::usecases::limits::account_email(app, &email).await {
-            Ok(()) => true,
-            Err(e) if e.kind == ErrorKind::TooManyRequests => false,
-            Err(e) => return Err(e),
-        },
-        None => false,
+    // Counted for every address, known or not: the same work whether or not it has an account.
+    let room = match crate::usecases::limits::account_email(app, &email).await {
+        Ok(()) => true,
+        Err(e) if e.kind == ErrorKind::TooManyRequests => false,
+        Err(e) => return Err(e),
     };
     if let Some(account) = account.filter(|_| room) {
         let message = Message::PasswordReset(AddressEmail {

@@ -141,7 +141,7 @@ pub async fn invite_users(
             }
         }
     }
-    limits::emails_to_others(app, Some(inviter), c, to_send.len() as u32).await?;
+    limits::emails_to_others(app, Some(inviter), privileged, c, to_send.len() as u32).await?;
     let mut writes: Vec<Write> = Vec::new();
     for (email, previous) in to_send {
         if !limits::recipient_room(app, c, &email).await? {
@@ -338,7 +338,7 @@ pub async fn resend_for(
     if let Some(sender) = by {
         limits::proven_sender(app, sender).await?;
     }
-    limits::emails_to_others(app, by, business, 1).await?;
+    limits::emails_to_others(app, by, true, business, 1).await?;
     limits::email_to(app, business, &inv.email).await?;
     let settings = crate::records::company::settings(app.store.as_ref(), business)
         .await

@@ -522,7 +522,7 @@ async fn offer(
     grants::may_replace(previous.as_ref(), true, now)?;
     let (contact_id, mut writes) = link_contact(app, c, &inv.email, None, inv.contact, now).await?;
     // Counted once the invite is known to be good: a refused one sends nothing.
-    limits::emails_to_others(app, Some(admin), c, 1).await?;
+    limits::emails_to_others(app, Some(admin), true, c, 1).await?;
     limits::email_to(app, c, &inv.email).await?;
     let offer = Offer {
         company: c,
@@ -602,10 +602,13 @@ async fn grant(
     let plan = plan(Some(&seen), inv.days, &inv.groups, now)?;
     let (contact_id, contact_writes) =
         link_contact(app, c, &account.email, Some(account), inv.contact, now).await?;
-    limits::emails_to_others(app, Some(admin), c, 1).await?;
-    // The email only tells a member what changed: past the address's hourly limit the access
-    // is still extended, and the email is left out.
-    let tell = limits::recipient_room(app, c, &account.email).await?;
+    // The email only tells a member what changed: past the sender's or the address's hourly
+    // limit the access is still extended, and the email is left out.
+    let tell = match limits::emails_to_others(app, Some(admin), true, c, 1).await {
+        Ok(()) => limits::recipient_room(app, c, &account.email).await?,
+        Err(e) if e.kind == ErrorKind::TooManyRequests => false,
+        Err(e) => return Err(e),
+    };
     let mut writes = vec![membership::grant_access(&seen, &plan.teams, plan.end)];
     writes.extend(contact_writes);
     writes.extend(

@@ -3,6 +3,7 @@
 //! only after they say yes, leaving a business, and the races and retries around them.
 
 use admit_shared::domain::{EmailAddress, Id};
+use admit_shared::ports::clock::Clock;
 use admit_shared::ports::store::{Cond, Key, Update, Write};
 use admit_shared::records::{self, company, invitation, membership, user, Role, Status};
 use admit_shared::usecases::provision::{self, NewUser};
@@ -341,6 +342,9 @@ admit_tests::both_backends!(sender_limit, sender_limit_scenario);
 async fn a_recipient_limit_holds_per_company_and_site_invites_answer_in_their_shape() {
     let mut t = world(Backend::Embedded).await;
     t.app.config.limits.recipient_per_hour = 1;
+    // At the start of an hour, so the 11 minutes below stay in it.
+    let into_hour = t.clock.now().timestamp().rem_euclid(3600);
+    t.clock.advance(Duration::seconds(3600 - into_hour));
     let app = &t.app;
     let rep = auth_token(app, REP, PW).await;
     assert_eq!(mi(app, &rep, "target@new.example", &[LOBBY]).await.0, 200);
@@ -368,13 +372,55 @@ async fn a_company_has_an_hourly_ceiling_across_its_senders() {
     let rep = auth_token(app, REP, PW).await;
     let admin = auth_token(app, ADMIN, PW).await;
     let member = auth_token(app, MEMBER, PW).await;
-    assert_eq!(mi(app, &rep, "c1@new.example", &[LOBBY]).await.0, 200);
-    assert_eq!(mi(app, &admin, "c2@new.example", &[LOBBY]).await.0, 200);
+    // The ceiling is the plain members' alone ...
+    assert_eq!(mi(app, &member, "c1@new.example", &[LOBBY]).await.0, 200);
+    let (status, body) = read(platform_raw(app, &member, &["c2@new.example"]).await);
+    assert_eq!(status, 200, "{body}");
     assert_error(
         &mi(app, &member, "c3@new.example", &[LOBBY]).await,
         429,
         "WSTooManyRequestsException",
     );
+    // ... so members (whom anyone with the app key may become) never use up the hour of the
+    // company's reps and admins.
+    assert_eq!(mi(app, &rep, "c4@new.example", &[LOBBY]).await.0, 200);
+    assert_eq!(mi(app, &admin, "c5@new.example", &[BOARD]).await.0, 200);
+}
+
+/// Two last admins leaving at once: one stays.
+#[tokio::test]
+async fn the_last_two_admins_cannot_both_leave_at_once() {
+    let t = world(Backend::Embedded).await;
+    let app = &t.app;
+    let store = app.store.as_ref();
+    let mut rep = membership::find(store, id(1), id(2))
+        .await
+        .unwrap()
+        .unwrap();
+    rep.role = Role::Admin;
+    app.store
+        .transact(vec![Write::put(records::item(&rep))])
+        .await
+        .unwrap();
+    let one = auth_token(app, ADMIN, PW).await;
+    let two = auth_token(app, REP, PW).await;
+    let (a, b) = tokio::join!(
+        my_businesses(app, "DELETE", &one, Some(1)),
+        my_businesses(app, "DELETE", &two, Some(1))
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert!(
+        statuses[0] == 200 && [403, 409].contains(&statuses[1]),
+        "{a:?} {b:?}"
+    );
+    let admins = membership::members_of(store, id(1))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.role == Role::Admin)
+        .count();
+    assert_eq!(admins, 1);
 }
 
 fn from_ip(req: Request, ip: &str) -> Request {
