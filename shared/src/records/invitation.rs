@@ -184,10 +184,19 @@ pub fn revoke(inv: &Invitation, by: Option<Id>, now: DateTime<Utc>) -> Vec<Write
             .set("historyDropped", dropped)
             .remove("tokenHash")
             .remove("tokenOutboxId"),
-        cond: Some(Cond::eq("status", "pending").and(Cond::eq(
-            "createdAt",
-            json!(crate::domain::time::format(inv.created_at)),
-        ))),
+        // As read, expiry included: of two resends at once one wins, and neither's event is
+        // lost nor the hour's count of sends passed.
+        cond: Some(
+            Cond::eq("status", "pending")
+                .and(Cond::eq(
+                    "createdAt",
+                    json!(crate::domain::time::format(inv.created_at)),
+                ))
+                .and(Cond::eq(
+                    "expiresAt",
+                    json!(crate::domain::time::format(inv.expires_at)),
+                )),
+        ),
     }];
     writes.extend(revoke_token(inv));
     writes
@@ -216,10 +225,19 @@ pub fn renew(
             .set("historyDropped", dropped)
             .remove("tokenHash")
             .remove("tokenOutboxId"),
-        cond: Some(Cond::eq("status", "pending").and(Cond::eq(
-            "createdAt",
-            json!(crate::domain::time::format(inv.created_at)),
-        ))),
+        // As read, expiry included: of two resends at once one wins, and neither's event is
+        // lost nor the hour's count of sends passed.
+        cond: Some(
+            Cond::eq("status", "pending")
+                .and(Cond::eq(
+                    "createdAt",
+                    json!(crate::domain::time::format(inv.created_at)),
+                ))
+                .and(Cond::eq(
+                    "expiresAt",
+                    json!(crate::domain::time::format(inv.expires_at)),
+                )),
+        ),
     }];
     writes.extend(revoke_token(inv));
     writes

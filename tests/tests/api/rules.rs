@@ -911,3 +911,37 @@ async fn a_login_racing_a_reset_never_outlives_it() {
         200
     );
 }
+
+/// Two resends of one invitation at once: one wins, the other is told to try again, and the
+/// history holds every send that happened.
+#[tokio::test]
+async fn two_resends_at_once_do_not_lose_a_send() {
+    let t = world(Backend::Embedded).await;
+    let app = &t.app;
+    let admin = auth_token(app, ADMIN, PW).await;
+    assert_eq!(mi(app, &admin, "twice@new.example", &[LOBBY]).await.0, 200);
+    let email = EmailAddress::parse("twice@new.example").unwrap();
+    let seen = invitation::find(app.store.as_ref(), id(1), &email)
+        .await
+        .unwrap()
+        .unwrap();
+    t.clock.advance(Duration::minutes(1));
+    let now = app.clock.now();
+    let first = invitation::renew(&seen, Some(id(1)), now, now + Duration::days(7));
+    t.clock.advance(Duration::seconds(1));
+    let later = app.clock.now();
+    let second = invitation::renew(&seen, Some(id(1)), later, later + Duration::days(7));
+    app.store.transact(first).await.unwrap();
+    let err = app.store.transact(second).await.unwrap_err();
+    assert!(err.is_condition_failure(), "{err}");
+    let inv = invitation::find(app.store.as_ref(), id(1), &email)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        inv.sends_since(now - Duration::hours(1)),
+        2,
+        "{:?}",
+        inv.history
+    );
+}
