@@ -457,6 +457,34 @@ async fn join(
     Ok(writes)
 }
 
+/// An invitation never grants more than its sender holds, at the moment it is accepted too: the
+/// sender must still be a member who may invite and grant its teams (`usecases::grants`).
+/// A sender who left, lost the team, was deactivated or whose access became temporary leaves
+/// an invitation that no longer stands.
+async fn sender_still_grants(app: &App, inv: &Invitation) -> Result<(), DomainError> {
+    let store = app.store.as_ref();
+    let fail = failed(Service::Company);
+    let now = app.clock.now();
+    let c = inv.company_id;
+    let void = || {
+        DomainError::new(
+            ErrorKind::NotPermitted,
+            "this invitation no longer stands: the person who sent it can no longer grant what it offers; ask the company for a new one",
+        )
+    };
+    let sender = membership::find(store, c, inv.invited_by)
+        .await
+        .map_err(&fail)?
+        .filter(|m| m.is_active_at(now))
+        .ok_or_else(void)?;
+    let settings = company::settings(store, c).await.map_err(&fail)?;
+    crate::usecases::grants::may_invite(&sender, &settings, now).map_err(|_| void())?;
+    let found = company::teams_among(store, c, &inv.teams)
+        .await
+        .map_err(&fail)?;
+    crate::usecases::grants::may_grant_teams(&sender, &inv.teams, &found, |_| void())
+}
+
 /// The company an invitation is for, if it still takes members.
 async fn open_company(app: &App, c: Id) -> Result<(), DomainError> {
     let company = company::find(app.store.as_ref(), c)
@@ -558,6 +586,7 @@ pub async fn accept(
     caller: &Caller,
 ) -> Result<Accepted, DomainError> {
     let (token, inv, outbox_id) = by_token(app, body.token.as_deref()).await?;
+    sender_still_grants(app, &inv).await?;
     let fail = failed(Service::Company);
     let now = app.clock.now();
     let c = inv.company_id;

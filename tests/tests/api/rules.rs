@@ -945,3 +945,48 @@ async fn two_resends_at_once_do_not_lose_a_send() {
         inv.history
     );
 }
+
+/// An invitation never grants more than its sender holds when it is accepted either: a plain
+/// member who lost the private team, or left, leaves invitations that no longer stand.
+#[tokio::test]
+async fn an_invitation_dies_with_its_senders_right_to_grant_it() {
+    let t = world(Backend::Embedded).await;
+    let app = &t.app;
+    let member = auth_token(app, MEMBER, PW).await;
+    assert_eq!(mi(app, &member, "crew@new.example", &[CREW]).await.0, 200);
+    assert_eq!(mi(app, &member, "lobby@new.example", &[LOBBY]).await.0, 200);
+    let crew = accept_token(&t, "crew@new.example").await;
+    let lobby = accept_token(&t, "lobby@new.example").await;
+    // Taken off the private team: the invitation to it no longer stands; the public one does.
+    let store = app.store.as_ref();
+    let m = membership::find(store, id(1), id(3))
+        .await
+        .unwrap()
+        .unwrap();
+    app.store
+        .transact(vec![membership::set_teams(&m, &[], false, true)])
+        .await
+        .unwrap();
+    assert_error(
+        &accept(app, &crew, "Crew-pass-2026").await,
+        403,
+        "WSNotPermittedException",
+    );
+    assert!(membership::members_of(store, id(1))
+        .await
+        .unwrap()
+        .iter()
+        .all(|m| m.user_id.get() <= 6));
+    // The sender leaves: nothing they sent stands.
+    assert_eq!(my_businesses(app, "DELETE", &member, Some(1)).await.0, 200);
+    assert_error(
+        &accept(app, &lobby, "Lobby-pass-2026").await,
+        403,
+        "WSNotPermittedException",
+    );
+    // A rep's invitation stands as long as the rep does.
+    let rep = auth_token(app, REP, PW).await;
+    assert_eq!(mi(app, &rep, "board@new.example", &[BOARD]).await.0, 200);
+    let board = accept_token(&t, "board@new.example").await;
+    assert_eq!(accept(app, &board, "Board-pass-2026").await.0, 200);
+}
