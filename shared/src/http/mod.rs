@@ -197,17 +197,7 @@ pub fn public_base(app: &App, req: &Request) -> String {
     if !app.config.public_url.is_empty() {
         return app.config.public_url.trim_end_matches('/').to_string();
     }
-    let host = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.domain_name.clone(),
-        _ => None,
-    }
-    .or_else(|| {
-        req.headers()
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_string)
-    })
-    .unwrap_or_else(|| "localhost".into());
+    let host = request_host(req).unwrap_or_else(|| "localhost".into());
     format!("https://{host}")
 }
 

@@ -167,6 +167,15 @@ pub async fn page(
     Ok((items, more))
 }
 
+/// The condition that the invitation is still the pending one that was read (the same
+/// `createdAt`: not replaced by a newer invitation).
+fn pending_as_read(inv: &Invitation) -> Cond {
+    Cond::eq("status", "pending").and(Cond::eq(
+        "createdAt",
+        json!(crate::domain::time::format(inv.created_at)),
+    ))
+}
+
 /// The writes that revoke a pending invitation (its link stops working at once): fail at
 /// index 0 if it changed since it was read.
 pub fn revoke(inv: &Invitation, by: Option<Id>, now: DateTime<Utc>) -> Vec<Write> {
@@ -186,17 +195,10 @@ pub fn revoke(inv: &Invitation, by: Option<Id>, now: DateTime<Utc>) -> Vec<Write
             .remove("tokenOutboxId"),
         // As read, expiry included: of two resends at once one wins, and neither's event is
         // lost nor the hour's count of sends passed.
-        cond: Some(
-            Cond::eq("status", "pending")
-                .and(Cond::eq(
-                    "createdAt",
-                    json!(crate::domain::time::format(inv.created_at)),
-                ))
-                .and(Cond::eq(
-                    "expiresAt",
-                    json!(crate::domain::time::format(inv.expires_at)),
-                )),
-        ),
+        cond: Some(pending_as_read(inv).and(Cond::eq(
+            "expiresAt",
+            json!(crate::domain::time::format(inv.expires_at)),
+        ))),
     }];
     writes.extend(revoke_token(inv));
     writes
@@ -227,17 +229,10 @@ pub fn renew(
             .remove("tokenOutboxId"),
         // As read, expiry included: of two resends at once one wins, and neither's event is
         // lost nor the hour's count of sends passed.
-        cond: Some(
-            Cond::eq("status", "pending")
-                .and(Cond::eq(
-                    "createdAt",
-                    json!(crate::domain::time::format(inv.created_at)),
-                ))
-                .and(Cond::eq(
-                    "expiresAt",
-                    json!(crate::domain::time::format(inv.expires_at)),
-                )),
-        ),
+        cond: Some(pending_as_read(inv).and(Cond::eq(
+            "expiresAt",
+            json!(crate::domain::time::format(inv.expires_at)),
+        ))),
     }];
     writes.extend(revoke_token(inv));
     writes
@@ -350,10 +345,7 @@ pub fn issue_token(
             update: Update::new()
                 .set("tokenHash", hash)
                 .set("tokenOutboxId", outbox_id),
-            cond: Some(Cond::eq("status", "pending").and(Cond::eq(
-                "createdAt",
-                json!(crate::domain::time::format(inv.created_at)),
-            ))),
+            cond: Some(pending_as_read(inv)),
         },
         Write::put_new(keyed_item(&token_key(hash), &lookup)),
     ];

@@ -343,6 +343,17 @@ async fn reserve(
     Err(locked(now + chrono::Duration::seconds(1), now))
 }
 
+/// A new secret token from the OS generator; its failure is the user service's.
+fn fresh_token(prefix: &str) -> Result<Token, DomainError> {
+    Token::generate(prefix).map_err(|e| {
+        tracing::error!(error = %e, "OS random generator failed");
+        DomainError::new(
+            ErrorKind::UserService,
+            "The service failed; try again later.",
+        )
+    })
+}
+
 /// Stores a new session for the attempt's user with its activity item, clearing failed logins
 /// unless another attempt has locked the account meanwhile.
 async fn start_session(
@@ -355,13 +366,7 @@ async fn start_session(
     sites: &[Id],
 ) -> Result<LoginGranted, DomainError> {
     let user = &attempt.user;
-    let token = Token::generate("").map_err(|e| {
-        tracing::error!(error = %e, "OS random generator failed");
-        DomainError::new(
-            ErrorKind::UserService,
-            "The service failed; try again later.",
-        )
-    })?;
+    let token = fresh_token("")?;
     let expires_at = now
         + chrono::Duration::from_std(app.config.session_ttl).unwrap_or(chrono::Duration::hours(12));
     let mut session = Session {
@@ -374,13 +379,7 @@ async fn start_session(
         epoch: user.session_epoch,
     };
     let csrf = if cookie {
-        let csrf = Token::generate("csrf_").map_err(|e| {
-            tracing::error!(error = %e, "OS random generator failed");
-            DomainError::new(
-                ErrorKind::UserService,
-                "The service failed; try again later.",
-            )
-        })?;
+        let csrf = fresh_token("csrf_")?;
         session.csrf_hash = Some(csrf.hash());
         Some(csrf)
     } else {

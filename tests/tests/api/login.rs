@@ -161,6 +161,15 @@ async fn login_logout_scenario(backend: Backend) {
 
 admit_tests::both_backends!(login_and_logout, login_logout_scenario);
 
+/// The `Retry-After` header of a response, in seconds.
+fn retry_after_of(resp: &lambda_http::Response<lambda_http::Body>) -> u64 {
+    resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 async fn failures_scenario(backend: Backend) {
     let f = fixture(backend).await;
     // Unknown email and wrong password: the same answer.
@@ -200,11 +209,7 @@ async fn failures_scenario(backend: Backend) {
         ),
     )
     .await;
-    let retry_after: u64 = resp.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after = retry_after_of(&resp);
     assert!(
         (890..=900).contains(&retry_after),
         "Retry-After {retry_after}"
@@ -248,11 +253,7 @@ async fn failures_scenario(backend: Backend) {
         gateway_request("POST", "/rest/user/login", &[], Some(&nobody)),
     )
     .await;
-    let retry_after: u64 = fifth.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after = retry_after_of(&fifth);
     assert!(
         (890..=900).contains(&retry_after),
         "Retry-After {retry_after}"
