@@ -134,3 +134,19 @@ pub async fn aws_sdk_config(config: &Config) -> aws_config::SdkConfig {
         .load()
         .await
 }
+
+tokio::task_local! {
+    /// The function a request runs as (its row of the endpoint table).
+    static FUNCTION: &'static str;
+}
+
+/// Runs `work` as the function `name`: what `current_function` answers inside it. The test
+/// recorders attribute each store, mail and push call to the function that made it.
+pub async fn as_function<F: std::future::Future>(name: &'static str, work: F) -> F::Output {
+    FUNCTION.scope(name, work).await
+}
+
+/// The function the current task runs as, if it runs as one.
+pub fn current_function() -> Option<&'static str> {
+    FUNCTION.try_with(|f| *f).ok()
+}

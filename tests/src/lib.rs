@@ -483,7 +483,7 @@ impl Store for FaultyStore {
 pub async fn login(app: &App, email: &str, password: &str) -> (u16, Value) {
     let body = json!({"emailAddress": email, "password": password}).to_string();
     read(
-        login_user::handler(
+        admit_functions::login_user::handler(
             app,
             gateway_request("POST", "/rest/user/login", &[], Some(&body)),
         )

@@ -1,7 +1,7 @@
 //! The edge: the only part of admit that knows `lambda_http`, headers, statuses and body
 //! shapes. Request parsing (bounded JSON bodies, query strings), the caller's origin, both
 //! kinds of NextInteract auth, the platform family's bearer or cookie session and the site
-//! family's bearer token (`auth`), the route table (`routes`), one responder per API family
+//! family's bearer token (`auth`), one responder per API family
 //! (`nextinteract`, `platform`, `site`) and the HTML pages for browsers (`pages`). Use cases
 //! never see a request.
 
@@ -11,7 +11,6 @@ pub mod auth;
 pub mod nextinteract;
 pub mod pages;
 pub mod platform;
-pub mod routes;
 pub mod site;
 
 use crate::app::App;
@@ -321,28 +320,6 @@ pub fn check_same_origin(app: &App, req: &Request) -> Result<(), DomainError> {
             "cross-site request refused: the Origin header is not this API's origin",
         )),
     }
-}
-
-/// The `main` of an HTTP endpoint's Lambda binary, given the function's crate (which exports
-/// `handler` and `PORTS`): JSON logs, `App` built once per cold start with only the ports the
-/// function uses (a configuration error stops the cold start with a message naming the
-/// variable), then every request through `handler`, which never fails.
-#[macro_export]
-macro_rules! http_function {
-    ($function:ident) => {
-        #[tokio::main]
-        async fn main() -> Result<(), $crate::http::lambda_http::Error> {
-            $crate::telemetry::init_lambda();
-            let app = $crate::App::from_env($function::PORTS).await?;
-            let app = &app;
-            $crate::http::lambda_http::run($crate::http::lambda_http::service_fn(
-                move |req: $crate::http::lambda_http::Request| async move {
-                    Ok::<_, std::convert::Infallible>($function::handler(app, req).await)
-                },
-            ))
-            .await
-        }
-    };
 }
 
 #[cfg(test)]

@@ -154,7 +154,7 @@ async fn open(app: &App, token: Option<&str>) -> Page {
             t.to_string(),
         )]));
     }
-    page(accept_invitation_page::handler(app, req).await)
+    page(admit_functions::accept_invitation_page::handler(app, req).await)
 }
 
 async fn submit(app: &App, fields: &[(&str, &str)]) -> Page {
@@ -163,7 +163,7 @@ async fn submit(app: &App, fields: &[(&str, &str)]) -> Page {
         .finish();
     let form = [("content-type", "application/x-www-form-urlencoded")];
     let req = gateway_request("POST", "/invitations/accept", &form, Some(&body));
-    page(accept_invitation_page::handler(app, req).await)
+    page(admit_functions::accept_invitation_page::handler(app, req).await)
 }
 
 /// inviteMIUser for `email` (contact Jane O'Mead, team Sales) by the rep; the email's link.
@@ -175,7 +175,10 @@ async fn invite_jane(t: &TestApp, rep: &str, email: &str) -> String {
         &[("x-nextinteract-authtoken", rep)],
         Some(&body.to_string()),
     );
-    assert_eq!(read(invite_mi_user::handler(&t.app, req).await).0, 200);
+    assert_eq!(
+        read(admit_functions::invite_mi_user::handler(&t.app, req).await).0,
+        200
+    );
     latest_link(t, email).await
 }
 
@@ -309,7 +312,7 @@ async fn links_that_cannot_be_accepted_say_why() {
     let big = format!("token={token}&password={}", "x".repeat(70_000));
     let form = [("content-type", "application/x-www-form-urlencoded")];
     let req = gateway_request("POST", "/invitations/accept", &form, Some(&big));
-    page(accept_invitation_page::handler(app, req).await).status(413);
+    page(admit_functions::accept_invitation_page::handler(app, req).await).status(413);
 }
 
 async fn revoke(app: &App, email: &str) {
@@ -338,7 +341,7 @@ async fn revoke(app: &App, email: &str) {
         "BusinessID".to_string(),
         "1".to_string(),
     )]));
-    let resp = revoke_invitation::handler(app, req).await;
+    let resp = admit_functions::revoke_invitation::handler(app, req).await;
     assert_eq!(resp.status(), 200, "{:?}", resp.body());
 }
 
@@ -405,7 +408,10 @@ async fn an_unverified_account_gets_the_password_chosen_on_the_page() {
         &[],
         Some(&body.to_string()),
     );
-    assert_eq!(read(self_register_mi_user::handler(app, req).await).0, 200);
+    assert_eq!(
+        read(admit_functions::self_register_mi_user::handler(app, req).await).0,
+        200
+    );
     let token = token_of(&invite(&t, "squat@example.com", None).await);
     open(app, Some(&token))
         .await

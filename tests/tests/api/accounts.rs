@@ -41,13 +41,13 @@ async fn world() -> TestApp {
 
 async fn call(app: &App, req: lambda_http::Request, route: &str) -> (u16, Value) {
     read(match route {
-        "register" => self_register_mi_user::handler(app, req).await,
-        "verify" => verify_email::handler(app, req).await,
-        "preview" => get_email_verification::handler(app, req).await,
-        "reset" => request_password_reset::handler(app, req).await,
-        "confirm" => reset_password::handler(app, req).await,
-        "invite" => invite_mi_user::handler(app, req).await,
-        "accept" => accept_mi_invitation::handler(app, req).await,
+        "register" => admit_functions::self_register_mi_user::handler(app, req).await,
+        "verify" => admit_functions::verify_email::handler(app, req).await,
+        "preview" => admit_functions::get_email_verification::handler(app, req).await,
+        "reset" => admit_functions::request_password_reset::handler(app, req).await,
+        "confirm" => admit_functions::reset_password::handler(app, req).await,
+        "invite" => admit_functions::invite_mi_user::handler(app, req).await,
+        "accept" => admit_functions::accept_mi_invitation::handler(app, req).await,
         _ => unreachable!("{route}"),
     })
 }
@@ -248,7 +248,10 @@ async fn whoever_proves_the_address_wins_a_squatted_account() {
         &[("x-nextinteract-authtoken", mallory.as_str())],
         Some(r#"{"platform": "ios", "deviceToken": "mallorys-phone"}"#),
     );
-    assert_eq!(read(register_device::handler(app, phone).await).0, 200);
+    assert_eq!(
+        read(admit_functions::register_device::handler(app, phone).await).0,
+        200
+    );
     let rep = auth_token(app, REP.0, REP.1).await;
     let invite = json!({"companyId": 1, "contact": {"firstname": "Alice", "lastname": "A", "email1": alice}});
     let got = post(
@@ -281,7 +284,7 @@ async fn whoever_proves_the_address_wins_a_squatted_account() {
         None,
     );
     assert_error(
-        &read(logout_user::handler(app, logout).await),
+        &read(admit_functions::logout_user::handler(app, logout).await),
         401,
         "WSInvalidAuthTokenException",
     );
@@ -421,7 +424,7 @@ async fn a_password_reset_proves_the_address_and_revokes_every_session() {
         None,
     );
     assert_error(
-        &read(logout_user::handler(app, logout).await),
+        &read(admit_functions::logout_user::handler(app, logout).await),
         401,
         "WSInvalidAuthTokenException",
     );
@@ -472,7 +475,7 @@ async fn reset_requests_are_limited_per_address_known_or_not() {
             &[],
             Some(&json!({"emailAddress": who}).to_string()),
         );
-        let resp = request_password_reset::handler(app, req).await;
+        let resp = admit_functions::request_password_reset::handler(app, req).await;
         let retry: u64 = resp.headers()["retry-after"]
             .to_str()
             .unwrap()

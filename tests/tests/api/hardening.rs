@@ -61,7 +61,7 @@ async fn non_ascii_cursor_scenario(backend: Backend) {
                 None,
                 query,
             );
-            read(list_notifications::handler(app, req).await)
+            read(admit_functions::list_notifications::handler(app, req).await)
         }
     };
     // "aéb": four bytes, an even length, a character across the second byte boundary.
@@ -185,7 +185,7 @@ async fn capped_count_scenario(backend: Backend) {
     .to_string();
     let auth = format!("Bearer {token}");
     let (status, page) = read(
-        user_activity_report::handler(
+        admit_functions::user_activity_report::handler(
             app,
             gateway_request(
                 "POST",
@@ -213,7 +213,7 @@ async fn login_with(app: &App, headers: &[(&str, &str)], set_cookie: Option<bool
     }
     let body = body.to_string();
     read(
-        login_user::handler(
+        admit_functions::login_user::handler(
             app,
             gateway_request("POST", "/rest/user/login", headers, Some(&body)),
         )
@@ -272,7 +272,7 @@ async fn settings(app: &App, business: u64, headers: &[(&str, &str)]) -> (u16, V
         gateway_request("GET", "/api/businesses/1/settings", headers, None).with_path_parameters(
             std::collections::HashMap::from([("BusinessID".to_string(), business.to_string())]),
         );
-    read(get_business_settings::handler(app, req).await)
+    read(admit_functions::get_business_settings::handler(app, req).await)
 }
 
 async fn cross_site_cookie_scenario(backend: Backend) {

@@ -50,7 +50,7 @@ async fn fixture(backend: Backend) -> Fixture {
 
 async fn login(f: &Fixture, body: &str) -> (u16, Value) {
     read(
-        login_user::handler(
+        admit_functions::login_user::handler(
             &f.t.app,
             gateway_request("POST", "/rest/user/login", &[], Some(body)),
         )
@@ -63,7 +63,7 @@ async fn logout(f: &Fixture, token: Option<&str>) -> (u16, Value) {
         .map(|t| vec![("x-nextinteract-authtoken", t)])
         .unwrap_or_default();
     read(
-        logout_user::handler(
+        admit_functions::logout_user::handler(
             &f.t.app,
             gateway_request("POST", "/rest/user/logout", &headers, None),
         )
@@ -199,7 +199,7 @@ async fn failures_scenario(backend: Backend) {
             "WSInvalidLoginException",
         );
     }
-    let resp = login_user::handler(
+    let resp = admit_functions::login_user::handler(
         &f.t.app,
         gateway_request(
             "POST",
@@ -248,7 +248,7 @@ async fn failures_scenario(backend: Backend) {
     for _ in 0..3 {
         assert_error(&login(&f, &nobody).await, 401, "WSInvalidLoginException");
     }
-    let fifth = login_user::handler(
+    let fifth = admit_functions::login_user::handler(
         &f.t.app,
         gateway_request("POST", "/rest/user/login", &[], Some(&nobody)),
     )

@@ -118,7 +118,7 @@ async fn invite(app: &App, token: Option<&str>, body: &str) -> (u16, Value) {
         .map(|t| vec![("x-nextinteract-authtoken", t)])
         .unwrap_or_default();
     read(
-        invite_mi_user::handler(
+        admit_functions::invite_mi_user::handler(
             app,
             gateway_request("POST", "/rest/user/miinvite", &headers, Some(body)),
         )
@@ -133,12 +133,12 @@ async fn preview(app: &App, token: &str) -> (u16, Value) {
             "token".to_string(),
             token.to_string(),
         )]));
-    read(get_mi_invitation::handler(app, req).await)
+    read(admit_functions::get_mi_invitation::handler(app, req).await)
 }
 
 async fn accept(app: &App, body: Value) -> (u16, Value) {
     read(
-        accept_mi_invitation::handler(
+        admit_functions::accept_mi_invitation::handler(
             app,
             gateway_request(
                 "POST",
@@ -281,7 +281,7 @@ async fn a_new_invitation_refreshes_the_pending_one_and_keeps_the_contact() {
     // emailed again (429 with the wait); after them the invitation is replaced, and the
     // contact is kept as it was.
     let again = json!({"companyId": 3, "contact": {"firstname": "Changed", "lastname": "Name", "email1": "AARON@interact.technology"}, "inviteTeams": [{"teamId": 21}]});
-    let resp = invite_mi_user::handler(
+    let resp = admit_functions::invite_mi_user::handler(
         app,
         gateway_request(
             "POST",

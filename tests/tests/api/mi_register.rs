@@ -141,7 +141,7 @@ async fn world(backend: Backend) -> TestApp {
 
 async fn register(app: &App, body: &str) -> (u16, Value) {
     read(
-        self_register_mi_user::handler(
+        admit_functions::self_register_mi_user::handler(
             app,
             gateway_request("POST", "/rest/user/mi/selfregister", &[], Some(body)),
         )
@@ -484,7 +484,7 @@ async fn storage_and_password_failures_are_service_exceptions() {
     let body =
         json!({"emailAddress": "s@interact.technology", "password": "Passw0rd!"}).to_string();
     let got = read(
-        login_user::handler(
+        admit_functions::login_user::handler(
             &app,
             gateway_request("POST", "/rest/user/login", &[], Some(&body)),
         )
@@ -556,7 +556,7 @@ async fn profile(app: &App, key: &str, user: &str) -> (u16, Value) {
         "userId".to_string(),
         user.to_string(),
     )]));
-    read(get_member_profile::handler(app, req).await)
+    read(admit_functions::get_member_profile::handler(app, req).await)
 }
 
 #[tokio::test]
@@ -702,7 +702,7 @@ async fn a_locked_account_is_423_with_retry_after() {
     for _ in 0..5 {
         login(app, "lock@example.com", "Wrong-pass-1").await;
     }
-    let resp = self_register_mi_user::handler(
+    let resp = admit_functions::self_register_mi_user::handler(
         app,
         gateway_request(
             "POST",

@@ -112,7 +112,7 @@ async fn world(backend: Backend) -> World {
 async fn assign_with(app: &App, key: Option<&str>, body: &str) -> (u16, Value) {
     let headers: Vec<(&str, &str)> = key.map(|k| vec![(KEY_HEADER, k)]).unwrap_or_default();
     read(
-        assign_member_to_teams::handler(
+        admit_functions::assign_member_to_teams::handler(
             app,
             gateway_request(
                 "POST",
@@ -136,7 +136,7 @@ async fn register_device(app: &App, token: &str, body: Value) -> (u16, Value) {
         &[("x-nextinteract-authtoken", token)],
         Some(&body.to_string()),
     );
-    read(register_device::handler(app, req).await)
+    read(admit_functions::register_device::handler(app, req).await)
 }
 
 async fn list(app: &App, token: &str, query: &str) -> (u16, Value) {
@@ -151,7 +151,7 @@ async fn list(app: &App, token: &str, query: &str) -> (u16, Value) {
             .collect();
         req = req.with_query_string_parameters(params);
     }
-    read(list_notifications::handler(app, req).await)
+    read(admit_functions::list_notifications::handler(app, req).await)
 }
 
 const SEED_RESPONSE: &str = r#"[
@@ -488,7 +488,7 @@ async fn public_teams_for_admin_and_app_keys() {
                 .map(|k| vec![(KEY_HEADER, k)])
                 .unwrap_or_default();
             read(
-                get_public_mi_teams::handler(
+                admit_functions::get_public_mi_teams::handler(
                     &app,
                     gateway_request("GET", "/rest/company/teams/public", &headers, None),
                 )
@@ -571,7 +571,7 @@ async fn devices_and_the_notification_centre() {
                 "deviceId".to_string(),
                 id,
             )]));
-            read(remove_device::handler(&app, req).await)
+            read(admit_functions::remove_device::handler(&app, req).await)
         }
     };
     assert_eq!(remove(id.to_string(), token.clone()).await.0, 200);
@@ -641,7 +641,7 @@ async fn devices_and_the_notification_centre() {
                 &[("x-nextinteract-authtoken", token.as_str())],
                 Some(&body),
             );
-            read(mark_notifications_read::handler(&app, req).await)
+            read(admit_functions::mark_notifications_read::handler(&app, req).await)
         }
     };
     assert_eq!(
@@ -722,7 +722,10 @@ async fn devices_have_one_owner_a_cap_and_leave_with_their_session() {
         &[("x-nextinteract-authtoken", mine.as_str())],
         None,
     );
-    assert_eq!(read(logout_user::handler(app, logout).await).0, 200);
+    assert_eq!(
+        read(admit_functions::logout_user::handler(app, logout).await).0,
+        200
+    );
     let left = notification::devices(store, member).await.unwrap();
     assert_eq!(left.len(), 1, "{left:?}");
 }

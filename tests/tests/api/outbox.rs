@@ -126,7 +126,7 @@ async fn email_and_push_go_through_ses_and_sns_on_the_emulator() {
         {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"S": "USER#1"}, "sk": {"S": "USER"}}, "SequenceNumber": "102"}},
         {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"S": "OUTBOX#p1"}, "sk": {"S": "OUTBOX"}}, "SequenceNumber": "103"}}
     ]});
-    let out = dispatch_outbox::handler(&t.app, event).await;
+    let out = admit_functions::dispatch_outbox::handler(&t.app, event).await;
     assert_eq!(out, json!({"batchItemFailures": []}));
 
     let data = emulator_data();
@@ -198,7 +198,7 @@ async fn an_outage_loses_nothing() {
     ]});
     // SES is down: three tries, then the record (and every later one) is handed back to the stream.
     assert_eq!(
-        dispatch_outbox::handler(&app, event.clone()).await,
+        admit_functions::dispatch_outbox::handler(&app, event.clone()).await,
         json!({"batchItemFailures": [{"itemIdentifier": "7"}]})
     );
     let s = status(&app, "o1").await;
@@ -213,7 +213,7 @@ async fn an_outage_loses_nothing() {
     assert_eq!(outbox::pending(&app).await.unwrap().len(), 2);
     // The stream retries the batch once SES is back: everything is delivered, once.
     assert_eq!(
-        dispatch_outbox::handler(&app, event).await,
+        admit_functions::dispatch_outbox::handler(&app, event).await,
         json!({"batchItemFailures": []})
     );
     assert_eq!(status(&app, "o1").await["status"], json!("sent"));
@@ -221,7 +221,7 @@ async fn an_outage_loses_nothing() {
     assert_eq!(flaky.calls.load(Ordering::SeqCst), 5 + 2);
     // The scheduled sweep finds nothing left.
     assert_eq!(
-        dispatch_outbox::handler(&app, json!({"source": "aws.events"})).await,
+        admit_functions::dispatch_outbox::handler(&app, json!({"source": "aws.events"})).await,
         json!({"delivered": 0})
     );
 }
@@ -348,7 +348,7 @@ async fn invited(app: &App, email: &str) -> String {
         &[("x-nextinteract-authtoken", &token)],
         Some(&body.to_string()),
     );
-    let (code, answer) = read(invite_mi_user::handler(app, req).await);
+    let (code, answer) = read(admit_functions::invite_mi_user::handler(app, req).await);
     assert_eq!(code, 200, "{answer}");
     let pending = outbox::pending(app).await.unwrap();
     assert_eq!(pending.len(), 1);
@@ -370,13 +370,13 @@ async fn preview(app: &App, token: &str) -> u16 {
             "token".to_string(),
             token.to_string(),
         )]));
-    read(get_mi_invitation::handler(app, req).await).0
+    read(admit_functions::get_mi_invitation::handler(app, req).await).0
 }
 
 async fn accept(app: &App, token: &str) -> (u16, Value) {
     let body = json!({"token": token, "password": "Accept3d-pass"}).to_string();
     let req = gateway_request("POST", "/rest/user/miinvite/accept", &[], Some(&body));
-    read(accept_mi_invitation::handler(app, req).await)
+    read(admit_functions::accept_mi_invitation::handler(app, req).await)
 }
 
 fn random_address() -> String {
@@ -462,14 +462,14 @@ async fn crash_after_sending(backend: Backend) {
     assert_eq!(outbox::deliver(&app, &id).await.unwrap(), Outcome::Busy);
     let sweep = json!({"source": "aws.events", "detail-type": "Scheduled Event"});
     assert_eq!(
-        dispatch_outbox::handler(&app, sweep.clone()).await,
+        admit_functions::dispatch_outbox::handler(&app, sweep.clone()).await,
         json!({"delivered": 0})
     );
     // Once it ends, the sweep takes the message over and sends it again (at least once).
     t.clock
         .advance(outbox::LEASE + chrono::Duration::seconds(1));
     assert_eq!(
-        dispatch_outbox::handler(&app, sweep).await,
+        admit_functions::dispatch_outbox::handler(&app, sweep).await,
         json!({"delivered": 1})
     );
     let second = token_in(&rec.sent()[0]);
@@ -501,14 +501,14 @@ async fn sweep_grace(backend: Backend) {
     let sweep = json!({"source": "aws.events"});
     // Fresh: the stream is delivering it; the sweep leaves it alone.
     assert_eq!(
-        dispatch_outbox::handler(&t.app, sweep.clone()).await,
+        admit_functions::dispatch_outbox::handler(&t.app, sweep.clone()).await,
         json!({"delivered": 0})
     );
     assert_eq!(status(&t.app, "g1").await["status"], json!("pending"));
     t.clock
         .advance(outbox::SWEEP_GRACE + chrono::Duration::seconds(1));
     assert_eq!(
-        dispatch_outbox::handler(&t.app, sweep).await,
+        admit_functions::dispatch_outbox::handler(&t.app, sweep).await,
         json!({"delivered": 1})
     );
     assert_eq!(status(&t.app, "g1").await["status"], json!("sent"));
@@ -776,7 +776,7 @@ async fn list_and_replay(backend: Backend) {
     t.clock
         .advance(outbox::SWEEP_GRACE + chrono::Duration::seconds(1));
     assert_eq!(
-        dispatch_outbox::handler(&t.app, json!({"source": "aws.events"})).await,
+        admit_functions::dispatch_outbox::handler(&t.app, json!({"source": "aws.events"})).await,
         json!({"delivered": 3})
     );
     assert_eq!(

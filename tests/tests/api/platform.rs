@@ -65,7 +65,7 @@ async fn login(
     cookie: bool,
 ) -> (String, Option<String>, Response<Body>) {
     let body = json!({"emailAddress": who.0, "password": who.1, "setCookie": cookie}).to_string();
-    let resp = login_user::handler(
+    let resp = admit_functions::login_user::handler(
         app,
         gateway_request("POST", "/rest/user/login", &[], Some(&body)),
     )
@@ -98,7 +98,7 @@ async fn invite(
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let resp = invite_platform_users::handler(
+    let resp = admit_functions::invite_platform_users::handler(
         app,
         gateway_request("POST", "/api/users/invitations", &h, Some(body)),
     )
@@ -146,11 +146,11 @@ async fn call(
         );
     }
     let resp = match (method, path.rsplit('/').next().unwrap_or_default()) {
-        ("GET", "settings") => get_business_settings::handler(app, req).await,
-        ("PUT", "settings") => put_business_settings::handler(app, req).await,
-        ("GET", "invitations") => list_invitations::handler(app, req).await,
-        ("POST", "resend") => resend_invitation::handler(app, req).await,
-        ("POST", "revoke") => revoke_invitation::handler(app, req).await,
+        ("GET", "settings") => admit_functions::get_business_settings::handler(app, req).await,
+        ("PUT", "settings") => admit_functions::put_business_settings::handler(app, req).await,
+        ("GET", "invitations") => admit_functions::list_invitations::handler(app, req).await,
+        ("POST", "resend") => admit_functions::resend_invitation::handler(app, req).await,
+        ("POST", "revoke") => admit_functions::revoke_invitation::handler(app, req).await,
         other => panic!("no route {other:?}"),
     };
     read(resp)
@@ -266,7 +266,7 @@ async fn the_setting_off_is_401_and_members_then_use_no_door() {
     platform_error(&invite(app, &h, SEED_BODY).await, 401);
     // inviteMIUser: only reps and admins now.
     let mi = json!({"companyId": 1, "contact": {"firstname": "J", "lastname": "M", "email1": "j@example.com"}});
-    let resp = invite_mi_user::handler(
+    let resp = admit_functions::invite_mi_user::handler(
         app,
         gateway_request(
             "POST",

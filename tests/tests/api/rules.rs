@@ -101,7 +101,7 @@ fn mi_body(email: &str, teams: &[u64]) -> String {
 }
 
 async fn mi_raw(app: &App, token: &str, email: &str, teams: &[u64]) -> Response<Body> {
-    invite_mi_user::handler(
+    admit_functions::invite_mi_user::handler(
         app,
         gateway_request(
             "POST",
@@ -120,7 +120,7 @@ async fn mi(app: &App, token: &str, email: &str, teams: &[u64]) -> (u16, Value) 
 async fn platform_raw(app: &App, token: &str, emails: &[&str]) -> Response<Body> {
     let body = json!({"EmailAddresses": emails, "Message": "Join us"}).to_string();
     let auth = format!("Bearer {token}");
-    invite_platform_users::handler(
+    admit_functions::invite_platform_users::handler(
         app,
         gateway_request(
             "POST",
@@ -134,7 +134,7 @@ async fn platform_raw(app: &App, token: &str, emails: &[&str]) -> Response<Body>
 
 async fn site_raw(app: &App, token: &str, body: Value) -> Response<Body> {
     let auth = format!("Bearer {token}");
-    invite_site_users::handler(
+    admit_functions::invite_site_users::handler(
         app,
         gateway_request(
             "POST",
@@ -437,7 +437,7 @@ async fn login_from(app: &App, ip: &str, email: &str, password: &str) -> (u16, O
         gateway_request("POST", "/rest/user/login", &[], Some(&body)),
         ip,
     );
-    with_retry(login_user::handler(app, req).await)
+    with_retry(admit_functions::login_user::handler(app, req).await)
 }
 
 #[tokio::test]
@@ -471,9 +471,13 @@ async fn logins_and_registrations_are_limited_per_source_ip() {
             ip,
         )
     };
-    let first = read(self_register_mi_user::handler(app, register("s1@new.example")).await);
+    let first = read(
+        admit_functions::self_register_mi_user::handler(app, register("s1@new.example")).await,
+    );
     assert_eq!(first.0, 200, "{}", first.1);
-    let second = with_retry(self_register_mi_user::handler(app, register("s2@new.example")).await);
+    let second = with_retry(
+        admit_functions::self_register_mi_user::handler(app, register("s2@new.example")).await,
+    );
     assert_error(&(second.0, second.2), 429, "WSTooManyRequestsException");
     assert!(second.1.is_some());
 }
@@ -493,8 +497,11 @@ async fn self_registration_checks_its_qr_codes_before_the_address() {
         gateway_request("POST", "/rest/user/mi/selfregister", &[], Some(&body))
     };
     // An existing address and an unknown one get the same 400 for a bad code.
-    let existing = read(self_register_mi_user::handler(app, register(ADMIN)).await);
-    let unknown = read(self_register_mi_user::handler(app, register("nobody@new.example")).await);
+    let existing =
+        read(admit_functions::self_register_mi_user::handler(app, register(ADMIN)).await);
+    let unknown = read(
+        admit_functions::self_register_mi_user::handler(app, register("nobody@new.example")).await,
+    );
     assert_error(&existing, 400, "WSInvalidParameterException");
     assert!(
         existing.1["errorMsg"]
@@ -521,7 +528,7 @@ async fn accept_token(t: &TestApp, to: &str) -> String {
 async fn accept(app: &App, token: &str, password: &str) -> (u16, Value) {
     let body = json!({"token": token, "password": password}).to_string();
     read(
-        accept_mi_invitation::handler(
+        admit_functions::accept_mi_invitation::handler(
             app,
             gateway_request("POST", "/rest/user/miinvite/accept", &[], Some(&body)),
         )
@@ -535,7 +542,7 @@ async fn preview(app: &App, token: &str) -> u16 {
             "token".to_string(),
             token.to_string(),
         )]));
-    read(get_mi_invitation::handler(app, req).await).0
+    read(admit_functions::get_mi_invitation::handler(app, req).await).0
 }
 
 #[tokio::test]
@@ -678,7 +685,7 @@ async fn my_businesses(
             b.to_string(),
         )]));
     }
-    read(my_businesses::handler(app, req).await)
+    read(admit_functions::my_businesses::handler(app, req).await)
 }
 
 #[tokio::test]
@@ -807,7 +814,7 @@ impl admit_shared::ports::store::Store for StaleStore {
 async fn ask_reset(app: &App, email: &str) {
     let body = json!({"emailAddress": email}).to_string();
     let asked = read(
-        request_password_reset::handler(
+        admit_functions::request_password_reset::handler(
             app,
             gateway_request("POST", "/rest/user/password/reset", &[], Some(&body)),
         )
@@ -830,7 +837,7 @@ fn reset_token(t: &TestApp, to: &str) -> String {
 async fn confirm_reset(app: &App, token: &str, password: &str) -> u16 {
     let body = json!({"token": token, "password": password}).to_string();
     read(
-        reset_password::handler(
+        admit_functions::reset_password::handler(
             app,
             gateway_request(
                 "POST",
@@ -846,7 +853,7 @@ async fn confirm_reset(app: &App, token: &str, password: &str) -> u16 {
 
 async fn logout_status(app: &App, token: &str) -> u16 {
     read(
-        logout_user::handler(
+        admit_functions::logout_user::handler(
             app,
             gateway_request(
                 "POST",

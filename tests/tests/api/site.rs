@@ -192,8 +192,8 @@ async fn site_call(app: &App, path: &str, token: Option<&str>, body: &str) -> (u
 
 async fn send(app: &App, path: &str, req: Request) -> (u16, Value) {
     read(match path {
-        INVITE => invite_site_users::handler(app, req).await,
-        ACTIVITY => user_activity_report::handler(app, req).await,
+        INVITE => admit_functions::invite_site_users::handler(app, req).await,
+        ACTIVITY => admit_functions::user_activity_report::handler(app, req).await,
         _ => unreachable!("{path}"),
     })
 }
@@ -281,7 +281,7 @@ fn assert_message(got: &(u16, Value), status: u16, contains: &str) {
 async fn assign(w: &World, user: u64) -> (u16, Value) {
     let body = json!({"userId": user, "teams": [12]}).to_string();
     read(
-        assign_member_to_teams::handler(
+        admit_functions::assign_member_to_teams::handler(
             &w.t.app,
             gateway_request(
                 "POST",
@@ -305,7 +305,7 @@ async fn profile(w: &World, user: u64) -> (u16, Value) {
         "userId",
         &user.to_string(),
     );
-    read(get_member_profile::handler(&w.t.app, req).await)
+    read(admit_functions::get_member_profile::handler(&w.t.app, req).await)
 }
 
 async fn temporary_access_scenario(backend: Backend) {
@@ -855,8 +855,9 @@ async fn seed_report_scenario(backend: Backend) {
             &[("user-agent", BROWSER)],
             Some(&body),
         );
-        let (status, body) =
-            read(login_user::handler(app, from_browser(req, "10.255.241.240")).await);
+        let (status, body) = read(
+            admit_functions::login_user::handler(app, from_browser(req, "10.255.241.240")).await,
+        );
         assert_eq!(status, 200, "{body}");
         body["authToken"].as_str().unwrap().to_string()
     };
@@ -1111,14 +1112,22 @@ async fn nextinteract(
 ) -> (u16, Value) {
     let req = gateway_request("POST", path, headers, Some(&body.to_string()));
     read(match path {
-        "/rest/user/login" => login_user::handler(app, req).await,
-        "/rest/user/logout" => logout_user::handler(app, req).await,
-        "/rest/user/mi/selfregister" => self_register_mi_user::handler(app, req).await,
-        "/rest/user/verify" => verify_email::handler(app, req).await,
-        "/rest/user/password/reset" => request_password_reset::handler(app, req).await,
-        "/rest/user/password/reset/confirm" => reset_password::handler(app, req).await,
-        "/rest/user/miinvite" => invite_mi_user::handler(app, req).await,
-        "/rest/user/miinvite/accept" => accept_mi_invitation::handler(app, req).await,
+        "/rest/user/login" => admit_functions::login_user::handler(app, req).await,
+        "/rest/user/logout" => admit_functions::logout_user::handler(app, req).await,
+        "/rest/user/mi/selfregister" => {
+            admit_functions::self_register_mi_user::handler(app, req).await
+        }
+        "/rest/user/verify" => admit_functions::verify_email::handler(app, req).await,
+        "/rest/user/password/reset" => {
+            admit_functions::request_password_reset::handler(app, req).await
+        }
+        "/rest/user/password/reset/confirm" => {
+            admit_functions::reset_password::handler(app, req).await
+        }
+        "/rest/user/miinvite" => admit_functions::invite_mi_user::handler(app, req).await,
+        "/rest/user/miinvite/accept" => {
+            admit_functions::accept_mi_invitation::handler(app, req).await
+        }
         _ => unreachable!("{path}"),
     })
 }
@@ -1255,7 +1264,7 @@ async fn each_activity_type_is_recorded_by_the_action_that_causes_it() {
         "BusinessID".to_string(),
         w.site.get().to_string(),
     )]));
-    let revoked = read(revoke_invitation::handler(app, revoke).await);
+    let revoked = read(admit_functions::revoke_invitation::handler(app, revoke).await);
     assert_eq!(revoked.0, 200, "{}", revoked.1);
     // Teams assigned (12).
     step();

@@ -1,7 +1,9 @@
-//! template.yaml, the route table (which `admit serve` mounts) and docs/api.md list the same
-//! routes; docs/errors.md is the error registry.
+//! template.yaml, the endpoint table (which `admit serve` mounts) and docs/api.md list the same
+//! routes, and every row has its handler and its binary. The generated parts are compared
+//! verbatim by the functions crate's own tests; these read the whole files, so a route added by
+//! hand outside them fails too.
 
-use admit_shared::http::routes::ROUTES;
+use admit_functions::ENDPOINTS;
 use std::collections::BTreeSet;
 
 fn root() -> std::path::PathBuf {
@@ -48,33 +50,49 @@ fn template_routes() -> BTreeSet<(String, String, String)> {
 
 #[test]
 fn template_and_route_table_agree() {
-    let table: BTreeSet<_> = ROUTES
+    let table: BTreeSet<_> = ENDPOINTS
         .iter()
-        .map(|r| {
-            (
-                r.method.to_string(),
-                r.path.to_string(),
-                r.logical_id.to_string(),
-            )
+        .flat_map(|e| {
+            e.routes.iter().map(|r| {
+                (
+                    r.method.to_string(),
+                    r.path.to_string(),
+                    e.logical_id.to_string(),
+                )
+            })
         })
         .collect();
     assert_eq!(template_routes(), table);
     let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
-    for r in ROUTES {
+    for e in ENDPOINTS {
         assert!(
-            text.contains(&format!("Binary: {}", r.function)),
+            text.contains(&format!("Binary: {}\n", e.name)),
             "{} builds binary {}",
-            r.logical_id,
-            r.function
+            e.logical_id,
+            e.name
+        );
+        let functions = root().join("functions").join("src");
+        let bin = std::fs::read_to_string(functions.join(format!("bin/{}.rs", e.name)))
+            .unwrap_or_default();
+        assert_eq!(
+            bin.trim(),
+            format!("admit_functions::main!({});", e.name),
+            "functions/src/bin/{}.rs runs its own function",
+            e.name
         );
         assert!(
-            root()
-                .join("functions")
-                .join(r.function)
-                .join("Cargo.toml")
-                .exists(),
-            "functions/{} exists",
-            r.function
+            functions.join(format!("handlers/{}.rs", e.name)).exists(),
+            "functions/src/handlers/{}.rs exists",
+            e.name
+        );
+    }
+    // Every binary is a row (Cargo builds each file of src/bin as one).
+    let bins = std::fs::read_dir(root().join("functions/src/bin")).unwrap();
+    for b in bins {
+        let name = b.unwrap().file_name().to_string_lossy().replace(".rs", "");
+        assert!(
+            ENDPOINTS.iter().any(|e| e.name == name),
+            "functions/src/bin/{name}.rs has no row in the endpoint table"
         );
     }
 }
@@ -95,8 +113,9 @@ fn api_reference_lists_every_route() {
             Some((method.to_string(), path.to_string()))
         })
         .collect();
-    let table: BTreeSet<_> = ROUTES
+    let table: BTreeSet<_> = ENDPOINTS
         .iter()
+        .flat_map(|e| e.routes)
         .map(|r| (r.method.to_string(), r.path.to_string()))
         .collect();
     assert_eq!(documented, table, "the route table in docs/api.md");

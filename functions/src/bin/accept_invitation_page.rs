@@ -1,0 +1,1 @@
+admit_functions::main!(accept_invitation_page);

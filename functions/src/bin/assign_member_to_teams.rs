@@ -1,0 +1,1 @@
+admit_functions::main!(assign_member_to_teams);

@@ -1,0 +1,1 @@
+admit_functions::main!(get_member_profile);

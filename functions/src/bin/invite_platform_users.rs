@@ -1,0 +1,1 @@
+admit_functions::main!(invite_platform_users);

@@ -1,0 +1,1 @@
+admit_functions::main!(mark_notifications_read);

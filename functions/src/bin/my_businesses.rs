@@ -1,0 +1,1 @@
+admit_functions::main!(my_businesses);

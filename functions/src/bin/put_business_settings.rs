@@ -1,0 +1,1 @@
+admit_functions::main!(put_business_settings);

@@ -1,0 +1,1 @@
+admit_functions::main!(request_password_reset);

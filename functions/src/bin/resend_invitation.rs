@@ -1,0 +1,1 @@
+admit_functions::main!(resend_invitation);

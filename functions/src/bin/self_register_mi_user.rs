@@ -1,0 +1,1 @@
+admit_functions::main!(self_register_mi_user);

@@ -1,0 +1,1 @@
+admit_functions::main!(user_activity_report);

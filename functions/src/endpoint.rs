@@ -1,0 +1,435 @@
+//! What a row of the endpoint table says, and how the rest of the repo reads it: the routes
+//! `admit serve` mounts, the ports a cold start builds, each function's template.yaml resource
+//! with its IAM policy (`render_template_functions`) and the route table of docs/api.md
+//! (`render_routes_doc`). Both renderings are compared verbatim with the files by a test;
+//! `admit generate` writes them.
+
+use admit_shared::Ports;
+use std::fmt::Write as _;
+
+/// One endpoint: one Lambda function, serving one or more routes (or an event source).
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint {
+    /// The handler module and the binary (`src/bin/<name>.rs`, cargo-lambda's `Binary`).
+    pub name: &'static str,
+    /// The SAM logical id of the function.
+    pub logical_id: &'static str,
+    /// Whose error shape and authentication the endpoint follows.
+    pub family: Family,
+    /// The function's description in template.yaml (at most 256 characters).
+    pub description: &'static str,
+    /// The HTTP API routes, none for an event-driven function.
+    pub routes: &'static [Route],
+    /// What invokes the function.
+    pub trigger: Trigger,
+    /// Memory in MB (the template's global default is `DEFAULT_MEMORY`).
+    pub memory: u32,
+    /// A timeout other than the global one, in seconds, and why.
+    pub timeout: Option<(u32, &'static str)>,
+    /// Everything the function may touch: its IAM policy, and the ports its cold start builds.
+    pub grants: &'static [Grant],
+}
+
+/// The template's `Globals.Function.MemorySize`.
+pub const DEFAULT_MEMORY: u32 = 256;
+
+impl Endpoint {
+    /// The defaults a row starts from (each row names its own `name` and what differs).
+    pub const DEFAULTS: Endpoint = Endpoint {
+        name: "",
+        logical_id: "",
+        family: Family::NextInteract,
+        description: "",
+        routes: &[],
+        trigger: Trigger::Http,
+        memory: DEFAULT_MEMORY,
+        timeout: None,
+        grants: &[],
+    };
+
+    /// The ports a cold start builds besides the store: SES only for a function granted it,
+    /// SNS only for one granted an SNS action.
+    pub const fn ports(&self) -> Ports {
+        let mut ports = Ports::STORE;
+        let mut i = 0;
+        while i < self.grants.len() {
+            match self.grants[i].service() {
+                Service::Ses => ports.mail = true,
+                Service::Sns => ports.push = true,
+                _ => {}
+            }
+            i += 1;
+        }
+        ports
+    }
+
+    pub fn grants(&self, grant: Grant) -> bool {
+        self.grants.contains(&grant)
+    }
+}
+
+/// One route: a method and an HTTP API path template (`{name}` for a path parameter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    /// One line for docs/api.md's route table.
+    pub summary: &'static str,
+}
+
+pub const fn route(method: &'static str, path: &'static str, summary: &'static str) -> Route {
+    Route {
+        method,
+        path,
+        summary,
+    }
+}
+
+/// The API families of the seed pages, and the two kinds of endpoint that are neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// `/rest/...`: the auth-token or API-key headers, `{status, data, exception}` bodies.
+    NextInteract,
+    /// `/api/users/...`, `/api/businesses/...`: bearer or cookie sessions, problem bodies.
+    Platform,
+    /// `/api/rest/v1/management/...`: the site's API key, `{error, code}` bodies.
+    Site,
+    /// HTML pages that email links open.
+    Page,
+    /// Not behind the API: invoked by an event source.
+    Event,
+}
+
+/// What invokes a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// Its routes on the stage's HTTP API.
+    Http,
+    /// The table's stream (outbox inserts, failures to the dead-letter queue) and a schedule.
+    Outbox,
+}
+
+/// Where a grant's action applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Service {
+    Table,
+    Index,
+    Ses,
+    Sns,
+    Sqs,
+}
+
+/// One thing a function may do: an IAM action on one kind of resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Grant {
+    GetItem,
+    BatchGetItem,
+    /// A query of the table itself.
+    Query,
+    PutItem,
+    UpdateItem,
+    DeleteItem,
+    /// A transaction's condition-only write.
+    ConditionCheckItem,
+    /// A query of the `gsi1` index.
+    QueryGsi1,
+    /// A query of the `gsi2` index.
+    QueryGsi2,
+    SesSendRawEmail,
+    SnsCreatePlatformEndpoint,
+    SnsDeleteEndpoint,
+    SnsPublish,
+    /// The stream's failed batches sent to the dead-letter queue. Lambda's event source
+    /// mapping sends them with the function's role, so no port of ours records it.
+    SqsSendToDeadLetterQueue,
+}
+
+impl Grant {
+    pub const fn service(self) -> Service {
+        match self {
+            Grant::GetItem
+            | Grant::BatchGetItem
+            | Grant::Query
+            | Grant::PutItem
+            | Grant::UpdateItem
+            | Grant::DeleteItem
+            | Grant::ConditionCheckItem => Service::Table,
+            Grant::QueryGsi1 | Grant::QueryGsi2 => Service::Index,
+            Grant::SesSendRawEmail => Service::Ses,
+            Grant::SnsCreatePlatformEndpoint | Grant::SnsDeleteEndpoint | Grant::SnsPublish => {
+                Service::Sns
+            }
+            Grant::SqsSendToDeadLetterQueue => Service::Sqs,
+        }
+    }
+
+    /// The IAM action.
+    pub const fn action(self) -> &'static str {
+        match self {
+            Grant::GetItem => "dynamodb:GetItem",
+            Grant::BatchGetItem => "dynamodb:BatchGetItem",
+            Grant::Query | Grant::QueryGsi1 | Grant::QueryGsi2 => "dynamodb:Query",
+            Grant::PutItem => "dynamodb:PutItem",
+            Grant::UpdateItem => "dynamodb:UpdateItem",
+            Grant::DeleteItem => "dynamodb:DeleteItem",
+            Grant::ConditionCheckItem => "dynamodb:ConditionCheckItem",
+            Grant::SesSendRawEmail => "ses:SendRawEmail",
+            Grant::SnsCreatePlatformEndpoint => "sns:CreatePlatformEndpoint",
+            Grant::SnsDeleteEndpoint => "sns:DeleteEndpoint",
+            Grant::SnsPublish => "sns:Publish",
+            Grant::SqsSendToDeadLetterQueue => "sqs:SendMessage",
+        }
+    }
+
+    /// The resource, as template.yaml writes it.
+    pub const fn resource(self) -> &'static str {
+        match self {
+            Grant::QueryGsi1 => "!Sub \"${Table.Arn}/index/gsi1\"",
+            Grant::QueryGsi2 => "!Sub \"${Table.Arn}/index/gsi2\"",
+            Grant::SesSendRawEmail => {
+                "!Sub \"arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*\""
+            }
+            Grant::SnsCreatePlatformEndpoint => {
+                "!Sub \"arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:app/*\""
+            }
+            Grant::SnsDeleteEndpoint | Grant::SnsPublish => {
+                "!Sub \"arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:endpoint/*\""
+            }
+            Grant::SqsSendToDeadLetterQueue => "!GetAtt OutboxDeadLetterQueue.Arn",
+            _ => "!GetAtt Table.Arn",
+        }
+    }
+
+    /// Whether a port records this call while the tests run (see `SqsSendToDeadLetterQueue`).
+    pub const fn observable(self) -> bool {
+        !matches!(self, Grant::SqsSendToDeadLetterQueue)
+    }
+}
+
+/// The function resources of template.yaml, between its `BEGIN`/`END` marker lines.
+pub fn render_template_functions(endpoints: &[Endpoint]) -> String {
+    let mut out = String::new();
+    for e in endpoints {
+        render_function(&mut out, e);
+    }
+    out
+}
+
+fn render_function(out: &mut String, e: &Endpoint) {
+    let _ = write!(
+        out,
+        "
+  {id}:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildMethod: rust-cargolambda
+      BuildProperties:
+        Binary: {name}
+    Properties:
+      FunctionName: !Sub \"admit-${{Stage}}-{name}\"
+      CodeUri: ./
+      Description: {description}
+",
+        id = e.logical_id,
+        name = e.name,
+        description = e.description,
+    );
+    if e.memory != DEFAULT_MEMORY {
+        let _ = writeln!(out, "      MemorySize: {}", e.memory);
+    }
+    if let Some((seconds, why)) = e.timeout {
+        let _ = writeln!(out, "      # {why}\n      Timeout: {seconds}");
+    }
+    out.push_str("      Events:\n");
+    match e.trigger {
+        Trigger::Http => {
+            for r in e.routes {
+                let _ = write!(
+                    out,
+                    "        {event}:
+          Type: HttpApi
+          Properties:
+            ApiId: !Ref HttpApi
+            Method: {method}
+            Path: {path}
+",
+                    event = event_name(e, r),
+                    method = r.method,
+                    path = r.path,
+                );
+            }
+        }
+        Trigger::Outbox => out.push_str(OUTBOX_EVENTS),
+    }
+    out.push_str("      Policies:\n        - Statement:\n");
+    for (actions, resources) in statements(e.grants) {
+        out.push_str("            - Effect: Allow\n              Action:\n");
+        for a in actions {
+            let _ = writeln!(out, "                - {a}");
+        }
+        out.push_str("              Resource:\n");
+        for r in resources {
+            let _ = writeln!(out, "                - {r}");
+        }
+    }
+}
+
+/// The policy's statements, (actions, resources) each: one for the table, one for every index
+/// queried, and one per other resource, in that order.
+fn statements(grants: &[Grant]) -> Vec<(Vec<&'static str>, Vec<&'static str>)> {
+    let mut out: Vec<(Service, &'static str, Vec<&'static str>, Vec<&'static str>)> = Vec::new();
+    let mut sorted = grants.to_vec();
+    sorted.sort_by_key(|g| g.service());
+    for g in sorted {
+        // Every index query is one statement (one action on a list of indexes).
+        let group = if g.service() == Service::Index {
+            "index"
+        } else {
+            g.resource()
+        };
+        match out
+            .iter_mut()
+            .find(|(s, k, _, _)| *s == g.service() && *k == group)
+        {
+            Some((_, _, actions, resources)) => {
+                if !actions.contains(&g.action()) {
+                    actions.push(g.action());
+                }
+                if !resources.contains(&g.resource()) {
+                    resources.push(g.resource());
+                }
+            }
+            None => out.push((g.service(), group, vec![g.action()], vec![g.resource()])),
+        }
+    }
+    out.into_iter().map(|(_, _, a, r)| (a, r)).collect()
+}
+
+/// `Api` for a function's only route, else the method (`Get`, `Post`, ...).
+fn event_name(e: &Endpoint, r: &Route) -> String {
+    if e.routes.len() == 1 {
+        return "Api".into();
+    }
+    let mut name = String::new();
+    for (i, c) in r.method.chars().enumerate() {
+        if i == 0 {
+            name.push(c.to_ascii_uppercase());
+        } else {
+            name.push(c.to_ascii_lowercase());
+        }
+    }
+    name
+}
+
+/// The dispatcher's event sources: outbox inserts from the table's stream, and a sweep.
+const OUTBOX_EVENTS: &str = r#"        Outbox:
+          Type: DynamoDB
+          Properties:
+            Stream: !GetAtt Table.StreamArn
+            StartingPosition: TRIM_HORIZON
+            BatchSize: 10
+            MaximumBatchingWindowInSeconds: 1
+            MaximumRetryAttempts: 10
+            FunctionResponseTypes: [ReportBatchItemFailures]
+            FilterCriteria:
+              Filters:
+                - Pattern: '{"eventName": ["INSERT"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "OUTBOX#"}]}}}}'
+            DestinationConfig:
+              OnFailure:
+                Type: SQS
+                Destination: !GetAtt OutboxDeadLetterQueue.Arn
+        Sweep:
+          Type: Schedule
+          Properties:
+            Schedule: rate(5 minutes)
+            Description: Delivers outbox messages still pending after the stream gave up
+"#;
+
+/// The route table of docs/api.md, between its `BEGIN`/`END` marker lines.
+pub fn render_routes_doc(endpoints: &[Endpoint]) -> String {
+    let mut out = String::from("| route | function | what it does |\n|---|---|---|\n");
+    for e in endpoints {
+        for r in e.routes {
+            let _ = writeln!(
+                out,
+                "| `{} {}` | `{}` | {} |",
+                r.method, r.path, e.name, r.summary
+            );
+        }
+    }
+    out
+}
+
+/// Replaces what lies between the line holding `begin` and the line holding `end` in `text`;
+/// `None` when either marker is missing.
+pub fn splice(text: &str, begin: &str, end: &str, body: &str) -> Option<String> {
+    let b = text.find(begin)?;
+    let after_begin = b + text[b..].find('\n')? + 1;
+    let e = after_begin + text[after_begin..].find(end)?;
+    let end_line = text[..e].rfind('\n').map_or(0, |i| i + 1);
+    Some(format!(
+        "{}{}{}",
+        &text[..after_begin],
+        body,
+        &text[end_line..]
+    ))
+}
+
+pub const TEMPLATE_BEGIN: &str = "# BEGIN functions";
+pub const TEMPLATE_END: &str = "# END functions";
+pub const DOC_BEGIN: &str = "<!-- BEGIN routes";
+pub const DOC_END: &str = "<!-- END routes";
+
+/// Path parameters taken from a request path (`{deviceId}` -> value).
+pub type PathParams = Vec<(String, String)>;
+
+/// Matches a path against a template such as `/rest/user/devices/{deviceId}`.
+pub fn match_path(template: &str, path: &str) -> Option<PathParams> {
+    let path = if path.len() > 1 {
+        path.trim_end_matches('/')
+    } else {
+        path
+    };
+    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    if t.len() != p.len() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (t, p) in t.iter().zip(p) {
+        match t.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
+            Some(name) if !p.is_empty() => params.push((name.to_string(), p.to_string())),
+            Some(_) => return None,
+            None if *t == p => {}
+            None => return None,
+        }
+    }
+    Some(params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_match_with_parameters() {
+        assert_eq!(match_path("/a/b", "/a/b"), Some(vec![]));
+        assert_eq!(match_path("/a/b", "/a/b/"), Some(vec![]));
+        assert_eq!(
+            match_path("/a/{id}", "/a/42"),
+            Some(vec![("id".into(), "42".into())])
+        );
+        assert_eq!(match_path("/a/{id}", "/a/"), None);
+        assert_eq!(match_path("/a/{id}", "/a/1/2"), None);
+        assert_eq!(match_path("/a/b", "/a/c"), None);
+    }
+
+    #[test]
+    fn splice_replaces_between_the_marker_lines() {
+        let text = "a\n# BEGIN x\nold\n# END x\nb\n";
+        assert_eq!(
+            splice(text, "# BEGIN x", "# END x", "new\n").as_deref(),
+            Some("a\n# BEGIN x\nnew\n# END x\nb\n")
+        );
+        assert_eq!(splice(text, "# BEGIN y", "# END x", ""), None);
+    }
+}

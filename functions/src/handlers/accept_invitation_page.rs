@@ -1,0 +1,44 @@
+//! `GET` and `POST /invitations/accept`: the page an invitation email links to. `GET ?token=T`
+//! shows the invitation and a form (without using the link up); `POST` (the form, urlencoded)
+//! accepts through the same use case as the JSON API and shows the outcome as a page.
+
+use admit_shared::http::pages::{self, AcceptForm};
+use admit_shared::http::{self};
+use admit_shared::usecases::invitations;
+use admit_shared::App;
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+
+
+#[tracing::instrument(name = "accept_invitation_page", skip_all, fields(request_id = %http::request_id(&req)))]
+pub async fn handler(app: &App, req: Request) -> Response<Body> {
+    if req.method() == Method::POST {
+        submit(app, &req).await
+    } else {
+        show(app, &req).await
+    }
+}
+
+async fn show(app: &App, req: &Request) -> Response<Body> {
+    let token = http::query_param(req, "token");
+    match invitations::details(app, token.as_deref()).await {
+        Ok(d) => pages::accept_page(&d, token.as_deref().unwrap_or_default(), None),
+        Err(e) => pages::problem_page(&e),
+    }
+}
+
+/// The details are read before accepting: the outcome page shows them, and a refused form is
+/// shown again with them.
+async fn submit(app: &App, req: &Request) -> Response<Body> {
+    let form = match AcceptForm::from_request(req) {
+        Ok(f) => f,
+        Err(e) => return pages::problem_page(&e),
+    };
+    let details = match invitations::details(app, form.token.as_deref()).await {
+        Ok(d) => d,
+        Err(e) => return pages::problem_page(&e),
+    };
+    let caller = http::caller(req);
+    let result = invitations::accept(app, form.request(), None, &caller).await;
+    pages::accept_outcome(&details, &form, result)
+}

@@ -1,0 +1,34 @@
+//! `POST /api/businesses/{BusinessID}/invitations/resend` with `{"EmailAddress": E}`: a new
+//! link (the old one stops working) and a new expiry, at most three sends an hour.
+
+use admit_shared::domain::error::DomainError;
+use admit_shared::http::{self, auth, platform};
+use admit_shared::usecases::platform_invitations;
+use admit_shared::App;
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Which {
+    email_address: Option<String>,
+}
+
+#[tracing::instrument(name = "resend_invitation", skip_all, fields(request_id = %http::request_id(&req)))]
+pub async fn handler(app: &App, req: Request) -> Response<Body> {
+    let media = platform::negotiate(&req);
+    let result: Result<_, DomainError> = async {
+        platform::check_content_type(&req)?;
+        let principal = auth::platform_session(app, &req).await?;
+        let business = platform::business_in_path(&req)?;
+        let which: Which = http::json_body(&req)?;
+        let email = which
+            .email_address
+            .ok_or_else(|| DomainError::invalid("EmailAddress is required"))?;
+        let link_base = http::public_base(app, &req);
+        platform_invitations::resend(app, &principal, business, &email, &link_base).await
+    }
+    .await;
+    platform::respond(media, result)
+}

@@ -1,0 +1,371 @@
+//! Every Lambda function of admit, and the one table that names them.
+//!
+//! Each endpoint is a row of `endpoints!` below: its name (the handler module in
+//! `src/handlers/` and the binary in `src/bin/`), its SAM logical id, family, routes, memory
+//! and what it may touch (`grants`: its IAM policy, and the ports its cold start builds). From
+//! the table come the routes `admit serve` mounts and its dispatch, each function's resource and
+//! policy in template.yaml and the route table of docs/api.md (`admit generate` writes those;
+//! a test fails when they differ), and each binary's `main`.
+//!
+//! Adding an endpoint: a row here, a handler in `src/handlers/<name>.rs`, the one-line
+//! `src/bin/<name>.rs`, the use case in admit-shared, and its tests (docs/architecture.md).
+
+pub mod endpoint;
+#[macro_use]
+mod table;
+
+pub use endpoint::{Endpoint, Family, Grant, PathParams, Route, Trigger};
+
+/// What a binary's `main` returns (the Lambda runtime's error type).
+pub type Error = lambda_http::Error;
+
+use admit_shared::usecases::invitations::ACCEPT_PAGE_PATH;
+use endpoint::{route, Grant::*};
+
+endpoints! {
+    http {
+        login_user {
+            logical_id: "LoginUserFunction",
+            family: Family::NextInteract,
+            description: "loginUser - POST /rest/user/login",
+            routes: &[
+                route("POST", "/rest/user/login", "loginUser: exchange email and password for an auth token"),
+            ],
+            memory: 512,
+            grants: &[GetItem, PutItem, UpdateItem, ConditionCheckItem, QueryGsi1],
+        },
+        logout_user {
+            logical_id: "LogoutUserFunction",
+            family: Family::NextInteract,
+            description: "logoutUser - POST /rest/user/logout",
+            routes: &[
+                route("POST", "/rest/user/logout", "logoutUser: revoke the auth token in `x-nextinteract-authtoken`"),
+            ],
+            grants: &[GetItem, Query, PutItem, DeleteItem, ConditionCheckItem, QueryGsi1],
+        },
+        assign_member_to_teams {
+            logical_id: "AssignMemberToTeamsFunction",
+            family: Family::NextInteract,
+            description: "assignMemberToTeams - POST /rest/company/membership/teams/assign",
+            routes: &[
+                route("POST", "/rest/company/membership/teams/assign", "assignMemberToTeams: add a member to teams, optionally notify them"),
+            ],
+            grants: &[GetItem, BatchGetItem, Query, PutItem, UpdateItem, ConditionCheckItem],
+        },
+        get_public_mi_teams {
+            logical_id: "GetPublicMITeamsFunction",
+            family: Family::NextInteract,
+            description: "getPublicMITeams - GET /rest/company/teams/public",
+            routes: &[
+                route("GET", "/rest/company/teams/public", "getPublicMITeams: the company's public teams"),
+            ],
+            grants: &[GetItem, Query],
+        },
+        list_notifications {
+            logical_id: "ListNotificationsFunction",
+            family: Family::NextInteract,
+            description: "Notification Centre - GET /rest/user/notifications",
+            routes: &[
+                route("GET", "/rest/user/notifications", "Notification Centre: the caller's notifications, newest first, paged"),
+            ],
+            grants: &[GetItem, Query, PutItem, DeleteItem, QueryGsi1],
+        },
+        mark_notifications_read {
+            logical_id: "MarkNotificationsReadFunction",
+            family: Family::NextInteract,
+            description: "Notification Centre - POST /rest/user/notifications/read",
+            routes: &[
+                route("POST", "/rest/user/notifications/read", "Notification Centre: mark notifications read"),
+            ],
+            grants: &[GetItem, UpdateItem, ConditionCheckItem, PutItem, DeleteItem, QueryGsi1],
+        },
+        register_device {
+            logical_id: "RegisterDeviceFunction",
+            family: Family::NextInteract,
+            description: "Devices - POST /rest/user/devices",
+            routes: &[
+                route("POST", "/rest/user/devices", "Devices: register the caller's device for push (SNS platform endpoint)"),
+            ],
+            grants: &[GetItem, Query, PutItem, DeleteItem, SnsCreatePlatformEndpoint, QueryGsi1],
+        },
+        remove_device {
+            logical_id: "RemoveDeviceFunction",
+            family: Family::NextInteract,
+            description: "Devices - DELETE /rest/user/devices/{deviceId}",
+            routes: &[
+                route("DELETE", "/rest/user/devices/{deviceId}", "Devices: remove one of the caller's devices"),
+            ],
+            grants: &[GetItem, DeleteItem, PutItem, SnsDeleteEndpoint, QueryGsi1],
+        },
+        self_register_mi_user {
+            logical_id: "SelfRegisterMIUserFunction",
+            family: Family::NextInteract,
+            description: "selfRegisterMIUser - POST /rest/user/mi/selfregister",
+            routes: &[
+                route("POST", "/rest/user/mi/selfregister", "selfRegisterMIUser: register from the app (versions 1 to 5, QR access codes)"),
+            ],
+            grants: &[GetItem, PutItem, UpdateItem, ConditionCheckItem],
+        },
+        invite_mi_user {
+            logical_id: "InviteMIUserFunction",
+            family: Family::NextInteract,
+            description: "inviteMIUser - POST /rest/user/miinvite",
+            routes: &[
+                route("POST", "/rest/user/miinvite", "inviteMIUser: invite a contact to the company wall and teams by email"),
+            ],
+            grants: &[GetItem, BatchGetItem, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, QueryGsi1],
+        },
+        get_mi_invitation {
+            logical_id: "GetMIInvitationFunction",
+            family: Family::NextInteract,
+            description: "Invitations - GET /rest/user/miinvite/accept",
+            routes: &[
+                route("GET", "/rest/user/miinvite/accept", "Invitations: what an invitation offers (token from the email)"),
+            ],
+            grants: &[GetItem, BatchGetItem],
+        },
+        accept_mi_invitation {
+            logical_id: "AcceptMIInvitationFunction",
+            family: Family::NextInteract,
+            description: "Invitations - POST /rest/user/miinvite/accept",
+            routes: &[
+                route("POST", "/rest/user/miinvite/accept", "Invitations: accept with the single-use token from the email"),
+            ],
+            grants: &[GetItem, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, QueryGsi1],
+        },
+        accept_invitation_page {
+            logical_id: "AcceptInvitationPageFunction",
+            family: Family::Page,
+            description: "Invitations - the accept page (HTML), GET and POST /invitations/accept",
+            routes: &[
+                route("GET", ACCEPT_PAGE_PATH, "Invitations: the page the email links to, showing the invitation and a form (HTML)"),
+                route("POST", ACCEPT_PAGE_PATH, "Invitations: the page's form accepts the invitation and shows the outcome (HTML)"),
+            ],
+            grants: &[GetItem, BatchGetItem, PutItem, UpdateItem, DeleteItem, ConditionCheckItem],
+        },
+        invite_platform_users {
+            logical_id: "InvitePlatformUsersFunction",
+            family: Family::Platform,
+            description: "Platform - POST /api/users/invitations",
+            routes: &[
+                route("POST", "/api/users/invitations", "Platform: invite addresses into the caller's business (seed 003)"),
+            ],
+            grants: &[QueryGsi1, QueryGsi2],
+        },
+        get_business_settings {
+            logical_id: "GetBusinessSettingsFunction",
+            family: Family::Platform,
+            description: "Platform - GET /api/businesses/{BusinessID}/settings",
+            routes: &[
+                route("GET", "/api/businesses/{BusinessID}/settings", "Platform: a business's settings (security settings for its admins, when asked)"),
+            ],
+            grants: &[QueryGsi1, QueryGsi2],
+        },
+        my_businesses {
+            logical_id: "MyBusinessesFunction",
+            family: Family::Platform,
+            description: "Platform - the caller's businesses, GET /api/users/me/businesses and DELETE one to leave it",
+            routes: &[
+                route("GET", "/api/users/me/businesses", "Platform: the businesses (sites) the caller belongs to"),
+                route("DELETE", "/api/users/me/businesses/{BusinessID}", "Platform: leave a business (its last admin may not)"),
+            ],
+            grants: &[QueryGsi1, QueryGsi2],
+        },
+        put_business_settings {
+            logical_id: "PutBusinessSettingsFunction",
+            family: Family::Platform,
+            description: "Platform - PUT /api/businesses/{BusinessID}/settings",
+            routes: &[
+                route("PUT", "/api/businesses/{BusinessID}/settings", "Platform: the business's admins change its settings"),
+            ],
+            grants: &[QueryGsi1, QueryGsi2],
+        },
+        list_invitations {
+            logical_id: "ListInvitationsFunction",
+            family: Family::Platform,
+            description: "Invitations - GET /api/businesses/{BusinessID}/invitations",
+            routes: &[
+                route("GET", "/api/businesses/{BusinessID}/invitations", "Invitations: the business's invitations by status, paged (admins)"),
+            ],
+            grants: &[QueryGsi1, QueryGsi2],
+        },
+        resend_invitation {
+            logical_id: "ResendInvitationFunction",
+            family: Family::Platform,
+            description: "Invitations - POST /api/businesses/{BusinessID}/invitations/resend",
+            routes: &[
+                route("POST", "/api/businesses/{BusinessID}/invitations/resend", "Invitations: send one again with a new link (admins; 3 an hour)"),
+            ],
+            grants: &[QueryGsi1, QueryGsi2],
+        },
+        revoke_invitation {
+            logical_id: "RevokeInvitationFunction",
+            family: Family::Platform,
+            description: "Invitations - POST /api/businesses/{BusinessID}/invitations/revoke",
+            routes: &[
+                route("POST", "/api/businesses/{BusinessID}/invitations/revoke", "Invitations: revoke one; its link stops working (admins)"),
+            ],
+            grants: &[QueryGsi1, QueryGsi2],
+        },
+        get_email_verification {
+            logical_id: "GetEmailVerificationFunction",
+            family: Family::NextInteract,
+            description: "Email verification - GET /rest/user/verify",
+            routes: &[
+                route("GET", "/rest/user/verify", "Email verification: what a verification link is for (token from the email)"),
+            ],
+            grants: &[GetItem],
+        },
+        verify_email {
+            logical_id: "VerifyEmailFunction",
+            family: Family::NextInteract,
+            description: "Email verification - POST /rest/user/verify",
+            routes: &[
+                route("POST", "/rest/user/verify", "Email verification: prove control of the address with the emailed token"),
+            ],
+            grants: &[QueryGsi1, QueryGsi2],
+        },
+        request_password_reset {
+            logical_id: "RequestPasswordResetFunction",
+            family: Family::NextInteract,
+            description: "Password reset - POST /rest/user/password/reset",
+            routes: &[
+                route("POST", "/rest/user/password/reset", "Password reset: email a single-use reset link (same answer for any address)"),
+            ],
+            grants: &[GetItem, PutItem, UpdateItem],
+        },
+        reset_password {
+            logical_id: "ResetPasswordFunction",
+            family: Family::NextInteract,
+            description: "Password reset - POST /rest/user/password/reset/confirm",
+            routes: &[
+                route("POST", "/rest/user/password/reset/confirm", "Password reset: set a new password with the emailed token"),
+            ],
+            grants: &[QueryGsi1, QueryGsi2],
+        },
+        get_member_profile {
+            logical_id: "GetMemberProfileFunction",
+            family: Family::NextInteract,
+            description: "Members - GET /rest/company/membership/user",
+            routes: &[
+                route("GET", "/rest/company/membership/user", "Members: a member's user, membership, contact and registration details (admin key)"),
+            ],
+            grants: &[GetItem],
+        },
+        invite_site_users {
+            logical_id: "InviteSiteUsersFunction",
+            family: Family::Site,
+            description: "Invite Users (site) - POST /api/rest/v1/management/users/invite",
+            routes: &[
+                route("POST", "/api/rest/v1/management/users/invite", "Site: invite a user to the caller's site, temporarily or permanently (access starts when they accept)"),
+            ],
+            grants: &[GetItem, BatchGetItem, PutItem, UpdateItem, DeleteItem, QueryGsi1],
+        },
+        user_activity_report {
+            logical_id: "UserActivityReportFunction",
+            family: Family::Site,
+            description: "User activity report (site) - POST /api/rest/v1/management/user/activity",
+            routes: &[
+                route("POST", "/api/rest/v1/management/user/activity", "Site: the user activity report of the caller's site, newest first, paged"),
+            ],
+            memory: 512,
+            timeout: Some((29, "A report counts every index entry of its range: give it API Gateway's whole 30 seconds.")),
+            grants: &[GetItem, BatchGetItem, Query, PutItem, DeleteItem, QueryGsi1, QueryGsi2],
+        },
+    }
+    event {
+        dispatch_outbox {
+            logical_id: "DispatchOutboxFunction",
+            family: Family::Event,
+            description: "Delivers outbox emails (SES) and pushes (SNS) from the table's stream, and sweeps what is pending",
+            trigger: Trigger::Outbox,
+            timeout: Some((60, "A sweep delivers up to 100 messages, one SES or SNS call each.")),
+            grants: &[GetItem, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, QueryGsi1, SesSendRawEmail, SnsPublish, SqsSendToDeadLetterQueue],
+        },
+    }
+}
+
+/// The endpoint and route that serve a method and path, with the path's parameters:
+/// `Err(true)` when the path exists with other methods, `Err(false)` when it does not exist.
+pub fn find(
+    method: &str,
+    path: &str,
+) -> Result<(&'static Endpoint, &'static Route, PathParams), bool> {
+    let mut path_known = false;
+    for e in ENDPOINTS {
+        for r in e.routes {
+            if let Some(params) = endpoint::match_path(r.path, path) {
+                if r.method.eq_ignore_ascii_case(method) {
+                    return Ok((e, r, params));
+                }
+                path_known = true;
+            }
+        }
+    }
+    Err(path_known)
+}
+
+/// The methods a path is served with (for `Allow` on a 405).
+pub fn methods(path: &str) -> Vec<&'static str> {
+    ENDPOINTS
+        .iter()
+        .flat_map(|e| e.routes)
+        .filter(|r| endpoint::match_path(r.path, path).is_some())
+        .map(|r| r.method)
+        .collect()
+}
+
+/// An endpoint by name.
+pub fn endpoint(name: &str) -> Option<&'static Endpoint> {
+    ENDPOINTS.iter().find(|e| e.name == name)
+}
+
+/// The files made from the table: a test compares each with its rendering (and writes it when
+/// `ADMIT_GENERATE=1`, which is what `scripts/generate` does).
+#[cfg(test)]
+mod generated {
+    use super::endpoint::*;
+    use super::ENDPOINTS;
+    use std::path::PathBuf;
+
+    fn root() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
+    /// Compares the part of `file` between the markers with `body`; rewrites it when asked.
+    fn keep(file: &str, begin: &str, end: &str, body: &str) {
+        let path = root().join(file);
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let Some(want) = splice(&text, begin, end, body) else {
+            panic!("{file} lacks the lines `{begin}` and `{end}` around the generated part");
+        };
+        if want == text {
+            return;
+        }
+        if std::env::var("ADMIT_GENERATE").as_deref() == Ok("1") {
+            std::fs::write(&path, want).unwrap_or_else(|e| panic!("writing {file}: {e}"));
+            return;
+        }
+        panic!("{file} is not what the endpoint table makes: run scripts/generate");
+    }
+
+    #[test]
+    fn generated_template_functions() {
+        keep(
+            "template.yaml",
+            TEMPLATE_BEGIN,
+            TEMPLATE_END,
+            &render_template_functions(ENDPOINTS),
+        );
+    }
+
+    #[test]
+    fn generated_api_routes() {
+        keep(
+            "docs/api.md",
+            DOC_BEGIN,
+            DOC_END,
+            &render_routes_doc(ENDPOINTS),
+        );
+    }
+}
