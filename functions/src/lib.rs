@@ -32,7 +32,7 @@ endpoints! {
                 route("POST", "/rest/user/login", "loginUser: exchange email and password for an auth token"),
             ],
             memory: 512,
-            grants: &[GetItem, PutItem, UpdateItem, ConditionCheckItem, QueryGsi1],
+            grants: &[GetItem, QueryGsi1, PutItem, UpdateItem],
         },
         logout_user {
             logical_id: "LogoutUserFunction",
@@ -41,7 +41,7 @@ endpoints! {
             routes: &[
                 route("POST", "/rest/user/logout", "logoutUser: revoke the auth token in `x-nextinteract-authtoken`"),
             ],
-            grants: &[GetItem, Query, PutItem, DeleteItem, ConditionCheckItem, QueryGsi1],
+            grants: &[GetItem, Query, QueryGsi1, PutItem, DeleteItem],
         },
         assign_member_to_teams {
             logical_id: "AssignMemberToTeamsFunction",
@@ -50,7 +50,7 @@ endpoints! {
             routes: &[
                 route("POST", "/rest/company/membership/teams/assign", "assignMemberToTeams: add a member to teams, optionally notify them"),
             ],
-            grants: &[GetItem, BatchGetItem, Query, PutItem, UpdateItem, ConditionCheckItem],
+            grants: &[GetItem, BatchGetItem, Query, PutItem, UpdateItem],
         },
         get_public_mi_teams {
             logical_id: "GetPublicMITeamsFunction",
@@ -68,7 +68,7 @@ endpoints! {
             routes: &[
                 route("GET", "/rest/user/notifications", "Notification Centre: the caller's notifications, newest first, paged"),
             ],
-            grants: &[GetItem, Query, PutItem, DeleteItem, QueryGsi1],
+            grants: &[GetItem, Query, QueryGsi1, PutItem, DeleteItem],
         },
         mark_notifications_read {
             logical_id: "MarkNotificationsReadFunction",
@@ -77,7 +77,7 @@ endpoints! {
             routes: &[
                 route("POST", "/rest/user/notifications/read", "Notification Centre: mark notifications read"),
             ],
-            grants: &[GetItem, UpdateItem, ConditionCheckItem, PutItem, DeleteItem, QueryGsi1],
+            grants: &[GetItem, QueryGsi1, PutItem, UpdateItem, DeleteItem],
         },
         register_device {
             logical_id: "RegisterDeviceFunction",
@@ -86,7 +86,7 @@ endpoints! {
             routes: &[
                 route("POST", "/rest/user/devices", "Devices: register the caller's device for push (SNS platform endpoint)"),
             ],
-            grants: &[GetItem, Query, PutItem, DeleteItem, SnsCreatePlatformEndpoint, QueryGsi1],
+            grants: &[GetItem, Query, QueryGsi1, PutItem, DeleteItem, SnsCreatePlatformEndpoint],
         },
         remove_device {
             logical_id: "RemoveDeviceFunction",
@@ -95,7 +95,7 @@ endpoints! {
             routes: &[
                 route("DELETE", "/rest/user/devices/{deviceId}", "Devices: remove one of the caller's devices"),
             ],
-            grants: &[GetItem, DeleteItem, PutItem, SnsDeleteEndpoint, QueryGsi1],
+            grants: &[GetItem, QueryGsi1, PutItem, DeleteItem, SnsDeleteEndpoint],
         },
         self_register_mi_user {
             logical_id: "SelfRegisterMIUserFunction",
@@ -104,7 +104,7 @@ endpoints! {
             routes: &[
                 route("POST", "/rest/user/mi/selfregister", "selfRegisterMIUser: register from the app (versions 1 to 5, QR access codes)"),
             ],
-            grants: &[GetItem, PutItem, UpdateItem, ConditionCheckItem],
+            grants: &[GetItem, PutItem, UpdateItem],
         },
         invite_mi_user {
             logical_id: "InviteMIUserFunction",
@@ -113,7 +113,7 @@ endpoints! {
             routes: &[
                 route("POST", "/rest/user/miinvite", "inviteMIUser: invite a contact to the company wall and teams by email"),
             ],
-            grants: &[GetItem, BatchGetItem, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, QueryGsi1],
+            grants: &[GetItem, BatchGetItem, QueryGsi1, PutItem, UpdateItem, DeleteItem],
         },
         get_mi_invitation {
             logical_id: "GetMIInvitationFunction",
@@ -131,7 +131,7 @@ endpoints! {
             routes: &[
                 route("POST", "/rest/user/miinvite/accept", "Invitations: accept with the single-use token from the email"),
             ],
-            grants: &[GetItem, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, QueryGsi1],
+            grants: &[GetItem, BatchGetItem, Query, QueryGsi1, PutItem, UpdateItem, DeleteItem],
         },
         accept_invitation_page {
             logical_id: "AcceptInvitationPageFunction",
@@ -141,7 +141,7 @@ endpoints! {
                 route("GET", ACCEPT_PAGE_PATH, "Invitations: the page the email links to, showing the invitation and a form (HTML)"),
                 route("POST", ACCEPT_PAGE_PATH, "Invitations: the page's form accepts the invitation and shows the outcome (HTML)"),
             ],
-            grants: &[GetItem, BatchGetItem, PutItem, UpdateItem, DeleteItem, ConditionCheckItem],
+            grants: &[GetItem, BatchGetItem, Query, QueryGsi1, PutItem, UpdateItem, DeleteItem],
         },
         invite_platform_users {
             logical_id: "InvitePlatformUsersFunction",
@@ -150,7 +150,7 @@ endpoints! {
             routes: &[
                 route("POST", "/api/users/invitations", "Platform: invite addresses into the caller's business (seed 003)"),
             ],
-            grants: &[QueryGsi1, QueryGsi2],
+            grants: &[GetItem, QueryGsi1, PutItem, UpdateItem, DeleteItem],
         },
         get_business_settings {
             logical_id: "GetBusinessSettingsFunction",
@@ -159,7 +159,7 @@ endpoints! {
             routes: &[
                 route("GET", "/api/businesses/{BusinessID}/settings", "Platform: a business's settings (security settings for its admins, when asked)"),
             ],
-            grants: &[QueryGsi1, QueryGsi2],
+            grants: &[GetItem, QueryGsi1, PutItem, DeleteItem],
         },
         my_businesses {
             logical_id: "MyBusinessesFunction",
@@ -169,7 +169,7 @@ endpoints! {
                 route("GET", "/api/users/me/businesses", "Platform: the businesses (sites) the caller belongs to"),
                 route("DELETE", "/api/users/me/businesses/{BusinessID}", "Platform: leave a business (its last admin may not)"),
             ],
-            grants: &[QueryGsi1, QueryGsi2],
+            grants: &[GetItem, Query, QueryGsi1, PutItem, DeleteItem, ConditionCheckItem],
         },
         put_business_settings {
             logical_id: "PutBusinessSettingsFunction",
@@ -178,7 +178,7 @@ endpoints! {
             routes: &[
                 route("PUT", "/api/businesses/{BusinessID}/settings", "Platform: the business's admins change its settings"),
             ],
-            grants: &[QueryGsi1, QueryGsi2],
+            grants: &[GetItem, QueryGsi1, PutItem, UpdateItem, DeleteItem],
         },
         list_invitations {
             logical_id: "ListInvitationsFunction",
@@ -187,7 +187,7 @@ endpoints! {
             routes: &[
                 route("GET", "/api/businesses/{BusinessID}/invitations", "Invitations: the business's invitations by status, paged (admins)"),
             ],
-            grants: &[QueryGsi1, QueryGsi2],
+            grants: &[GetItem, Query, QueryGsi1, PutItem, DeleteItem],
         },
         resend_invitation {
             logical_id: "ResendInvitationFunction",
@@ -196,7 +196,7 @@ endpoints! {
             routes: &[
                 route("POST", "/api/businesses/{BusinessID}/invitations/resend", "Invitations: send one again with a new link (admins; 3 an hour)"),
             ],
-            grants: &[QueryGsi1, QueryGsi2],
+            grants: &[GetItem, QueryGsi1, PutItem, UpdateItem, DeleteItem],
         },
         revoke_invitation {
             logical_id: "RevokeInvitationFunction",
@@ -205,7 +205,7 @@ endpoints! {
             routes: &[
                 route("POST", "/api/businesses/{BusinessID}/invitations/revoke", "Invitations: revoke one; its link stops working (admins)"),
             ],
-            grants: &[QueryGsi1, QueryGsi2],
+            grants: &[GetItem, QueryGsi1, PutItem, UpdateItem, DeleteItem],
         },
         get_email_verification {
             logical_id: "GetEmailVerificationFunction",
@@ -223,7 +223,7 @@ endpoints! {
             routes: &[
                 route("POST", "/rest/user/verify", "Email verification: prove control of the address with the emailed token"),
             ],
-            grants: &[QueryGsi1, QueryGsi2],
+            grants: &[GetItem, QueryGsi1, PutItem, UpdateItem, DeleteItem],
         },
         request_password_reset {
             logical_id: "RequestPasswordResetFunction",
@@ -241,7 +241,7 @@ endpoints! {
             routes: &[
                 route("POST", "/rest/user/password/reset/confirm", "Password reset: set a new password with the emailed token"),
             ],
-            grants: &[QueryGsi1, QueryGsi2],
+            grants: &[GetItem, Query, QueryGsi1, PutItem, UpdateItem, DeleteItem],
         },
         get_member_profile {
             logical_id: "GetMemberProfileFunction",
@@ -259,7 +259,7 @@ endpoints! {
             routes: &[
                 route("POST", "/api/rest/v1/management/users/invite", "Site: invite a user to the caller's site, temporarily or permanently (access starts when they accept)"),
             ],
-            grants: &[GetItem, BatchGetItem, PutItem, UpdateItem, DeleteItem, QueryGsi1],
+            grants: &[GetItem, BatchGetItem, QueryGsi1, PutItem, UpdateItem, DeleteItem],
         },
         user_activity_report {
             logical_id: "UserActivityReportFunction",
@@ -270,7 +270,7 @@ endpoints! {
             ],
             memory: 512,
             timeout: Some((29, "A report counts every index entry of its range: give it API Gateway's whole 30 seconds.")),
-            grants: &[GetItem, BatchGetItem, Query, PutItem, DeleteItem, QueryGsi1, QueryGsi2],
+            grants: &[GetItem, BatchGetItem, Query, QueryGsi1, QueryGsi2, PutItem, DeleteItem],
         },
     }
     event {
@@ -280,7 +280,7 @@ endpoints! {
             description: "Delivers outbox emails (SES) and pushes (SNS) from the table's stream, and sweeps what is pending",
             trigger: Trigger::Outbox,
             timeout: Some((60, "A sweep delivers up to 100 messages, one SES or SNS call each.")),
-            grants: &[GetItem, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, QueryGsi1, SesSendRawEmail, SnsPublish, SqsSendToDeadLetterQueue],
+            grants: &[GetItem, QueryGsi1, PutItem, UpdateItem, SesSendRawEmail, SnsPublish, SqsSendToDeadLetterQueue],
         },
     }
 }

@@ -2,6 +2,7 @@
 //! a tiny HTTP client, and the `Store` conformance suite.
 
 pub mod conformance;
+pub mod iam;
 
 use admit_shared::config::Config;
 use admit_shared::ports::clock::ManualClock;
@@ -172,7 +173,14 @@ impl TestApp {
                 )
             }
         };
-        let app = App::new(store, mailer, pusher, clock.clone(), config);
+        // Every call a handler makes is held to its function's grants (IAM as deployed).
+        let app = App::new(
+            Arc::new(iam::RecordingStore(store)),
+            Arc::new(iam::RecordingMailer(mailer)),
+            Arc::new(iam::RecordingPusher(pusher)),
+            clock.clone(),
+            config,
+        );
         TestApp {
             app,
             clock,

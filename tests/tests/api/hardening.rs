@@ -317,3 +317,39 @@ both_backends!(
     cross_site_cookie_calls_are_refused,
     cross_site_cookie_scenario
 );
+
+/// A function that makes a call its policy does not grant fails in the test that makes it, as
+/// it would fail with AccessDenied once deployed; a granted call passes.
+#[tokio::test]
+async fn a_call_the_policy_does_not_grant_fails_like_iam() {
+    use admit_shared::ports::store::{Index, Key, Query};
+    let t = TestApp::new(Backend::Embedded).await;
+    let store = t.app.store.clone();
+    // get_email_verification reads one item by key and nothing else.
+    let granted = tokio::spawn(admit_shared::app::as_function(
+        "get_email_verification",
+        async move { store.get(&Key::new("X", "Y")).await.map(|_| ()) },
+    ));
+    assert!(granted.await.unwrap().is_ok());
+    let store = t.app.store.clone();
+    let refused = tokio::spawn(admit_shared::app::as_function(
+        "get_email_verification",
+        async move {
+            store
+                .query(&Query::partition(Index::Gsi1, "USER#1"))
+                .await
+                .map(|_| ())
+        },
+    ));
+    let panic = refused
+        .await
+        .expect_err("the query is refused")
+        .into_panic();
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        message.contains("get_email_verification calls dynamodb:Query")
+            && message.contains("index/gsi1")
+            && message.contains("does not grant"),
+        "{message}"
+    );
+}

@@ -1383,3 +1383,85 @@ async fn ended_temporary_access_can_be_reopened_by_an_invitation() {
     assert!(m.is_active_at(app.clock.now()));
     assert!(m.teams.is_empty(), "what ended is not restored: {m:?}");
 }
+
+/// Every door that takes a session refuses an expired one and records `Session Expired` for
+/// the account's sites, once: each function of the endpoint table is called with a token that
+/// has just expired (in both the auth-token header and as a bearer token), so the recorders
+/// hold each function's expiry bookkeeping (the account's sites read from the user index, the
+/// session deleted, the activity written) to its policy.
+#[tokio::test]
+async fn every_door_that_takes_a_session_records_its_expiry() {
+    let w = world(Backend::Embedded).await;
+    let app = &w.t.app;
+    let expiries = || async {
+        activity::of_user(app.store.as_ref(), id(1))
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|a| a.activity_type_id == ActivityType::SessionExpired.id())
+            .count()
+    };
+    let mut refused = std::collections::BTreeSet::new();
+    for e in admit_functions::ENDPOINTS {
+        for r in e.routes {
+            let token = auth_token(app, ADMIN, PASSWORD).await;
+            w.t.clock.advance(Duration::hours(13));
+            let before = expiries().await;
+            let path = r
+                .path
+                .replace("{BusinessID}", "1")
+                .replace("{deviceId}", "d1");
+            let bearer = format!("Bearer {token}");
+            let req = gateway_request(
+                r.method,
+                &path,
+                &[
+                    ("x-nextinteract-authtoken", &token),
+                    ("authorization", &bearer),
+                ],
+                Some("{}"),
+            )
+            .with_path_parameters(std::collections::HashMap::from([
+                ("BusinessID".to_string(), "1".to_string()),
+                ("deviceId".to_string(), "d1".to_string()),
+            ]));
+            let resp = admit_functions::dispatch(e.name, app, req).await.unwrap();
+            let status = resp.status().as_u16();
+            let text = match resp.body() {
+                lambda_http::Body::Text(t) => t.clone(),
+                _ => String::new(),
+            };
+            if text.contains("expired") {
+                assert_eq!(status, 401, "{} {}: {text}", r.method, r.path);
+                assert_eq!(expiries().await, before + 1, "{} {}", r.method, r.path);
+                refused.insert(e.name);
+            } else {
+                assert_eq!(expiries().await, before, "{} {}: {text}", r.method, r.path);
+            }
+        }
+    }
+    let expected = [
+        "accept_mi_invitation",
+        "get_business_settings",
+        "invite_mi_user",
+        "invite_platform_users",
+        "list_invitations",
+        "list_notifications",
+        "logout_user",
+        "mark_notifications_read",
+        "my_businesses",
+        "put_business_settings",
+        "register_device",
+        "remove_device",
+        "resend_invitation",
+        "revoke_invitation",
+        "user_activity_report",
+        "invite_site_users",
+        "verify_email",
+    ];
+    assert_eq!(
+        refused,
+        expected.into_iter().collect(),
+        "the doors that take a session"
+    );
+}
