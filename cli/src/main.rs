@@ -260,10 +260,16 @@ async fn operator(app: &App, command: Command) -> Result<Value, Failure> {
             company, key_type, ..
         }) => {
             let (key, secret) = provision::create_api_key(app, company, key_type.into()).await?;
-            let mut v = json!(key);
-            v["apiKey"] = json!(secret);
-            v["note"] = json!("The key is shown only now; admit stores only its hash.");
-            v
+            with_fields(
+                json!(key),
+                [
+                    ("apiKey", json!(secret)),
+                    (
+                        "note",
+                        json!("The key is shown only now; admit stores only its hash."),
+                    ),
+                ],
+            )
         }
         Command::Apikey(ApikeyCommand::Import {
             company,
@@ -293,12 +299,13 @@ async fn operator(app: &App, command: Command) -> Result<Value, Failure> {
                 },
             )
             .await?;
-            let mut v = user_json(&user);
-            if let Some((c, r)) = membership {
-                v["companyId"] = json!(c);
-                v["role"] = json!(r);
+            match membership {
+                Some((c, r)) => with_fields(
+                    user_json(&user),
+                    [("companyId", json!(c)), ("role", json!(r))],
+                ),
+                None => user_json(&user),
             }
-            v
         }
         Command::User(UserCommand::Deactivate { email, .. }) => {
             user_json(&provision::set_user_status(app, &email, Status::Inactive).await?)
@@ -432,4 +439,14 @@ async fn serve_command(addr: &str, dir: &Path) -> Result<(), Failure> {
     serve::run(Arc::new(app), listener, inbox)
         .await
         .map_err(|e| Failure::Failed(e.to_string()))
+}
+
+/// An object with more fields (a value that is no object stays as it is).
+fn with_fields<const N: usize>(mut v: Value, fields: [(&str, Value); N]) -> Value {
+    if let Some(o) = v.as_object_mut() {
+        for (k, f) in fields {
+            o.insert(k.to_string(), f);
+        }
+    }
+    v
 }

@@ -1,4 +1,13 @@
 //! End to end: the real `admit` binary, `admit serve` on a free port, driven over HTTP.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::disallowed_methods,
+    reason = "tests: a failed step fails the test loudly, and waiting for a child process \
+              blocks its test thread only"
+)]
 
 mod browser;
 mod rules;

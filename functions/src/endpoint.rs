@@ -51,14 +51,14 @@ impl Endpoint {
     /// SNS only for one granted an SNS action.
     pub const fn ports(&self) -> Ports {
         let mut ports = Ports::STORE;
-        let mut i = 0;
-        while i < self.grants.len() {
-            match self.grants[i].service() {
+        let mut rest = self.grants;
+        while let [grant, tail @ ..] = rest {
+            match grant.service() {
                 Service::Ses => ports.mail = true,
                 Service::Sns => ports.push = true,
                 _ => {}
             }
-            i += 1;
+            rest = tail;
         }
         ports
     }

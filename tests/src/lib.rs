@@ -1,5 +1,14 @@
 //! Test support: apps on either store, requests in API Gateway's shape, the emulator wiring,
 //! a tiny HTTP client, and the `Store` conformance suite.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::disallowed_methods,
+    reason = "test support: a failed step fails the test loudly, the manual clock starts at the \
+              real time, and waiting for a child process blocks its test thread only"
+)]
 
 pub mod conformance;
 pub mod iam;

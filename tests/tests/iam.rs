@@ -2,6 +2,15 @@
 //! record each (function, grant) their handlers used (see `admit_tests::iam`); this reads the
 //! records and fails on a grant no test used, so a policy grants only what its function does.
 //! `scripts/test` runs it after the API tests; on its own it has nothing to read.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::disallowed_methods,
+    reason = "tests: a failed step fails the test loudly, and waiting for a child process \
+              blocks its test thread only"
+)]
 
 use admit_functions::ENDPOINTS;
 use std::collections::BTreeSet;

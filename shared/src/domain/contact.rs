@@ -114,24 +114,45 @@ impl Contact {
         self.0.iter()
     }
 
+    /// Every date is on or before `today` (the use case's clock, read once), else the same
+    /// 400 as a malformed date; `name` is the contact's name in errors.
+    pub fn check_past_dates(
+        &self,
+        name: &str,
+        today: chrono::NaiveDate,
+    ) -> Result<(), DomainError> {
+        for (field, _) in FIELDS.iter().filter(|(_, k)| *k == Kind::Date) {
+            if let Some(d) = self.get(field).and_then(date) {
+                if d > today {
+                    return Err(past_date_error(name, field));
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn email(&self) -> Option<EmailAddress> {
         self.get("email1").and_then(|e| EmailAddress::parse(e).ok())
     }
 }
 
-fn valid_date(s: &str) -> bool {
+/// A date written dd/mm/yyyy, from 1900 on.
+fn date(s: &str) -> Option<chrono::NaiveDate> {
     let parts: Vec<&str> = s.split('/').collect();
     let [d, m, y] = parts.as_slice() else {
-        return false;
+        return None;
     };
     if d.len() != 2 || m.len() != 2 || y.len() != 4 {
-        return false;
+        return None;
     }
     match (d.parse::<u32>(), m.parse::<u32>(), y.parse::<i32>()) {
-        (Ok(d), Ok(m), Ok(y)) => chrono::NaiveDate::from_ymd_opt(y, m, d)
-            .is_some_and(|date| date <= chrono::Utc::now().date_naive() && y >= 1900),
-        _ => false,
+        (Ok(d), Ok(m), Ok(y)) if y >= 1900 => chrono::NaiveDate::from_ymd_opt(y, m, d),
+        _ => None,
     }
+}
+
+fn past_date_error(name: &str, field: &str) -> DomainError {
+    DomainError::invalid(format!("{name}.{field} is a past date written dd/mm/yyyy"))
 }
 
 /// Parses a ContactJSON object named `name` in errors (`contact`, `contactDetails`).
@@ -196,10 +217,8 @@ pub fn parse(name: &str, v: &Value) -> Result<Contact, DomainError> {
                 s.to_ascii_uppercase()
             }
             Kind::Date => {
-                if !valid_date(s) {
-                    return Err(DomainError::invalid(format!(
-                        "{name}.{field} is a past date written dd/mm/yyyy"
-                    )));
+                if date(s).is_none() {
+                    return Err(past_date_error(name, field));
                 }
                 s.to_string()
             }
@@ -229,7 +248,6 @@ mod tests {
             json!({"countryCode": "AUS"}),
             json!({"dateOfBirth": "1982-07-31"}),
             json!({"dateOfBirth": "31/02/1982"}),
-            json!({"dateOfBirth": "01/01/2999"}),
             json!({"email1": "nope"}),
             json!([]),
         ];
@@ -243,5 +261,22 @@ mod tests {
             c.get("unknownField").is_none(),
             "unknown fields are ignored, not stored"
         );
+    }
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_date_is_past_by_the_day_it_is_given() {
+        let c = parse("contact", &json!({"dateOfBirth": "31/07/1982"})).unwrap();
+        let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert!(c.check_past_dates("contact", day(1982, 7, 31)).is_ok());
+        let err = c.check_past_dates("contact", day(1982, 7, 30)).unwrap_err();
+        assert!(err.message.contains("contact.dateOfBirth is a past date"));
+        assert!(parse("contact", &json!({"dateOfBirth": "31/07/1899"})).is_err());
+        assert!(parse("contact", &json!({"dateOfBirth": "31/02/1982"})).is_err());
     }
 }

@@ -39,6 +39,12 @@ pub mod rfc3339_opt {
     }
 }
 
+/// A fixed instant for unit tests (2026-11-18T17:46:40Z): rules run at a time the test chose.
+#[cfg(test)]
+pub fn fixed_instant() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_795_542_400, 0).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -144,7 +144,9 @@ fn is_domain_name(d: &str) -> bool {
             && !l.ends_with('-')
             && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
     };
-    let tld = labels[labels.len() - 1];
+    let Some(tld) = labels.last() else {
+        return false;
+    };
     labels.iter().all(|l| label_ok(l))
         && tld.len() >= 2
         && (tld.chars().all(|c| c.is_ascii_alphabetic()) || tld.starts_with("xn--"))

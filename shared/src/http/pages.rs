@@ -450,7 +450,7 @@ mod tests {
                 email_address: "a@b.example".into(),
                 teams: Vec::new(),
                 account_exists: account != AccountState::None,
-                expires_at: chrono::Utc::now(),
+                expires_at: crate::domain::time::fixed_instant(),
                 access_days: None,
             },
             inviter: "Pat".into(),

@@ -8,9 +8,12 @@ use http::header::{ACCEPT, CONTENT_TYPE};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
+/// The family's default media type.
+pub const JSON: &str = "application/json";
+
 /// The media types of the family, JSON first.
 pub const MEDIA_TYPES: &[&str] = &[
-    "application/json",
+    JSON,
     "application/vnd.soa.v71+json",
     "application/vnd.soa.v72+json",
     "application/vnd.soa.v80+json",
@@ -99,7 +102,7 @@ pub fn check_content_type(req: &Request) -> Result<(), DomainError> {
 /// get JSON. `NotAcceptable` when none fits.
 pub fn negotiate(req: &Request) -> Result<&'static str, DomainError> {
     let Some(accept) = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()) else {
-        return Ok(MEDIA_TYPES[0]);
+        return Ok(JSON);
     };
     let mut wanted: Vec<(f32, usize, String)> = Vec::new();
     for (i, entry) in accept.split(',').enumerate() {
@@ -116,7 +119,7 @@ pub fn negotiate(req: &Request) -> Result<&'static str, DomainError> {
     wanted.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     for (_, _, media) in &wanted {
         if media == "*/*" || media == "application/*" {
-            return Ok(MEDIA_TYPES[0]);
+            return Ok(JSON);
         }
         if let Some(m) = MEDIA_TYPES.iter().find(|m| **m == media) {
             return Ok(m);
@@ -206,7 +209,7 @@ pub fn respond<T: Serialize>(
 ) -> Response<Body> {
     let media = match media {
         Ok(m) => m,
-        Err(e) => return error_response(&e, MEDIA_TYPES[0]),
+        Err(e) => return error_response(&e, JSON),
     };
     match result.and_then(|v| {
         serde_json::to_string(&v).map_err(|e| {

@@ -51,14 +51,14 @@ impl PushMessage {
         // The longest prefix that fits.
         while lo < hi {
             let mid = (lo + hi).div_ceil(2);
-            m.body = chars[..mid].iter().collect::<String>() + "…";
+            m.body = chars.iter().take(mid).collect::<String>() + "…";
             if m.largest_payload() <= MAX_PAYLOAD_BYTES {
                 lo = mid;
             } else {
                 hi = mid - 1;
             }
         }
-        m.body = chars[..lo].iter().collect::<String>() + "…";
+        m.body = chars.iter().take(lo).collect::<String>() + "…";
         m
     }
 
@@ -211,6 +211,10 @@ impl Pusher for LocalPusher {
 
     async fn send(&self, message: &PushMessage) -> Result<String, DeliveryError> {
         let id = crate::domain::secrets::random_hex_id();
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "the captured file is named and dated when it was written, as SNS would"
+        )]
         let now = chrono::Utc::now();
         let path = self.dir.join(format!(
             "{}-{}.json",

@@ -220,7 +220,7 @@ mod tests {
 
     #[test]
     fn temporary_access_ends_at_its_expiry() {
-        let now = Utc::now();
+        let now = crate::domain::time::fixed_instant();
         let id = Id::new(1).unwrap();
         let mut m = Membership::new_member(id, id, Vec::new(), now);
         assert!(m.is_active_at(now));

@@ -189,7 +189,7 @@ mod tests {
     fn built() -> Vec<Key> {
         let (c, u) = (Id::new(3).unwrap(), Id::new(4).unwrap());
         let email = EmailAddress::parse("a@b.co").unwrap();
-        let at = chrono::Utc::now();
+        let at = crate::domain::time::fixed_instant();
         vec![
             company::company_key(c),
             company::team_key(c, u),

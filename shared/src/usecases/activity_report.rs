@@ -54,10 +54,9 @@ pub async fn account_sites(app: &App, user: Id, now: DateTime<Utc>) -> Result<Ve
 /// entries that do not fit follow in further transactions, once the change itself is stored.
 /// Nothing else ever leaves the transaction.
 pub async fn transact(app: &App, mut writes: Vec<Write>) -> Result<(), StoreError> {
-    let only_entries_over = writes.len() > MAX_TRANSACTION_WRITES
-        && writes[MAX_TRANSACTION_WRITES..]
-            .iter()
-            .all(site_activity::is_entry);
+    let only_entries_over = writes
+        .get(MAX_TRANSACTION_WRITES..)
+        .is_some_and(|over| !over.is_empty() && over.iter().all(site_activity::is_entry));
     let rest = if only_entries_over {
         writes.split_off(MAX_TRANSACTION_WRITES)
     } else {
@@ -382,7 +381,10 @@ async fn scan(
             .filter_map(|(i, c)| c.buffered.front().map(|e| (i, &e.order)))
             .max_by(|a, b| a.1.cmp(b.1))
             .map(|(i, _)| i);
-        let Some(e) = newest.and_then(|i| cursors[i].buffered.pop_front()) else {
+        let Some(e) = newest
+            .and_then(|i| cursors.get_mut(i))
+            .and_then(|c| c.buffered.pop_front())
+        else {
             return Ok(Scanned {
                 total,
                 capped: false,

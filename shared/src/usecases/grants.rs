@@ -187,7 +187,7 @@ mod tests {
             team_id: id(n),
             team_name: format!("T{n}"),
             public,
-            created_at: Utc::now(),
+            created_at: crate::domain::time::fixed_instant(),
         }
     }
 
@@ -196,7 +196,7 @@ mod tests {
             id(1),
             id(2),
             teams.iter().map(|t| id(*t)).collect(),
-            Utc::now(),
+            crate::domain::time::fixed_instant(),
         );
         m.role = role;
         m
@@ -223,7 +223,7 @@ mod tests {
 
     #[test]
     fn temporary_access_invites_nobody_and_members_need_the_setting() {
-        let now = Utc::now();
+        let now = crate::domain::time::fixed_instant();
         let on = Settings::default();
         let off = Settings {
             users_may_invite: Some(false),
@@ -249,7 +249,7 @@ mod tests {
 
     #[test]
     fn only_reps_and_admins_replace_or_undo_and_sends_are_spaced() {
-        let now = Utc::now();
+        let now = crate::domain::time::fixed_instant();
         let sent = |mins_ago: &[i64], status| Invitation {
             company_id: id(1),
             email: EmailAddress::parse("a@b.co").unwrap(),

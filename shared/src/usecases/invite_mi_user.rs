@@ -195,9 +195,10 @@ pub async fn invite(
     caller: &Caller,
 ) -> Result<(), DomainError> {
     let (settings, privileged) = check_inviter(app, inviter, &inv).await?;
+    let now = app.clock.now();
+    inv.contact.check_past_dates("contact", now.date_naive())?;
     let c = inv.company_id;
     check_not_member(app, c, &inv.email).await?;
-    let now = app.clock.now();
     let previous = invitations::existing(app, c, &inv.email).await?;
     grants::may_replace(previous.as_ref(), privileged, now)?;
     limits::emails_to_others(app, Some(inviter), privileged, c, 1).await?;

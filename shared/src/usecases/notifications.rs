@@ -109,7 +109,10 @@ fn hex_bytes(raw: &str) -> Option<Vec<u8>> {
     }
     digits
         .chunks_exact(2)
-        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
+        .map(|pair| match pair {
+            [hi, lo] => Some(nibble(*hi)? << 4 | nibble(*lo)?),
+            _ => None,
+        })
         .collect()
 }
 

@@ -360,8 +360,8 @@ pub fn summary(item: &OutboxItem) -> Value {
         "lastError": item.last_error,
         "createdAt": item.created_at,
     });
-    if let Some(at) = &item.finished_at {
-        v["finishedAt"] = json!(at);
+    if let (Some(at), Some(fields)) = (&item.finished_at, v.as_object_mut()) {
+        fields.insert("finishedAt".into(), json!(at));
     }
     v
 }

@@ -539,6 +539,9 @@ pub async fn self_register(
     caller: &Caller,
     link_base: &str,
 ) -> Result<(), DomainError> {
+    let now = app.clock.now();
+    v.contact
+        .check_past_dates("contactDetails", now.date_naive())?;
     let (_, company) = apikeys::resolve(app, &v.api_key, ApiKeyType::App, Service::User)
         .await
         .map_err(key_error)?;
@@ -548,7 +551,6 @@ pub async fn self_register(
         .await
         .map_err(&fail)?;
     check_domain(&settings, &v.email)?;
-    let now = app.clock.now();
     // Everything that does not depend on the address is checked first, so an answer about the
     // address (409) never comes where another request would be refused anyway.
     let qrs = qr_records(app, c, &v.qr_codes).await?;

@@ -707,7 +707,7 @@ mod tests {
 
     #[test]
     fn an_invite_extends_or_makes_permanent_and_never_shortens() {
-        let now = Utc::now();
+        let now = crate::domain::time::fixed_instant();
         let id = Id::new(1).unwrap();
         let g = |n| Id::new(n).unwrap();
         let fresh = plan(None, Some(10), &[g(2)], now).unwrap();

@@ -356,6 +356,22 @@ async fn every_seed_exception_is_reachable() {
         )
         .await,
     );
+    // A birth date after today as the service's clock reads it (not the machine's) is refused.
+    let tomorrow = (app.clock.now() + chrono::Duration::days(1))
+        .format("%d/%m/%Y")
+        .to_string();
+    let got = register(
+        app,
+        &with(json!({"version": 2, "contactDetails": {"dateOfBirth": tomorrow}})),
+    )
+    .await;
+    assert!(
+        got.1
+            .to_string()
+            .contains("contactDetails.dateOfBirth is a past date"),
+        "{got:?}"
+    );
+    invalid(got);
     invalid(register(app, &with(json!({"version": 5, "countryCode": "AU", "profession": 1, "uInteractTsAndCs": "maybe"}))).await);
     let got = register(app, &with(json!({"version": 2, "qrAccessCode": "NOPE"}))).await;
     invalid(got.clone());

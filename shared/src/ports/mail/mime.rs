@@ -88,17 +88,17 @@ fn quoted_printable(s: &str) -> Vec<u8> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
-    while i < b.len() {
+    while let Some(&c) = b.get(i) {
         let hex = s
             .get(i + 1..i + 3)
             .and_then(|h| u8::from_str_radix(h, 16).ok());
         match hex {
-            Some(v) if b[i] == b'=' => {
+            Some(v) if c == b'=' => {
                 out.push(v);
                 i += 3;
             }
             _ => {
-                out.push(b[i]);
+                out.push(c);
                 i += 1;
             }
         }
@@ -189,7 +189,10 @@ mod tests {
             "<p>Hello Zo&euml; <a href=\"{long_link}\">accept</a></p>"
         ));
         let (bytes, _) = e
-            .to_mime("admit <no-reply@admit.example>", chrono::Utc::now())
+            .to_mime(
+                "admit <no-reply@admit.example>",
+                crate::domain::time::fixed_instant(),
+            )
             .unwrap();
         let got = parse(&String::from_utf8(bytes).unwrap());
         assert_eq!(got.subject, "Zoë invited you to Ünïcode & Co");
