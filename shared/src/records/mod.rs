@@ -14,7 +14,6 @@ pub mod limit;
 pub mod membership;
 pub mod notification;
 pub mod outbox;
-pub mod site_activity;
 pub mod user;
 pub mod verification;
 
@@ -213,7 +212,7 @@ mod tests {
             apikey::api_key_key("ab12"),
             user::user_key(u),
             activity::activity_key(u, at, "ab12"),
-            site_activity::entry_key(c, u, at, "ab12"),
+            activity::site::entry_key(c, u, at, "ab12"),
             notification::notification_key(u, c),
             notification::device_key(u, "ab12"),
             notification::device_owner_key("ab12"),

@@ -1,8 +1,8 @@
-//! The user activity report of a site (`POST /api/rest/v1/management/user/activity`), and what
-//! every use case that records an account event needs for it: the sites that see the event,
-//! and a commit that keeps within a transaction's limit.
+//! The user activity report of a site (`POST /api/rest/v1/management/user/activity`). It only
+//! reads: what is recorded, and how, is `usecases::account_activity` (account events) and each
+//! site event's use case (with `records::activity::record_in_site`).
 //!
-//! The report reads the site activity index (`records::site_activity`) by key: a site's time
+//! The report reads the site activity index (`records::activity::site`) by key: a site's time
 //! range, one user's in the site, or one type's in the site, newest first, and fetches the
 //! activity items of the requested page only. Counting the matches reads index entries, never
 //! the items, and never the table.
@@ -11,65 +11,14 @@ use crate::app::App;
 use crate::domain::activity::{ipv4_number, ActivityType, Source};
 use crate::domain::error::{DomainError, Service};
 use crate::domain::Id;
-use crate::ports::store::{Key, Query, StoreError, Write, MAX_TRANSACTION_WRITES};
+use crate::ports::store::{Key, Query, StoreError};
+use crate::records::activity::site::{self as site_activity, Scope, SiteEntry};
 use crate::records::activity::Activity;
-use crate::records::site_activity::{self, Scope, SiteEntry};
-use crate::records::{membership, user, Company, Status, User};
+use crate::records::{user, Company, User};
 use crate::usecases::{distinct, failed};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
-
-/// The writes that record an account event of `user` (not tied to one site: a password reset,
-/// a verified address) in their log and in each site that sees it now.
-pub async fn account_event(
-    app: &App,
-    user: Id,
-    kind: crate::domain::activity::ActivityType,
-    caller: &crate::domain::Caller,
-    now: DateTime<Utc>,
-) -> Result<Vec<crate::ports::store::Write>, StoreError> {
-    let sites = account_sites(app, user, now).await?;
-    let source = crate::domain::activity::Source::of(caller, false);
-    Ok(
-        crate::records::activity::record_for_sites(&sites, user, kind, source, caller, None, now)
-            .into_iter()
-            .collect(),
-    )
-}
-
-/// The sites that see an account event of `user` at `now`: those where the user has access
-/// (or is waiting for their address to be verified to get it).
-pub async fn account_sites(app: &App, user: Id, now: DateTime<Utc>) -> Result<Vec<Id>, StoreError> {
-    Ok(membership::companies_of(app.store.as_ref(), user)
-        .await?
-        .into_iter()
-        .filter(|m| m.status != Status::Inactive && !m.has_expired_at(now))
-        .map(|m| m.company_id)
-        .collect())
-}
-
-/// Commits `writes` as one transaction. A user with access to very many sites can push an
-/// account event's site index entries (the last writes) past the transaction limit: the
-/// entries that do not fit follow in further transactions, once the change itself is stored.
-/// Nothing else ever leaves the transaction.
-pub async fn transact(app: &App, mut writes: Vec<Write>) -> Result<(), StoreError> {
-    let only_entries_over = writes
-        .get(MAX_TRANSACTION_WRITES..)
-        .is_some_and(|over| !over.is_empty() && over.iter().all(site_activity::is_entry));
-    let rest = if only_entries_over {
-        writes.split_off(MAX_TRANSACTION_WRITES)
-    } else {
-        Vec::new()
-    };
-    app.store.transact(writes).await?;
-    for chunk in rest.chunks(MAX_TRANSACTION_WRITES) {
-        if let Err(e) = app.store.transact(chunk.to_vec()).await {
-            tracing::error!(error = %e, "site activity index entries were not written");
-        }
-    }
-    Ok(())
-}
 
 pub const MAX_PAGE_SIZE: u64 = 100;
 pub const MAX_USER_IDS: usize = 100;

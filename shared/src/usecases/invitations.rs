@@ -16,7 +16,7 @@ use crate::records::{activity, company, contact, invitation, membership, user};
 use crate::records::{Invitation, InvitationStatus, Membership, Session, Status, User};
 use crate::usecases::accounts::{hash_password, new_password};
 use crate::usecases::teams::TeamRef;
-use crate::usecases::{failed, login, site_access};
+use crate::usecases::{failed, login, site_terms};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -435,7 +435,7 @@ async fn join(
         Some(m) if m.expires_at.is_none() && m.status == Status::Active => None,
         _ => inv.access_days,
     };
-    let plan = site_access::plan(live, days, &inv.teams, now)?;
+    let plan = site_terms::plan(live, days, &inv.teams, now)?;
     let mut writes = vec![match (&existing, live) {
         (Some(m), Some(_)) => membership::grant_access(m, &plan.teams, plan.end),
         (seen, _) => {

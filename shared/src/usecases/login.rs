@@ -5,8 +5,8 @@ use crate::domain::activity::{ActivityType, Source};
 use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::secrets::{self, random_hex_id, Token};
 use crate::domain::{Caller, EmailAddress, Id, Password};
-use crate::records::{self, activity, notification, user, ApiKeyType, Session, Status, User};
-use crate::usecases::activity_report::{account_sites, transact};
+use crate::records::{self, notification, user, ApiKeyType, Session, Status, User};
+use crate::usecases::account_activity::{account_sites, record_for, transact, AccountEvent};
 use crate::usecases::{apikeys, failed, limits};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -176,14 +176,16 @@ async fn failed_check(
     sites: &[Id],
 ) -> Result<DomainError, DomainError> {
     let user = attempt.user.user_id;
-    let failed_check = activity::record_for_sites(
+    let failed_check = record_for(
         sites,
-        user,
-        ActivityType::LoginFailed,
-        source,
-        caller,
-        None,
-        now,
+        AccountEvent {
+            user,
+            kind: ActivityType::LoginFailed,
+            source,
+            caller,
+            session_id: None,
+            now,
+        },
     );
     transact(app, failed_check)
         .await
@@ -299,14 +301,16 @@ async fn reserve(
             let sites = account_sites(app, current.user_id, now)
                 .await
                 .map_err(&fail)?;
-            let seen = activity::record_for_sites(
+            let seen = record_for(
                 &sites,
-                current.user_id,
-                ActivityType::AccountLocked,
-                source,
-                caller,
-                None,
-                now,
+                AccountEvent {
+                    user: current.user_id,
+                    kind: ActivityType::AccountLocked,
+                    source,
+                    caller,
+                    session_id: None,
+                    now,
+                },
             );
             transact(app, seen).await.map_err(&fail)?;
             return Err(locked(until, now));
@@ -391,14 +395,16 @@ async fn start_session(
         user::finish_login_as_seen(user.user_id, &attempt.id, now, Some(user)),
         records::put_new(&session),
     ];
-    writes.extend(activity::record_for_sites(
+    writes.extend(record_for(
         sites,
-        user.user_id,
-        ActivityType::LoginSuccessful,
-        source,
-        caller,
-        Some(&session.session_id),
-        now,
+        AccountEvent {
+            user: user.user_id,
+            kind: ActivityType::LoginSuccessful,
+            source,
+            caller,
+            session_id: Some(&session.session_id),
+            now,
+        },
     ));
     match transact(app, writes).await {
         Ok(()) => {}
@@ -444,14 +450,16 @@ pub async fn logout(app: &App, session: &Session, caller: &Caller) -> Result<(),
     let mut writes = vec![user::revoke_session(&session.token_hash)];
     writes.extend(notification::forget_devices(session.user_id, &registered));
     // The index entries last (see `transact`).
-    writes.extend(activity::record_for_sites(
+    writes.extend(record_for(
         &sites,
-        session.user_id,
-        ActivityType::Logout,
-        Source::of(caller, false),
-        caller,
-        Some(&session.session_id),
-        now,
+        AccountEvent {
+            user: session.user_id,
+            kind: ActivityType::Logout,
+            source: Source::of(caller, false),
+            caller,
+            session_id: Some(&session.session_id),
+            now,
+        },
     ));
     match transact(app, writes).await {
         Ok(()) => Ok(()),

@@ -1,6 +1,7 @@
 //! Use cases: one file per capability. Plain Rust: a validated input and an authenticated
 //! principal in, a typed result or a `DomainError` out. No request, header or status code.
 
+pub mod account_activity;
 pub mod accounts;
 pub mod activity_report;
 pub mod apikeys;
@@ -22,6 +23,7 @@ pub mod self_register;
 pub mod sessions;
 pub mod settings;
 pub mod site_access;
+pub mod site_terms;
 pub mod teams;
 pub mod verification;
 

@@ -14,8 +14,9 @@ use crate::ports::store::{StoreError, Write};
 use crate::records::outbox::{self, AddressEmail, Message};
 use crate::records::user;
 use crate::records::verification::{self, AddressToken, Purpose};
+use crate::usecases::account_activity::{self, AccountEvent};
 use crate::usecases::accounts::{email_field, hash_password, new_password};
-use crate::usecases::{activity_report, failed, verification as verify};
+use crate::usecases::{failed, verification as verify};
 use serde::Deserialize;
 
 /// Reset requests one address may make in an hour.
@@ -179,17 +180,14 @@ pub async fn confirm(
     writes.extend(verify::activate_pending(app, account.user_id, None).await?);
     writes.extend(crate::usecases::devices::forget_all(app, account.user_id).await?);
     writes.extend(
-        activity_report::account_event(
+        account_activity::record(
             app,
-            account.user_id,
-            ActivityType::PasswordReset,
-            caller,
-            now,
+            AccountEvent::of(account.user_id, ActivityType::PasswordReset, caller, now),
         )
         .await
         .map_err(&fail)?,
     );
-    activity_report::transact(app, writes).await.map_err(|e| {
+    account_activity::transact(app, writes).await.map_err(|e| {
         if e.failed_at(0) {
             gone()
         } else if e.is_condition_failure() {

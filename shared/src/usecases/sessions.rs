@@ -1,12 +1,13 @@
 //! Sessions: the check behind every token-authenticated call.
 
 use crate::app::App;
-use crate::domain::activity::{ActivityType, Source};
+use crate::domain::activity::ActivityType;
 use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::secrets::Token;
 use crate::domain::Caller;
-use crate::records::{activity, user, Session, Status};
-use crate::usecases::{activity_report, failed};
+use crate::records::{user, Session, Status};
+use crate::usecases::account_activity::{self, AccountEvent};
+use crate::usecases::failed;
 use chrono::{DateTime, Utc};
 
 /// The live session a presented token stands for. An expired one is refused, and recorded
@@ -45,23 +46,21 @@ pub async fn authenticate(
 /// transaction, so the event is recorded once however often the token comes back. Best effort:
 /// the caller is refused either way.
 async fn record_expired(app: &App, session: &Session, caller: &Caller, now: DateTime<Utc>) {
-    let sites = activity_report::account_sites(app, session.user_id, now)
+    let sites = account_activity::account_sites(app, session.user_id, now)
         .await
         .unwrap_or_else(|e| {
             tracing::warn!(error = %e, "sites of an expired session's user not read");
             Vec::new()
         });
     let mut writes = vec![user::revoke_session(&session.token_hash)];
-    writes.extend(activity::record_for_sites(
+    writes.extend(account_activity::record_for(
         &sites,
-        session.user_id,
-        ActivityType::SessionExpired,
-        Source::of(caller, false),
-        caller,
-        Some(&session.session_id),
-        now,
+        AccountEvent {
+            session_id: Some(&session.session_id),
+            ..AccountEvent::of(session.user_id, ActivityType::SessionExpired, caller, now)
+        },
     ));
-    match activity_report::transact(app, writes).await {
+    match account_activity::transact(app, writes).await {
         Ok(()) => {}
         // Another request recorded it first.
         Err(e) if e.failed_at(0) => {}

@@ -25,6 +25,7 @@ use crate::records::outbox::{self, Message};
 use crate::records::{activity, company, membership, user};
 use crate::records::{Company, Membership, Role, Status, Team, User};
 use crate::usecases::invitations::{self, Offer};
+use crate::usecases::site_terms::plan;
 use crate::usecases::{distinct, failed, grants, limits};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -249,60 +250,6 @@ pub struct SiteAccess {
     pub invitation_expires_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<Id>,
-}
-
-/// What an invite does to the membership it finds.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Plan {
-    pub teams: Vec<Id>,
-    /// The end of access; `None`: permanent.
-    pub end: Option<DateTime<Utc>>,
-    /// A recorded end that has not come and no longer will.
-    pub cancel: Option<DateTime<Utc>>,
-    /// The end to record.
-    pub record: Option<DateTime<Utc>>,
-}
-
-/// Decides the access an invite grants, given the user's membership as read (`seen`). An
-/// ended membership starts afresh; a live one keeps its groups and never loses time.
-pub fn plan(
-    seen: Option<&Membership>,
-    days: Option<u32>,
-    groups: &[Id],
-    now: DateTime<Utc>,
-) -> Result<Plan, DomainError> {
-    let asked = days.map(|d| now + Duration::days(d.into()));
-    if let Some(m) = seen.filter(|m| m.status == Status::Inactive) {
-        return Err(DomainError::invalid(format!(
-            "user {}'s access to this site was deactivated; an invite does not restore it",
-            m.user_id
-        )));
-    }
-    let Some(m) = seen.filter(|m| !m.has_expired_at(now)) else {
-        return Ok(Plan {
-            teams: groups.to_vec(),
-            end: asked,
-            cancel: None,
-            record: asked,
-        });
-    };
-    let end = match (m.expires_at, asked) {
-        (None, Some(_)) if m.status == Status::Active => {
-            return Err(DomainError::invalid(format!(
-                "user {} already has permanent access to this site; an invite never shortens access",
-                m.user_id
-            )))
-        }
-        (_, None) => None,
-        (None, Some(a)) => Some(a),
-        (Some(current), Some(a)) => Some(current.max(a)),
-    };
-    Ok(Plan {
-        teams: distinct(m.teams.iter().chain(groups).copied()),
-        end,
-        cancel: m.expires_at.filter(|e| Some(*e) != end),
-        record: end.filter(|e| m.expires_at != Some(*e)),
-    })
 }
 
 /// The site's groups among `ids`, in the order asked; any other id is refused.
@@ -703,37 +650,5 @@ mod tests {
         assert!(req(json!({"email": "a@b.co", "autoCreateOrLinkContact": "yes"})).is_err());
         assert!(req(json!({"email": "a@b.co", "mappedContactID": -3})).is_err());
         assert_eq!(req(json!({})).unwrap_err().message, "email is required");
-    }
-
-    #[test]
-    fn an_invite_extends_or_makes_permanent_and_never_shortens() {
-        let now = crate::domain::time::fixed_instant();
-        let id = Id::new(1).unwrap();
-        let g = |n| Id::new(n).unwrap();
-        let fresh = plan(None, Some(10), &[g(2)], now).unwrap();
-        assert_eq!(fresh.end, Some(now + Duration::days(10)));
-        assert_eq!((fresh.cancel, fresh.record), (None, fresh.end));
-        let mut temp = Membership::new_member(id, id, vec![g(3)], now);
-        temp.expires_at = Some(now + Duration::days(5));
-        let longer = plan(Some(&temp), Some(10), &[g(2)], now).unwrap();
-        assert_eq!(longer.teams, vec![g(3), g(2)]);
-        assert_eq!(longer.cancel, temp.expires_at);
-        assert_eq!(longer.record, Some(now + Duration::days(10)));
-        let shorter = plan(Some(&temp), Some(1), &[], now).unwrap();
-        assert_eq!(
-            (shorter.end, shorter.cancel, shorter.record),
-            (temp.expires_at, None, None)
-        );
-        let permanent = plan(Some(&temp), None, &[], now).unwrap();
-        assert_eq!((permanent.end, permanent.cancel), (None, temp.expires_at));
-        let later = now + Duration::days(6);
-        let again = plan(Some(&temp), Some(1), &[g(2)], later).unwrap();
-        assert_eq!(again.teams, vec![g(2)], "an ended membership starts afresh");
-        assert_eq!(again.cancel, None, "an end that came stays recorded");
-        let forever = Membership::new_member(id, id, vec![], now);
-        assert!(plan(Some(&forever), Some(3), &[], now).is_err());
-        let mut off = forever.clone();
-        off.status = Status::Inactive;
-        assert!(plan(Some(&off), None, &[], now).is_err());
     }
 }

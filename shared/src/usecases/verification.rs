@@ -14,7 +14,8 @@ use crate::ports::store::{StoreError, Write};
 use crate::records::outbox::AddressEmail;
 use crate::records::verification::{self, AddressToken, Purpose};
 use crate::records::{membership, user, Status};
-use crate::usecases::{activity_report, failed};
+use crate::usecases::account_activity::{self, AccountEvent};
+use crate::usecases::failed;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -238,17 +239,14 @@ pub async fn confirm(
     ];
     writes.extend(activate_pending(app, account.user_id, None).await?);
     writes.extend(
-        activity_report::account_event(
+        account_activity::record(
             app,
-            account.user_id,
-            ActivityType::EmailVerified,
-            caller,
-            now,
+            AccountEvent::of(account.user_id, ActivityType::EmailVerified, caller, now),
         )
         .await
         .map_err(&fail)?,
     );
-    activity_report::transact(app, writes).await.map_err(|e| {
+    account_activity::transact(app, writes).await.map_err(|e| {
         if e.failed_at(0) {
             gone()
         } else {

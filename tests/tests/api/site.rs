@@ -1323,7 +1323,7 @@ async fn each_activity_type_is_recorded_by_the_action_that_causes_it() {
 /// An account event is indexed in every site of the user, even past a transaction's 100 writes.
 #[tokio::test]
 async fn a_login_reaches_every_site_of_a_user_of_very_many() {
-    use admit_shared::records::site_activity::{self, Scope};
+    use admit_shared::records::activity::site::{self as site_activity, Scope};
     use admit_shared::records::Membership;
     let w = world(Backend::Embedded).await;
     let app = &w.t.app;

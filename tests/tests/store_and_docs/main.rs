@@ -11,4 +11,5 @@
 )]
 
 mod conformance;
+mod layering;
 mod routes_and_docs;

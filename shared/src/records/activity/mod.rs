@@ -1,14 +1,17 @@
 //! The activity log's items: in the user's partition, sorted by time, so a user's date range is
 //! one query. The writes that record one also index it for the sites that may see it
-//! (`records::site_activity`).
+//! (`site`, whose module imports nothing from this one).
 
-use super::{keyed_item, site_activity, user_pk};
+pub mod site;
+
 use crate::domain::activity::{ActivityType, Source};
 use crate::domain::secrets::random_hex_id;
 use crate::domain::{Caller, Id};
 use crate::ports::store::{Cond, Index, Key, Query, SortKey, Store, StoreError, Write, TTL};
+use crate::records::{keyed_item, user_pk};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use site::SiteEntry;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -75,6 +78,30 @@ pub fn activity_key(user: Id, at: DateTime<Utc>, tail: &str) -> Key {
     )
 }
 
+impl SiteEntry {
+    /// The key of the activity item the entry stands for.
+    pub fn record_key(&self) -> Key {
+        activity_key(self.user_id, self.event_date, &self.tail)
+    }
+}
+
+/// The site index entry of activity `a` whose item's key ends with `tail`.
+fn entry_of(a: &Activity, tail: &str) -> SiteEntry {
+    SiteEntry {
+        user_id: a.user_id,
+        event_date: a.event_date,
+        activity_type_id: a.activity_type_id,
+        source_type_id: a.source_type_id,
+        tail: tail.to_string(),
+        order: String::new(),
+    }
+}
+
+/// The write that indexes activity `a` in `company`; a new entry unless `cond` says otherwise.
+fn index_in(company: Id, a: &Activity, tail: &str, cond: Option<Cond>) -> Write {
+    site::entry_put(company, &entry_of(a, tail), a.ttl(), cond)
+}
+
 /// The item of one activity under its key's random `tail`.
 fn put(a: &Activity, tail: &str, cond: Option<Cond>) -> Write {
     let mut item = keyed_item(&activity_key(a.user_id, a.event_date, tail), a);
@@ -117,7 +144,11 @@ pub fn record_for_sites(
     let a = Activity::new(user, kind, source, caller, session_id, at, None);
     let tail = new_tail();
     let mut writes = vec![put(&a, &tail, Some(Cond::absent()))];
-    writes.extend(sites.iter().map(|c| site_activity::entry(*c, &a, &tail)));
+    writes.extend(
+        sites
+            .iter()
+            .map(|c| index_in(*c, &a, &tail, Some(Cond::absent()))),
+    );
     writes
 }
 
@@ -136,7 +167,7 @@ pub fn record_in_site(
     let tail = new_tail();
     [
         put(&a, &tail, Some(Cond::absent())),
-        site_activity::entry(company, &a, &tail),
+        index_in(company, &a, &tail, Some(Cond::absent())),
     ]
 }
 
@@ -160,10 +191,7 @@ fn expiry(company: Id, user: Id, end: DateTime<Utc>) -> (Activity, String) {
 /// The writes that record the end of temporary access at `end` (idempotent).
 pub fn record_expiry(company: Id, user: Id, end: DateTime<Utc>) -> [Write; 2] {
     let (a, tail) = expiry(company, user, end);
-    [
-        put(&a, &tail, None),
-        site_activity::entry_put(company, &a, &tail, None),
-    ]
+    [put(&a, &tail, None), index_in(company, &a, &tail, None)]
 }
 
 /// The writes that remove an end of temporary access recorded for `end`, which has not come.
@@ -175,7 +203,7 @@ pub fn cancel_expiry(company: Id, user: Id, end: DateTime<Utc>) -> [Write; 2] {
             cond: None,
         },
         Write::Delete {
-            key: site_activity::entry_key(company, user, end, &tail),
+            key: site::entry_key(company, user, end, &tail),
             cond: None,
         },
     ]
@@ -188,4 +216,49 @@ pub async fn of_user(store: &dyn Store, user: Id) -> Result<Vec<Activity>, Store
         Query::partition(Index::Table, user_pk(user)).sort(SortKey::BeginsWith("ACTIVITY#".into())),
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::site::{is_entry, query, Scope};
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn site_entries_sort_by_time_and_are_found_by_their_scopes() {
+        let (c, u) = (Id::new(3).unwrap(), Id::new(42).unwrap());
+        let at = DateTime::parse_from_rfc3339("2022-01-06T06:27:55.6Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let caller = Caller::default();
+        let writes = record_for_sites(
+            &[c],
+            u,
+            ActivityType::LoginSuccessful,
+            Source::Web,
+            &caller,
+            None,
+            at,
+        );
+        let Write::Put { item, .. } = &writes[1] else {
+            panic!("an entry is a put")
+        };
+        assert!(!is_entry(&writes[0]) && is_entry(&writes[1]));
+        let sk = item["sk"].as_str().unwrap();
+        assert!(
+            sk.starts_with("ACTIVITY#2022-01-06T06:27:55.600Z#42#"),
+            "{sk}"
+        );
+        assert_eq!(item["gsi1pk"], json!("COMPANY#3#USERACTIVITY#42"));
+        assert_eq!(item["gsi2pk"], json!("COMPANY#3#ACTIVITYTYPE#1"));
+        for scope in [Scope::Site(c), Scope::User(c, u), Scope::Type(c, 1)] {
+            let q = query(scope, at, at, 10);
+            let (_, sort_name) = q.index.key_names();
+            let sort = item[sort_name].as_str().unwrap();
+            assert!(q.sort.matches(sort), "{scope:?} finds {sort}");
+            assert!(!q.ascending);
+            let later = query(scope, at + chrono::Duration::milliseconds(1), at, 10);
+            assert!(!later.sort.matches(sort), "{scope:?} starts at its from");
+        }
+    }
 }

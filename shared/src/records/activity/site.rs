@@ -1,5 +1,5 @@
 //! The site activity index: how a site's activity is found by key. An activity item lives once,
-//! in its user's partition (`records::activity`); each site that may see it gets a small index
+//! in its user's partition (the parent module); each site that may see it gets a small index
 //! entry in the site's partition, written in the same transaction: one for a site event (an
 //! invitation, a team assignment, site access), one per site the user had access to at the
 //! time for an account event (a login: it is not tied to one site).
@@ -10,10 +10,9 @@
 //! - one user's in a site: gsi1, `COMPANY#<id>#USERACTIVITY#<userId>` / `<time>#<tail>`;
 //! - one type's in a site: gsi2, `COMPANY#<id>#ACTIVITYTYPE#<typeId>` / `<time>#<userId>#<tail>`.
 
-use super::activity::{activity_key, Activity};
-use super::{company_pk, keyed_item};
 use crate::domain::Id;
 use crate::ports::store::{Cond, Index, Item, Key, Query, SortKey, Store, StoreError, Write, TTL};
+use crate::records::{company_pk, keyed_item};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -32,13 +31,6 @@ pub struct SiteEntry {
     /// The entry's sort key in its site: entries of several queries merge in this order.
     #[serde(skip)]
     pub order: String,
-}
-
-impl SiteEntry {
-    /// The key of the activity item the entry stands for.
-    pub fn record_key(&self) -> Key {
-        activity_key(self.user_id, self.event_date, &self.tail)
-    }
 }
 
 fn time(at: DateTime<Utc>) -> String {
@@ -62,40 +54,29 @@ pub fn entry_key(company: Id, user: Id, at: DateTime<Utc>, tail: &str) -> Key {
     )
 }
 
-/// The write that indexes activity `a` in `company` (a new entry).
-pub fn entry(company: Id, a: &Activity, tail: &str) -> Write {
-    entry_put(company, a, tail, Some(Cond::absent()))
-}
-
-/// The write that indexes activity `a` in `company`, with the given condition.
-pub fn entry_put(company: Id, a: &Activity, tail: &str, cond: Option<Cond>) -> Write {
-    let e = SiteEntry {
-        user_id: a.user_id,
-        event_date: a.event_date,
-        activity_type_id: a.activity_type_id,
-        source_type_id: a.source_type_id,
-        tail: tail.to_string(),
-        order: String::new(),
-    };
-    let at = time(a.event_date);
-    let mut item = keyed_item(&entry_key(company, a.user_id, a.event_date, tail), &e);
+/// The write that indexes entry `e` in `company`, with the given condition; the entry expires
+/// with its item (`ttl`, epoch seconds).
+pub fn entry_put(company: Id, e: &SiteEntry, ttl: Option<i64>, cond: Option<Cond>) -> Write {
+    let at = time(e.event_date);
+    let tail = &e.tail;
+    let mut item = keyed_item(&entry_key(company, e.user_id, e.event_date, tail), e);
     let index = [
-        ("gsi1pk", by_user_pk(company, a.user_id)),
+        ("gsi1pk", by_user_pk(company, e.user_id)),
         ("gsi1sk", format!("{at}#{tail}")),
-        ("gsi2pk", by_type_pk(company, a.activity_type_id)),
-        ("gsi2sk", format!("{at}#{}#{tail}", a.user_id)),
+        ("gsi2pk", by_type_pk(company, e.activity_type_id)),
+        ("gsi2sk", format!("{at}#{}#{tail}", e.user_id)),
     ];
     for (name, value) in index {
         item.insert(name.into(), json!(value));
     }
-    if let Some(ttl) = a.ttl() {
+    if let Some(ttl) = ttl {
         item.insert(TTL.into(), json!(ttl));
     }
     Write::Put { item, cond }
 }
 
 /// Whether a write creates a site index entry (the only writes that may leave their
-/// transaction when it would be too large: see `usecases::activity_report::transact`).
+/// transaction when it would be too large: see `usecases::account_activity::transact`).
 pub fn is_entry(write: &Write) -> bool {
     matches!(write, Write::Put { .. })
         && write
@@ -143,54 +124,9 @@ pub async fn page(
     let mut entries = Vec::with_capacity(page.items.len());
     for item in page.items {
         let order = Key::of(&item).map(|k| k.sk).unwrap_or_default();
-        let mut e: SiteEntry = super::from_item(item)?;
+        let mut e: SiteEntry = crate::records::from_item(item)?;
         e.order = order;
         entries.push(e);
     }
     Ok((entries, page.next))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::activity::{ActivityType, Source};
-    use crate::domain::Caller;
-
-    #[test]
-    fn entries_sort_by_time_and_are_found_by_their_scopes() {
-        let (c, u) = (Id::new(3).unwrap(), Id::new(42).unwrap());
-        let at = DateTime::parse_from_rfc3339("2022-01-06T06:27:55.6Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        let caller = Caller::default();
-        let writes = crate::records::activity::record_for_sites(
-            &[c],
-            u,
-            ActivityType::LoginSuccessful,
-            Source::Web,
-            &caller,
-            None,
-            at,
-        );
-        let Write::Put { item, .. } = &writes[1] else {
-            panic!("an entry is a put")
-        };
-        assert!(!is_entry(&writes[0]) && is_entry(&writes[1]));
-        let sk = item["sk"].as_str().unwrap();
-        assert!(
-            sk.starts_with("ACTIVITY#2022-01-06T06:27:55.600Z#42#"),
-            "{sk}"
-        );
-        assert_eq!(item["gsi1pk"], json!("COMPANY#3#USERACTIVITY#42"));
-        assert_eq!(item["gsi2pk"], json!("COMPANY#3#ACTIVITYTYPE#1"));
-        for scope in [Scope::Site(c), Scope::User(c, u), Scope::Type(c, 1)] {
-            let q = query(scope, at, at, 10);
-            let (_, sort_name) = q.index.key_names();
-            let sort = item[sort_name].as_str().unwrap();
-            assert!(q.sort.matches(sort), "{scope:?} finds {sort}");
-            assert!(!q.ascending);
-            let later = query(scope, at + chrono::Duration::milliseconds(1), at, 10);
-            assert!(!later.sort.matches(sort), "{scope:?} starts at its from");
-        }
-    }
 }
