@@ -11,6 +11,7 @@ pub mod auth;
 pub mod nextinteract;
 pub mod pages;
 pub mod platform;
+pub mod respond;
 pub mod site;
 
 use crate::app::App;
@@ -141,12 +142,7 @@ fn article(got: &str) -> String {
 
 /// A JSON answer with `Cache-Control: no-store` (answers carry tokens and personal data).
 pub fn json_response(status: u16, body: String) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .header(http::header::CACHE_CONTROL, "no-store")
-        .body(Body::Text(body))
-        .unwrap_or_else(|_| Response::new(Body::Empty))
+    respond::response(status, "application/json", body)
 }
 
 /// The first value of a query-string parameter.

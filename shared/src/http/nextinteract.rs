@@ -127,52 +127,35 @@ pub struct Success<'a, T: Serialize> {
 #[derive(Debug, Serialize)]
 pub struct NoFields {}
 
+/// The NextInteract family: the registry's statuses and `{errorCode, errorMsg, exception}`.
+pub struct NextInteract;
+
+impl super::respond::Family for NextInteract {
+    const NAME: &'static str = "nextinteract";
+    fn status(kind: ErrorKind) -> u16 {
+        status(kind)
+    }
+    fn exception(kind: ErrorKind) -> Option<&'static str> {
+        Some(name(kind))
+    }
+    fn error_body(e: &DomainError, _status: u16, message: &str) -> String {
+        let body = ErrorBody {
+            error_code: code(e.kind),
+            error_msg: message,
+            exception: name(e.kind),
+        };
+        serde_json::to_string(&body).unwrap_or_else(|_| "{}".into())
+    }
+}
+
 /// The error answer: the registry's status, the family's body, `Retry-After` for lockouts.
 pub fn error_response(e: &DomainError) -> Response<Body> {
-    let body = serde_json::to_string(&ErrorBody::of(e)).unwrap_or_else(|_| "{}".into());
-    let mut r = super::json_response(status(e.kind), body);
-    if let Some(secs) = e.retry_after_secs {
-        if let Ok(v) = http::HeaderValue::from_str(&secs.to_string()) {
-            r.headers_mut().insert(http::header::RETRY_AFTER, v);
-        }
-    }
-    r
-}
-
-fn log_refusal(e: &DomainError) {
-    if e.kind.is_server_fault() {
-        tracing::warn!(
-            exception = name(e.kind),
-            status = status(e.kind),
-            "request failed"
-        );
-    } else {
-        tracing::info!(exception = name(e.kind), status = status(e.kind), message = %e.message, "request refused");
-    }
-}
-
-fn serialised<T: Serialize>(body: &T) -> Response<Body> {
-    match serde_json::to_string(body) {
-        Ok(s) => super::json_response(200, s),
-        Err(e) => {
-            tracing::error!(error = %e, "response body could not be serialised");
-            error_response(&DomainError::new(
-                ErrorKind::UserService,
-                "The service failed to answer; try again later.",
-            ))
-        }
-    }
+    super::respond::error::<NextInteract>(e, "application/json")
 }
 
 /// A use case's result as the body itself (getPublicMITeams answers a bare array).
 pub fn respond<T: Serialize>(result: Result<T, DomainError>) -> Response<Body> {
-    match result {
-        Ok(body) => serialised(&body),
-        Err(e) => {
-            log_refusal(&e);
-            error_response(&e)
-        }
-    }
+    super::respond::respond::<NextInteract, T>(result, "application/json")
 }
 
 /// A use case's result in the family's success body with `message` as `errorMsg`.

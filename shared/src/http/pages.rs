@@ -62,12 +62,7 @@ pub fn html_response(status: u16, html: String) -> Response<Body> {
 /// A page for `e`, with the status the API gives its kind (and `Retry-After` when it has one).
 fn error_response(e: &DomainError, html: String) -> Response<Body> {
     let mut resp = html_response(nextinteract::status(e.kind), html);
-    if let Some(v) = e
-        .retry_after_secs
-        .and_then(|s| http::HeaderValue::from_str(&s.to_string()).ok())
-    {
-        resp.headers_mut().insert(http::header::RETRY_AFTER, v);
-    }
+    super::respond::retry_after(&mut resp, e);
     resp
 }
 

@@ -161,44 +161,27 @@ struct ErrorBody<'a> {
     message: &'a str,
 }
 
-fn answer(status: u16, media: &str, body: String) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header(CONTENT_TYPE, media)
-        .header(http::header::CACHE_CONTROL, "no-store")
-        .body(Body::Text(body))
-        .unwrap_or_else(|_| Response::new(Body::Empty))
+/// The platform family: problem bodies `{status, error, message}` in the negotiated media type.
+pub struct Platform;
+
+impl super::respond::Family for Platform {
+    const NAME: &'static str = "platform";
+    fn status(kind: ErrorKind) -> u16 {
+        status(kind)
+    }
+    fn error_body(_: &DomainError, status: u16, message: &str) -> String {
+        let body = ErrorBody {
+            status,
+            error: reason(status),
+            message,
+        };
+        serde_json::to_string(&body).unwrap_or_else(|_| "{}".into())
+    }
 }
 
 /// The family's error answer, in `media`.
 pub fn error_response(e: &DomainError, media: &str) -> Response<Body> {
-    let status = status(e.kind);
-    if e.kind.is_server_fault() {
-        tracing::warn!(kind = ?e.kind, status, "request failed");
-    } else {
-        tracing::info!(kind = ?e.kind, status, message = %e.message, "request refused");
-    }
-    let message = if e.kind.is_server_fault() {
-        "An error occurred processing the call."
-    } else {
-        e.message.as_str()
-    };
-    let body = ErrorBody {
-        status,
-        error: reason(status),
-        message,
-    };
-    let mut r = answer(
-        status,
-        media,
-        serde_json::to_string(&body).unwrap_or_else(|_| "{}".into()),
-    );
-    if let Some(secs) = e.retry_after_secs {
-        if let Ok(v) = http::HeaderValue::from_str(&secs.to_string()) {
-            r.headers_mut().insert(http::header::RETRY_AFTER, v);
-        }
-    }
-    r
+    super::respond::error::<Platform>(e, media)
 }
 
 /// A use case's result as the body, in the negotiated media type. Errors in negotiation are
@@ -207,18 +190,9 @@ pub fn respond<T: Serialize>(
     media: Result<&'static str, DomainError>,
     result: Result<T, DomainError>,
 ) -> Response<Body> {
-    let media = match media {
-        Ok(m) => m,
-        Err(e) => return error_response(&e, JSON),
-    };
-    match result.and_then(|v| {
-        serde_json::to_string(&v).map_err(|e| {
-            tracing::error!(error = %e, "response body could not be serialised");
-            DomainError::new(ErrorKind::UserService, "could not answer")
-        })
-    }) {
-        Ok(body) => answer(200, media, body),
-        Err(e) => error_response(&e, media),
+    match media {
+        Ok(m) => super::respond::respond::<Platform, T>(result, m),
+        Err(e) => error_response(&e, JSON),
     }
 }
 

@@ -19,39 +19,26 @@ pub struct ErrorBody<'a> {
     pub message: &'a str,
 }
 
-pub fn error_response(e: &DomainError) -> Response<Body> {
-    let body = serde_json::to_string(&ErrorBody {
-        message: &e.message,
-    })
-    .unwrap_or_else(|_| "{}".into());
-    let mut r = super::json_response(status(e.kind), body);
-    if let Some(secs) = e.retry_after_secs {
-        if let Ok(v) = http::HeaderValue::from_str(&secs.to_string()) {
-            r.headers_mut().insert(http::header::RETRY_AFTER, v);
-        }
+/// The site family: `{"message": "..."}` with the kind's status.
+pub struct Site;
+
+impl super::respond::Family for Site {
+    const NAME: &'static str = "site";
+    fn status(kind: ErrorKind) -> u16 {
+        status(kind)
     }
-    r
+    fn error_body(_: &DomainError, _status: u16, message: &str) -> String {
+        serde_json::to_string(&ErrorBody { message }).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+pub fn error_response(e: &DomainError) -> Response<Body> {
+    super::respond::error::<Site>(e, "application/json")
 }
 
 /// A use case's result: its value as the body, or the family's error.
 pub fn respond<T: Serialize>(result: Result<T, DomainError>) -> Response<Body> {
-    let e = match result.map(|body| serde_json::to_string(&body)) {
-        Ok(Ok(body)) => return super::json_response(200, body),
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "response body could not be serialised");
-            DomainError::new(
-                ErrorKind::UserService,
-                "The service failed to answer; try again later.",
-            )
-        }
-        Err(e) => e,
-    };
-    if e.kind.is_server_fault() {
-        tracing::warn!(kind = ?e.kind, status = status(e.kind), "request failed");
-    } else {
-        tracing::info!(kind = ?e.kind, status = status(e.kind), message = %e.message, "request refused");
-    }
-    error_response(&e)
+    super::respond::respond::<Site, T>(result, "application/json")
 }
 
 /// The `siteId` query parameter: which of the caller's sites a call acts on (needed only by
