@@ -29,6 +29,7 @@ pub async fn run(store: Arc<dyn Store>) {
     queries_by_prefix_range_order_and_page(&*store).await;
     sparse_secondary_indexes(&*store).await;
     batch_get(&*store).await;
+    dynamodb_limits_are_refused_alike(&*store).await;
     counters_are_atomic(store.clone()).await;
 }
 
@@ -434,6 +435,35 @@ async fn batch_get(s: &dyn Store) {
     got.sort();
     assert_eq!(got, ["1", "2"], "batch_get");
     assert!(s.batch_get(&[]).await.unwrap().is_empty());
+}
+
+/// The limits of the `Store` contract: both adapters refuse an item over 400 KB, one nested
+/// deeper than 32 levels and a batch read of more than 100 keys, alone or in a transaction,
+/// as `Invalid` and before anything is written.
+async fn dynamodb_limits_are_refused_alike(s: &dyn Store) {
+    use admit_shared::ports::store::{MAX_BATCH_GET_KEYS, MAX_ITEM_BYTES, MAX_NESTING};
+    let big = item(json!({"pk": "LIM", "sk": "big", "v": "x".repeat(MAX_ITEM_BYTES)}));
+    let mut deep = json!("leaf");
+    for _ in 0..=MAX_NESTING {
+        deep = json!([deep]);
+    }
+    let deep = item(json!({"pk": "LIM", "sk": "deep", "v": deep}));
+    for it in [big, deep] {
+        let got = s.put(it.clone(), None).await;
+        assert!(matches!(got, Err(StoreError::Invalid(_))), "put: {got:?}");
+        let ok = item(json!({"pk": "LIM", "sk": "ok"}));
+        let got = s.transact(vec![Write::put(ok), Write::put(it)]).await;
+        assert!(
+            matches!(got, Err(StoreError::Invalid(_))),
+            "transact: {got:?}"
+        );
+        assert!(s.get(&Key::new("LIM", "ok")).await.unwrap().is_none());
+    }
+    let keys: Vec<Key> = (0..=MAX_BATCH_GET_KEYS)
+        .map(|i| Key::new("LIM", i.to_string()))
+        .collect();
+    let got = s.batch_get(&keys).await;
+    assert!(matches!(got, Err(StoreError::Invalid(_))), "batch_get");
 }
 
 async fn counters_are_atomic(s: Arc<dyn Store>) {

@@ -358,10 +358,11 @@ impl Store for DynamoStore {
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
-        if keys.len() > 100 {
-            return Err(StoreError::Invalid(
-                "batch get of more than 100 keys".into(),
-            ));
+        if keys.len() > super::MAX_BATCH_GET_KEYS {
+            return Err(StoreError::Invalid(format!(
+                "batch get of more than {} keys",
+                super::MAX_BATCH_GET_KEYS
+            )));
         }
         let mut unique: Vec<&Key> = Vec::new();
         for k in keys {
@@ -463,6 +464,7 @@ impl Store for DynamoStore {
     }
 
     async fn put(&self, item: Item, cond: Option<Cond>) -> Result<(), StoreError> {
+        super::check_item(&item)?;
         let mut x = Expr::default();
         let ce = cond.as_ref().map(|c| x.cond(c));
         self.client
@@ -529,6 +531,11 @@ impl Store for DynamoStore {
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         validate_transaction(&writes)?;
+        for w in &writes {
+            if let Write::Put { item, .. } = w {
+                super::check_item(item)?;
+            }
+        }
         let items = writes
             .iter()
             .map(|w| self.transact_item(w))

@@ -8,8 +8,13 @@
 pub mod dynamodb;
 pub mod embedded;
 mod expr;
+mod limits;
 
 pub use expr::{compare_values, evaluate};
+pub use limits::{
+    check_item, item_size, validate_transaction, MAX_BATCH_GET_KEYS, MAX_ITEM_BYTES, MAX_NESTING,
+    MAX_PAGE_BYTES, MAX_TRANSACTION_WRITES,
+};
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -339,9 +344,6 @@ impl Write {
     }
 }
 
-/// The most writes one transaction may carry (DynamoDB's limit).
-pub const MAX_TRANSACTION_WRITES: usize = 100;
-
 /// Storage failures, typed so use cases can tell a conflict from an outage.
 #[derive(Debug)]
 pub enum StoreError {
@@ -439,33 +441,4 @@ pub trait Store: Send + Sync {
             .and_then(Value::as_i64)
             .ok_or_else(|| StoreError::Invalid(format!("counter {attr} is not an integer")))
     }
-}
-
-/// Checks the shape of a transaction the way DynamoDB does, so both adapters refuse the same.
-pub fn validate_transaction(writes: &[Write]) -> Result<Vec<Key>, StoreError> {
-    if writes.is_empty() {
-        return Err(StoreError::Invalid("empty transaction".into()));
-    }
-    if writes.len() > MAX_TRANSACTION_WRITES {
-        return Err(StoreError::Invalid(format!(
-            "a transaction holds at most {MAX_TRANSACTION_WRITES} writes, got {}",
-            writes.len()
-        )));
-    }
-    let mut keys = Vec::with_capacity(writes.len());
-    for w in writes {
-        let k = w.key()?;
-        if keys.contains(&k) {
-            return Err(StoreError::Invalid(format!(
-                "two writes on one item in a transaction: {k}"
-            )));
-        }
-        if let Write::Update { update, .. } = w {
-            if update.is_empty() {
-                return Err(StoreError::Invalid("empty update".into()));
-            }
-        }
-        keys.push(k);
-    }
-    Ok(keys)
 }

@@ -1,5 +1,4 @@
-//! The embedded store for local runs: the whole table in memory (B-trees for the table and
-//! each GSI), made durable by an append-only journal.
+//! The embedded store's durability: an append-only journal of committed write batches.
 //!
 //! Each committed write batch is one JSON line, written and fsynced before it becomes visible.
 //! A write that fails part-way is cut back out of the journal (or, if even that fails, the store
@@ -9,78 +8,47 @@
 //! the new journal is written beside the old one, fsynced, and renamed over it, and the handle
 //! that wrote it is the one appended to afterwards, so appends never go to an unlinked file. A
 //! compaction failure never fails the commit before it (that is already durable); it is logged
-//! and retried later.
-//!
-//! Concurrency: one writer at a time (an async mutex, so waiting writers park no thread) makes
-//! every transaction serialisable; the journal I/O and fsync run on a blocking thread. The data
-//! sits behind a separate reader-writer lock that a writer takes only to apply a batch already
-//! made durable, in memory, so reads (which stay on the async threads: they are short, in-memory
-//! look-ups) never wait for a write's fsync or a compaction's I/O.
+//! and retried later. Tests inject a failure at any I/O step (`Faults`).
 //!
 //! An exclusive file lock keeps two processes off one data directory; the directory and its
 //! files are private to their owner.
 
-use super::{
-    evaluate, validate_transaction, Cond, Index, Item, Key, Page, Query, Store, StoreError, Update,
-    Write, TTL,
-};
-use async_trait::async_trait;
+use super::table::{apply, drop_expired, read, write, Change, Data};
+use crate::ports::store::{Item, Key, StoreError};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write as _};
-use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
-
-/// DynamoDB's item size limit, applied here too so both adapters refuse the same items.
-pub const MAX_ITEM_BYTES: usize = 400 * 1024;
-
-/// DynamoDB's limit on the item data one query evaluates (1 MB): a page is cut there as well
-/// as at the query's limit, so a caller that does not follow `next` is caught locally too.
-pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
-
-/// DynamoDB's limit on nested lists and maps in an attribute value (32 levels). It also keeps
-/// every journal line readable: the JSON parser refuses deeper nesting than it can recurse.
-pub const MAX_NESTING: usize = 32;
+use std::sync::RwLock;
 
 /// Compaction is considered once the journal holds more lines than this.
-const COMPACT_AFTER_LINES: usize = 1000;
+pub(super) const COMPACT_AFTER_LINES: usize = 1000;
 
-type IndexEntry = (String, String, Key);
-
-/// The table in memory.
-#[derive(Default)]
-struct Data {
-    items: BTreeMap<Key, Item>,
-    gsi: [BTreeSet<IndexEntry>; 2],
-}
-
-struct Journal {
+pub(super) struct Journal {
     /// The journal on disk, open for appending.
-    file: File,
-    path: PathBuf,
-    dir: PathBuf,
+    pub(super) file: File,
+    pub(super) path: PathBuf,
+    pub(super) dir: PathBuf,
     /// The length of the whole, durable lines: where a failed append is cut back to.
-    len: u64,
-    lines: usize,
+    pub(super) len: u64,
+    pub(super) lines: usize,
     /// Compaction is considered once the journal holds more lines than this.
-    compact_after: usize,
+    pub(super) compact_after: usize,
     /// After a failed compaction, the next is tried once the journal has this many lines.
-    retry_compaction_at: usize,
+    pub(super) retry_compaction_at: usize,
     /// The journal's directory entry (new or renamed) may not be durable yet: no write is
     /// acknowledged until the directory is fsynced.
-    dir_unsynced: bool,
+    pub(super) dir_unsynced: bool,
     /// Why writes are refused until the store is reopened (a failed write could not be cut
     /// back out of the journal).
-    broken: Option<String>,
-    faults: Faults,
-    _lock: File,
+    pub(super) broken: Option<String>,
+    pub(super) faults: Faults,
+    pub(super) _lock: File,
 }
 
 /// The I/O steps of a commit and of a compaction where a test can inject a failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Step {
+pub(super) enum Step {
     /// The fsync of an appended line.
     Sync,
     /// Cutting a failed append back out of the journal.
@@ -97,27 +65,21 @@ enum Step {
     DirSync,
 }
 
-/// What a committed batch does to the data: the items' final states.
-enum Change {
-    Put(Item),
-    Delete(Key),
-}
-
 /// Fault injection: in production builds it injects nothing and compiles away.
 #[cfg(not(test))]
 #[derive(Default)]
-struct Faults {}
+pub(super) struct Faults {}
 
 #[cfg(not(test))]
 impl Faults {
     #[inline(always)]
-    fn check(&mut self, _step: Step) -> std::io::Result<()> {
+    pub(super) fn check(&mut self, _step: Step) -> std::io::Result<()> {
         Ok(())
     }
 
     /// How many bytes of a `len`-byte append to write before failing (`None`: no failure).
     #[inline(always)]
-    fn short_write(&mut self, _len: usize) -> Option<usize> {
+    pub(super) fn short_write(&mut self, _len: usize) -> Option<usize> {
         None
     }
 }
@@ -126,15 +88,15 @@ impl Faults {
 /// fsync that waits for the test's go-ahead.
 #[cfg(test)]
 #[derive(Default)]
-struct Faults {
-    failing: Vec<(Step, usize)>,
-    short_write: Option<usize>,
-    hold_sync: Option<(std::sync::mpsc::Sender<()>, std::sync::mpsc::Receiver<()>)>,
+pub(super) struct Faults {
+    pub(super) failing: Vec<(Step, usize)>,
+    pub(super) short_write: Option<usize>,
+    pub(super) hold_sync: Option<(std::sync::mpsc::Sender<()>, std::sync::mpsc::Receiver<()>)>,
 }
 
 #[cfg(test)]
 impl Faults {
-    fn check(&mut self, step: Step) -> std::io::Result<()> {
+    pub(super) fn check(&mut self, step: Step) -> std::io::Result<()> {
         if step == Step::Sync {
             if let Some((entered, release)) = self.hold_sync.take() {
                 let _ = entered.send(());
@@ -148,14 +110,14 @@ impl Faults {
         Ok(())
     }
 
-    fn short_write(&mut self, len: usize) -> Option<usize> {
+    pub(super) fn short_write(&mut self, len: usize) -> Option<usize> {
         self.short_write.take().map(|n| n.min(len))
     }
 }
 
 impl Journal {
     /// Makes one batch line durable, or leaves the journal as it was before.
-    fn append(&mut self, line: &[u8]) -> Result<(), StoreError> {
+    pub(super) fn append(&mut self, line: &[u8]) -> Result<(), StoreError> {
         if let Some(why) = &self.broken {
             return Err(StoreError::Internal(why.clone().into()));
         }
@@ -180,7 +142,7 @@ impl Journal {
     }
 
     /// Writes one line; a test may cut it short.
-    fn write_line(&mut self, line: &[u8]) -> std::io::Result<()> {
+    pub(super) fn write_line(&mut self, line: &[u8]) -> std::io::Result<()> {
         if let Some(n) = self.faults.short_write(line.len()) {
             self.file.write_all(line.get(..n).unwrap_or(line))?;
             return Err(std::io::Error::other("injected short write"));
@@ -192,7 +154,7 @@ impl Journal {
     /// next line does not follow it and a write reported failed cannot reappear on restart.
     /// If that fails too, writes are refused until the store is reopened (replay drops a torn
     /// last line).
-    fn roll_back(&mut self) {
+    pub(super) fn roll_back(&mut self) {
         let cut = self
             .faults
             .check(Step::Truncate)
@@ -209,7 +171,7 @@ impl Journal {
     }
 
     /// Makes the journal's directory entry durable.
-    fn sync_dir(&mut self) -> Result<(), StoreError> {
+    pub(super) fn sync_dir(&mut self) -> Result<(), StoreError> {
         self.faults
             .check(Step::DirSync)
             .and_then(|_| sync_dir(&self.dir))
@@ -218,7 +180,7 @@ impl Journal {
         Ok(())
     }
 
-    fn compaction_due(&self, items: usize) -> bool {
+    pub(super) fn compaction_due(&self, items: usize) -> bool {
         self.lines > self.compact_after
             && self.lines > 4 * items
             && self.lines >= self.retry_compaction_at
@@ -226,7 +188,7 @@ impl Journal {
 
     /// Compacts the journal. A failure leaves the journal as valid as before: it is logged,
     /// and the next attempt waits until the journal has grown by a tenth of the threshold.
-    fn compact_or_warn(&mut self, data: &RwLock<Data>) {
+    pub(super) fn compact_or_warn(&mut self, data: &RwLock<Data>) {
         if let Err(e) = compact(self, data, unix_now()) {
             self.retry_compaction_at = self.lines + (self.compact_after / 10).max(1);
             tracing::warn!(
@@ -238,103 +200,7 @@ impl Journal {
     }
 }
 
-pub struct EmbeddedStore {
-    data: Arc<RwLock<Data>>,
-    /// The journal (none in memory). Its lock is the writer lock: one write at a time.
-    journal: Arc<tokio::sync::Mutex<Option<Journal>>>,
-}
-
-impl EmbeddedStore {
-    /// A store that lives only in memory (tests).
-    pub fn in_memory() -> EmbeddedStore {
-        EmbeddedStore {
-            data: Arc::new(RwLock::new(Data::default())),
-            journal: Arc::new(tokio::sync::Mutex::new(None)),
-        }
-    }
-
-    /// Opens (or creates) the store in `dir`, replaying its journal.
-    pub fn open(dir: &Path) -> Result<EmbeddedStore, StoreError> {
-        Self::open_with(dir, Faults::default())
-    }
-
-    fn open_with(dir: &Path, faults: Faults) -> Result<EmbeddedStore, StoreError> {
-        create_private_dir(dir)?;
-        let lock = lock_dir(dir)?;
-        let path = dir.join("store.journal");
-        let mut data = Data::default();
-        let mut lines = 0;
-        if path.exists() {
-            lines = replay(&path, &mut data)?;
-        }
-        let file = private(OpenOptions::new().create(true).append(true))
-            .open(&path)
-            .map_err(|e| io(format!("open {}", path.display()), e))?;
-        let len = file
-            .metadata()
-            .map_err(|e| io(format!("stat {}", path.display()), e))?
-            .len();
-        let mut journal = Journal {
-            file,
-            path,
-            dir: dir.to_path_buf(),
-            len,
-            lines,
-            compact_after: COMPACT_AFTER_LINES,
-            retry_compaction_at: 0,
-            // The journal may have just been created: its entry is synced before any write.
-            dir_unsynced: true,
-            broken: None,
-            faults,
-            _lock: lock,
-        };
-        let data = RwLock::new(data);
-        journal.compact_or_warn(&data);
-        Ok(EmbeddedStore {
-            data: Arc::new(data),
-            journal: Arc::new(tokio::sync::Mutex::new(Some(journal))),
-        })
-    }
-
-    /// Runs a write: one at a time, on a blocking thread (journal I/O and fsync). `f` decides,
-    /// from the data as it is, what the write returns and which changes it commits; no other
-    /// write can come in between, and readers see the changes all at once or not at all.
-    async fn write<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Data) -> Result<(T, Vec<Change>), StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let mut journal = self.journal.clone().lock_owned().await;
-        let data = self.data.clone();
-        tokio::task::spawn_blocking(move || {
-            let (out, changes) = f(&read(&data))?;
-            commit(journal.as_mut(), &data, changes)?;
-            Ok(out)
-        })
-        .await
-        .map_err(|e| StoreError::Internal(Box::new(e)))?
-    }
-
-    /// Number of items stored (for tests and `admit` status output).
-    pub fn len(&self) -> usize {
-        read(&self.data).items.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-// A panic while holding the data lock cannot leave a half-applied batch (changes are applied
-// in memory, after the journal write, without fallible steps), so poisoning is ignored.
-fn read(d: &RwLock<Data>) -> RwLockReadGuard<'_, Data> {
-    d.read().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn write(d: &RwLock<Data>) -> RwLockWriteGuard<'_, Data> {
-    d.write().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn io(what: String, e: std::io::Error) -> StoreError {
+pub(super) fn io(what: String, e: std::io::Error) -> StoreError {
     StoreError::Internal(format!("{what}: {e}").into())
 }
 
@@ -342,7 +208,7 @@ fn io(what: String, e: std::io::Error) -> StoreError {
     clippy::disallowed_methods,
     reason = "DynamoDB deletes expired items by its own clock, not the caller's; the embedded store does the same"
 )]
-fn unix_now() -> i64 {
+pub(super) fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -351,14 +217,14 @@ fn unix_now() -> i64 {
 
 /// Files the store creates are readable by their owner only (they hold password hashes and
 /// session tokens).
-fn private(options: &mut OpenOptions) -> &mut OpenOptions {
+pub(super) fn private(options: &mut OpenOptions) -> &mut OpenOptions {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(options, 0o600);
     options
 }
 
 /// Creates the data directory (owner only) and makes its entry durable in its parent.
-fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+pub(super) fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
     if dir.is_dir() {
         return Ok(());
     }
@@ -378,7 +244,7 @@ fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 /// Takes the exclusive lock on the data directory.
-fn lock_dir(dir: &Path) -> Result<File, StoreError> {
+pub(super) fn lock_dir(dir: &Path) -> Result<File, StoreError> {
     let lock_path = dir.join("store.lock");
     let lock = private(OpenOptions::new().create(true).truncate(false).write(true))
         .open(&lock_path)
@@ -397,7 +263,7 @@ fn lock_dir(dir: &Path) -> Result<File, StoreError> {
 
 /// Fsyncs a directory, so the entries created or renamed in it survive a crash. Where the
 /// platform cannot fsync a directory there is nothing more to do.
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
+pub(super) fn sync_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         let synced = File::open(dir).and_then(|d| d.sync_all());
@@ -414,7 +280,7 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Replays the journal into `data`; the number of batches replayed.
-fn replay(path: &Path, data: &mut Data) -> Result<usize, StoreError> {
+pub(super) fn replay(path: &Path, data: &mut Data) -> Result<usize, StoreError> {
     let file = File::open(path).map_err(|e| io(format!("open {}", path.display()), e))?;
     let mut reader = BufReader::new(file);
     let mut lines = 0;
@@ -449,7 +315,7 @@ fn replay(path: &Path, data: &mut Data) -> Result<usize, StoreError> {
 /// A torn or unreadable line can only be the last one written before a crash: if anything
 /// follows it (or what follows cannot be read), the journal is corrupt and the open stops
 /// rather than guess, leaving the file as it is. Otherwise the line is cut off, durably.
-fn drop_torn_tail(
+pub(super) fn drop_torn_tail(
     path: &Path,
     reader: &mut impl BufRead,
     good_len: u64,
@@ -477,7 +343,7 @@ fn drop_torn_tail(
         .map_err(|e| io(format!("truncate {}", path.display()), e))
 }
 
-fn parse_batch(line: &[u8]) -> Option<Vec<Change>> {
+pub(super) fn parse_batch(line: &[u8]) -> Option<Vec<Change>> {
     let v: Value = serde_json::from_slice(line).ok()?;
     let mut out = Vec::new();
     for w in v.get("w")?.as_array()? {
@@ -492,7 +358,7 @@ fn parse_batch(line: &[u8]) -> Option<Vec<Change>> {
     Some(out)
 }
 
-fn batch_line(changes: &[Change]) -> String {
+pub(super) fn batch_line(changes: &[Change]) -> String {
     let w: Vec<Value> = changes
         .iter()
         .map(|c| match c {
@@ -505,71 +371,6 @@ fn batch_line(changes: &[Change]) -> String {
     line
 }
 
-fn index_entry(index: Index, item: &Item, key: &Key) -> Option<IndexEntry> {
-    let (p, s) = index.key_names();
-    Some((
-        item.get(p)?.as_str()?.to_string(),
-        item.get(s)?.as_str()?.to_string(),
-        key.clone(),
-    ))
-}
-
-const GSIS: [Index; 2] = [Index::Gsi1, Index::Gsi2];
-
-fn apply(data: &mut Data, change: Change) {
-    let key = match &change {
-        Change::Put(item) => match Key::of(item) {
-            Some(k) => k,
-            None => return,
-        },
-        Change::Delete(k) => k.clone(),
-    };
-    if let Some(old) = data.items.remove(&key) {
-        for (index, entries) in GSIS.iter().zip(data.gsi.iter_mut()) {
-            if let Some(e) = index_entry(*index, &old, &key) {
-                entries.remove(&e);
-            }
-        }
-    }
-    if let Change::Put(item) = change {
-        for (index, entries) in GSIS.iter().zip(data.gsi.iter_mut()) {
-            if let Some(e) = index_entry(*index, &item, &key) {
-                entries.insert(e);
-            }
-        }
-        data.items.insert(key, item);
-    }
-}
-
-/// Makes a batch durable (when journaled), then visible; then compacts the journal if due.
-/// Once the batch line is fsynced the commit has happened: a compaction failure after it is
-/// logged and retried later, never reported as a failed write.
-fn commit(
-    mut journal: Option<&mut Journal>,
-    data: &RwLock<Data>,
-    changes: Vec<Change>,
-) -> Result<(), StoreError> {
-    if changes.is_empty() {
-        return Ok(());
-    }
-    if let Some(j) = journal.as_deref_mut() {
-        j.append(batch_line(&changes).as_bytes())?;
-    }
-    let items = {
-        let mut d = write(data);
-        for c in changes {
-            apply(&mut d, c);
-        }
-        d.items.len()
-    };
-    if let Some(j) = journal {
-        if j.compaction_due(items) {
-            j.compact_or_warn(data);
-        }
-    }
-    Ok(())
-}
-
 /// Rewrites the journal as one line per live item, leaving out items whose TTL has passed
 /// (DynamoDB deletes those in the background too; readers never rely on it).
 ///
@@ -578,7 +379,7 @@ fn commit(
 /// old journal (still linked) is the one appended to, so a failure at any step loses nothing
 /// and leaves no file behind. After the rename no write is acknowledged until the directory
 /// is fsynced (a crash before that may bring back the old journal, which holds every commit).
-fn compact(j: &mut Journal, data: &RwLock<Data>, now: i64) -> Result<(), StoreError> {
+pub(super) fn compact(j: &mut Journal, data: &RwLock<Data>, now: i64) -> Result<(), StoreError> {
     drop_expired(&mut write(data), now);
     let tmp = j.path.with_extension("journal.tmp");
     let written = write_snapshot(j, &read(data), &tmp);
@@ -604,26 +405,10 @@ fn compact(j: &mut Journal, data: &RwLock<Data>, now: i64) -> Result<(), StoreEr
     j.sync_dir()
 }
 
-fn drop_expired(data: &mut Data, now: i64) {
-    let expired: Vec<Key> = data
-        .items
-        .iter()
-        .filter(|(_, item)| {
-            item.get(TTL)
-                .and_then(Value::as_i64)
-                .is_some_and(|t| t < now)
-        })
-        .map(|(k, _)| k.clone())
-        .collect();
-    for k in expired {
-        apply(data, Change::Delete(k));
-    }
-}
-
 /// Writes and fsyncs a journal of `data` at `tmp`: its handle (open for appending), length and
 /// number of lines. A file already at `tmp` (a compaction cut short, or anything planted
 /// there) is removed, never written through.
-fn write_snapshot(
+pub(super) fn write_snapshot(
     j: &mut Journal,
     data: &Data,
     tmp: &Path,
@@ -659,270 +444,13 @@ fn write_snapshot(
     Ok((file, len, data.items.len()))
 }
 
-/// The size of a value as JSON, without building the text.
-fn json_size(v: &impl serde::Serialize) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0 += b.len();
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    match serde_json::to_writer(&mut count, v) {
-        Ok(()) => count.0,
-        Err(_) => usize::MAX,
-    }
-}
-
-/// Whether `v` nests lists and maps more than `left` levels deep (looking no deeper).
-fn nests_deeper(v: &Value, left: usize) -> bool {
-    let inner: Box<dyn Iterator<Item = &Value>> = match v {
-        Value::Array(a) => Box::new(a.iter()),
-        Value::Object(m) => Box::new(m.values()),
-        _ => return false,
-    };
-    left == 0 || inner.into_iter().any(|c| nests_deeper(c, left - 1))
-}
-
-fn check_item(item: &Item) -> Result<(), StoreError> {
-    let size = json_size(item);
-    if size > MAX_ITEM_BYTES {
-        return Err(StoreError::Invalid(format!(
-            "item is {size} bytes; the limit is {MAX_ITEM_BYTES}"
-        )));
-    }
-    if let Some((name, _)) = item.iter().find(|(_, v)| nests_deeper(v, MAX_NESTING)) {
-        return Err(StoreError::Invalid(format!(
-            "attribute {name} nests lists and maps more than {MAX_NESTING} levels deep"
-        )));
-    }
-    Ok(())
-}
-
-fn holds(cond: Option<&Cond>, current: Option<&Item>) -> bool {
-    cond.is_none_or(|c| evaluate(c, current))
-}
-
-/// The state a write leaves its item in, if its condition holds.
-fn resolve(data: &Data, w: &Write) -> Result<Option<Change>, StoreError> {
-    let key = w.key()?;
-    let current = data.items.get(&key);
-    if !holds(w.cond(), current) {
-        return Err(StoreError::ConditionFailed {
-            current: current.cloned(),
-        });
-    }
-    Ok(match w {
-        Write::Put { item, .. } => {
-            check_item(item)?;
-            Some(Change::Put(item.clone()))
-        }
-        Write::Update { update, .. } => {
-            let next = update.apply(&key, current)?;
-            check_item(&next)?;
-            Some(Change::Put(next))
-        }
-        Write::Delete { .. } => Some(Change::Delete(key)),
-        Write::Check { .. } => None,
-    })
-}
-
-fn cursor_of(index: Index, item: &Item) -> Item {
-    let mut c = Item::new();
-    let (p, s) = index.key_names();
-    for name in [super::PK, super::SK, p, s] {
-        if let Some(v) = item.get(name) {
-            c.insert(name.to_string(), v.clone());
-        }
-    }
-    c
-}
-
-type Hit<'a> = (&'a str, &'a Key);
-
-/// The (sort key, table key) pairs of a query's partition that match its sort key condition,
-/// in the query's order.
-fn hits<'a>(data: &'a Data, q: &'a Query) -> Box<dyn Iterator<Item = Hit<'a>> + 'a> {
-    let p = q.partition.as_str();
-    let upper = format!("{p}\u{0}");
-    let all: Box<dyn DoubleEndedIterator<Item = Hit<'a>> + 'a> = match q.index {
-        Index::Table => Box::new(
-            data.items
-                .range((
-                    Bound::Included(Key::new(p, "")),
-                    Bound::Excluded(Key::new(upper, "")),
-                ))
-                .map(|(k, _)| (k.sk.as_str(), k)),
-        ),
-        Index::Gsi1 | Index::Gsi2 => {
-            let [gsi1, gsi2] = &data.gsi;
-            let entries = if q.index == Index::Gsi2 { gsi2 } else { gsi1 };
-            let lo = (p.to_string(), String::new(), Key::new("", ""));
-            let hi = (upper, String::new(), Key::new("", ""));
-            Box::new(
-                entries
-                    .range((Bound::Included(lo), Bound::Excluded(hi)))
-                    .map(|(_, sk, k)| (sk.as_str(), k)),
-            )
-        }
-    };
-    let ordered: Box<dyn Iterator<Item = Hit<'a>> + 'a> = if q.ascending {
-        all
-    } else {
-        Box::new(all.rev())
-    };
-    Box::new(ordered.filter(|(sk, _)| q.sort.matches(sk)))
-}
-
-/// One page of a query, as DynamoDB cuts it: at the limit, or before the item that would take
-/// the page past `MAX_PAGE_BYTES` of item data (never empty for that reason). `next` is the
-/// last item's key when the page was cut with more items to come.
-fn query_page(data: &Data, q: &Query) -> Result<Page, StoreError> {
-    let after = match &q.start_after {
-        None => None,
-        Some(cur) => {
-            let (_, s) = q.index.key_names();
-            let key = Key::of(cur)
-                .ok_or_else(|| StoreError::Invalid("cursor without pk and sk".into()))?;
-            let sk = cur.get(s).and_then(Value::as_str).unwrap_or_default();
-            Some((sk.to_string(), key))
-        }
-    };
-    let past_cursor = |h: &Hit<'_>| match &after {
-        None => true,
-        Some((sk, key)) => {
-            let ord = (h.0, h.1).cmp(&(sk.as_str(), key));
-            if q.ascending {
-                ord.is_gt()
-            } else {
-                ord.is_lt()
-            }
-        }
-    };
-    let limit = q.limit.unwrap_or(usize::MAX);
-    let (mut items, mut bytes, mut cut) = (Vec::new(), 0, false);
-    for (_, key) in hits(data, q).skip_while(|h| !past_cursor(h)) {
-        let Some(item) = data.items.get(key) else {
-            continue;
-        };
-        let size = json_size(item);
-        if items.len() >= limit || (!items.is_empty() && bytes + size > MAX_PAGE_BYTES) {
-            cut = true;
-            break;
-        }
-        bytes += size;
-        items.push(item.clone());
-    }
-    let next = if cut {
-        items.last().map(|i| cursor_of(q.index, i))
-    } else {
-        None
-    };
-    Ok(Page { items, next })
-}
-
-#[async_trait]
-impl Store for EmbeddedStore {
-    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        Ok(read(&self.data).items.get(key).cloned())
-    }
-
-    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
-        if keys.len() > 100 {
-            return Err(StoreError::Invalid(
-                "batch get of more than 100 keys".into(),
-            ));
-        }
-        let data = read(&self.data);
-        let mut seen = BTreeSet::new();
-        Ok(keys
-            .iter()
-            .filter(|k| seen.insert((*k).clone()))
-            .filter_map(|k| data.items.get(k).cloned())
-            .collect())
-    }
-
-    async fn query(&self, q: &Query) -> Result<Page, StoreError> {
-        query_page(&read(&self.data), q)
-    }
-
-    async fn put(&self, item: Item, cond: Option<Cond>) -> Result<(), StoreError> {
-        self.write(move |d| {
-            let change = resolve(d, &Write::Put { item, cond })?;
-            Ok(((), change.into_iter().collect()))
-        })
-        .await
-    }
-
-    async fn update(
-        &self,
-        key: &Key,
-        update: Update,
-        cond: Option<Cond>,
-    ) -> Result<Item, StoreError> {
-        if update.is_empty() {
-            return Err(StoreError::Invalid("empty update".into()));
-        }
-        let key = key.clone();
-        self.write(move |d| {
-            let change = resolve(d, &Write::Update { key, update, cond })?;
-            let Some(Change::Put(item)) = change else {
-                return Err(StoreError::Invalid("update resolved to no item".into()));
-            };
-            Ok((item.clone(), vec![Change::Put(item)]))
-        })
-        .await
-    }
-
-    async fn delete(&self, key: &Key, cond: Option<Cond>) -> Result<Option<Item>, StoreError> {
-        let key = key.clone();
-        self.write(move |d| {
-            let old = d.items.get(&key).cloned();
-            let change = resolve(
-                d,
-                &Write::Delete {
-                    key: key.clone(),
-                    cond,
-                },
-            )?;
-            let changes = match old {
-                Some(_) => change.into_iter().collect(),
-                None => Vec::new(),
-            };
-            Ok((old, changes))
-        })
-        .await
-    }
-
-    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        validate_transaction(&writes)?;
-        self.write(move |d| {
-            let mut changes = Vec::with_capacity(writes.len());
-            let mut failed = Vec::new();
-            for (i, w) in writes.iter().enumerate() {
-                match resolve(d, w) {
-                    Ok(c) => changes.extend(c),
-                    Err(StoreError::ConditionFailed { .. }) => failed.push(i),
-                    Err(e) => return Err(e),
-                }
-            }
-            if !failed.is_empty() {
-                return Err(StoreError::TransactionCanceled { failed });
-            }
-            Ok(((), changes))
-        })
-        .await
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::EmbeddedStore;
     use super::*;
+    use crate::ports::store::{Index, Query, Store, Update, MAX_NESTING};
     use serde_json::json;
+    use std::sync::Arc;
 
     fn item(v: Value) -> Item {
         v.as_object().unwrap().clone()
@@ -1266,75 +794,6 @@ mod tests {
         assert!(!has(&s, "D", "1").await && has(&s, "D", "2").await);
         assert_eq!(churned(&s).await, json!(9));
         let _ = std::fs::remove_dir_all(dir);
-    }
-
-    // ---- 4: query pages are cut at 1 MB ----
-
-    #[tokio::test]
-    async fn query_pages_are_cut_at_one_megabyte_and_next_walks_every_item_once() {
-        let s = EmbeddedStore::in_memory();
-        let blob = "x".repeat(100_000);
-        for i in 0..40 {
-            let it = json!({"pk": "BIG", "sk": format!("{i:03}"), "blob": blob,
-                            "gsi1pk": "BIGIDX", "gsi1sk": "same"});
-            s.put(item(it), None).await.unwrap();
-        }
-        s.put(item(json!({"pk": "BIH", "sk": "000"})), None)
-            .await
-            .unwrap();
-        for index in [Index::Table, Index::Gsi1] {
-            let partition = if index == Index::Table {
-                "BIG"
-            } else {
-                "BIGIDX"
-            };
-            for (descending, limit) in [(false, None), (true, None), (false, Some(7))] {
-                let mut query = Query::partition(index, partition);
-                if descending {
-                    query = query.descending();
-                }
-                if let Some(n) = limit {
-                    query = query.limit(n);
-                }
-                let mut seen = Vec::new();
-                let mut pages = 0;
-                loop {
-                    let page = s.query(&query).await.unwrap();
-                    pages += 1;
-                    let bytes: usize = page
-                        .items
-                        .iter()
-                        .map(|i| serde_json::to_vec(i).unwrap().len())
-                        .sum();
-                    assert!(bytes <= MAX_PAGE_BYTES, "page of {bytes} bytes");
-                    assert!(page.items.len() <= limit.unwrap_or(usize::MAX));
-                    seen.extend(
-                        page.items
-                            .iter()
-                            .map(|i| i["sk"].as_str().unwrap().to_string()),
-                    );
-                    match page.next {
-                        Some(n) => query = query.start_after(Some(n)),
-                        None => break,
-                    }
-                }
-                assert!(pages >= 4, "{index:?}: {pages} pages");
-                let mut want: Vec<String> = (0..40).map(|i| format!("{i:03}")).collect();
-                if descending && index == Index::Table {
-                    want.reverse();
-                }
-                if index == Index::Gsi1 {
-                    seen.sort();
-                    if descending {
-                        want.sort();
-                    }
-                }
-                assert_eq!(
-                    seen, want,
-                    "{index:?} descending={descending} limit={limit:?}"
-                );
-            }
-        }
     }
 
     // ---- 5: reads do not wait for a write's fsync ----
