@@ -14,7 +14,7 @@
 //! files are private to their owner.
 
 use super::table::{apply, drop_expired, read, write, Change, Data};
-use crate::ports::store::{Item, Key, StoreError};
+use crate::ports::store::{Key, StoreError};
 use serde_json::{json, Value};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write as _};
@@ -452,7 +452,7 @@ mod tests {
     use serde_json::json;
     use std::sync::Arc;
 
-    fn item(v: Value) -> Item {
+    fn item(v: Value) -> crate::ports::store::Item {
         v.as_object().unwrap().clone()
     }
 

@@ -23,6 +23,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+pub mod versions;
+
 pub const MAX_QR_CODES: usize = 20;
 
 /// The selfRegisterMIUser body as sent. `null` is the same as absent for every field.
@@ -110,51 +112,23 @@ fn consent(v: Option<String>, name: &str) -> Result<Option<bool>, DomainError> {
     }
 }
 
-fn version_gate(version: u8, since: u8, present: bool, name: &str) -> Result<(), DomainError> {
-    if present && version < since {
-        return Err(DomainError::invalid(format!(
-            "{name} needs version {since} or later (this request is version {version})"
-        )));
-    }
-    Ok(())
-}
-
-fn version_of(v: &Option<Value>) -> Result<u8, DomainError> {
-    match v {
-        Some(Value::Number(n)) => n.as_u64().filter(|v| (1..=5).contains(v)),
-        _ => None,
-    }
-    .map(|v| v as u8)
-    .ok_or_else(|| DomainError::invalid("version is required: a number from 1 to 5"))
-}
-
-/// Fields that only later versions may send, and fields later versions require.
+/// The version rules (`versions`) for this request: which fields it sends.
 fn check_versions(version: u8, dto: &SelfRegistration) -> Result<(), DomainError> {
-    version_gate(version, 2, dto.qr_access_code.is_some(), "qrAccessCode")?;
-    version_gate(version, 2, dto.contact_details.is_some(), "contactDetails")?;
-    version_gate(
-        version,
-        2,
-        dto.send_welcome_email.is_some(),
-        "sendWelcomeEmail",
-    )?;
-    version_gate(version, 4, dto.condition.is_some(), "condition")?;
-    version_gate(version, 5, dto.qr_access_codes.is_some(), "qrAccessCodes")?;
-    if version >= 4 && dto.profession.is_none() {
-        return Err(DomainError::invalid(format!(
-            "profession is required from version 4 (this request is version {version})"
-        )));
-    }
-    Ok(())
+    let sends_text = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+    versions::check(version, |field| match field {
+        "qrAccessCode" => dto.qr_access_code.is_some(),
+        "contactDetails" => dto.contact_details.is_some(),
+        "sendWelcomeEmail" => dto.send_welcome_email.is_some(),
+        "condition" => dto.condition.is_some(),
+        "qrAccessCodes" => dto.qr_access_codes.is_some(),
+        "profession" => dto.profession.is_some(),
+        "countryCode" => sends_text(&dto.country_code),
+        _ => false,
+    })
 }
 
-fn country(raw: Option<String>, version: u8) -> Result<Option<String>, DomainError> {
+fn country(raw: Option<String>) -> Result<Option<String>, DomainError> {
     let country = text(raw, "countryCode", 2)?;
-    if version >= 3 && country.is_none() {
-        return Err(DomainError::invalid(format!(
-            "countryCode is required from version 3 (this request is version {version})"
-        )));
-    }
     if let Some(c) = &country {
         if c.len() != 2 || !c.chars().all(|c| c.is_ascii_alphabetic()) {
             return Err(DomainError::invalid(
@@ -304,7 +278,7 @@ fn answers(
 impl TryFrom<SelfRegistration> for NewRegistration {
     type Error = DomainError;
     fn try_from(mut dto: SelfRegistration) -> Result<Self, DomainError> {
-        let version = version_of(&dto.version)?;
+        let version = versions::version_of(&dto.version)?;
         let api_key = required(dto.api_key.take(), "apiKey")?;
         let raw_email = required(dto.email_address.take(), "emailAddress")?;
         let first = Name::parse(
@@ -322,7 +296,7 @@ impl TryFrom<SelfRegistration> for NewRegistration {
         let password = new_password(Some(required(dto.password.take(), "password")?))?;
         let email = email_field("emailAddress", &raw_email)?;
         check_versions(version, &dto)?;
-        let country = country(dto.country_code.take(), version)?;
+        let country = country(dto.country_code.take())?;
         let qr_codes = qr_codes(dto.qr_access_code.take(), dto.qr_access_codes.take())?;
         let contact = contact_details(
             dto.contact_details.as_ref(),
