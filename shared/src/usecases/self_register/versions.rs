@@ -132,7 +132,7 @@ mod tests {
                 "profession",
                 5,
                 false,
-                Some("profession is required from version 5"),
+                Some("profession is required from version 4"),
             ),
         ];
         for &(field, version, sent, want) in cases {
