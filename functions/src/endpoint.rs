@@ -85,7 +85,7 @@ pub const fn route(method: &'static str, path: &'static str, summary: &'static s
     }
 }
 
-/// The API families of the seed pages, and the two kinds of endpoint that are neither.
+/// The vendor's API families, and the two kinds of endpoint that are neither.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
     /// `/rest/...`: the auth-token or API-key headers, `{status, data, exception}` bodies.

@@ -148,7 +148,7 @@ endpoints! {
             family: Family::Platform,
             description: "Platform - POST /api/users/invitations",
             routes: &[
-                route("POST", "/api/users/invitations", "Platform: invite addresses into the caller's business (seed 003)"),
+                route("POST", "/api/users/invitations", "Platform: invite addresses into the caller's business"),
             ],
             grants: &[GetItem, QueryGsi1, PutItem, UpdateItem, DeleteItem],
         },

@@ -1,4 +1,4 @@
-//! `POST /api/users/invitations` (seed 003): a signed-in user invites addresses into their
+//! `POST /api/users/invitations`, the platform's invitations: a signed-in user invites addresses into their
 //! business. Bearer or cookie session (cookie sessions send `X-Csrf-Token_{BusinessID}`).
 
 use admit_shared::domain::error::DomainError;

@@ -20,7 +20,7 @@ pub enum Kind {
     Ignored,
 }
 
-/// Every ContactJSON field the vendor pages name, with its limit.
+/// Every ContactJSON field of inviteMIUser and selfRegisterMIUser, with its limit.
 pub const FIELDS: &[(&str, Kind)] = &[
     ("contactId", Kind::Ignored),
     ("countryCode", Kind::Country),

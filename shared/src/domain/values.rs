@@ -6,7 +6,7 @@ use std::fmt;
 /// The largest integer a JavaScript client can hold exactly (2^53 - 1).
 pub const MAX_SAFE_ID: u64 = 9_007_199_254_740_991;
 
-/// A record id: a JSON number from 1 to 2^53 - 1, as the vendor pages send them.
+/// A record id: a JSON number from 1 to 2^53 - 1, as the vendor's API sends them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Id(u64);

@@ -21,7 +21,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::de::DeserializeOwned;
 
-/// The largest request body accepted (bodies in the vendor pages are a few KiB).
+/// The largest request body accepted (the vendor's request bodies are a few KiB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 fn body_bytes(req: &Request) -> &[u8] {

@@ -1,5 +1,5 @@
 //! The NextInteract family's responder: its exception registry (every exception named in the
-//! vendor pages, each with a stable numeric `errorCode` and exactly one HTTP status), its error
+//! vendor's operations, each with a stable numeric `errorCode` and exactly one HTTP status), its error
 //! body `{"errorCode": N, "errorMsg": "...", "exception": "WS...Exception"}` and its success
 //! body `{"errorCode": 0, "errorMsg": "..."}` with the call's fields flattened in.
 

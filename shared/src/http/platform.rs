@@ -1,4 +1,4 @@
-//! The platform family's edge (seed 003): its media types (`application/json` and the
+//! The platform family's edge (`/api/users/...` and `/api/businesses/...`): its media types (`application/json` and the
 //! `application/vnd.soa.v71+json`, `v72`, `v80`, `v81` versions, each with or without a charset),
 //! content negotiation, its PascalCase bodies and its error body
 //! `{"Status": N, "Error": "<reason phrase>", "Message": "..."}`.

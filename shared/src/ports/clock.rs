@@ -42,7 +42,7 @@ impl Clock for ManualClock {
     }
 }
 
-/// Allocates record ids: small sequential numbers per kind, as the vendor pages show them.
+/// Allocates record ids: small sequential numbers per kind, as the vendor's API numbers them.
 #[async_trait]
 pub trait Ids: Send + Sync {
     async fn next(&self, kind: &str) -> Result<Id, StoreError>;

@@ -43,7 +43,7 @@ pub const LIMITS: ReportLimits = ReportLimits {
 
 pub const REVERSED_RANGE: &str = "DateTo should be greater than DateFrom.";
 
-/// The report's body as sent (the seed's fields, and the paging this API adds).
+/// The report's body as sent (the vendor's fields, and the paging this API adds).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ActivityRequest {
@@ -161,7 +161,7 @@ impl TryFrom<ActivityRequest> for ActivityQuery {
     }
 }
 
-/// One row, in the seed's shape.
+/// One row, in the vendor's shape.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ActivityRow {

@@ -21,7 +21,7 @@ pub const QUIET_MINUTES: i64 = 10;
 /// Sends (invites and resends) of one invitation in an hour.
 pub const SENDS_PER_HOUR: usize = 3;
 
-/// Whether a role holds the seeds' inviting powers (any team, replacing, undoing revocations).
+/// Whether a role holds the vendor's inviting powers (any team, replacing, undoing revocations).
 pub fn privileged(role: Role) -> bool {
     matches!(role, Role::Rep | Role::Admin)
 }

@@ -1,4 +1,4 @@
-//! The platform family's invitations (seed 003) and the admin tools for every invitation: a
+//! The platform family's invitations (`POST /api/users/invitations`) and the admin tools for every invitation: a
 //! member invites addresses into their company (`POST /api/users/invitations`); company admins
 //! list, resend and revoke invitations. Invitations are the same records, with the same
 //! lifecycle, as inviteMIUser's: pending, accepted, expired, revoked.
@@ -24,7 +24,7 @@ pub const MAX_ADDRESSES: usize = 25;
 pub const MAX_MESSAGE_CHARS: usize = 1000;
 pub use crate::usecases::grants::SENDS_PER_HOUR;
 
-/// The seed's `UserInviteRequest`, as sent.
+/// The vendor's `UserInviteRequest`, as sent.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct UserInviteRequest {

@@ -34,7 +34,7 @@ use serde_json::{json, Map, Value};
 pub const MAX_DURATION_DAYS: u64 = 365;
 pub const MAX_GROUPS: usize = 100;
 
-/// The invite's body as sent (the seed's fields).
+/// The invite's body as sent (the vendor's fields).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SiteInviteRequest {
@@ -86,7 +86,7 @@ fn duration_days(v: Option<Value>) -> Result<Option<u32>, DomainError> {
     }
 }
 
-/// `true`/`false`, or the seed's integer form `1`/`0`.
+/// `true`/`false`, or the vendor's integer form `1`/`0`.
 fn flag(name: &str, v: Option<Value>) -> Result<bool, DomainError> {
     match v {
         None | Some(Value::Null) => Ok(false),
@@ -99,7 +99,7 @@ fn flag(name: &str, v: Option<Value>) -> Result<bool, DomainError> {
     }
 }
 
-/// A contact id; `0` (the seed's example) or none means no contact is named.
+/// A contact id; `0` (the vendor's example) or none means no contact is named.
 fn contact_id(v: Option<Value>) -> Result<Option<Id>, DomainError> {
     let refused = || {
         DomainError::invalid(

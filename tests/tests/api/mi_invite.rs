@@ -1,4 +1,4 @@
-//! inviteMIUser (seed 000) and accepting invitations, through the Lambda handlers.
+//! inviteMIUser (`POST /rest/user/miinvite`) and accepting invitations, through the Lambda handlers.
 
 use admit_shared::domain::Id;
 use admit_shared::ports::store::{Index, Key, Query, SortKey};

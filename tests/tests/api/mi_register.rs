@@ -1,4 +1,4 @@
-//! selfRegisterMIUser (seed 002) through the Lambda handler.
+//! selfRegisterMIUser (`POST /rest/user/mi/selfregister`) through the Lambda handler.
 
 use admit_shared::domain::Id;
 use admit_shared::ports::store::{Index, Key, Query, SortKey, Update};
@@ -106,7 +106,7 @@ const V5_EXAMPLE: &str = r#"{
 
 const OK: (u16, &str) = (200, "MI User self-registered.");
 
-/// Company 1 with the seed's app keys, the QR codes of the v5 example (ACCESSCODE for the wall,
+/// Company 1 with the vendor example's app keys, the QR codes of the v5 example (ACCESSCODE for the wall,
 /// Access1 and Access2 for events 41 and 42) and team 1 as profession 1's default team.
 async fn world(backend: Backend) -> TestApp {
     let t = TestApp::new(backend).await;

@@ -1,4 +1,4 @@
-//! assignMemberToTeams (seed 001), getPublicMITeams, devices and the Notification Centre,
+//! assignMemberToTeams (`POST /rest/company/membership/teams/assign`), getPublicMITeams, devices and the Notification Centre,
 //! through the Lambda handlers.
 
 use admit_shared::domain::Id;

@@ -1,4 +1,4 @@
-//! The platform family (seed 003): `POST /api/users/invitations` with bearer and cookie
+//! The platform family: `POST /api/users/invitations` with bearer and cookie
 //! sessions, CSRF, media types, the usersMayInvite setting, business settings, and the
 //! invitation lifecycle's admin tools (list, resend, revoke) with cross-company isolation.
 

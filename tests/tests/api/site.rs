@@ -1,4 +1,4 @@
-//! The site family (seed 004): inviting existing users to a site, temporarily or permanently,
+//! The site family (the management API's Invite Users and user activity report): inviting existing users to a site, temporarily or permanently,
 //! and the user activity report, through the Lambda handlers.
 
 use admit_shared::domain::activity::ActivityType;

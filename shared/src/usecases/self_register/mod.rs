@@ -1,5 +1,5 @@
 //! selfRegisterMIUser: a person registers from the app with the company's app key. Versions 1
-//! to 5 as the vendor page lists them. Everything the registration creates is one transaction.
+//! to 5 as the vendor's operation defines them (`versions`). Everything the registration creates is one transaction.
 //!
 //! When the company already has a contact with the registering address, the registration
 //! fills in what that contact lacks (ContactJSON fields, `condition`, the user link) and never
