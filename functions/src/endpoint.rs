@@ -14,8 +14,10 @@ pub struct Endpoint {
     pub name: &'static str,
     /// The SAM logical id of the function.
     pub logical_id: &'static str,
-    /// Whose error shape and authentication the endpoint follows.
+    /// Whose error shape the endpoint answers in.
     pub family: Family,
+    /// Who may call it, and how they say who they are.
+    pub auth: Auth,
     /// The function's description in template.yaml (at most 256 characters).
     pub description: &'static str,
     /// The HTTP API routes, none for an event-driven function.
@@ -39,6 +41,7 @@ impl Endpoint {
         name: "",
         logical_id: "",
         family: Family::NextInteract,
+        auth: Auth::Public,
         description: "",
         routes: &[],
         trigger: Trigger::Http,
@@ -98,6 +101,41 @@ pub enum Family {
     Page,
     /// Not behind the API: invoked by an event source.
     Event,
+}
+
+/// How a caller says who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// No credential: the body or a link's token says who (login, registration, email links).
+    Public,
+    /// `x-nextinteract-authtoken`: the token loginUser returns.
+    Session,
+    /// `x-nextinteract-authtoken` when the caller has one; the call works without.
+    OptionalSession,
+    /// `x-nextinteract-company-api-key` of the company's admin key.
+    AdminKey,
+    /// `x-nextinteract-company-api-key` of the company's admin or app key.
+    CompanyKey,
+    /// `Authorization: Bearer <authToken>`, or the session cookie with `X-Csrf-Token_{id}`.
+    PlatformSession,
+    /// `Authorization: Bearer <authToken>`.
+    Bearer,
+    /// Not called through the API.
+    Internal,
+}
+
+impl Auth {
+    /// The OpenAPI security requirements (alternatives), by the schemes' names.
+    fn security(self) -> &'static [&'static str] {
+        match self {
+            Auth::Public | Auth::Internal => &[],
+            Auth::Session => &["authToken"],
+            Auth::OptionalSession => &["authToken", ""],
+            Auth::AdminKey | Auth::CompanyKey => &["companyApiKey"],
+            Auth::PlatformSession => &["bearer", "sessionCookie"],
+            Auth::Bearer => &["bearer"],
+        }
+    }
 }
 
 /// What invokes a function.
@@ -344,6 +382,92 @@ const OUTBOX_EVENTS: &str = r#"        Outbox:
             Schedule: rate(5 minutes)
             Description: Delivers outbox messages still pending after the stream gave up
 "#;
+
+/// The `paths` of docs/openapi.yaml, between its `BEGIN`/`END` marker lines: every route
+/// under its path, with its operation id (the function, and the method when the function
+/// serves several routes), summary, family tag, path parameters, security and responses (the
+/// schemes and the families' error answers are the document's `components`).
+pub fn render_openapi_paths(endpoints: &[Endpoint]) -> String {
+    let mut paths: Vec<&str> = Vec::new();
+    for r in endpoints.iter().flat_map(|e| e.routes) {
+        if !paths.contains(&r.path) {
+            paths.push(r.path);
+        }
+    }
+    let mut out = String::new();
+    for path in paths {
+        let _ = writeln!(out, "  {path}:");
+        let params: Vec<&str> = path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .collect();
+        if !params.is_empty() {
+            out.push_str("    parameters:\n");
+            for p in params {
+                let _ = write!(
+                    out,
+                    "      - name: {p}\n        in: path\n        required: true\n        schema:\n          type: string\n"
+                );
+            }
+        }
+        for e in endpoints {
+            for r in e.routes.iter().filter(|r| r.path == path) {
+                render_operation(&mut out, e, r);
+            }
+        }
+    }
+    out
+}
+
+fn render_operation(out: &mut String, e: &Endpoint, r: &Route) {
+    let id = if e.routes.len() == 1 {
+        e.name.to_string()
+    } else {
+        format!("{}_{}", e.name, r.method.to_ascii_lowercase())
+    };
+    let (tag, error) = match e.family {
+        Family::NextInteract => ("NextInteract", "NextInteractError"),
+        Family::Platform => ("Platform", "PlatformError"),
+        Family::Site => ("Site", "SiteError"),
+        Family::Page | Family::Event => ("Pages", "PageError"),
+    };
+    let _ = write!(
+        out,
+        "    {method}:\n      operationId: {id}\n      summary: {summary}\n      tags: [{tag}]\n",
+        method = r.method.to_ascii_lowercase(),
+        summary = yaml_text(r.summary),
+    );
+    let security = e.auth.security();
+    if security.is_empty() {
+        out.push_str("      security: []\n");
+    } else {
+        out.push_str("      security:\n");
+        for s in security {
+            if s.is_empty() {
+                out.push_str("        - {}\n");
+            } else {
+                let _ = writeln!(out, "        - {s}: []");
+            }
+        }
+    }
+    let media = if e.family == Family::Page {
+        "text/html"
+    } else {
+        "application/json"
+    };
+    let _ = write!(
+        out,
+        "      responses:\n        \"200\":\n          description: Done\n          content:\n            {media}: {{}}\n        default:\n          $ref: \"#/components/responses/{error}\"\n"
+    );
+}
+
+/// A one-line YAML string, quoted.
+fn yaml_text(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+pub const OPENAPI_BEGIN: &str = "# BEGIN paths";
+pub const OPENAPI_END: &str = "# END paths";
 
 /// The route table of docs/api.md, between its `BEGIN`/`END` marker lines.
 pub fn render_routes_doc(endpoints: &[Endpoint]) -> String {

@@ -14,7 +14,7 @@ pub mod endpoint;
 #[macro_use]
 mod table;
 
-pub use endpoint::{Endpoint, Family, Grant, PathParams, Route, Trigger};
+pub use endpoint::{Auth, Endpoint, Family, Grant, PathParams, Route, Trigger};
 
 /// What a binary's `main` returns (the Lambda runtime's error type).
 pub type Error = lambda_http::Error;
@@ -27,6 +27,7 @@ endpoints! {
         login_user {
             logical_id: "LoginUserFunction",
             family: Family::NextInteract,
+            auth: Auth::Public,
             description: "loginUser - POST /rest/user/login",
             routes: &[
                 route("POST", "/rest/user/login", "loginUser: exchange email and password for an auth token"),
@@ -37,6 +38,7 @@ endpoints! {
         logout_user {
             logical_id: "LogoutUserFunction",
             family: Family::NextInteract,
+            auth: Auth::Session,
             description: "logoutUser - POST /rest/user/logout",
             routes: &[
                 route("POST", "/rest/user/logout", "logoutUser: revoke the auth token in `x-nextinteract-authtoken`"),
@@ -46,6 +48,7 @@ endpoints! {
         assign_member_to_teams {
             logical_id: "AssignMemberToTeamsFunction",
             family: Family::NextInteract,
+            auth: Auth::AdminKey,
             description: "assignMemberToTeams - POST /rest/company/membership/teams/assign",
             routes: &[
                 route("POST", "/rest/company/membership/teams/assign", "assignMemberToTeams: add a member to teams, optionally notify them"),
@@ -55,6 +58,7 @@ endpoints! {
         get_public_mi_teams {
             logical_id: "GetPublicMITeamsFunction",
             family: Family::NextInteract,
+            auth: Auth::CompanyKey,
             description: "getPublicMITeams - GET /rest/company/teams/public",
             routes: &[
                 route("GET", "/rest/company/teams/public", "getPublicMITeams: the company's public teams"),
@@ -64,6 +68,7 @@ endpoints! {
         list_notifications {
             logical_id: "ListNotificationsFunction",
             family: Family::NextInteract,
+            auth: Auth::Session,
             description: "Notification Centre - GET /rest/user/notifications",
             routes: &[
                 route("GET", "/rest/user/notifications", "Notification Centre: the caller's notifications, newest first, paged"),
@@ -73,6 +78,7 @@ endpoints! {
         mark_notifications_read {
             logical_id: "MarkNotificationsReadFunction",
             family: Family::NextInteract,
+            auth: Auth::Session,
             description: "Notification Centre - POST /rest/user/notifications/read",
             routes: &[
                 route("POST", "/rest/user/notifications/read", "Notification Centre: mark notifications read"),
@@ -82,6 +88,7 @@ endpoints! {
         register_device {
             logical_id: "RegisterDeviceFunction",
             family: Family::NextInteract,
+            auth: Auth::Session,
             description: "Devices - POST /rest/user/devices",
             routes: &[
                 route("POST", "/rest/user/devices", "Devices: register the caller's device for push (SNS platform endpoint)"),
@@ -91,6 +98,7 @@ endpoints! {
         remove_device {
             logical_id: "RemoveDeviceFunction",
             family: Family::NextInteract,
+            auth: Auth::Session,
             description: "Devices - DELETE /rest/user/devices/{deviceId}",
             routes: &[
                 route("DELETE", "/rest/user/devices/{deviceId}", "Devices: remove one of the caller's devices"),
@@ -100,6 +108,7 @@ endpoints! {
         self_register_mi_user {
             logical_id: "SelfRegisterMIUserFunction",
             family: Family::NextInteract,
+            auth: Auth::Public,
             description: "selfRegisterMIUser - POST /rest/user/mi/selfregister",
             routes: &[
                 route("POST", "/rest/user/mi/selfregister", "selfRegisterMIUser: register from the app (versions 1 to 5, QR access codes)"),
@@ -109,6 +118,7 @@ endpoints! {
         invite_mi_user {
             logical_id: "InviteMIUserFunction",
             family: Family::NextInteract,
+            auth: Auth::Session,
             description: "inviteMIUser - POST /rest/user/miinvite",
             routes: &[
                 route("POST", "/rest/user/miinvite", "inviteMIUser: invite a contact to the company wall and teams by email"),
@@ -118,6 +128,7 @@ endpoints! {
         get_mi_invitation {
             logical_id: "GetMIInvitationFunction",
             family: Family::NextInteract,
+            auth: Auth::Public,
             description: "Invitations - GET /rest/user/miinvite/accept",
             routes: &[
                 route("GET", "/rest/user/miinvite/accept", "Invitations: what an invitation offers (token from the email)"),
@@ -127,6 +138,7 @@ endpoints! {
         accept_mi_invitation {
             logical_id: "AcceptMIInvitationFunction",
             family: Family::NextInteract,
+            auth: Auth::OptionalSession,
             description: "Invitations - POST /rest/user/miinvite/accept",
             routes: &[
                 route("POST", "/rest/user/miinvite/accept", "Invitations: accept with the single-use token from the email"),
@@ -136,6 +148,7 @@ endpoints! {
         accept_invitation_page {
             logical_id: "AcceptInvitationPageFunction",
             family: Family::Page,
+            auth: Auth::Public,
             description: "Invitations - the accept page (HTML), GET and POST /invitations/accept",
             routes: &[
                 route("GET", ACCEPT_PAGE_PATH, "Invitations: the page the email links to, showing the invitation and a form (HTML)"),
@@ -146,6 +159,7 @@ endpoints! {
         invite_platform_users {
             logical_id: "InvitePlatformUsersFunction",
             family: Family::Platform,
+            auth: Auth::PlatformSession,
             description: "Platform - POST /api/users/invitations",
             routes: &[
                 route("POST", "/api/users/invitations", "Platform: invite addresses into the caller's business"),
@@ -155,6 +169,7 @@ endpoints! {
         get_business_settings {
             logical_id: "GetBusinessSettingsFunction",
             family: Family::Platform,
+            auth: Auth::PlatformSession,
             description: "Platform - GET /api/businesses/{BusinessID}/settings",
             routes: &[
                 route("GET", "/api/businesses/{BusinessID}/settings", "Platform: a business's settings (security settings for its admins, when asked)"),
@@ -164,6 +179,7 @@ endpoints! {
         my_businesses {
             logical_id: "MyBusinessesFunction",
             family: Family::Platform,
+            auth: Auth::PlatformSession,
             description: "Platform - the caller's businesses, GET /api/users/me/businesses and DELETE one to leave it",
             routes: &[
                 route("GET", "/api/users/me/businesses", "Platform: the businesses (sites) the caller belongs to"),
@@ -174,6 +190,7 @@ endpoints! {
         put_business_settings {
             logical_id: "PutBusinessSettingsFunction",
             family: Family::Platform,
+            auth: Auth::PlatformSession,
             description: "Platform - PUT /api/businesses/{BusinessID}/settings",
             routes: &[
                 route("PUT", "/api/businesses/{BusinessID}/settings", "Platform: the business's admins change its settings"),
@@ -183,6 +200,7 @@ endpoints! {
         list_invitations {
             logical_id: "ListInvitationsFunction",
             family: Family::Platform,
+            auth: Auth::PlatformSession,
             description: "Invitations - GET /api/businesses/{BusinessID}/invitations",
             routes: &[
                 route("GET", "/api/businesses/{BusinessID}/invitations", "Invitations: the business's invitations by status, paged (admins)"),
@@ -192,6 +210,7 @@ endpoints! {
         resend_invitation {
             logical_id: "ResendInvitationFunction",
             family: Family::Platform,
+            auth: Auth::PlatformSession,
             description: "Invitations - POST /api/businesses/{BusinessID}/invitations/resend",
             routes: &[
                 route("POST", "/api/businesses/{BusinessID}/invitations/resend", "Invitations: send one again with a new link (admins; 3 an hour)"),
@@ -201,6 +220,7 @@ endpoints! {
         revoke_invitation {
             logical_id: "RevokeInvitationFunction",
             family: Family::Platform,
+            auth: Auth::PlatformSession,
             description: "Invitations - POST /api/businesses/{BusinessID}/invitations/revoke",
             routes: &[
                 route("POST", "/api/businesses/{BusinessID}/invitations/revoke", "Invitations: revoke one; its link stops working (admins)"),
@@ -210,6 +230,7 @@ endpoints! {
         get_email_verification {
             logical_id: "GetEmailVerificationFunction",
             family: Family::NextInteract,
+            auth: Auth::Public,
             description: "Email verification - GET /rest/user/verify",
             routes: &[
                 route("GET", "/rest/user/verify", "Email verification: what a verification link is for (token from the email)"),
@@ -219,6 +240,7 @@ endpoints! {
         verify_email {
             logical_id: "VerifyEmailFunction",
             family: Family::NextInteract,
+            auth: Auth::OptionalSession,
             description: "Email verification - POST /rest/user/verify",
             routes: &[
                 route("POST", "/rest/user/verify", "Email verification: prove control of the address with the emailed token"),
@@ -228,6 +250,7 @@ endpoints! {
         request_password_reset {
             logical_id: "RequestPasswordResetFunction",
             family: Family::NextInteract,
+            auth: Auth::Public,
             description: "Password reset - POST /rest/user/password/reset",
             routes: &[
                 route("POST", "/rest/user/password/reset", "Password reset: email a single-use reset link (same answer for any address)"),
@@ -237,6 +260,7 @@ endpoints! {
         reset_password {
             logical_id: "ResetPasswordFunction",
             family: Family::NextInteract,
+            auth: Auth::Public,
             description: "Password reset - POST /rest/user/password/reset/confirm",
             routes: &[
                 route("POST", "/rest/user/password/reset/confirm", "Password reset: set a new password with the emailed token"),
@@ -246,6 +270,7 @@ endpoints! {
         get_member_profile {
             logical_id: "GetMemberProfileFunction",
             family: Family::NextInteract,
+            auth: Auth::AdminKey,
             description: "Members - GET /rest/company/membership/user",
             routes: &[
                 route("GET", "/rest/company/membership/user", "Members: a member's user, membership, contact and registration details (admin key)"),
@@ -255,6 +280,7 @@ endpoints! {
         invite_site_users {
             logical_id: "InviteSiteUsersFunction",
             family: Family::Site,
+            auth: Auth::Bearer,
             description: "Invite Users (site) - POST /api/rest/v1/management/users/invite",
             routes: &[
                 route("POST", "/api/rest/v1/management/users/invite", "Site: invite a user to the caller's site, temporarily or permanently (access starts when they accept)"),
@@ -264,6 +290,7 @@ endpoints! {
         user_activity_report {
             logical_id: "UserActivityReportFunction",
             family: Family::Site,
+            auth: Auth::Bearer,
             description: "User activity report (site) - POST /api/rest/v1/management/user/activity",
             routes: &[
                 route("POST", "/api/rest/v1/management/user/activity", "Site: the user activity report of the caller's site, newest first, paged"),
@@ -277,6 +304,7 @@ endpoints! {
         dispatch_outbox {
             logical_id: "DispatchOutboxFunction",
             family: Family::Event,
+            auth: Auth::Internal,
             description: "Delivers outbox emails (SES) and pushes (SNS) from the table's stream, and sweeps what is pending",
             trigger: Trigger::Outbox,
             timeout: Some((60, "A sweep delivers up to 100 messages, one SES or SNS call each.")),
@@ -356,6 +384,16 @@ mod generated {
             TEMPLATE_BEGIN,
             TEMPLATE_END,
             &render_template_functions(ENDPOINTS),
+        );
+    }
+
+    #[test]
+    fn generated_openapi_paths() {
+        keep(
+            "docs/openapi.yaml",
+            OPENAPI_BEGIN,
+            OPENAPI_END,
+            &render_openapi_paths(ENDPOINTS),
         );
     }
 
