@@ -354,17 +354,35 @@ async fn invitation_command(app: &App, command: InvitationCommand) -> Result<Val
                 InvitationState::Expired => InvitationStatus::Expired,
                 InvitationState::Revoked => InvitationStatus::Revoked,
             });
-            let page =
-                invitations::list_for(app, company, status, limit as usize, after.as_deref())
-                    .await?;
+            let page = invitations::list_for(
+                app,
+                company,
+                status,
+                limit as usize,
+                after.as_deref(),
+                app.clock.now(),
+            )
+            .await?;
             json!(page)
         }
         InvitationCommand::Resend { company, email, .. } => {
             let base = app.config.public_url.clone();
-            json!(invitations::resend_for(app, company, &email, None, &base).await?)
+            json!(
+                invitations::resend_for(app, company, &email, None, &base, app.clock.now()).await?
+            )
         }
         InvitationCommand::Revoke { company, email, .. } => {
-            json!(invitations::revoke_for(app, company, &email, None, &Default::default()).await?)
+            json!(
+                invitations::revoke_for(
+                    app,
+                    company,
+                    &email,
+                    None,
+                    &Default::default(),
+                    app.clock.now(),
+                )
+                .await?
+            )
         }
     })
 }

@@ -15,7 +15,7 @@ pub async fn handler(app: &App, req: Request) -> Response<Body> {
         let (_, session) = auth::bearer_session(app, &req).await?;
         let body: ActivityRequest = http::json_body(&req)?;
         let query = ActivityQuery::try_from(body)?;
-        let site = site_access::admin_site(app, session.user_id, site::site_id(&req)?).await?;
+        let site = site_access::admin_site(app, session.user_id, site::site_id(&req)?, app.clock.now()).await?;
         activity_report::report(app, &site, query).await
     }
     .await;

@@ -213,6 +213,7 @@ fn gone() -> DomainError {
 async fn by_token(
     app: &App,
     raw: Option<&str>,
+    now: DateTime<Utc>,
 ) -> Result<(Token, Invitation, Option<String>), DomainError> {
     let token = raw
         .and_then(Token::presented)
@@ -225,7 +226,7 @@ async fn by_token(
     if inv.status != InvitationStatus::Pending {
         return Err(gone());
     }
-    if inv.expires_at <= app.clock.now() {
+    if inv.expires_at <= now {
         return Err(DomainError::new(
             ErrorKind::Expired,
             "the invitation has expired; ask for a new one",
@@ -255,7 +256,7 @@ async fn open(
     app: &App,
     token: Option<&str>,
 ) -> Result<(Invitation, InvitationPreview, Option<Id>), DomainError> {
-    let (_, inv, _) = by_token(app, token).await?;
+    let (_, inv, _) = by_token(app, token, app.clock.now()).await?;
     let store = app.store.as_ref();
     let fail = failed(Service::Company);
     let company = company::find(store, inv.company_id)
@@ -461,10 +462,13 @@ async fn join(
 /// sender must still be a member who may invite and grant its teams (`usecases::grants`).
 /// A sender who left, lost the team, was deactivated or whose access became temporary leaves
 /// an invitation that no longer stands.
-async fn sender_still_grants(app: &App, inv: &Invitation) -> Result<(), DomainError> {
+async fn sender_still_grants(
+    app: &App,
+    inv: &Invitation,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
     let store = app.store.as_ref();
     let fail = failed(Service::Company);
-    let now = app.clock.now();
     let c = inv.company_id;
     let void = || {
         DomainError::new(
@@ -565,7 +569,7 @@ async fn prove_owner(
         ));
     };
     let password = Password::presented(raw).map_err(DomainError::invalid)?;
-    login::check_account_password(app, account, &password, caller).await?;
+    login::check_account_password(app, account, &password, caller, now).await?;
     Ok(Vec::new())
 }
 
@@ -585,10 +589,10 @@ pub async fn accept(
     session: Option<&Session>,
     caller: &Caller,
 ) -> Result<Accepted, DomainError> {
-    let (token, inv, outbox_id) = by_token(app, body.token.as_deref()).await?;
-    sender_still_grants(app, &inv).await?;
-    let fail = failed(Service::Company);
     let now = app.clock.now();
+    let (token, inv, outbox_id) = by_token(app, body.token.as_deref(), now).await?;
+    sender_still_grants(app, &inv, now).await?;
+    let fail = failed(Service::Company);
     let c = inv.company_id;
     let mut writes: Vec<Write> =
         invitation::accept(&inv, &token.hash(), outbox_id.as_deref(), now).into();

@@ -101,11 +101,11 @@ async fn check_inviter(
     app: &App,
     inviter: Id,
     inv: &MiInvitation,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(Settings, bool), DomainError> {
     let c = inv.company_id;
     let store = app.store.as_ref();
     let fail = failed(Service::Company);
-    let now = app.clock.now();
     let m = membership::find(store, c, inviter).await.map_err(&fail)?;
     let Some(m) = m.filter(|m| m.is_active_at(now)) else {
         return Err(not_yours());
@@ -135,10 +135,14 @@ async fn check_inviter(
 /// Refuses an address that already belongs to a member of the company (temporary site access
 /// that has ended does not count: that person may be invited back; nor does an account nobody
 /// has proven the address of: the invitation is how its real owner takes it back).
-async fn check_not_member(app: &App, c: Id, email: &EmailAddress) -> Result<(), DomainError> {
+async fn check_not_member(
+    app: &App,
+    c: Id,
+    email: &EmailAddress,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DomainError> {
     let store = app.store.as_ref();
     let fail = failed(Service::Company);
-    let now = app.clock.now();
     let Some(account) = user::find_by_email(store, email).await.map_err(&fail)? else {
         return Ok(());
     };
@@ -194,15 +198,15 @@ pub async fn invite(
     link_base: &str,
     caller: &Caller,
 ) -> Result<(), DomainError> {
-    let (settings, privileged) = check_inviter(app, inviter, &inv).await?;
     let now = app.clock.now();
+    let (settings, privileged) = check_inviter(app, inviter, &inv, now).await?;
     inv.contact.check_past_dates("contact", now.date_naive())?;
     let c = inv.company_id;
-    check_not_member(app, c, &inv.email).await?;
+    check_not_member(app, c, &inv.email, now).await?;
     let previous = invitations::existing(app, c, &inv.email).await?;
     grants::may_replace(previous.as_ref(), privileged, now)?;
-    limits::emails_to_others(app, Some(inviter), privileged, c, 1).await?;
-    limits::email_to(app, c, &inv.email).await?;
+    limits::emails_to_others(app, Some(inviter), privileged, c, 1, now).await?;
+    limits::email_to(app, c, &inv.email, now).await?;
     let fail = failed(Service::Company);
     let (contact_id, new_contact) = contact_for(app, &inv, now).await?;
     let mut writes: Vec<Write> = Vec::new();

@@ -1,7 +1,8 @@
 //! The limits every door shares: who may email people who did not ask for it, and how much
 //! email, how many logins and how many registrations one party may cause in an hour
 //! (`Config::limits`). Each limit is a counter in the table (`records::limit`); a call over one
-//! is refused with `TooManyRequests` and the seconds until the hour turns.
+//! is refused with `TooManyRequests` and the seconds until the hour turns. Each takes the use
+//! case's `now` (the hour it counts in).
 
 use crate::app::App;
 use crate::domain::error::{DomainError, ErrorKind, Service};
@@ -9,9 +10,10 @@ use crate::domain::{Caller, EmailAddress, Id};
 use crate::records::limit::{self, Subject};
 use crate::records::user;
 use crate::usecases::failed;
+use chrono::{DateTime, Utc};
 
-fn too_many(what: &str, limit: u32, app: &App) -> DomainError {
-    let (_, retry) = limit::hour_of(app.clock.now());
+fn too_many(what: &str, limit: u32, now: DateTime<Utc>) -> DomainError {
+    let (_, retry) = limit::hour_of(now);
     DomainError::new(
         ErrorKind::TooManyRequests,
         format!("{what} (at most {limit} an hour); try again later"),
@@ -26,15 +28,15 @@ async fn take(
     n: u32,
     max: u32,
     what: &str,
+    now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
-    let now = app.clock.now();
     if limit::take(app.store.as_ref(), &subject, n, max, now)
         .await
         .map_err(failed(Service::Company))?
     {
         Ok(())
     } else {
-        Err(too_many(what, max, app))
+        Err(too_many(what, max, now))
     }
 }
 
@@ -58,9 +60,9 @@ pub async fn recipient_room(
     app: &App,
     company: Id,
     email: &EmailAddress,
+    now: DateTime<Utc>,
 ) -> Result<bool, DomainError> {
     let max = app.config.limits.recipient_per_hour;
-    let now = app.clock.now();
     limit::take(
         app.store.as_ref(),
         &Subject::Recipient(Some(company), email.clone()),
@@ -83,6 +85,7 @@ pub async fn emails_to_others(
     privileged: bool,
     company: Id,
     n: u32,
+    now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
     let l = app.config.limits;
     if let Some(sender) = sender {
@@ -92,6 +95,7 @@ pub async fn emails_to_others(
             n,
             l.sender_per_hour,
             "you have invited too many addresses this hour",
+            now,
         )
         .await?;
     }
@@ -104,37 +108,48 @@ pub async fn emails_to_others(
         n,
         l.company_per_hour,
         "this company's members have sent too many invitations this hour",
+        now,
     )
     .await
 }
 
 /// Counts one email from `company` to `email`, or refuses it.
-pub async fn email_to(app: &App, company: Id, email: &EmailAddress) -> Result<(), DomainError> {
-    if recipient_room(app, company, email).await? {
+pub async fn email_to(
+    app: &App,
+    company: Id,
+    email: &EmailAddress,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    if recipient_room(app, company, email, now).await? {
         Ok(())
     } else {
         Err(too_many(
             &format!("{email} was emailed too often from this company this hour"),
             app.config.limits.recipient_per_hour,
-            app,
+            now,
         ))
     }
 }
 
 /// Counts one email of the account flows (verification, password reset) to `email`.
-pub async fn account_email(app: &App, email: &EmailAddress) -> Result<(), DomainError> {
+pub async fn account_email(
+    app: &App,
+    email: &EmailAddress,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
     take(
         app,
         Subject::Recipient(None, email.clone()),
         1,
         app.config.limits.recipient_per_hour,
         "too many emails were sent to this address this hour",
+        now,
     )
     .await
 }
 
 /// Counts one login attempt from the caller's source IP.
-pub async fn login_from(app: &App, caller: &Caller) -> Result<(), DomainError> {
+pub async fn login_from(app: &App, caller: &Caller, now: DateTime<Utc>) -> Result<(), DomainError> {
     let Some(ip) = caller.ip.clone() else {
         return Ok(());
     };
@@ -144,12 +159,17 @@ pub async fn login_from(app: &App, caller: &Caller) -> Result<(), DomainError> {
         1,
         app.config.limits.login_ip_per_hour,
         "too many login attempts from your network this hour",
+        now,
     )
     .await
 }
 
 /// Counts one self-registration from the caller's source IP.
-pub async fn registration_from(app: &App, caller: &Caller) -> Result<(), DomainError> {
+pub async fn registration_from(
+    app: &App,
+    caller: &Caller,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
     let Some(ip) = caller.ip.clone() else {
         return Ok(());
     };
@@ -159,6 +179,7 @@ pub async fn registration_from(app: &App, caller: &Caller) -> Result<(), DomainE
         1,
         app.config.limits.register_ip_per_hour,
         "too many registrations from your network this hour",
+        now,
     )
     .await
 }

@@ -104,6 +104,7 @@ pub async fn login(
     credentials: Credentials,
     caller: &Caller,
 ) -> Result<LoginGranted, DomainError> {
+    let now = app.clock.now();
     let fail = failed(Service::User);
     let with_app_key = match credentials.app_key.as_deref() {
         Some(k) => {
@@ -114,8 +115,7 @@ pub async fn login(
     };
     let source = Source::of(caller, with_app_key);
     // Counted before anything is looked up: the answer never depends on the address.
-    limits::login_from(app, caller).await?;
-    let now = app.clock.now();
+    limits::login_from(app, caller, now).await?;
     let store = app.store.as_ref();
     let Some(user) = user::find_by_email(store, &credentials.email)
         .await
@@ -206,9 +206,9 @@ pub async fn check_account_password(
     account: User,
     password: &Password,
     caller: &Caller,
+    now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
     let source = Source::of(caller, false);
-    let now = app.clock.now();
     let attempt = reserve(app, account, source, caller, now).await?;
     let (checked, sites) = check_with_sites(app, password, &attempt.user, now).await;
     let sites = sites.map_err(failed(Service::User))?;

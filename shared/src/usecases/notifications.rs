@@ -26,7 +26,12 @@ pub struct NewNotification {
 /// The writes that put a notification in the user's Notification Centre (full text) and queue
 /// a native push (text cut to the platforms' payload limit) to each of the user's devices with
 /// push enabled. Add them to the use case's transaction.
-pub async fn notify(app: &App, user: Id, n: NewNotification) -> Result<Vec<Write>, DomainError> {
+pub async fn notify(
+    app: &App,
+    user: Id,
+    n: NewNotification,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Write>, DomainError> {
     let fail = failed(Service::Membership);
     let notification = Notification {
         notification_id: app.ids.next("notification").await.map_err(&fail)?,
@@ -35,7 +40,7 @@ pub async fn notify(app: &App, user: Id, n: NewNotification) -> Result<Vec<Write
         title: n.title,
         message: n.message,
         data: n.data,
-        created_at: app.clock.now(),
+        created_at: now,
         read: false,
     };
     let mut writes = vec![notification.deliver_to(user)];
@@ -48,11 +53,7 @@ pub async fn notify(app: &App, user: Id, n: NewNotification) -> Result<Vec<Write
         data.insert("kind".into(), json!(notification.kind));
         let push =
             PushMessage::fitted(d.endpoint, &notification.title, &notification.message, data);
-        writes.push(outbox::enqueue(
-            &random_hex_id(),
-            app.clock.now(),
-            &Message::Push(push),
-        ));
+        writes.push(outbox::enqueue(&random_hex_id(), now, &Message::Push(push)));
     }
     Ok(writes)
 }

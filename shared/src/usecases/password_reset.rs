@@ -66,7 +66,7 @@ pub async fn request(app: &App, email: EmailAddress, link_base: &str) -> Result<
     // Over the address's hourly limit of account emails, nothing is sent, and the answer is
     // the same as ever (it must not tell that the account exists).
     // Counted for every address, known or not: the same work whether or not it has an account.
-    let room = match crate::usecases::limits::account_email(app, &email).await {
+    let room = match crate::usecases::limits::account_email(app, &email, now).await {
         Ok(()) => true,
         Err(e) if e.kind == ErrorKind::TooManyRequests => false,
         Err(e) => return Err(e),

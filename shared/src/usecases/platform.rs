@@ -43,10 +43,10 @@ pub async fn acting_in(
     app: &App,
     p: &Principal,
     business: Option<Id>,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Acting, DomainError> {
     let store = app.store.as_ref();
     let fail = failed(Service::Company);
-    let now = app.clock.now();
     let user = p.session.user_id;
     let membership = match business {
         Some(c) => membership::find(store, c, user).await.map_err(&fail)?,

@@ -85,7 +85,12 @@ impl TryFrom<UserInviteRequest> for UserInvite {
 
 /// Whether `email` already belongs to a member of the company (active or deactivated; ended
 /// temporary access does not count, nor does an account whose address nobody proved).
-async fn is_member(app: &App, company: Id, email: &EmailAddress) -> Result<bool, DomainError> {
+async fn is_member(
+    app: &App,
+    company: Id,
+    email: &EmailAddress,
+    now: DateTime<Utc>,
+) -> Result<bool, DomainError> {
     let fail = failed(Service::Company);
     let store = app.store.as_ref();
     let Some(account) = user::find_by_email(store, email).await.map_err(&fail)? else {
@@ -94,7 +99,6 @@ async fn is_member(app: &App, company: Id, email: &EmailAddress) -> Result<bool,
     if account.unverified {
         return Ok(false);
     }
-    let now = app.clock.now();
     Ok(membership::find(store, company, account.user_id)
         .await
         .map_err(&fail)?
@@ -115,8 +119,8 @@ pub async fn invite_users(
     input: UserInvite,
     link_base: &str,
 ) -> Result<Vec<String>, DomainError> {
-    let acting = acting_in(app, p, business).await?;
     let now = app.clock.now();
+    let acting = acting_in(app, p, business, now).await?;
     grants::may_invite(&acting.membership, &acting.settings, now)?;
     let inviter = p.session.user_id;
     limits::proven_sender(app, inviter).await?;
@@ -125,7 +129,7 @@ pub async fn invite_users(
     let mut invited = Vec::new();
     let mut to_send = Vec::new();
     for email in input.addresses {
-        if is_member(app, c, &email).await? {
+        if is_member(app, c, &email, now).await? {
             continue;
         }
         let previous = invitations::existing(app, c, &email).await?;
@@ -141,10 +145,10 @@ pub async fn invite_users(
             }
         }
     }
-    limits::emails_to_others(app, Some(inviter), privileged, c, to_send.len() as u32).await?;
+    limits::emails_to_others(app, Some(inviter), privileged, c, to_send.len() as u32, now).await?;
     let mut writes: Vec<Write> = Vec::new();
     for (email, previous) in to_send {
-        if !limits::recipient_room(app, c, &email).await? {
+        if !limits::recipient_room(app, c, &email, now).await? {
             continue;
         }
         let offer = Offer {
@@ -241,9 +245,10 @@ pub async fn list(
     limit: usize,
     after: Option<&str>,
 ) -> Result<InvitationPage, DomainError> {
-    let acting = acting_in(app, p, Some(business)).await?;
+    let now = app.clock.now();
+    let acting = acting_in(app, p, Some(business), now).await?;
     admin_only(&acting)?;
-    list_for(app, business, status, limit, after).await
+    list_for(app, business, status, limit, after, now).await
 }
 
 /// A company's invitations (the operator's `admit invitation list`, and admins through `list`).
@@ -253,6 +258,7 @@ pub async fn list_for(
     status: Option<InvitationStatus>,
     limit: usize,
     after: Option<&str>,
+    now: DateTime<Utc>,
 ) -> Result<InvitationPage, DomainError> {
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(DomainError::invalid(format!(
@@ -260,7 +266,6 @@ pub async fn list_for(
         )));
     }
     let after = after.map(|a| email_field("After", a)).transpose()?;
-    let now = app.clock.now();
     let (items, more) = invitation::page(app.store.as_ref(), business, limit, after.as_ref())
         .await
         .map_err(failed(Service::Company))?;
@@ -301,8 +306,17 @@ pub async fn resend(
     email: &str,
     link_base: &str,
 ) -> Result<InvitationView, DomainError> {
-    admin_only(&acting_in(app, p, Some(business)).await?)?;
-    resend_for(app, business, email, Some(p.session.user_id), link_base).await
+    let now = app.clock.now();
+    admin_only(&acting_in(app, p, Some(business), now).await?)?;
+    resend_for(
+        app,
+        business,
+        email,
+        Some(p.session.user_id),
+        link_base,
+        now,
+    )
+    .await
 }
 
 /// Resends an invitation on behalf of `by` (none: an operator).
@@ -312,9 +326,9 @@ pub async fn resend_for(
     email: &str,
     by: Option<Id>,
     link_base: &str,
+    now: DateTime<Utc>,
 ) -> Result<InvitationView, DomainError> {
     let inv = find_invitation(app, business, email).await?;
-    let now = app.clock.now();
     if !matches!(
         inv.status_at(now),
         InvitationStatus::Pending | InvitationStatus::Expired
@@ -338,8 +352,8 @@ pub async fn resend_for(
     if let Some(sender) = by {
         limits::proven_sender(app, sender).await?;
     }
-    limits::emails_to_others(app, by, true, business, 1).await?;
-    limits::email_to(app, business, &inv.email).await?;
+    limits::emails_to_others(app, by, true, business, 1, now).await?;
+    limits::email_to(app, business, &inv.email, now).await?;
     let settings = crate::records::company::settings(app.store.as_ref(), business)
         .await
         .map_err(failed(Service::Company))?;
@@ -372,8 +386,9 @@ pub async fn revoke(
     email: &str,
     caller: &Caller,
 ) -> Result<InvitationView, DomainError> {
-    admin_only(&acting_in(app, p, Some(business)).await?)?;
-    revoke_for(app, business, email, Some(p.session.user_id), caller).await
+    let now = app.clock.now();
+    admin_only(&acting_in(app, p, Some(business), now).await?)?;
+    revoke_for(app, business, email, Some(p.session.user_id), caller, now).await
 }
 
 /// Revokes an invitation on behalf of `by` (none: an operator).
@@ -383,9 +398,9 @@ pub async fn revoke_for(
     email: &str,
     by: Option<Id>,
     caller: &Caller,
+    now: DateTime<Utc>,
 ) -> Result<InvitationView, DomainError> {
     let inv = find_invitation(app, business, email).await?;
-    let now = app.clock.now();
     if inv.status_at(now) != InvitationStatus::Pending {
         return Err(DomainError::invalid(format!(
             "the invitation for {} is not pending",

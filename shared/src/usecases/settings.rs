@@ -56,7 +56,7 @@ pub async fn get(
     business: Id,
     include_security: bool,
 ) -> Result<BusinessSettings, DomainError> {
-    let acting = acting_in(app, p, Some(business)).await?;
+    let acting = acting_in(app, p, Some(business), app.clock.now()).await?;
     Ok(shown(&acting, include_security))
 }
 
@@ -119,7 +119,8 @@ pub async fn put(
     business: Id,
     update: SettingsUpdate,
 ) -> Result<BusinessSettings, DomainError> {
-    let acting = acting_in(app, p, Some(business)).await?;
+    let now = app.clock.now();
+    let acting = acting_in(app, p, Some(business), now).await?;
     if !acting.is_admin() {
         return Err(DomainError::new(
             ErrorKind::NotPermitted,
@@ -137,6 +138,6 @@ pub async fn put(
             .await
             .map_err(failed(Service::Company))?;
     }
-    let acting = acting_in(app, p, Some(business)).await?;
+    let acting = acting_in(app, p, Some(business), now).await?;
     Ok(shown(&acting, true))
 }

@@ -155,8 +155,8 @@ pub async fn admin_site(
     app: &App,
     caller: Id,
     requested: Option<Id>,
+    now: DateTime<Utc>,
 ) -> Result<Company, DomainError> {
-    let now = app.clock.now();
     let store = app.store.as_ref();
     let fail = failed(Service::Company);
     let admin = |m: &Membership| m.role == Role::Admin && m.is_active_at(now);
@@ -378,6 +378,7 @@ async fn live_member(
     app: &App,
     c: Id,
     email: &EmailAddress,
+    now: DateTime<Utc>,
 ) -> Result<Option<(User, Membership)>, DomainError> {
     let store = app.store.as_ref();
     let fail = failed(Service::Membership);
@@ -396,7 +397,7 @@ async fn live_member(
             "{email}'s access to this site was deactivated; an invite does not restore it"
         )));
     }
-    let live = m.is_active_at(app.clock.now());
+    let live = m.is_active_at(now);
     Ok((live && !account.unverified && account.status == Status::Active).then_some((account, m)))
 }
 
@@ -427,8 +428,8 @@ pub async fn invite(
     grants::may_invite(&mine, &settings, now)?;
     let groups = site_groups(app, c, &inv.groups).await?;
     limits::proven_sender(app, admin).await?;
-    match live_member(app, c, &inv.email).await? {
-        Some((account, m)) => grant(app, site, admin, &account, m, inv, &groups, caller).await,
+    match live_member(app, c, &inv.email, now).await? {
+        Some((account, m)) => grant(app, site, admin, &account, m, inv, &groups, caller, now).await,
         None => {
             offer(
                 app,
@@ -437,7 +438,7 @@ pub async fn invite(
                 inv,
                 &groups,
                 &settings,
-                (link_base, caller),
+                (link_base, caller, now),
             )
             .await
         }
@@ -462,15 +463,15 @@ async fn offer(
     inv: SiteInvitation,
     groups: &[Team],
     settings: &crate::records::Settings,
-    (link_base, caller): (&str, &Caller),
+    (link_base, caller, now): (&str, &Caller, DateTime<Utc>),
 ) -> Result<SiteAccess, DomainError> {
-    let (c, now) = (site.company_id, app.clock.now());
+    let c = site.company_id;
     let previous = invitations::existing(app, c, &inv.email).await?;
     grants::may_replace(previous.as_ref(), true, now)?;
     let (contact_id, mut writes) = link_contact(app, c, &inv.email, None, inv.contact, now).await?;
     // Counted once the invite is known to be good: a refused one sends nothing.
-    limits::emails_to_others(app, Some(admin), true, c, 1).await?;
-    limits::email_to(app, c, &inv.email).await?;
+    limits::emails_to_others(app, Some(admin), true, c, 1, now).await?;
+    limits::email_to(app, c, &inv.email, now).await?;
     let offer = Offer {
         company: c,
         email: inv.email.clone(),
@@ -543,16 +544,17 @@ async fn grant(
     inv: SiteInvitation,
     groups: &[Team],
     caller: &Caller,
+    now: DateTime<Utc>,
 ) -> Result<SiteAccess, DomainError> {
-    let (c, now) = (site.company_id, app.clock.now());
+    let (c, now) = (site.company_id, now);
     let u = account.user_id;
     let plan = plan(Some(&seen), inv.days, &inv.groups, now)?;
     let (contact_id, contact_writes) =
         link_contact(app, c, &account.email, Some(account), inv.contact, now).await?;
     // The email only tells a member what changed: past the sender's or the address's hourly
     // limit the access is still extended, and the email is left out.
-    let tell = match limits::emails_to_others(app, Some(admin), true, c, 1).await {
-        Ok(()) => limits::recipient_room(app, c, &account.email).await?,
+    let tell = match limits::emails_to_others(app, Some(admin), true, c, 1, now).await {
+        Ok(()) => limits::recipient_room(app, c, &account.email, now).await?,
         Err(e) if e.kind == ErrorKind::TooManyRequests => false,
         Err(e) => return Err(e),
     };

@@ -97,7 +97,12 @@ impl TryFrom<AssignRequest> for Assignment {
 
 /// The member `user` of `company`, checked active (user and membership, whose temporary
 /// access must not have ended).
-async fn active_member(app: &App, company: Id, user_id: Id) -> Result<Membership, DomainError> {
+async fn active_member(
+    app: &App,
+    company: Id,
+    user_id: Id,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Membership, DomainError> {
     let fail = failed(Service::Membership);
     let not_found =
         || DomainError::new(ErrorKind::UserNotFound, format!("user {user_id} not found"));
@@ -116,7 +121,7 @@ async fn active_member(app: &App, company: Id, user_id: Id) -> Result<Membership
             format!("user {user_id} is not active"),
         ));
     }
-    if !m.is_active_at(app.clock.now()) {
+    if !m.is_active_at(now) {
         return Err(DomainError::new(
             ErrorKind::ConnectionStatusNotActive,
             format!("user {user_id}'s connection to the company is not active"),
@@ -134,9 +139,10 @@ pub async fn assign(
     a: Assignment,
     caller: &Caller,
 ) -> Result<Vec<TeamRef>, DomainError> {
+    let now = app.clock.now();
     let c = company.company_id;
     let fail = failed(Service::Membership);
-    let member = active_member(app, c, a.user_id).await?;
+    let member = active_member(app, c, a.user_id, now).await?;
     let found = company::teams_among(app.store.as_ref(), c, &a.teams)
         .await
         .map_err(&fail)?;
@@ -165,7 +171,7 @@ pub async fn assign(
             message: text,
             data: json!({ "teams": answer }),
         };
-        writes.extend(notifications::notify(app, a.user_id, note).await?);
+        writes.extend(notifications::notify(app, a.user_id, note, now).await?);
     }
     writes.extend(activity::record_in_site(
         c,
@@ -174,7 +180,7 @@ pub async fn assign(
         Source::of(caller, false),
         caller,
         None,
-        app.clock.now(),
+        now,
     ));
     app.store.transact(writes).await.map_err(|e| {
         if e.failed_at(0) {

@@ -123,7 +123,11 @@ fn gone() -> DomainError {
 }
 
 /// The token's record, checked: known and not expired.
-async fn by_token(app: &App, raw: Option<&str>) -> Result<(Token, AddressToken), DomainError> {
+async fn by_token(
+    app: &App,
+    raw: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(Token, AddressToken), DomainError> {
     let token = raw
         .and_then(Token::presented)
         .ok_or_else(|| DomainError::invalid("token is required"))?;
@@ -131,7 +135,7 @@ async fn by_token(app: &App, raw: Option<&str>) -> Result<(Token, AddressToken),
         .await
         .map_err(failed(Service::User))?
         .ok_or_else(gone)?;
-    if record.expires_at <= app.clock.now() {
+    if record.expires_at <= now {
         return Err(DomainError::new(
             ErrorKind::Expired,
             "the verification link has expired; log in to the app to get a new one",
@@ -150,7 +154,7 @@ pub struct VerificationPreview {
 
 /// What a verification link is for; opening it never uses it up (mail scanners open links).
 pub async fn preview(app: &App, token: Option<&str>) -> Result<VerificationPreview, DomainError> {
-    let (_, record) = by_token(app, token).await?;
+    let (_, record) = by_token(app, token, app.clock.now()).await?;
     Ok(VerificationPreview {
         email_address: record.email.to_string(),
         expires_at: record.expires_at,
@@ -194,6 +198,7 @@ async fn prove_holder(
     account: &crate::records::User,
     proof: Proof<'_>,
     caller: &Caller,
+    now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
     match proof {
         Proof::Session(s) if s.user_id == account.user_id => Ok(()),
@@ -210,8 +215,14 @@ async fn prove_holder(
             })?;
             let password = crate::domain::Password::presented(raw.to_string())
                 .map_err(DomainError::invalid)?;
-            crate::usecases::login::check_account_password(app, account.clone(), &password, caller)
-                .await
+            crate::usecases::login::check_account_password(
+                app,
+                account.clone(),
+                &password,
+                caller,
+                now,
+            )
+            .await
         }
     }
 }
@@ -223,7 +234,8 @@ pub async fn confirm(
     proof: Proof<'_>,
     caller: &Caller,
 ) -> Result<Verified, DomainError> {
-    let (token, record) = by_token(app, token).await?;
+    let now = app.clock.now();
+    let (token, record) = by_token(app, token, now).await?;
     let fail = failed(Service::User);
     let store = app.store.as_ref();
     let account = user::find(store, record.user_id)
@@ -231,8 +243,7 @@ pub async fn confirm(
         .map_err(&fail)?
         .filter(|u| u.email == record.email)
         .ok_or_else(gone)?;
-    prove_holder(app, &account, proof, caller).await?;
-    let now = app.clock.now();
+    prove_holder(app, &account, proof, caller, now).await?;
     let mut writes: Vec<Write> = vec![
         verification::use_up(Purpose::Verify, &token.hash()),
         user::mark_verified(account.user_id),

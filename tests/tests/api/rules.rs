@@ -252,9 +252,16 @@ async fn a_member_cannot_override_an_admin_through_invite_mi_user() {
     let caller = admit_shared::domain::Caller::default();
     // An admin's revocation stands.
     assert_eq!(mi(app, &admin, "x@new.example", &[BOARD]).await.0, 200);
-    platform_invitations::revoke_for(app, id(1), "x@new.example", Some(id(1)), &caller)
-        .await
-        .unwrap();
+    platform_invitations::revoke_for(
+        app,
+        id(1),
+        "x@new.example",
+        Some(id(1)),
+        &caller,
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
     let got = mi(app, &member, "x@new.example", &[LOBBY]).await;
     assert_error(&got, 403, "WSNotPermittedException");
     let inv = stored(app, &invitation_of("x@new.example")).await.unwrap();
@@ -287,10 +294,16 @@ async fn an_invitation_history_stays_bounded_however_often_it_is_sent() {
     );
     assert_eq!(inv["historyDropped"], json!(10));
     let caller = admit_shared::domain::Caller::default();
-    let revoked =
-        platform_invitations::revoke_for(app, id(1), "often@new.example", Some(id(1)), &caller)
-            .await
-            .unwrap();
+    let revoked = platform_invitations::revoke_for(
+        app,
+        id(1),
+        "often@new.example",
+        Some(id(1)),
+        &caller,
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(revoked.history.len(), invitation::MAX_HISTORY);
 }
 
@@ -618,9 +631,16 @@ async fn a_resend_kills_the_old_link_at_once_even_an_expired_one() {
     let old = accept_token(&t, "late@new.example").await;
     t.clock.advance(Duration::days(8));
     assert_eq!(preview(app, &old).await, 410);
-    platform_invitations::resend_for(app, id(1), "late@new.example", Some(id(1)), "https://x")
-        .await
-        .unwrap();
+    platform_invitations::resend_for(
+        app,
+        id(1),
+        "late@new.example",
+        Some(id(1)),
+        "https://x",
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
     // Before the dispatcher has sent the new link, the old one opens nothing.
     assert_eq!(preview(app, &old).await, 404);
     let new = accept_token(&t, "late@new.example").await;

@@ -528,7 +528,7 @@ pub async fn self_register(
     // Everything that does not depend on the address is checked first, so an answer about the
     // address (409) never comes where another request would be refused anyway.
     let qrs = qr_records(app, c, &v.qr_codes).await?;
-    limits::registration_from(app, caller).await?;
+    limits::registration_from(app, caller, now).await?;
     check_unregistered(app, &v.email, now).await?;
     let teams = v
         .profession
