@@ -57,7 +57,11 @@ macro_rules! endpoints {
                 }
 
                 /// The Lambda binary: the ports this function is granted, then the runtime.
+                /// Inline, so the runtime is instantiated in the binary that calls it and the
+                /// library holds none of it: a binary's link-time optimisation then reads its
+                /// own function's runtime only, not every endpoint's.
                 #[tokio::main]
+                #[inline]
                 pub async fn main() -> Result<(), $crate::Error> {
                     admit_shared::telemetry::init_lambda();
                     let app = App::from_env(ENDPOINT.ports()).await?;
@@ -89,7 +93,11 @@ macro_rules! endpoints {
                 }
 
                 /// The Lambda binary: the ports this function is granted, then the runtime.
+                /// Inline, so the runtime is instantiated in the binary that calls it and the
+                /// library holds none of it: a binary's link-time optimisation then reads its
+                /// own function's runtime only, not every endpoint's.
                 #[tokio::main]
+                #[inline]
                 pub async fn main() -> Result<(), $crate::Error> {
                     admit_shared::telemetry::init_lambda();
                     let app = App::from_env(ENDPOINT.ports()).await?;

@@ -24,6 +24,21 @@ pub const MAX_ADDRESSES: usize = 25;
 pub const MAX_MESSAGE_CHARS: usize = 1000;
 pub use crate::usecases::grants::SENDS_PER_HOUR;
 
+/// The body that names one invitation of a business (resend, revoke): `{"EmailAddress": E}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct WhichInvitation {
+    pub email_address: Option<String>,
+}
+
+impl WhichInvitation {
+    /// The address, which the body must name.
+    pub fn email(self) -> Result<String, DomainError> {
+        self.email_address
+            .ok_or_else(|| DomainError::invalid("EmailAddress is required"))
+    }
+}
+
 /// The vendor's `UserInviteRequest`, as sent.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
