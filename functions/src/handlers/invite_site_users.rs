@@ -15,12 +15,11 @@ pub async fn handler(app: &App, req: Request) -> Response<Body> {
         let (_, session) = auth::bearer_session(app, &req).await?;
         let body: SiteInviteRequest = http::json_body(&req)?;
         let invitation = SiteInvitation::try_from(body)?;
-        let site = site_access::admin_site(app, session.user_id, site::site_id(&req)?, app.clock.now()).await?;
         let link_base = http::public_base(app, &req);
-        site_access::invite(
+        site_access::invite_as(
             app,
-            &site,
             session.user_id,
+            site::site_id(&req)?,
             invitation,
             &link_base,
             &http::caller(&req),

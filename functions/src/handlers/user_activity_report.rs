@@ -4,7 +4,6 @@
 use admit_shared::domain::error::DomainError;
 use admit_shared::http::{self, auth, site};
 use admit_shared::usecases::activity_report::{self, ActivityQuery, ActivityRequest};
-use admit_shared::usecases::site_access;
 use admit_shared::App;
 use lambda_http::{Body, Request, Response};
 
@@ -15,8 +14,7 @@ pub async fn handler(app: &App, req: Request) -> Response<Body> {
         let (_, session) = auth::bearer_session(app, &req).await?;
         let body: ActivityRequest = http::json_body(&req)?;
         let query = ActivityQuery::try_from(body)?;
-        let site = site_access::admin_site(app, session.user_id, site::site_id(&req)?, app.clock.now()).await?;
-        activity_report::report(app, &site, query).await
+        activity_report::report_as(app, session.user_id, site::site_id(&req)?, query).await
     }
     .await;
     site::respond(result)

@@ -192,6 +192,19 @@ pub struct ActivityPage {
     pub rows: Vec<ActivityRow>,
 }
 
+/// The report as the site's admin asks for it: the site `requested` (or the admin's only one,
+/// see `site_access::admin_site`), then its report within `LIMITS`, both at one `now`.
+pub async fn report_as(
+    app: &App,
+    admin: Id,
+    requested: Option<Id>,
+    q: ActivityQuery,
+) -> Result<ActivityPage, DomainError> {
+    let now = app.clock.now();
+    let site = crate::usecases::site_access::admin_site(app, admin, requested, now).await?;
+    report_at(app, &site, q, LIMITS, now).await
+}
+
 /// The user activity report of `site`, newest first, within `LIMITS`.
 pub async fn report(
     app: &App,
@@ -208,9 +221,20 @@ pub async fn report_within(
     q: ActivityQuery,
     limits: ReportLimits,
 ) -> Result<ActivityPage, DomainError> {
+    report_at(app, site, q, limits, app.clock.now()).await
+}
+
+/// The report of `site` as of `now`.
+async fn report_at(
+    app: &App,
+    site: &Company,
+    q: ActivityQuery,
+    limits: ReportLimits,
+    now: DateTime<Utc>,
+) -> Result<ActivityPage, DomainError> {
     let c = site.company_id;
     // Nothing has happened after now (a temporary access's end is recorded ahead of time).
-    let to = q.to.min(app.clock.now());
+    let to = q.to.min(now);
     let scopes: Vec<Scope> = match (&q.users, q.activity) {
         (Users::All, Some(t)) => vec![Scope::Type(c, t.id())],
         (Users::All, None) => vec![Scope::Site(c)],

@@ -401,6 +401,21 @@ async fn live_member(
     Ok((live && !account.unverified && account.status == Status::Active).then_some((account, m)))
 }
 
+/// Invite Users as the site's admin: the site `requested` (or the admin's only one, see
+/// `admin_site`), then `invite`, both at one `now`.
+pub async fn invite_as(
+    app: &App,
+    admin: Id,
+    requested: Option<Id>,
+    inv: SiteInvitation,
+    link_base: &str,
+    caller: &Caller,
+) -> Result<SiteAccess, DomainError> {
+    let now = app.clock.now();
+    let site = admin_site(app, admin, requested, now).await?;
+    invite(app, &site, admin, inv, (link_base, caller, now)).await
+}
+
 /// Invites `inv.email` to `site` by `admin`: a live member's access is extended at once;
 /// anyone else gets an invitation whose acceptance starts the access. The same answer,
 /// `invited`, whether or not the address has an account.
@@ -409,10 +424,9 @@ pub async fn invite(
     site: &Company,
     admin: Id,
     inv: SiteInvitation,
-    link_base: &str,
-    caller: &Caller,
+    (link_base, caller, now): (&str, &Caller, DateTime<Utc>),
 ) -> Result<SiteAccess, DomainError> {
-    let (c, now) = (site.company_id, app.clock.now());
+    let c = site.company_id;
     let mine = membership::find(app.store.as_ref(), c, admin)
         .await
         .map_err(failed(Service::Membership))?
