@@ -150,18 +150,9 @@ pub async fn account_email(
 
 /// Counts one login attempt from the caller's source IP.
 pub async fn login_from(app: &App, caller: &Caller, now: DateTime<Utc>) -> Result<(), DomainError> {
-    let Some(ip) = caller.ip.clone() else {
-        return Ok(());
-    };
-    take(
-        app,
-        Subject::LoginIp(ip),
-        1,
-        app.config.limits.login_ip_per_hour,
-        "too many login attempts from your network this hour",
-        now,
-    )
-    .await
+    let max = app.config.limits.login_ip_per_hour;
+    let what = "too many login attempts from your network this hour";
+    from_ip(app, caller, Subject::LoginIp, max, what, now).await
 }
 
 /// Counts one self-registration from the caller's source IP.
@@ -170,16 +161,22 @@ pub async fn registration_from(
     caller: &Caller,
     now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
-    let Some(ip) = caller.ip.clone() else {
-        return Ok(());
-    };
-    take(
-        app,
-        Subject::RegistrationIp(ip),
-        1,
-        app.config.limits.register_ip_per_hour,
-        "too many registrations from your network this hour",
-        now,
-    )
-    .await
+    let max = app.config.limits.register_ip_per_hour;
+    let what = "too many registrations from your network this hour";
+    from_ip(app, caller, Subject::RegistrationIp, max, what, now).await
+}
+
+/// Counts one call from the caller's source IP (a caller without one is not counted).
+async fn from_ip(
+    app: &App,
+    caller: &Caller,
+    subject: fn(String) -> Subject,
+    max: u32,
+    what: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    match caller.ip.clone() {
+        Some(ip) => take(app, subject(ip), 1, max, what, now).await,
+        None => Ok(()),
+    }
 }

@@ -115,20 +115,6 @@ fn new_tail() -> String {
     random_hex_id()[..8].to_string()
 }
 
-/// The write that records one activity; add it to the use case's transaction. It is in no
-/// site's report: use `record_for_sites` or `record_in_site` for that.
-pub fn record(
-    user: Id,
-    kind: ActivityType,
-    source: Source,
-    caller: &Caller,
-    session_id: Option<&str>,
-    at: DateTime<Utc>,
-) -> Write {
-    let a = Activity::new(user, kind, source, caller, session_id, at, None);
-    put(&a, &new_tail(), Some(Cond::absent()))
-}
-
 /// The writes that record an account event (a login, a logout, ...): the activity item, then
 /// one site index entry for each of `sites` (the sites the user has access to), last, so a
 /// caller may move entries beyond a transaction's limit into another.
