@@ -219,22 +219,28 @@ impl Grant {
         }
     }
 
-    /// The resource, as template.yaml writes it.
-    pub const fn resource(self) -> &'static str {
+    /// The resources, as template.yaml writes them: each exact, but for an SNS endpoint (made
+    /// at run time under a platform application named by a parameter, so only the application
+    /// part of its ARN is known).
+    pub const fn resources(self) -> &'static [&'static str] {
         match self {
-            Grant::QueryGsi1 => "!Sub \"${Table.Arn}/index/gsi1\"",
-            Grant::QueryGsi2 => "!Sub \"${Table.Arn}/index/gsi2\"",
-            Grant::SesSendRawEmail => {
-                "!Sub \"arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*\""
-            }
-            Grant::SnsCreatePlatformEndpoint => {
-                "!Sub \"arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:app/*\""
-            }
-            Grant::SnsDeleteEndpoint | Grant::SnsPublish => {
-                "!Sub \"arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:endpoint/*\""
-            }
-            Grant::SqsSendToDeadLetterQueue => "!GetAtt OutboxDeadLetterQueue.Arn",
-            _ => "!GetAtt Table.Arn",
+            Grant::QueryGsi1 => &["!Sub \"${Table.Arn}/index/gsi1\""],
+            Grant::QueryGsi2 => &["!Sub \"${Table.Arn}/index/gsi2\""],
+            // SES checks the identity the sender is verified under: the address or its domain.
+            Grant::SesSendRawEmail => &[
+                "!Sub \"arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${MailFrom}\"",
+                "!Sub [\"arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${Domain}\", {Domain: !Select [1, !Split [\"@\", !Ref MailFrom]]}]",
+            ],
+            Grant::SnsCreatePlatformEndpoint => &[
+                "!If [HasIosPush, !Ref IosPlatformApplicationArn, !Ref AWS::NoValue]",
+                "!If [HasAndroidPush, !Ref AndroidPlatformApplicationArn, !Ref AWS::NoValue]",
+            ],
+            Grant::SnsDeleteEndpoint | Grant::SnsPublish => &[
+                "!If [HasIosPush, !Join [\"\", [!Select [0, !Split [\":app/\", !Sub \"${IosPlatformApplicationArn}:app/-\"]], \":endpoint/\", !Select [1, !Split [\":app/\", !Sub \"${IosPlatformApplicationArn}:app/-\"]], \"/*\"]], !Ref AWS::NoValue]",
+                "!If [HasAndroidPush, !Join [\"\", [!Select [0, !Split [\":app/\", !Sub \"${AndroidPlatformApplicationArn}:app/-\"]], \":endpoint/\", !Select [1, !Split [\":app/\", !Sub \"${AndroidPlatformApplicationArn}:app/-\"]], \"/*\"]], !Ref AWS::NoValue]",
+            ],
+            Grant::SqsSendToDeadLetterQueue => &["!GetAtt OutboxDeadLetterQueue.Arn"],
+            _ => &["!GetAtt Table.Arn"],
         }
     }
 
@@ -244,11 +250,53 @@ impl Grant {
     }
 }
 
-/// The function resources of template.yaml, between its `BEGIN`/`END` marker lines.
+/// The function resources of template.yaml, between its `BEGIN`/`END` marker lines: per
+/// endpoint its function, log group, role and alarms.
 pub fn render_template_functions(endpoints: &[Endpoint]) -> String {
     let mut out = String::new();
     for e in endpoints {
         render_function(&mut out, e);
+        render_log_group(&mut out, e);
+        render_role(&mut out, e);
+        for (metric, what) in ALARMS {
+            render_alarm(&mut out, e, metric, what);
+        }
+    }
+    out
+}
+
+/// The Makefile's targets, between its `BEGIN`/`END` lines: `sam build` makes
+/// `build-<logical id>` for each function, and scripts/sam-artifact builds every binary in one
+/// cargo invocation and copies that function's.
+pub fn render_makefile_targets(endpoints: &[Endpoint]) -> String {
+    let mut out = String::new();
+    for e in endpoints {
+        let _ = write!(
+            out,
+            "build-{id}:\n\t@scripts/sam-artifact {name} \"$(ARTIFACTS_DIR)\"\n",
+            id = e.logical_id,
+            name = e.name,
+        );
+    }
+    out
+}
+
+/// The HTTP API's per-route throttling, between the `BEGIN`/`END route settings` lines: the
+/// routes that take no credential (sign-in, registration, email links) get the public limits.
+pub fn render_route_settings(endpoints: &[Endpoint]) -> String {
+    let mut out = String::new();
+    for e in endpoints.iter().filter(|e| e.auth == Auth::Public) {
+        for r in e.routes {
+            let _ = write!(
+                out,
+                "        \"{method} {path}\":
+          ThrottlingBurstLimit: !Ref PublicRouteBurstLimit
+          ThrottlingRateLimit: !Ref PublicRouteRateLimit
+",
+                method = r.method,
+                path = r.path,
+            );
+        }
     }
     out
 }
@@ -260,13 +308,12 @@ fn render_function(out: &mut String, e: &Endpoint) {
   {id}:
     Type: AWS::Serverless::Function
     Metadata:
-      BuildMethod: rust-cargolambda
-      BuildProperties:
-        Binary: {name}
+      BuildMethod: makefile
     Properties:
       FunctionName: !Sub \"admit-${{Stage}}-{name}\"
       CodeUri: ./
       Description: {description}
+      Role: !GetAtt {id}Role.Arn
 ",
         id = e.logical_id,
         name = e.name,
@@ -277,6 +324,9 @@ fn render_function(out: &mut String, e: &Endpoint) {
     }
     if let Some((seconds, why)) = e.timeout {
         let _ = writeln!(out, "      # {why}\n      Timeout: {seconds}");
+    }
+    if e.trigger == Trigger::Outbox {
+        out.push_str(OUTBOX_INVOKE_CONFIG);
     }
     out.push_str("      Events:\n");
     match e.trigger {
@@ -299,31 +349,146 @@ fn render_function(out: &mut String, e: &Endpoint) {
         }
         Trigger::Outbox => out.push_str(OUTBOX_EVENTS),
     }
-    out.push_str("      Policies:\n        - Statement:\n");
-    for (actions, resources) in statements(e.grants) {
-        out.push_str("            - Effect: Allow\n              Action:\n");
-        for a in actions {
-            let _ = writeln!(out, "                - {a}");
+}
+
+fn render_log_group(out: &mut String, e: &Endpoint) {
+    let _ = write!(
+        out,
+        "
+  {id}LogGroup:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      LogGroupName: !Sub \"/aws/lambda/${{{id}}}\"
+      RetentionInDays: !Ref LogRetentionInDays
+",
+        id = e.logical_id,
+    );
+}
+
+/// The function's role: its own log streams, X-Ray (whose actions take no resource), and the
+/// statements of its grants.
+fn render_role(out: &mut String, e: &Endpoint) {
+    let _ = write!(
+        out,
+        "
+  {id}Role:
+    Type: AWS::IAM::Role
+    Properties:
+      Description: !Sub \"admit-${{Stage}}-{name}: what the endpoint table grants it\"
+      AssumeRolePolicyDocument:
+        Version: \"2012-10-17\"
+        Statement:
+          - Effect: Allow
+            Principal: {{ Service: lambda.amazonaws.com }}
+            Action: sts:AssumeRole
+      Policies:
+        - PolicyName: grants
+          PolicyDocument:
+            Version: \"2012-10-17\"
+            Statement:
+              - Effect: Allow
+                Action:
+                  - logs:CreateLogStream
+                  - logs:PutLogEvents
+                Resource:
+                  - !Sub \"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/aws/lambda/admit-${{Stage}}-{name}:log-stream:*\"
+              # X-Ray's actions apply to no resource: IAM takes only \"*\" for them.
+              - Effect: Allow
+                Action:
+                  - xray:PutTraceSegments
+                  - xray:PutTelemetryRecords
+                Resource: \"*\"
+",
+        id = e.logical_id,
+        name = e.name,
+    );
+    if e.trigger == Trigger::Outbox {
+        out.push_str(STREAM_STATEMENTS);
+    }
+    for (service, actions, resources) in statements(e.grants) {
+        let (indent, guard) = if service == Service::Sns {
+            // With no platform application given, push is off and the statement would name
+            // no resource: it is left out.
+            ("                ", true)
+        } else {
+            ("              ", false)
+        };
+        if guard {
+            out.push_str("              - !If\n                - HasPush\n");
         }
-        out.push_str("              Resource:\n");
+        let _ = writeln!(out, "{indent}- Effect: Allow\n{indent}  Action:");
+        for a in actions {
+            let _ = writeln!(out, "{indent}    - {a}");
+        }
+        let _ = writeln!(out, "{indent}  Resource:");
         for r in resources {
-            let _ = writeln!(out, "                - {r}");
+            let _ = writeln!(out, "{indent}    - {r}");
+        }
+        if guard {
+            out.push_str("                - !Ref AWS::NoValue\n");
         }
     }
 }
 
-/// The policy's statements, (actions, resources) each: one for the table, one for every index
-/// queried, and one per other resource, in that order.
-fn statements(grants: &[Grant]) -> Vec<(Vec<&'static str>, Vec<&'static str>)> {
-    let mut out: Vec<(Service, &'static str, Vec<&'static str>, Vec<&'static str>)> = Vec::new();
+/// The alarms every function has: the metric, and what it means to the operator.
+const ALARMS: [(&str, &str); 2] = [
+    (
+        "Errors",
+        "failed an invocation (a crash or a timeout; the errors it answers are not counted)",
+    ),
+    (
+        "Throttles",
+        "was throttled (the account's or its own concurrency limit was reached)",
+    ),
+];
+
+fn render_alarm(out: &mut String, e: &Endpoint, metric: &str, what: &str) {
+    let _ = write!(
+        out,
+        "
+  {id}{metric}Alarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmName: !Sub \"admit-${{Stage}}-{name}-{lower}\"
+      AlarmDescription: !Sub \"admit-${{Stage}}-{name} {what}. docs/deploy.md, Alarms.\"
+      Namespace: AWS/Lambda
+      MetricName: {metric}
+      Dimensions:
+        - Name: FunctionName
+          Value: !Ref {id}
+      Statistic: Sum
+      Period: 300
+      EvaluationPeriods: 1
+      Threshold: 1
+      ComparisonOperator: GreaterThanOrEqualToThreshold
+      TreatMissingData: notBreaching
+      AlarmActions:
+        - !Ref AlarmTopic
+",
+        id = e.logical_id,
+        name = e.name,
+        lower = metric.to_ascii_lowercase(),
+    );
+}
+
+/// The policy's statements, (service, actions, resources) each: one for the table, one for
+/// every index queried, and one per other resource, in that order.
+fn statements(grants: &[Grant]) -> Vec<(Service, Vec<&'static str>, Vec<&'static str>)> {
+    type Group = (
+        Service,
+        &'static [&'static str],
+        Vec<&'static str>,
+        Vec<&'static str>,
+    );
+    let mut out: Vec<Group> = Vec::new();
     let mut sorted = grants.to_vec();
     sorted.sort_by_key(|g| g.service());
     for g in sorted {
         // Every index query is one statement (one action on a list of indexes).
-        let group = if g.service() == Service::Index {
-            "index"
+        let group: &'static [&'static str] = if g.service() == Service::Index {
+            &["index"]
         } else {
-            g.resource()
+            g.resources()
         };
         match out
             .iter_mut()
@@ -333,14 +498,16 @@ fn statements(grants: &[Grant]) -> Vec<(Vec<&'static str>, Vec<&'static str>)> {
                 if !actions.contains(&g.action()) {
                     actions.push(g.action());
                 }
-                if !resources.contains(&g.resource()) {
-                    resources.push(g.resource());
+                for r in g.resources() {
+                    if !resources.contains(r) {
+                        resources.push(r);
+                    }
                 }
             }
-            None => out.push((g.service(), group, vec![g.action()], vec![g.resource()])),
+            None => out.push((g.service(), group, vec![g.action()], g.resources().to_vec())),
         }
     }
-    out.into_iter().map(|(_, _, a, r)| (a, r)).collect()
+    out.into_iter().map(|(s, _, a, r)| (s, a, r)).collect()
 }
 
 /// `Api` for a function's only route, else the method (`Get`, `Post`, ...).
@@ -381,6 +548,38 @@ const OUTBOX_EVENTS: &str = r#"        Outbox:
           Properties:
             Schedule: rate(5 minutes)
             Description: Delivers outbox messages still pending after the stream gave up
+            # A sweep that cannot run is retried twice within its interval, then recorded in the
+            # dead-letter queue (the next sweep covers the same messages).
+            RetryPolicy:
+              MaximumRetryAttempts: 2
+              MaximumEventAgeInSeconds: 240
+            DeadLetterConfig:
+              Arn: !GetAtt OutboxDeadLetterQueue.Arn
+"#;
+
+/// The dispatcher's asynchronous invocations (the sweep): failures to the dead-letter queue.
+const OUTBOX_INVOKE_CONFIG: &str = r#"      EventInvokeConfig:
+        MaximumRetryAttempts: 2
+        MaximumEventAgeInSeconds: 240
+        DestinationConfig:
+          OnFailure:
+            Type: SQS
+            Destination: !GetAtt OutboxDeadLetterQueue.Arn
+"#;
+
+/// What Lambda's event source mapping needs to read the table's stream for the dispatcher.
+const STREAM_STATEMENTS: &str = r#"              - Effect: Allow
+                Action:
+                  - dynamodb:DescribeStream
+                  - dynamodb:GetRecords
+                  - dynamodb:GetShardIterator
+                Resource:
+                  - !GetAtt Table.StreamArn
+              - Effect: Allow
+                Action:
+                  - dynamodb:ListStreams
+                Resource:
+                  - !Sub "${Table.Arn}/stream/*"
 "#;
 
 /// The `paths` of docs/openapi.yaml, between its `BEGIN`/`END` marker lines: every route
@@ -501,6 +700,10 @@ pub fn splice(text: &str, begin: &str, end: &str, body: &str) -> Option<String> 
 
 pub const TEMPLATE_BEGIN: &str = "# BEGIN functions";
 pub const TEMPLATE_END: &str = "# END functions";
+pub const MAKEFILE_BEGIN: &str = "# BEGIN functions";
+pub const MAKEFILE_END: &str = "# END functions";
+pub const ROUTE_SETTINGS_BEGIN: &str = "# BEGIN route settings";
+pub const ROUTE_SETTINGS_END: &str = "# END route settings";
 pub const DOC_BEGIN: &str = "<!-- BEGIN routes";
 pub const DOC_END: &str = "<!-- END routes";
 

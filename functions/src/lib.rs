@@ -388,6 +388,26 @@ mod generated {
     }
 
     #[test]
+    fn generated_makefile_targets() {
+        keep(
+            "Makefile",
+            MAKEFILE_BEGIN,
+            MAKEFILE_END,
+            &render_makefile_targets(ENDPOINTS),
+        );
+    }
+
+    #[test]
+    fn generated_route_settings() {
+        keep(
+            "template.yaml",
+            ROUTE_SETTINGS_BEGIN,
+            ROUTE_SETTINGS_END,
+            &render_route_settings(ENDPOINTS),
+        );
+    }
+
+    #[test]
     fn generated_openapi_paths() {
         keep(
             "docs/openapi.yaml",

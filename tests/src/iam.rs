@@ -43,7 +43,7 @@ pub fn hold(grant: Grant) {
             "IAM: {function} calls {} on {} but its policy does not grant it \
              (add {grant:?} to its row in functions/src/lib.rs, then run scripts/generate)",
             grant.action(),
-            grant.resource()
+            grant.resources().join(", ")
         );
     }
     let new = seen()

@@ -13,3 +13,4 @@
 mod conformance;
 mod layering;
 mod routes_and_docs;
+mod template_policies;

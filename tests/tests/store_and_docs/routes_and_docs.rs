@@ -6,7 +6,7 @@
 use admit_functions::ENDPOINTS;
 use std::collections::BTreeSet;
 
-fn root() -> std::path::PathBuf {
+pub(crate) fn root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
@@ -63,11 +63,14 @@ fn template_and_route_table_agree() {
         })
         .collect();
     assert_eq!(template_routes(), table);
-    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let makefile = std::fs::read_to_string(root().join("Makefile")).unwrap();
     for e in ENDPOINTS {
         assert!(
-            text.contains(&format!("Binary: {}\n", e.name)),
-            "{} builds binary {}",
+            makefile.contains(&format!(
+                "build-{}:\n\t@scripts/sam-artifact {} ",
+                e.logical_id, e.name
+            )),
+            "sam build makes {} from binary {}",
             e.logical_id,
             e.name
         );
