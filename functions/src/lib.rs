@@ -14,6 +14,7 @@ pub mod endpoint;
 #[macro_use]
 mod table;
 
+pub mod gateway;
 pub use endpoint::{Auth, Endpoint, Family, Grant, PathParams, Route, Trigger};
 
 /// What a binary's `main` returns (the Lambda runtime's error type).

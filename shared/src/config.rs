@@ -129,9 +129,20 @@ impl Config {
 
     /// Reads the configuration through `get`; required values missing or any value malformed
     /// is an error naming the variable.
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        // The SDK reads these itself, and panics on a request when one is set but empty (as
+        // `sam local` leaves a variable the template declares and nobody sets): refuse at start.
+        for k in AWS_ENDPOINT_VARIABLES {
+            if let Some(v) = lookup(k) {
+                if web_url(Some(v.clone()), k).is_err() || v.trim() != v {
+                    return Err(ConfigError(format!(
+                        "{k}={v:?} is not an http(s) URL: unset it, or give the AWS endpoint to use (an emulator's)"
+                    )));
+                }
+            }
+        }
         let get = |k: &str| {
-            get(k)
+            lookup(k)
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
@@ -169,6 +180,14 @@ impl Config {
     }
 }
 
+/// The endpoint settings of the AWS SDK that admit's clients read.
+const AWS_ENDPOINT_VARIABLES: [&str; 4] = [
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_SES",
+    "AWS_ENDPOINT_URL_SNS",
+];
+
 /// An optional absolute http(s) URL without spaces; empty when unset.
 fn web_url(value: Option<String>, name: &str) -> Result<String, ConfigError> {
     let Some(v) = value else {
@@ -197,6 +216,20 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn an_aws_endpoint_set_but_empty_is_refused_at_start() {
+        let base = [("ADMIT_TABLE", "t"), ("ADMIT_MAIL_FROM", "a@b.co")];
+        for bad in ["", " ", "localhost:4566", "http://"] {
+            let mut pairs = base.to_vec();
+            pairs.push(("AWS_ENDPOINT_URL_SES", bad));
+            let e = Config::from_lookup(lookup(&pairs)).unwrap_err();
+            assert!(e.0.contains("AWS_ENDPOINT_URL_SES"), "{bad:?}: {e}");
+        }
+        let mut pairs = base.to_vec();
+        pairs.push(("AWS_ENDPOINT_URL", "http://172.17.0.1:4566"));
+        assert!(Config::from_lookup(lookup(&pairs)).is_ok());
     }
 
     #[test]
