@@ -19,14 +19,15 @@
 )]
 
 use admit_functions::{Auth, Endpoint, Family, Trigger, ENDPOINTS};
+mod cloud;
+
 use admit_tests::{emulator_endpoint, emulator_mail, http_request, temp_dir};
+use cloud::{dynamodb, ses_verify, World, PASSWORD};
 use serde_json::{json, Value};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-const PASSWORD: &str = "Lambda-Emulator-1";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -239,108 +240,23 @@ fn assert_family_error(e: &Endpoint, route: &str, got: &(u16, String, Value)) {
     }
 }
 
-/// A raw DynamoDB call to the emulator (its JSON protocol; moto reads the region from the
-/// credential scope and checks no signature).
-fn dynamodb(target: &str, body: &Value) -> Value {
-    let (status, out) = http_request(
-        &format!("{}/", emulator_endpoint()),
-        "POST",
-        &[
-            ("x-amz-target", &format!("DynamoDB_20120810.{target}")),
-            ("content-type", "application/x-amz-json-1.0"),
-            (
-                "authorization",
-                "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
-            ),
-        ],
-        Some(&body.to_string()),
-    );
-    assert_eq!(status, 200, "{target}: {out}");
-    out
-}
-
-/// Verifies a sender address in the emulator's SES (its query protocol), as an operator does
-/// in a new account before the stage sends anything.
-fn ses_verify(address: &str) {
-    let body = format!("Action=VerifyEmailIdentity&Version=2010-12-01&EmailAddress={address}");
-    let (status, out) = http_request(
-        &format!("{}/", emulator_endpoint()),
-        "POST",
-        &[
-            ("content-type", "application/x-www-form-urlencoded"),
-            (
-                "authorization",
-                "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ses/aws4_request, SignedHeaders=host, Signature=0",
-            ),
-        ],
-        Some(&body),
-    );
-    assert_eq!(status, 200, "VerifyEmailIdentity: {out}");
-}
-
-/// The operator commands, on the emulator's table.
-fn admit(table: &str, args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_admit"))
-        .args(args)
-        .args(["--store", "dynamodb", "--table", table])
-        .env("AWS_ENDPOINT_URL", emulator_endpoint())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .expect("run admit");
-    assert!(
-        out.status.success(),
-        "admit {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
-
 #[test]
 #[ignore = "needs the Lambda emulator and the built functions: run by ./scripts/test"]
 fn every_function_binary_answers_its_events_under_the_lambda_emulator() {
-    let id = &admit_shared::domain::secrets::random_hex_id()[..10];
-    let table = format!("admit-rie-{id}");
-    let status = Command::new(env!("CARGO_BIN_EXE_admit"))
-        .args(["table", "create", "--table", &table])
-        .env("AWS_ENDPOINT_URL", emulator_endpoint())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let company = admit(&table, &["company", "create", "--name", "Lambda Co"])["companyId"].clone();
-    let company = company.as_u64().expect("company id").to_string();
-    let admin = format!("admin-{id}@lambda.example");
-    admit(
-        &table,
-        &[
-            "user",
-            "create",
-            "--email",
-            &admin,
-            "--password",
-            PASSWORD,
-            "--first",
-            "Ada",
-            "--last",
-            "Admin",
-            "--company",
-            &company,
-            "--role",
-            "admin",
-        ],
-    );
+    let endpoint = emulator_endpoint();
+    let World {
+        id,
+        table,
+        company,
+        admin,
+    } = World::new(&endpoint, "rie");
     let env = template_environment(&table);
     let sender = &env
         .iter()
         .find(|(k, _)| k == "ADMIT_MAIL_FROM")
         .expect("a sender")
         .1;
-    ses_verify(sender);
+    ses_verify(&endpoint, sender);
     let dir = temp_dir("rie");
     let row = |name: &str| ENDPOINTS.iter().find(|e| e.name == name).unwrap();
 
@@ -437,6 +353,7 @@ fn every_function_binary_answers_its_events_under_the_lambda_emulator() {
 
     // The dispatcher: the stream event Lambda sends for the outbox insert delivers the email.
     let items = dynamodb(
+        &endpoint,
         "Scan",
         &json!({
             "TableName": table,
