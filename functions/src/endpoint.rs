@@ -91,11 +91,11 @@ pub const fn route(method: &'static str, path: &'static str, summary: &'static s
 /// The vendor's API families, and the two kinds of endpoint that are neither.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
-    /// `/rest/...`: the auth-token or API-key headers, `{status, data, exception}` bodies.
+    /// `/rest/...`: the auth-token or API-key headers, `{errorCode, errorMsg, exception}` errors.
     NextInteract,
-    /// `/api/users/...`, `/api/businesses/...`: bearer or cookie sessions, problem bodies.
+    /// `/api/users/...`, `/api/businesses/...`: bearer or cookie sessions, `{Status, Error, Message}` errors.
     Platform,
-    /// `/api/rest/v1/management/...`: the site's API key, `{error, code}` bodies.
+    /// `/api/rest/v1/management/...`: a bearer session of the site's admin, `{message}` errors.
     Site,
     /// HTML pages that email links open.
     Page,
@@ -122,20 +122,6 @@ pub enum Auth {
     Bearer,
     /// Not called through the API.
     Internal,
-}
-
-impl Auth {
-    /// The OpenAPI security requirements (alternatives), by the schemes' names.
-    fn security(self) -> &'static [&'static str] {
-        match self {
-            Auth::Public | Auth::Internal => &[],
-            Auth::Session => &["authToken"],
-            Auth::OptionalSession => &["authToken", ""],
-            Auth::AdminKey | Auth::CompanyKey => &["companyApiKey"],
-            Auth::PlatformSession => &["bearer", "sessionCookie"],
-            Auth::Bearer => &["bearer"],
-        }
-    }
 }
 
 /// What invokes a function.
@@ -581,92 +567,6 @@ const STREAM_STATEMENTS: &str = r#"              - Effect: Allow
                 Resource:
                   - !Sub "${Table.Arn}/stream/*"
 "#;
-
-/// The `paths` of docs/openapi.yaml, between its `BEGIN`/`END` marker lines: every route
-/// under its path, with its operation id (the function, and the method when the function
-/// serves several routes), summary, family tag, path parameters, security and responses (the
-/// schemes and the families' error answers are the document's `components`).
-pub fn render_openapi_paths(endpoints: &[Endpoint]) -> String {
-    let mut paths: Vec<&str> = Vec::new();
-    for r in endpoints.iter().flat_map(|e| e.routes) {
-        if !paths.contains(&r.path) {
-            paths.push(r.path);
-        }
-    }
-    let mut out = String::new();
-    for path in paths {
-        let _ = writeln!(out, "  {path}:");
-        let params: Vec<&str> = path
-            .split('/')
-            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .collect();
-        if !params.is_empty() {
-            out.push_str("    parameters:\n");
-            for p in params {
-                let _ = write!(
-                    out,
-                    "      - name: {p}\n        in: path\n        required: true\n        schema:\n          type: string\n"
-                );
-            }
-        }
-        for e in endpoints {
-            for r in e.routes.iter().filter(|r| r.path == path) {
-                render_operation(&mut out, e, r);
-            }
-        }
-    }
-    out
-}
-
-fn render_operation(out: &mut String, e: &Endpoint, r: &Route) {
-    let id = if e.routes.len() == 1 {
-        e.name.to_string()
-    } else {
-        format!("{}_{}", e.name, r.method.to_ascii_lowercase())
-    };
-    let (tag, error) = match e.family {
-        Family::NextInteract => ("NextInteract", "NextInteractError"),
-        Family::Platform => ("Platform", "PlatformError"),
-        Family::Site => ("Site", "SiteError"),
-        Family::Page | Family::Event => ("Pages", "PageError"),
-    };
-    let _ = write!(
-        out,
-        "    {method}:\n      operationId: {id}\n      summary: {summary}\n      tags: [{tag}]\n",
-        method = r.method.to_ascii_lowercase(),
-        summary = yaml_text(r.summary),
-    );
-    let security = e.auth.security();
-    if security.is_empty() {
-        out.push_str("      security: []\n");
-    } else {
-        out.push_str("      security:\n");
-        for s in security {
-            if s.is_empty() {
-                out.push_str("        - {}\n");
-            } else {
-                let _ = writeln!(out, "        - {s}: []");
-            }
-        }
-    }
-    let media = if e.family == Family::Page {
-        "text/html"
-    } else {
-        "application/json"
-    };
-    let _ = write!(
-        out,
-        "      responses:\n        \"200\":\n          description: Done\n          content:\n            {media}: {{}}\n        default:\n          $ref: \"#/components/responses/{error}\"\n"
-    );
-}
-
-/// A one-line YAML string, quoted.
-fn yaml_text(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-pub const OPENAPI_BEGIN: &str = "# BEGIN paths";
-pub const OPENAPI_END: &str = "# END paths";
 
 /// The route table of docs/api.md, between its `BEGIN`/`END` marker lines.
 pub fn render_routes_doc(endpoints: &[Endpoint]) -> String {

@@ -409,16 +409,6 @@ mod generated {
     }
 
     #[test]
-    fn generated_openapi_paths() {
-        keep(
-            "docs/openapi.yaml",
-            OPENAPI_BEGIN,
-            OPENAPI_END,
-            &render_openapi_paths(ENDPOINTS),
-        );
-    }
-
-    #[test]
     fn generated_api_routes() {
         keep(
             "docs/api.md",

@@ -12,6 +12,8 @@
 
 pub mod conformance;
 pub mod iam;
+pub mod openapi;
+pub mod seeds;
 
 use admit_shared::config::Config;
 use admit_shared::ports::clock::ManualClock;
@@ -276,6 +278,13 @@ pub fn read(resp: Response<Body>) -> (u16, Value) {
     (status, body)
 }
 
+/// `read`, and the answer is what docs/openapi.yaml says the operation answers.
+pub fn read_as(operation_id: &str, resp: Response<Body>) -> (u16, Value) {
+    let got = read(resp);
+    openapi::assert_conforms(operation_id, got.0, &got.1);
+    got
+}
+
 /// Every error answer's status is the one the registry gives its exception (so a use case can
 /// never answer an exception with another status). Called on every response a test reads.
 pub fn status_is_the_registrys(status: u16, body: &Value) {
@@ -499,7 +508,8 @@ impl Store for FaultyStore {
 /// loginUser through its handler: status and body.
 pub async fn login(app: &App, email: &str, password: &str) -> (u16, Value) {
     let body = json!({"emailAddress": email, "password": password}).to_string();
-    read(
+    read_as(
+        "login_user",
         admit_functions::login_user::handler(
             app,
             gateway_request("POST", "/rest/user/login", &[], Some(&body)),

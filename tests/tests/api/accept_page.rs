@@ -9,7 +9,8 @@ use admit_shared::usecases::outbox;
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
 use admit_tests::{
-    auth_token, captured_mail, emulator_mail, gateway_request, read, Backend, FaultyStore, TestApp,
+    auth_token, captured_mail, emulator_mail, gateway_request, read_as, Backend, FaultyStore,
+    TestApp,
 };
 use lambda_http::{Body, RequestExt, Response};
 use serde_json::json;
@@ -176,7 +177,11 @@ async fn invite_jane(t: &TestApp, rep: &str, email: &str) -> String {
         Some(&body.to_string()),
     );
     assert_eq!(
-        read(admit_functions::invite_mi_user::handler(&t.app, req).await).0,
+        read_as(
+            "invite_mi_user",
+            admit_functions::invite_mi_user::handler(&t.app, req).await
+        )
+        .0,
         200
     );
     latest_link(t, email).await
@@ -409,7 +414,11 @@ async fn an_unverified_account_gets_the_password_chosen_on_the_page() {
         Some(&body.to_string()),
     );
     assert_eq!(
-        read(admit_functions::self_register_mi_user::handler(app, req).await).0,
+        read_as(
+            "self_register_mi_user",
+            admit_functions::self_register_mi_user::handler(app, req).await
+        )
+        .0,
         200
     );
     let token = token_of(&invite(&t, "squat@example.com", None).await);

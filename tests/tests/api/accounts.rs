@@ -6,7 +6,9 @@ use admit_shared::records::{membership, ApiKeyType, Role, Status};
 use admit_shared::usecases::outbox;
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
-use admit_tests::{assert_error, auth_token, gateway_request, login, read, Backend, TestApp};
+use admit_tests::{
+    assert_error, auth_token, gateway_request, login, read, read_as, Backend, TestApp,
+};
 use lambda_http::RequestExt;
 use serde_json::{json, Value};
 
@@ -249,7 +251,11 @@ async fn whoever_proves_the_address_wins_a_squatted_account() {
         Some(r#"{"platform": "ios", "deviceToken": "mallorys-phone"}"#),
     );
     assert_eq!(
-        read(admit_functions::register_device::handler(app, phone).await).0,
+        read_as(
+            "register_device",
+            admit_functions::register_device::handler(app, phone).await
+        )
+        .0,
         200
     );
     let rep = auth_token(app, REP.0, REP.1).await;
@@ -284,7 +290,10 @@ async fn whoever_proves_the_address_wins_a_squatted_account() {
         None,
     );
     assert_error(
-        &read(admit_functions::logout_user::handler(app, logout).await),
+        &read_as(
+            "logout_user",
+            admit_functions::logout_user::handler(app, logout).await,
+        ),
         401,
         "WSInvalidAuthTokenException",
     );
@@ -424,7 +433,10 @@ async fn a_password_reset_proves_the_address_and_revokes_every_session() {
         None,
     );
     assert_error(
-        &read(admit_functions::logout_user::handler(app, logout).await),
+        &read_as(
+            "logout_user",
+            admit_functions::logout_user::handler(app, logout).await,
+        ),
         401,
         "WSInvalidAuthTokenException",
     );

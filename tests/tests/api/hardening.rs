@@ -8,7 +8,7 @@ use admit_shared::usecases::activity_report::{
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
 use admit_tests::{
-    assert_error, auth_token, both_backends, gateway_request, gateway_request_with_query, read,
+    assert_error, auth_token, both_backends, gateway_request, gateway_request_with_query, read_as,
     Backend, TestApp,
 };
 use chrono::Duration;
@@ -61,7 +61,10 @@ async fn non_ascii_cursor_scenario(backend: Backend) {
                 None,
                 query,
             );
-            read(admit_functions::list_notifications::handler(app, req).await)
+            read_as(
+                "list_notifications",
+                admit_functions::list_notifications::handler(app, req).await,
+            )
         }
     };
     // "aéb": four bytes, an even length, a character across the second byte boundary.
@@ -184,7 +187,8 @@ async fn capped_count_scenario(backend: Backend) {
     })
     .to_string();
     let auth = format!("Bearer {token}");
-    let (status, page) = read(
+    let (status, page) = read_as(
+        "user_activity_report",
         admit_functions::user_activity_report::handler(
             app,
             gateway_request(
@@ -212,7 +216,8 @@ async fn login_with(app: &App, headers: &[(&str, &str)], set_cookie: Option<bool
         body["setCookie"] = json!(c);
     }
     let body = body.to_string();
-    read(
+    read_as(
+        "login_user",
         admit_functions::login_user::handler(
             app,
             gateway_request("POST", "/rest/user/login", headers, Some(&body)),
@@ -272,7 +277,10 @@ async fn settings(app: &App, business: u64, headers: &[(&str, &str)]) -> (u16, V
         gateway_request("GET", "/api/businesses/1/settings", headers, None).with_path_parameters(
             std::collections::HashMap::from([("BusinessID".to_string(), business.to_string())]),
         );
-    read(admit_functions::get_business_settings::handler(app, req).await)
+    read_as(
+        "get_business_settings",
+        admit_functions::get_business_settings::handler(app, req).await,
+    )
 }
 
 async fn cross_site_cookie_scenario(backend: Backend) {

@@ -6,7 +6,7 @@ use admit_shared::ports::store::{Index, Key, Query, SortKey, Update};
 use admit_shared::records::user::user_key;
 use admit_shared::records::{ApiKeyType, Role};
 use admit_shared::usecases::provision::{self, NewUser};
-use admit_tests::{assert_error, gateway_request, read, Backend, TestApp};
+use admit_tests::{assert_error, gateway_request, read, read_as, Backend, TestApp};
 use serde_json::{json, Value};
 
 const EMAIL: &str = "Aaron@Interact.Technology";
@@ -49,7 +49,8 @@ async fn fixture(backend: Backend) -> Fixture {
 }
 
 async fn login(f: &Fixture, body: &str) -> (u16, Value) {
-    read(
+    read_as(
+        "login_user",
         admit_functions::login_user::handler(
             &f.t.app,
             gateway_request("POST", "/rest/user/login", &[], Some(body)),
@@ -62,7 +63,8 @@ async fn logout(f: &Fixture, token: Option<&str>) -> (u16, Value) {
     let headers: Vec<(&str, &str)> = token
         .map(|t| vec![("x-nextinteract-authtoken", t)])
         .unwrap_or_default();
-    read(
+    read_as(
+        "logout_user",
         admit_functions::logout_user::handler(
             &f.t.app,
             gateway_request("POST", "/rest/user/logout", &headers, None),

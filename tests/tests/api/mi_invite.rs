@@ -6,62 +6,13 @@ use admit_shared::records::Role;
 use admit_shared::usecases::outbox;
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
-use admit_tests::{assert_error, auth_token, gateway_request, read, Backend, FaultyStore, TestApp};
+use admit_tests::{
+    assert_error, auth_token, gateway_request, read, read_as, Backend, FaultyStore, TestApp,
+};
 use serde_json::{json, Value};
 
 /// The example body, exactly as printed.
-const SEED_EXAMPLE: &str = r#"{
-  "companyId": 3,
-  "contact": {
-    "contactId": null,
-    "countryCode": null,
-    "firstname": "Doctor Invited By Rep",
-    "lastname": "McMullen",
-    "department": null,
-    "company": null,
-    "workAddress1": null,
-    "workAddress2": null,
-    "city": null,
-    "state": null,
-    "postCode": null,
-    "otherCountryCode": null,
-    "externalId": null,
-    "contactType": null,
-    "title": null,
-    "mobile": null,
-    "phone": null,
-    "otherPhone": null,
-    "contactProfession": null,
-    "contactSpecialty": null,
-    "contactCategory": null,
-    "email1": "aaron@interact.technology",
-    "email2": null,
-    "workAddress3": null,
-    "ownedBy": null,
-    "notes": null,
-    "facebookId": null,
-    "dateOfBirth": null,
-    "webPage": null,
-    "otherAddress1": null,
-    "otherAddress2": null,
-    "otherAddress3": null,
-    "otherCity": null,
-    "otherState": null,
-    "otherPostcode": null,
-    "faxNumber": null,
-    "twitterId": null
-  },
-  "inviteTeams": [
-    {
-      "teamId": 22,
-      "teamName": "Equity Investments"
-    },
-    {
-      "teamId": 21,
-      "teamName": "Property Investments"
-    }
-  ]
-}"#;
+const SEED_EXAMPLE: &str = admit_tests::seeds::MI_INVITE;
 
 const REP: (&str, &str) = ("rep@interact.technology", "Rep-pass-2026");
 const MEMBER: (&str, &str) = ("member@interact.technology", "Member-pass-1");
@@ -117,7 +68,8 @@ async fn invite(app: &App, token: Option<&str>, body: &str) -> (u16, Value) {
     let headers: Vec<(&str, &str)> = token
         .map(|t| vec![("x-nextinteract-authtoken", t)])
         .unwrap_or_default();
-    read(
+    read_as(
+        "invite_mi_user",
         admit_functions::invite_mi_user::handler(
             app,
             gateway_request("POST", "/rest/user/miinvite", &headers, Some(body)),
@@ -133,11 +85,15 @@ async fn preview(app: &App, token: &str) -> (u16, Value) {
             "token".to_string(),
             token.to_string(),
         )]));
-    read(admit_functions::get_mi_invitation::handler(app, req).await)
+    read_as(
+        "get_mi_invitation",
+        admit_functions::get_mi_invitation::handler(app, req).await,
+    )
 }
 
 async fn accept(app: &App, body: Value) -> (u16, Value) {
-    read(
+    read_as(
+        "accept_mi_invitation",
         admit_functions::accept_mi_invitation::handler(
             app,
             gateway_request(

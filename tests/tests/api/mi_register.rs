@@ -7,102 +7,19 @@ use admit_shared::records::{ApiKeyType, Role};
 use admit_shared::usecases::outbox;
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
-use admit_tests::{assert_error, gateway_request, login, read, Backend, FaultyStore, TestApp};
+use admit_tests::{
+    assert_error, gateway_request, login, read, read_as, Backend, FaultyStore, TestApp,
+};
 use serde_json::{json, Value};
 
 const V1_KEY: &str = "708a5f7f-5016-4a89-a0d5-df6ba77ffdd2";
 const V5_KEY: &str = "SOMEAPIKEY";
 
 /// The version 1 example, exactly as printed.
-const V1_EXAMPLE: &str = r#"{
-"version": 1,
-"password": "mypassword",
-"apiKey": "708a5f7f-5016-4a89-a0d5-df6ba77ffdd2",
-"emailAddress": "aaron@interact.technology",
-"firstName": "Aaron Web Service Test",
-"lastName": "McMullen"
-}"#;
+const V1_EXAMPLE: &str = admit_tests::seeds::SELF_REGISTER_V1;
 
 /// The version 5 example as printed, but for the page's curly quotes around `condition`.
-const V5_EXAMPLE: &str = r#"{
-"uInteractTsAndCs": "Y",
-"uSAMTrackingConsent": "Y",
-"uiCloudConsent": "Y",
-"uGoogleConsent": "Y",
-"uFacebookConsent": "Y",
-"storeContactIdentifiers": false,
-"version": 5,
-"apiKey": "SOMEAPIKEY",
-"emailAddress": "test@yopmail.com",
-"firstName": "My Test",
-"lastName": "User",
-"password": "Pa55word",
-"qrAccessCode": "ACCESSCODE",
-"qrAccessCodes" : ["Access1", "Access2"],
-"contactDetails": {
-"countryCode": "AU",
-"otherCountryCode": "NZ",
-"contactProfession": "Doctor",
-"contactSpecialty": "Gastroenterology",
-"contactCategory": "My CRM Category",
-"primaryMobile": "0405112233",
-"externalId": "ABC987-D875356",
-"title": "Lord",
-"firstname": "My Test",
-"lastname": "User",
-"mobile": "041234567",
-"phone": "0411223344",
-"otherPhone": "02 9988776633",
-"department": "IT",
-"email1": "test@yopmail.com",
-"company": "INTERACT Technology",
-"city": "Sydney",
-"state": "AU-NSW",
-"postCode": "2031",
-"ownedBy": "Someone",
-"notes": "A lovely fella",
-"facebookId": "catherder31",
-"dateOfBirth": "31/07/1982",
-"otherAddress1": "Other address 1",
-"otherAddress2": "Other address 2",
-"otherAddress3": "Other address 3",
-"otherCity": "Auckland",
-"otherState": "AU-QLD",
-"otherPostcode": "2000",
-"faxNumber": "02 12345678",
-"wallConsent1": "My wall consent 1",
-"wallConsent2": "My wall consent 2",
-"wallConsent3": "My wall consent 3",
-"wallConsent4": "My wall consent 4",
-"wallConsent5": "My wall consent 5",
-"wallConsent6": "My wall consent 6",
-"eventConsent1": "My event consent 1",
-"eventConsent2": "My event consent 2",
-"eventConsent3": "My event consent 3",
-"eventConsent4": "My event consent 4",
-"additional1": "Additional 1",
-"additional2": "Additional 2",
-"additional3": "Additional 3",
-"lead": "My lead",
-"representativeName": "Rep Name"
-},
-"title": 1,
-"countryCode": "AU",
-"profession": 1,
-"specialty": 9,
-"condition": 2,
-"otherTitle": "Sir",
-"otherProfession": "Ventriloquist",
-"otherSpecialty": "Cat Herder",
-"validationFields": [
-{
-"id": 1,
-"value": "ABC0123456789"
-}
-],
-"sendWelcomeEmail": true,
-"dietaryRequirements": "Halal"
-}"#;
+const V5_EXAMPLE: &str = admit_tests::seeds::SELF_REGISTER_V5;
 
 const OK: (u16, &str) = (200, "MI User self-registered.");
 
@@ -140,7 +57,8 @@ async fn world(backend: Backend) -> TestApp {
 }
 
 async fn register(app: &App, body: &str) -> (u16, Value) {
-    read(
+    read_as(
+        "self_register_mi_user",
         admit_functions::self_register_mi_user::handler(
             app,
             gateway_request("POST", "/rest/user/mi/selfregister", &[], Some(body)),
@@ -499,7 +417,8 @@ async fn storage_and_password_failures_are_service_exceptions() {
         .unwrap();
     let body =
         json!({"emailAddress": "s@interact.technology", "password": "Passw0rd!"}).to_string();
-    let got = read(
+    let got = read_as(
+        "login_user",
         admit_functions::login_user::handler(
             &app,
             gateway_request("POST", "/rest/user/login", &[], Some(&body)),
@@ -572,7 +491,10 @@ async fn profile(app: &App, key: &str, user: &str) -> (u16, Value) {
         "userId".to_string(),
         user.to_string(),
     )]));
-    read(admit_functions::get_member_profile::handler(app, req).await)
+    read_as(
+        "get_member_profile",
+        admit_functions::get_member_profile::handler(app, req).await,
+    )
 }
 
 #[tokio::test]

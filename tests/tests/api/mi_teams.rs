@@ -10,7 +10,8 @@ use admit_shared::usecases::outbox;
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
 use admit_tests::{
-    assert_error, auth_token, emulator_data, gateway_request, read, Backend, FaultyStore, TestApp,
+    assert_error, auth_token, emulator_data, gateway_request, read_as, Backend, FaultyStore,
+    TestApp,
 };
 use serde_json::{json, Value};
 
@@ -111,7 +112,8 @@ async fn world(backend: Backend) -> World {
 
 async fn assign_with(app: &App, key: Option<&str>, body: &str) -> (u16, Value) {
     let headers: Vec<(&str, &str)> = key.map(|k| vec![(KEY_HEADER, k)]).unwrap_or_default();
-    read(
+    read_as(
+        "assign_member_to_teams",
         admit_functions::assign_member_to_teams::handler(
             app,
             gateway_request(
@@ -136,7 +138,10 @@ async fn register_device(app: &App, token: &str, body: Value) -> (u16, Value) {
         &[("x-nextinteract-authtoken", token)],
         Some(&body.to_string()),
     );
-    read(admit_functions::register_device::handler(app, req).await)
+    read_as(
+        "register_device",
+        admit_functions::register_device::handler(app, req).await,
+    )
 }
 
 async fn list(app: &App, token: &str, query: &str) -> (u16, Value) {
@@ -151,19 +156,13 @@ async fn list(app: &App, token: &str, query: &str) -> (u16, Value) {
             .collect();
         req = req.with_query_string_parameters(params);
     }
-    read(admit_functions::list_notifications::handler(app, req).await)
+    read_as(
+        "list_notifications",
+        admit_functions::list_notifications::handler(app, req).await,
+    )
 }
 
-const SEED_RESPONSE: &str = r#"[
-    {
-        "teamId": 6,
-        "teamName": "Property Investments"
-    },
-    {
-        "teamId": 7,
-        "teamName": "Equity Investments"
-    }
-]"#;
+const SEED_RESPONSE: &str = admit_tests::seeds::ASSIGN_TEAMS_ANSWER;
 
 async fn member_teams(app: &App) -> Value {
     app.store
@@ -178,11 +177,7 @@ async fn seed_examples(backend: Backend) {
     let w = world(backend).await;
     let seed: Value = serde_json::from_str(SEED_RESPONSE).unwrap();
     // EXAMPLE WITHOUT NOTIFICATION, exactly as printed.
-    let got = assign(
-        &w,
-        "{\n        \"userId\" : 8,\n        \"teams\" : [6, 7]\n}",
-    )
-    .await;
+    let got = assign(&w, admit_tests::seeds::ASSIGN_TEAMS).await;
     assert_eq!(got, (200, seed.clone()));
     assert_eq!(member_teams(&w.t.app).await, json!([6, 7]));
     // Assigning teams the member already has is not an error.
@@ -213,10 +208,10 @@ async fn seed_examples(backend: Backend) {
     )
     .await
     .unwrap();
-    let got = assign(&w, "{\n        \"userId\" : 8,\n        \"teams\" : [6, 7],\n        \"sendNotification\" : true\n}").await;
+    let got = assign(&w, admit_tests::seeds::ASSIGN_TEAMS_NOTIFY).await;
     assert_eq!(got, (200, seed.clone()));
     // With notification and message.
-    let got = assign(&w, "{\n        \"userId\" : 8,\n        \"teams\" : [6, 7],\n        \"sendNotification\" : true,\n        \"notificationMsg\" : \"You have been assigned more content blah de blah\"\n}").await;
+    let got = assign(&w, admit_tests::seeds::ASSIGN_TEAMS_MESSAGE).await;
     assert_eq!(got, (200, seed));
 
     // Notification Centre: newest first.
@@ -487,7 +482,8 @@ async fn public_teams_for_admin_and_app_keys() {
                 .as_deref()
                 .map(|k| vec![(KEY_HEADER, k)])
                 .unwrap_or_default();
-            read(
+            read_as(
+                "get_public_mi_teams",
                 admit_functions::get_public_mi_teams::handler(
                     &app,
                     gateway_request("GET", "/rest/company/teams/public", &headers, None),
@@ -571,7 +567,10 @@ async fn devices_and_the_notification_centre() {
                 "deviceId".to_string(),
                 id,
             )]));
-            read(admit_functions::remove_device::handler(&app, req).await)
+            read_as(
+                "remove_device",
+                admit_functions::remove_device::handler(&app, req).await,
+            )
         }
     };
     assert_eq!(remove(id.to_string(), token.clone()).await.0, 200);
@@ -641,7 +640,10 @@ async fn devices_and_the_notification_centre() {
                 &[("x-nextinteract-authtoken", token.as_str())],
                 Some(&body),
             );
-            read(admit_functions::mark_notifications_read::handler(&app, req).await)
+            read_as(
+                "mark_notifications_read",
+                admit_functions::mark_notifications_read::handler(&app, req).await,
+            )
         }
     };
     assert_eq!(
@@ -723,7 +725,11 @@ async fn devices_have_one_owner_a_cap_and_leave_with_their_session() {
         None,
     );
     assert_eq!(
-        read(admit_functions::logout_user::handler(app, logout).await).0,
+        read_as(
+            "logout_user",
+            admit_functions::logout_user::handler(app, logout).await
+        )
+        .0,
         200
     );
     let left = notification::devices(store, member).await.unwrap();

@@ -12,7 +12,7 @@ use admit_shared::usecases::outbox::{self, Listed, NotReplayed, Outcome};
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
 use admit_tests::{
-    auth_token, emulator_endpoint, emulator_sdk, gateway_request, http_request, read, Backend,
+    auth_token, emulator_endpoint, emulator_sdk, gateway_request, http_request, read_as, Backend,
     TestApp,
 };
 use serde_json::{json, Value};
@@ -348,7 +348,10 @@ async fn invited(app: &App, email: &str) -> String {
         &[("x-nextinteract-authtoken", &token)],
         Some(&body.to_string()),
     );
-    let (code, answer) = read(admit_functions::invite_mi_user::handler(app, req).await);
+    let (code, answer) = read_as(
+        "invite_mi_user",
+        admit_functions::invite_mi_user::handler(app, req).await,
+    );
     assert_eq!(code, 200, "{answer}");
     let pending = outbox::pending(app).await.unwrap();
     assert_eq!(pending.len(), 1);
@@ -370,13 +373,20 @@ async fn preview(app: &App, token: &str) -> u16 {
             "token".to_string(),
             token.to_string(),
         )]));
-    read(admit_functions::get_mi_invitation::handler(app, req).await).0
+    read_as(
+        "get_mi_invitation",
+        admit_functions::get_mi_invitation::handler(app, req).await,
+    )
+    .0
 }
 
 async fn accept(app: &App, token: &str) -> (u16, Value) {
     let body = json!({"token": token, "password": "Accept3d-pass"}).to_string();
     let req = gateway_request("POST", "/rest/user/miinvite/accept", &[], Some(&body));
-    read(admit_functions::accept_mi_invitation::handler(app, req).await)
+    read_as(
+        "accept_mi_invitation",
+        admit_functions::accept_mi_invitation::handler(app, req).await,
+    )
 }
 
 fn random_address() -> String {

@@ -11,12 +11,7 @@ use lambda_http::{Body, RequestExt, Response};
 use serde_json::{json, Value};
 
 /// The seed's sample body, exactly as printed.
-const SEED_BODY: &str = r#"{
-  "EmailAddresses":[
-    "jane.mead@acmepaymentscorp.com"
-  ],
-  "Message":"You should join this awesome app management platform."
-}"#;
+const SEED_BODY: &str = admit_tests::seeds::PLATFORM_INVITE;
 
 const ADMIN: (&str, &str) = ("admin@acme.example", "Admin-pass-2026");
 const MEMBER: (&str, &str) = ("member@acme.example", "Member-pass-2026");

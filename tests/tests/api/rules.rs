@@ -9,7 +9,7 @@ use admit_shared::records::{self, company, invitation, membership, user, Role, S
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::usecases::{outbox, platform_invitations};
 use admit_shared::App;
-use admit_tests::{assert_error, auth_token, gateway_request, read, Backend, TestApp};
+use admit_tests::{assert_error, auth_token, gateway_request, read, read_as, Backend, TestApp};
 use chrono::Duration;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -484,7 +484,8 @@ async fn logins_and_registrations_are_limited_per_source_ip() {
             ip,
         )
     };
-    let first = read(
+    let first = read_as(
+        "self_register_mi_user",
         admit_functions::self_register_mi_user::handler(app, register("s1@new.example")).await,
     );
     assert_eq!(first.0, 200, "{}", first.1);
@@ -510,9 +511,12 @@ async fn self_registration_checks_its_qr_codes_before_the_address() {
         gateway_request("POST", "/rest/user/mi/selfregister", &[], Some(&body))
     };
     // An existing address and an unknown one get the same 400 for a bad code.
-    let existing =
-        read(admit_functions::self_register_mi_user::handler(app, register(ADMIN)).await);
-    let unknown = read(
+    let existing = read_as(
+        "self_register_mi_user",
+        admit_functions::self_register_mi_user::handler(app, register(ADMIN)).await,
+    );
+    let unknown = read_as(
+        "self_register_mi_user",
         admit_functions::self_register_mi_user::handler(app, register("nobody@new.example")).await,
     );
     assert_error(&existing, 400, "WSInvalidParameterException");
@@ -540,7 +544,8 @@ async fn accept_token(t: &TestApp, to: &str) -> String {
 
 async fn accept(app: &App, token: &str, password: &str) -> (u16, Value) {
     let body = json!({"token": token, "password": password}).to_string();
-    read(
+    read_as(
+        "accept_mi_invitation",
         admit_functions::accept_mi_invitation::handler(
             app,
             gateway_request("POST", "/rest/user/miinvite/accept", &[], Some(&body)),
@@ -555,7 +560,11 @@ async fn preview(app: &App, token: &str) -> u16 {
             "token".to_string(),
             token.to_string(),
         )]));
-    read(admit_functions::get_mi_invitation::handler(app, req).await).0
+    read_as(
+        "get_mi_invitation",
+        admit_functions::get_mi_invitation::handler(app, req).await,
+    )
+    .0
 }
 
 #[tokio::test]
@@ -833,7 +842,8 @@ impl admit_shared::ports::store::Store for StaleStore {
 
 async fn ask_reset(app: &App, email: &str) {
     let body = json!({"emailAddress": email}).to_string();
-    let asked = read(
+    let asked = read_as(
+        "request_password_reset",
         admit_functions::request_password_reset::handler(
             app,
             gateway_request("POST", "/rest/user/password/reset", &[], Some(&body)),
@@ -856,7 +866,8 @@ fn reset_token(t: &TestApp, to: &str) -> String {
 
 async fn confirm_reset(app: &App, token: &str, password: &str) -> u16 {
     let body = json!({"token": token, "password": password}).to_string();
-    read(
+    read_as(
+        "reset_password",
         admit_functions::reset_password::handler(
             app,
             gateway_request(
@@ -872,7 +883,8 @@ async fn confirm_reset(app: &App, token: &str, password: &str) -> u16 {
 }
 
 async fn logout_status(app: &App, token: &str) -> u16 {
-    read(
+    read_as(
+        "logout_user",
         admit_functions::logout_user::handler(
             app,
             gateway_request(

@@ -9,7 +9,7 @@ use admit_shared::records::{self, activity, membership, ApiKeyType, Role, Status
 use admit_shared::usecases::outbox;
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
-use admit_tests::{assert_error, auth_token, gateway_request, read, Backend, TestApp};
+use admit_tests::{assert_error, auth_token, gateway_request, read, read_as, Backend, TestApp};
 use chrono::{DateTime, Duration, Utc};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
@@ -19,35 +19,13 @@ const INVITE: &str = "/api/rest/v1/management/users/invite";
 const ACTIVITY: &str = "/api/rest/v1/management/user/activity";
 
 /// The seed's parameter table as a body, exactly its example values.
-const SEED_INVITE: &str = r#"{
-  "email": "testuser@intapp.com",
-  "duration": 10,
-  "groups": [12, 22, 192],
-  "autoCreateOrLinkContact": true,
-  "mappedContactID": 0
-}"#;
+const SEED_INVITE: &str = admit_tests::seeds::SITE_INVITE;
 
 /// The seed's sample request, exactly as printed.
-const SEED_REQUEST: &str = r#"{
-  "userIds": [
-    1
-  ],
-  "dateFrom": "2022-01-05T19:54:08.704Z",
-  "dateTo": "2022-05-05T19:54:08.704Z",
-  "activity": 1,
-  "source": 1
-}"#;
+const SEED_REQUEST: &str = admit_tests::seeds::ACTIVITY_REPORT;
 
 /// The seed's sample query, exactly as printed (its range is empty).
-const SEED_QUERY: &str = r#"{
-  "userIds": [
-    0
-  ],
-  "dateFrom": "2021-05-05T19:54:08.704Z",
-  "dateTo": "2021-05-05T19:54:08.704Z",
-  "activity": 1,
-  "source": 1
-}"#;
+const SEED_QUERY: &str = admit_tests::seeds::ACTIVITY_REPORT_EMPTY;
 
 const PASSWORD: &str = "Site-pass-2026";
 /// User 1: the admin of site 1, as in the seed's rows.
@@ -280,7 +258,8 @@ fn assert_message(got: &(u16, Value), status: u16, contains: &str) {
 
 async fn assign(w: &World, user: u64) -> (u16, Value) {
     let body = json!({"userId": user, "teams": [12]}).to_string();
-    read(
+    read_as(
+        "assign_member_to_teams",
         admit_functions::assign_member_to_teams::handler(
             &w.t.app,
             gateway_request(
@@ -305,7 +284,10 @@ async fn profile(w: &World, user: u64) -> (u16, Value) {
         "userId",
         &user.to_string(),
     );
-    read(admit_functions::get_member_profile::handler(&w.t.app, req).await)
+    read_as(
+        "get_member_profile",
+        admit_functions::get_member_profile::handler(&w.t.app, req).await,
+    )
 }
 
 async fn temporary_access_scenario(backend: Backend) {
@@ -855,7 +837,8 @@ async fn seed_report_scenario(backend: Backend) {
             &[("user-agent", BROWSER)],
             Some(&body),
         );
-        let (status, body) = read(
+        let (status, body) = read_as(
+            "login_user",
             admit_functions::login_user::handler(app, from_browser(req, "10.255.241.240")).await,
         );
         assert_eq!(status, 200, "{body}");
@@ -1264,7 +1247,10 @@ async fn each_activity_type_is_recorded_by_the_action_that_causes_it() {
         "BusinessID".to_string(),
         w.site.get().to_string(),
     )]));
-    let revoked = read(admit_functions::revoke_invitation::handler(app, revoke).await);
+    let revoked = read_as(
+        "revoke_invitation",
+        admit_functions::revoke_invitation::handler(app, revoke).await,
+    );
     assert_eq!(revoked.0, 200, "{}", revoked.1);
     // Teams assigned (12).
     step();

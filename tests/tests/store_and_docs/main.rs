@@ -12,5 +12,6 @@
 
 mod conformance;
 mod layering;
+mod openapi;
 mod routes_and_docs;
 mod template_policies;

@@ -14,7 +14,7 @@ pub(crate) fn root() -> std::path::PathBuf {
 }
 
 /// (method, path, function logical id) of every HttpApi event in template.yaml.
-fn template_routes() -> BTreeSet<(String, String, String)> {
+pub(crate) fn template_routes() -> BTreeSet<(String, String, String)> {
     let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
     let mut out = BTreeSet::new();
     let mut resource = String::new();
