@@ -144,14 +144,36 @@ fn operation(e: &Endpoint, r: &Route, ops: &Map<String, Value>) -> Value {
     } else if let Some(ex) = answer.get("example") {
         content["example"] = ex.clone();
     }
-    op.insert(
-        "responses".into(),
-        json!({
-            "200": {"description": "Done", "content": {media: content}},
-            "default": {"$ref": format!("#/components/responses/{error}")},
-        }),
+    let mut responses = Map::new();
+    responses.insert(
+        "200".into(),
+        json!({"description": "Done", "content": {media: content}}),
     );
+    // Every status the family's responder can give an error, each in the family's shape.
+    for status in error_statuses(e.family) {
+        responses.insert(
+            status.to_string(),
+            json!({"$ref": format!("#/components/responses/{error}")}),
+        );
+    }
+    responses.insert(
+        "default".into(),
+        json!({"$ref": format!("#/components/responses/{error}")}),
+    );
+    op.insert("responses".into(), Value::Object(responses));
     Value::Object(op)
+}
+
+/// The statuses a family answers errors with, from its responder's table over every kind.
+fn error_statuses(family: Family) -> std::collections::BTreeSet<u16> {
+    use admit_shared::http::{nextinteract, platform, site};
+    let status: fn(admit_shared::domain::error::ErrorKind) -> u16 = match family {
+        Family::NextInteract => nextinteract::status,
+        Family::Platform => platform::status,
+        Family::Site => site::status,
+        Family::Page | Family::Event => return Default::default(),
+    };
+    nextinteract::ALL.iter().map(|k| status(*k)).collect()
 }
 
 /// The whole document.
