@@ -388,9 +388,8 @@ pub async fn resend_for(
     ));
     transact(app, writes).await?;
     app.outbox_written.notify_one();
-    let mut renewed = inv;
-    renewed.expires_at = expires_at;
-    Ok(view(renewed, now))
+    // The answer is the invitation as stored: its new expiry and the send just recorded.
+    Ok(view(find_invitation(app, business, email).await?, now))
 }
 
 /// Revokes a pending invitation: its link stops working at once.
@@ -436,9 +435,8 @@ pub async fn revoke_for(
         ));
     }
     transact(app, writes).await?;
-    let mut revoked = inv;
-    revoked.status = InvitationStatus::Revoked;
-    Ok(view(revoked, now))
+    // The answer is the invitation as stored, with the revocation in its history.
+    Ok(view(find_invitation(app, business, email).await?, now))
 }
 
 async fn transact(app: &App, writes: Vec<Write>) -> Result<(), DomainError> {

@@ -468,6 +468,16 @@ async fn admins_list_resend_and_revoke_their_own_invitations_only() {
     )
     .await;
     assert_eq!(status, 200, "{v}");
+    // The answer is the invitation as stored: the send just made is in its history.
+    let events = |v: &Value| -> Vec<Value> {
+        v["History"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["event"].clone())
+            .collect()
+    };
+    assert_eq!(events(&v).last(), Some(&json!("resent")), "{v}");
     assert_eq!(
         call(
             app,
@@ -506,6 +516,7 @@ async fn admins_list_resend_and_revoke_their_own_invitations_only() {
     .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["Status"], json!("revoked"));
+    assert_eq!(events(&v).last(), Some(&json!("revoked")), "{v}");
     let (status, _) = call(
         app,
         "POST",
