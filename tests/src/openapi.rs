@@ -459,14 +459,15 @@ pub fn assert_conforms(id: &str, status: u16, body: &Value) {
     }
     let doc = document();
     let op = find_operation(&doc, id).unwrap_or_else(|| panic!("no operation {id}"));
-    let response = match op["responses"].get(status.to_string()) {
-        Some(r) => r.clone(),
-        None => {
-            let r = op["responses"]["default"]["$ref"].as_str().unwrap_or("");
-            doc.pointer(r.trim_start_matches('#'))
-                .cloned()
-                .unwrap_or(Value::Null)
-        }
+    let response = op["responses"]
+        .get(status.to_string())
+        .unwrap_or(&op["responses"]["default"]);
+    let response = match response["$ref"].as_str() {
+        Some(r) => doc
+            .pointer(r.trim_start_matches('#'))
+            .cloned()
+            .unwrap_or(Value::Null),
+        None => response.clone(),
     };
     let Some(content) = response["content"].as_object() else {
         panic!("{id}: the document has no answer for {status}");
