@@ -10,6 +10,7 @@
 )]
 
 mod browser;
+mod cloud;
 mod rules;
 
 use admit_tests::{http_request, temp_dir};
@@ -303,13 +304,8 @@ fn operator_commands_work_on_dynamodb_through_aws_endpoint_url() {
         &admit_shared::domain::secrets::random_hex_id()[..10]
     );
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_admit"))
+        let out = cloud::admit_on(&endpoint)
             .args(args)
-            .env("AWS_ENDPOINT_URL", &endpoint)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
             .output()
             .expect("run admit");
         let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);

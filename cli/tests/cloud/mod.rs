@@ -9,6 +9,17 @@ use std::process::Command;
 
 pub const PASSWORD: &str = "Lambda-Emulator-1";
 
+/// The `admit` binary with the AWS settings of an emulator at `endpoint`.
+pub fn admit_on(endpoint: &str) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_admit"));
+    c.env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    c
+}
+
 /// A new table on the emulator: company "Lambda Co" and its admin (a verified address).
 pub struct World {
     /// A fresh id naming this run's table and addresses.
@@ -22,12 +33,8 @@ impl World {
     pub fn new(endpoint: &str, tag: &str) -> World {
         let id = admit_shared::domain::secrets::random_hex_id()[..10].to_string();
         let table = format!("admit-{tag}-{id}");
-        let status = Command::new(env!("CARGO_BIN_EXE_admit"))
+        let status = admit_on(endpoint)
             .args(["table", "create", "--table", &table])
-            .env("AWS_ENDPOINT_URL", endpoint)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
             .status()
             .unwrap();
         assert!(status.success(), "admit table create on {endpoint}");
@@ -111,14 +118,9 @@ pub fn ses_verify(endpoint: &str, address: &str) {
 
 /// The operator commands, on the emulator's table.
 pub fn admit(endpoint: &str, table: &str, args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_admit"))
+    let out = admit_on(endpoint)
         .args(args)
         .args(["--store", "dynamodb", "--table", table])
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .output()
         .expect("run admit");
     assert!(
