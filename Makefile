@@ -31,6 +31,10 @@ build-AcceptMIInvitationFunction:
 	@scripts/sam-artifact accept_mi_invitation "$(ARTIFACTS_DIR)"
 build-AcceptInvitationPageFunction:
 	@scripts/sam-artifact accept_invitation_page "$(ARTIFACTS_DIR)"
+build-VerifyEmailPageFunction:
+	@scripts/sam-artifact verify_email_page "$(ARTIFACTS_DIR)"
+build-ResetPasswordPageFunction:
+	@scripts/sam-artifact reset_password_page "$(ARTIFACTS_DIR)"
 build-InvitePlatformUsersFunction:
 	@scripts/sam-artifact invite_platform_users "$(ARTIFACTS_DIR)"
 build-GetBusinessSettingsFunction:

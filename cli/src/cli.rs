@@ -125,6 +125,29 @@ pub struct Serve {
     /// Data directory: the embedded store, captured email (mail/) and push (push/).
     #[arg(long, value_name = "DIR", default_value = ".admit")]
     pub data_dir: PathBuf,
+    /// Run with the clock set ahead by this long (`90m`, `2h`, `8d`), to try expiries locally:
+    /// invitation, verification and reset links, temporary access, lockouts.
+    #[arg(long, value_name = "DURATION", value_parser = parse_ahead)]
+    pub clock_ahead: Option<chrono::Duration>,
+}
+
+/// A duration as `--clock-ahead` takes it: a whole number and a unit, `m`, `h` or `d`.
+pub fn parse_ahead(raw: &str) -> Result<chrono::Duration, String> {
+    let raw = raw.trim();
+    let unit = raw.chars().last().unwrap_or(' ');
+    let n: i64 = raw
+        .strip_suffix(unit)
+        .unwrap_or_default()
+        .parse()
+        .map_err(|_| format!("`{raw}` is not a duration such as 90m, 2h or 8d"))?;
+    let d = match unit {
+        'm' => chrono::Duration::try_minutes(n),
+        'h' => chrono::Duration::try_hours(n),
+        'd' => chrono::Duration::try_days(n),
+        _ => None,
+    };
+    d.filter(|d| *d >= chrono::Duration::zero() && *d <= chrono::Duration::days(3650))
+        .ok_or_else(|| format!("`{raw}` is not a duration from 0 to 3650d such as 90m, 2h or 8d"))
 }
 
 /// Where an operator command reads and writes.

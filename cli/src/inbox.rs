@@ -1,6 +1,8 @@
 //! The developer inbox of `admit serve` (not a Lambda function): `GET /_dev/inbox` lists the
-//! emails captured in `<data-dir>/mail/`, newest first, and `GET /_dev/inbox/{name}` shows one
-//! with its links clickable, so a flow that sends email can be followed by clicking. It answers
+//! emails captured in `<data-dir>/mail/`, newest first, and `GET /_dev/inbox/{name}` shows one:
+//! its HTML part as the recipient sees it, in a sandboxed frame (`{name}/html`: no script, no
+//! request leaves it, a click opens the link in the whole window), beside its text part with
+//! the links clickable, so a flow that sends email can be followed by clicking. It answers
 //! only when the server listens on loopback, and only to loopback peers; to anyone else the
 //! path does not exist.
 
@@ -54,6 +56,8 @@ pub async fn answer(
     let name = rest.trim_start_matches('/');
     Some(if name.is_empty() {
         list(dir).await
+    } else if let Some(name) = name.strip_suffix(HTML_PART) {
+        html_part(dir, name).await
     } else {
         show(dir, name).await
     })
@@ -123,27 +127,88 @@ async fn list(dir: &Path) -> Response<Body> {
     page(200, "Captured emails", &main)
 }
 
+/// The path after an email's name that serves its HTML part.
+const HTML_PART: &str = "/html";
+
+/// What the frame's document may do: nothing but its own inline styles and inline images; a
+/// click on a link navigates the whole window (the pages refuse to be framed).
+const HTML_PART_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox allow-top-navigation-by-user-activation";
+
+/// The email file `name`, when the directory lists it (no path can reach outside it).
+async fn read_email(dir: &Path, name: &str) -> Option<String> {
+    if !names(dir).await.iter().any(|n| n == name) {
+        return None;
+    }
+    tokio::fs::read_to_string(dir.join(name)).await.ok()
+}
+
+fn no_such(name: &str) -> Response<Body> {
+    page(
+        404,
+        "No such email",
+        &format!("<p>There is no email {} in the inbox.</p>\n", escape(name)),
+    )
+}
+
 async fn show(dir: &Path, name: &str) -> Response<Body> {
-    // Only a name the directory lists is read: no path can reach outside it.
-    let known = names(dir).await.iter().any(|n| n == name);
-    let raw = match known {
-        true => tokio::fs::read_to_string(dir.join(name)).await.ok(),
-        false => None,
-    };
-    let Some(raw) = raw else {
-        return page(
-            404,
-            "No such email",
-            &format!("<p>There is no email {} in the inbox.</p>\n", escape(name)),
-        );
+    let Some(raw) = read_email(dir, name).await else {
+        return no_such(name);
     };
     let eml = mime::parse(&raw);
-    let main = format!(
-        "{}<pre style=\"white-space:pre-wrap\">{}</pre>\n",
-        fields(&eml),
+    let text = format!(
+        "<pre style=\"white-space:pre-wrap;margin:0\">{}</pre>",
         linkify(eml.text.trim_end())
     );
-    page(200, &eml.subject, &main)
+    let parts = match &eml.html {
+        Some(_) => format!(
+            concat!(
+                "<style>main{{max-width:76rem}}.parts{{display:grid;gap:1rem;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr))}}",
+                "iframe{{width:100%;height:40rem;border:1px solid #ccc}}</style>\n",
+                "<div class=\"parts\">\n<section aria-labelledby=\"html-part\"><h2 id=\"html-part\">HTML part</h2>\n",
+                "<iframe sandbox=\"allow-top-navigation-by-user-activation\" src=\"{PATH}/{name}{HTML_PART}\" title=\"The email's HTML part\"></iframe></section>\n",
+                "<section aria-labelledby=\"text-part\"><h2 id=\"text-part\">Text part</h2>\n{text}</section>\n</div>\n",
+            ),
+            PATH = PATH,
+            name = escape(name),
+            HTML_PART = HTML_PART,
+            text = text,
+        ),
+        None => format!("{text}\n"),
+    };
+    let mut resp = page(200, &eml.subject, &format!("{}{parts}", fields(&eml)));
+    // This page frames the HTML part, from this server only.
+    let policy = format!(
+        "{}; frame-src 'self'",
+        admit_shared::http::pages::CONTENT_SECURITY_POLICY
+    );
+    if let Ok(v) = http::HeaderValue::from_str(&policy) {
+        resp.headers_mut()
+            .insert(http::header::CONTENT_SECURITY_POLICY, v);
+    }
+    resp
+}
+
+/// An email's HTML part, as it was sent, for the frame of its page; links open in the whole
+/// window (`<base target="_top">`).
+async fn html_part(dir: &Path, name: &str) -> Response<Body> {
+    let Some(html) = read_email(dir, name).await.and_then(|raw| mime::parse(&raw).html) else {
+        return no_such(name);
+    };
+    let html = match html.find("<head>") {
+        Some(i) => format!("{}<head><base target=\"_top\">{}", &html[..i], &html[i + 6..]),
+        None => format!("<base target=\"_top\">{html}"),
+    };
+    let mut resp = html_response(200, html);
+    let h = resp.headers_mut();
+    h.insert(
+        http::header::CONTENT_SECURITY_POLICY,
+        http::HeaderValue::from_static(HTML_PART_POLICY),
+    );
+    h.insert(
+        http::header::X_FRAME_OPTIONS,
+        http::HeaderValue::from_static("SAMEORIGIN"),
+    );
+    resp
 }
 
 fn fields(eml: &Received) -> String {
@@ -257,6 +322,41 @@ mod tests {
             .unwrap();
         assert_eq!(one.status(), 200);
         assert!(text(&one).contains("<a href=\"http://h/invitations/accept?token=inv_1\">"));
+        assert!(!text(&one).contains("<iframe"), "a text-only email has no frame");
+        let multi = "20260101T000001.000Z-0a0b0c0e.eml";
+        std::fs::write(
+            dir.join(multi),
+            concat!(
+                "To: a@example.com\r\nSubject: Both\r\nMIME-Version: 1.0\r\n",
+                "Content-Type: multipart/alternative; boundary=\"b\"\r\n\r\n",
+                "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nGo: http://h/x\r\n",
+                "--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n",
+                "<html><head><title>T</title></head><body><a href=\"http://h/x\">Go</a></body></html>\r\n",
+                "--b--\r\n"
+            ),
+        )
+        .unwrap();
+        let both = answer(Some(&dir), &get, &format!("{PATH}/{multi}"), local)
+            .await
+            .unwrap();
+        assert!(
+            text(&both).contains(&format!("<iframe sandbox=\"allow-top-navigation-by-user-activation\" src=\"{PATH}/{multi}/html\"")),
+            "{}",
+            text(&both)
+        );
+        assert!(both.headers()["content-security-policy"].to_str().unwrap().ends_with("frame-src 'self'"));
+        let part = answer(Some(&dir), &get, &format!("{PATH}/{multi}/html"), local)
+            .await
+            .unwrap();
+        assert_eq!(part.status(), 200);
+        assert!(text(&part).contains("<head><base target=\"_top\"><title>T</title>"), "{}", text(&part));
+        assert!(part.headers()["content-security-policy"].to_str().unwrap().contains("sandbox"));
+        assert_eq!(part.headers()["x-frame-options"], "SAMEORIGIN");
+        let none = answer(Some(&dir), &get, &format!("{PATH}/{name}/html"), local)
+            .await
+            .unwrap();
+        assert_eq!(none.status(), 404, "a text-only email has no HTML part");
+        std::fs::remove_file(dir.join(multi)).unwrap();
 
         for missing in ["nope.eml", "..%2Fsecret.eml", "../secret.eml"] {
             let r = answer(Some(&dir), &get, &format!("{PATH}/{missing}"), local)

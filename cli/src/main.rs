@@ -173,7 +173,7 @@ fn user_json(user: &User) -> serde_json::Value {
 
 async fn run(command: Command) -> Result<(), Failure> {
     match command {
-        Command::Serve(s) => serve_command(&s.addr, &s.data_dir).await,
+        Command::Serve(s) => serve_command(&s.addr, &s.data_dir, s.clock_ahead).await,
         Command::Table(TableCommand::Create { table }) => {
             let sdk = aws_sdk_config(&Config::local()).await;
             create_table(&aws_sdk_dynamodb::Client::new(&sdk), &table)
@@ -432,7 +432,11 @@ async fn outbox_command(app: &App, command: OutboxCommand) -> Result<(), Failure
     Ok(())
 }
 
-async fn serve_command(addr: &str, dir: &Path) -> Result<(), Failure> {
+async fn serve_command(
+    addr: &str,
+    dir: &Path,
+    clock_ahead: Option<chrono::Duration>,
+) -> Result<(), Failure> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| Failure::Failed(format!("cannot listen on {addr}: {e}")))?;
@@ -447,7 +451,14 @@ async fn serve_command(addr: &str, dir: &Path) -> Result<(), Failure> {
         limits,
         ..Config::local()
     };
-    let app = open_local(dir, config)?;
+    let mut app = open_local(dir, config)?;
+    if let Some(ahead) = clock_ahead {
+        app.clock = Arc::new(admit_shared::ports::clock::AheadClock(ahead));
+        println!(
+            "The clock runs {} minutes ahead (--clock-ahead).",
+            ahead.num_minutes()
+        );
+    }
     let demo = demo::ensure(&app).await?;
     // The developer inbox only on loopback: it shows every captured email, tokens included.
     let inbox = local.ip().is_loopback().then(|| dir.join("mail"));

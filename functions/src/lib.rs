@@ -20,7 +20,7 @@ pub use endpoint::{Auth, Endpoint, Family, Grant, PathParams, Route, Trigger};
 /// What a binary's `main` returns (the Lambda runtime's error type).
 pub type Error = lambda_http::Error;
 
-use admit_shared::usecases::invitations::ACCEPT_PAGE_PATH;
+use admit_shared::usecases::invitations::{ACCEPTED_PAGE_PATH, ACCEPT_PAGE_PATH};
 use endpoint::{route, Grant::*};
 
 endpoints! {
@@ -153,9 +153,37 @@ endpoints! {
             description: "Invitations - the accept page (HTML), GET and POST /invitations/accept",
             routes: &[
                 route("GET", ACCEPT_PAGE_PATH, "Invitations: the page the email links to, showing the invitation and a form (HTML)"),
-                route("POST", ACCEPT_PAGE_PATH, "Invitations: the page's form accepts the invitation and shows the outcome (HTML)"),
+                route("POST", ACCEPT_PAGE_PATH, "Invitations: the page's form accepts the invitation and redirects (303) to the result page (HTML)"),
+                route("GET", ACCEPTED_PAGE_PATH, "Invitations: the result page after accepting (HTML)"),
             ],
             grants: &[GetItem, BatchGetItem, Query, QueryGsi1, PutItem, UpdateItem, DeleteItem],
+        },
+        verify_email_page {
+            logical_id: "VerifyEmailPageFunction",
+            family: Family::Page,
+            auth: Auth::Public,
+            description: "Email verification - the page (HTML), GET and POST /account/verify",
+            routes: &[
+                route("GET", "/account/verify", "Email verification: the page the email links to, showing the address and a form (HTML)"),
+                route("POST", "/account/verify", "Email verification: the page's form confirms the address and redirects (303) to the result page (HTML)"),
+                route("GET", "/account/verify/done", "Email verification: the result page after confirming (HTML)"),
+            ],
+            grants: &[GetItem, QueryGsi1, PutItem, UpdateItem, DeleteItem],
+        },
+        reset_password_page {
+            logical_id: "ResetPasswordPageFunction",
+            family: Family::Page,
+            auth: Auth::Public,
+            description: "Password reset - the pages (HTML), /account/password/reset and /account/password/forgot",
+            routes: &[
+                route("GET", "/account/password/reset", "Password reset: the page the email links to, showing the account and a form for the new password (HTML)"),
+                route("POST", "/account/password/reset", "Password reset: the page's form sets the new password and redirects (303) to the result page (HTML)"),
+                route("GET", "/account/password/reset/done", "Password reset: the result page after a reset (HTML)"),
+                route("GET", "/account/password/forgot", "Password reset: the page that asks for a reset link (HTML)"),
+                route("POST", "/account/password/forgot", "Password reset: the page's form asks for a reset link and redirects (303) to the result page (HTML)"),
+                route("GET", "/account/password/forgot/sent", "Password reset: the result page after asking (HTML)"),
+            ],
+            grants: &[GetItem, Query, QueryGsi1, PutItem, UpdateItem, DeleteItem],
         },
         invite_platform_users {
             logical_id: "InvitePlatformUsersFunction",

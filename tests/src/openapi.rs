@@ -56,10 +56,16 @@ fn operations() -> Map<String, Value> {
 /// The operation id of a route: the function, and the method when it serves several.
 pub fn operation_id(e: &Endpoint, r: &Route) -> String {
     if e.routes.len() == 1 {
-        e.name.to_string()
-    } else {
-        format!("{}_{}", e.name, r.method.to_ascii_lowercase())
+        return e.name.to_string();
     }
+    let id = format!("{}_{}", e.name, r.method.to_ascii_lowercase());
+    // The first route of a method keeps the short id; later ones add their last segment.
+    let first = e.routes.iter().find(|o| o.method == r.method);
+    if first.is_some_and(|f| f.path == r.path) {
+        return id;
+    }
+    let last = r.path.rsplit('/').next().unwrap_or_default();
+    format!("{id}_{}", last.trim_matches(['{', '}']).to_ascii_lowercase())
 }
 
 fn family(e: &Endpoint) -> (&'static str, &'static str) {
@@ -145,10 +151,23 @@ fn operation(e: &Endpoint, r: &Route, ops: &Map<String, Value>) -> Value {
         content["example"] = ex.clone();
     }
     let mut responses = Map::new();
-    responses.insert(
-        "200".into(),
-        json!({"description": "Done", "content": {media: content}}),
-    );
+    match answer["status"].as_u64() {
+        // A form that redirects to its result page (post/redirect/get).
+        Some(303) => responses.insert(
+            "303".into(),
+            json!({
+                "description": answer["description"].as_str().unwrap_or("Done: see the result page"),
+                "headers": {
+                    "Location": {"description": "The result page (relative to the form's page).", "schema": {"type": "string"}},
+                    "Set-Cookie": {"description": "`admit_outcome`: what the result page shows (no token), for an hour; HttpOnly, SameSite=Strict.", "schema": {"type": "string"}}
+                }
+            }),
+        ),
+        _ => responses.insert(
+            "200".into(),
+            json!({"description": "Done", "content": {media: content}}),
+        ),
+    };
     // Every status the family's responder can give an error, each in the family's shape.
     for status in error_statuses(e.family) {
         responses.insert(

@@ -1,6 +1,8 @@
 //! `GET` and `POST /invitations/accept`: the page an invitation email links to. `GET ?token=T`
 //! shows the invitation and a form (without using the link up); `POST` (the form, urlencoded)
-//! accepts through the same use case as the JSON API and shows the outcome as a page.
+//! accepts through the same use case as the JSON API and answers `303` to
+//! `GET /invitations/accepted`, the result page (reloading it submits nothing), or shows the
+//! form again with what to fix.
 
 use admit_shared::http::pages::{self, AcceptForm};
 use admit_shared::http::{self};
@@ -14,6 +16,8 @@ use lambda_http::{Body, Request, Response};
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
     if req.method() == Method::POST {
         submit(app, &req).await
+    } else if req.uri().path().ends_with(pages::ACCEPTED_PAGE) {
+        pages::accepted_page(&req)
     } else {
         show(app, &req).await
     }
@@ -40,5 +44,6 @@ async fn submit(app: &App, req: &Request) -> Response<Body> {
     };
     let caller = http::caller(req);
     let result = invitations::accept(app, form.request(), None, &caller).await;
-    pages::accept_outcome(&details, &form, result)
+    let secure = http::public_base(app, req).starts_with("https://");
+    pages::accept_outcome(&details, &form, result, secure)
 }

@@ -20,12 +20,14 @@ pub async fn handler(app: &App, req: Request) -> Response<Body> {
     }
     .await;
     // A browser asked to keep the session in a cookie: HttpOnly (no script reads it), Secure,
-    // SameSite=Strict, and the platform calls that read it also want the CSRF token.
-    let cookie = match &result {
+    // SameSite=Strict, and the platform calls that read it also want the CSRF token. The token
+    // is then in the cookie only: a body a script can read would undo HttpOnly.
+    let mut result = result;
+    let cookie = match &mut result {
         Ok(granted) if granted.csrf_token.is_some() => Some(format!(
             "{}={}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
             auth::SESSION_COOKIE,
-            granted.auth_token,
+            std::mem::take(&mut granted.auth_token),
             app.config.session_ttl.as_secs()
         )),
         _ => None,

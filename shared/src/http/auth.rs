@@ -31,6 +31,43 @@ pub async fn session(app: &App, req: &Request) -> Result<(Token, Session), Domai
     Ok((token, session))
 }
 
+/// The session token in the session cookie, when the request carries one.
+pub fn session_cookie(req: &Request) -> Option<String> {
+    req.headers()
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            let (name, value) = c.trim().split_once('=')?;
+            (name == SESSION_COOKIE).then(|| value.trim().to_string())
+        })
+        .filter(|v| !v.is_empty())
+}
+
+/// The `Set-Cookie` value that removes the session cookie from the browser.
+pub const CLEAR_SESSION_COOKIE: &str =
+    "admit_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0";
+
+/// The session of logoutUser: `x-nextinteract-authtoken`, or else the session cookie of a
+/// browser that logged in with `setCookie` (from this API's own origin only, so a page
+/// elsewhere cannot sign the browser out). Also says whether the cookie named it.
+pub async fn session_or_cookie(app: &App, req: &Request) -> Result<(Session, bool), DomainError> {
+    if req.headers().get(AUTH_TOKEN_HEADER).is_some() {
+        return Ok((session(app, req).await?.1, false));
+    }
+    let Some(raw) = session_cookie(req) else {
+        return Ok((session(app, req).await?.1, false));
+    };
+    super::check_same_origin(app, req)?;
+    let token = Token::presented(&raw)
+        .ok_or_else(|| DomainError::new(ErrorKind::InvalidAuthToken, "auth token is not valid"))?;
+    Ok((
+        sessions::authenticate(app, &token, &super::caller(req)).await?,
+        true,
+    ))
+}
+
 /// The session named by `x-nextinteract-authtoken` when the request carries the header
 /// (calls that work signed in or not); a header that names no live session is refused.
 pub async fn optional_session(app: &App, req: &Request) -> Result<Option<Session>, DomainError> {
@@ -75,17 +112,7 @@ pub async fn platform_session(app: &App, req: &Request) -> Result<Principal, Dom
                 .eq_ignore_ascii_case("bearer")
                 .then(|| token.trim().to_string())
         });
-    let cookie = || {
-        req.headers()
-            .get_all(http::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .find_map(|c| {
-                let (name, value) = c.trim().split_once('=')?;
-                (name == SESSION_COOKIE).then(|| value.trim().to_string())
-            })
-    };
+    let cookie = || session_cookie(req);
     let (raw, via_cookie) = match bearer {
         Some(b) => (b, false),
         None => (

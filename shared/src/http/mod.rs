@@ -7,6 +7,7 @@
 
 pub use lambda_http;
 
+pub mod account_pages;
 pub mod auth;
 pub mod nextinteract;
 pub mod pages;

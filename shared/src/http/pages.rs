@@ -25,6 +25,9 @@ const STYLE: &str = concat!(
     "button{margin-top:1.5rem;padding:.6rem 1.2rem;font:inherit;color:#fff;background:#1f5f9f;border:0;border-radius:.25rem}",
     ":focus-visible{outline:3px solid #c05600;outline-offset:2px}",
     ".problem{padding:.75rem;border-left:4px solid #b00020;background:#fdecee}",
+    ".field-error{margin:.25rem 0 0;color:#b00020;font-weight:600}input[aria-invalid]{border:2px solid #b00020}",
+    "a{color:#1f5f9f}.ways{padding-left:1.2rem}",
+    "@media (max-width:30rem){main{margin:0;border-radius:0;padding:1rem}}",
     "blockquote{margin:0 0 1rem;padding-left:1rem;border-left:3px solid #ccc;white-space:pre-line}",
     "table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:top;padding:.3rem .5rem;border-bottom:1px solid #ddd}",
 );
@@ -59,8 +62,200 @@ pub fn html_response(status: u16, html: String) -> Response<Body> {
         .unwrap_or_else(|_| Response::new(Body::Empty))
 }
 
+/// The cookie that carries a POST's outcome to its result page (post/redirect/get): what
+/// happened, never a token, so the result page's URL holds no secret and reloading it only
+/// shows the same outcome again.
+pub const OUTCOME_COOKIE: &str = "admit_outcome";
+
+/// How long a result page can be reloaded and still say what happened.
+const OUTCOME_SECONDS: u32 = 3600;
+
+/// Longest outcome cookie kept (browsers keep about 4 KiB a cookie).
+const OUTCOME_MAX_BYTES: usize = 3000;
+
+/// `303 See Other` to `location` (relative to the form's page), with `outcome` for the result
+/// page to show (`Secure` when the stage is served over HTTPS).
+pub fn see_other(location: &str, outcome: &[(&str, &str)], secure: bool) -> Response<Body> {
+    let mut value = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in outcome {
+        value.append_pair(k, v);
+    }
+    let mut value = value.finish();
+    if value.len() > OUTCOME_MAX_BYTES {
+        value = String::new();
+    }
+    let cookie = format!(
+        "{OUTCOME_COOKIE}={value}; Path=/; Max-Age={OUTCOME_SECONDS}; HttpOnly; SameSite=Strict{}",
+        if secure { "; Secure" } else { "" }
+    );
+    let mut resp = html_response(
+        303,
+        document("Done", "<h1>Done</h1>\n<p>The result page follows.</p>\n"),
+    );
+    let headers = resp.headers_mut();
+    if let Ok(v) = http::HeaderValue::from_str(location) {
+        headers.insert(http::header::LOCATION, v);
+    }
+    if let Ok(v) = http::HeaderValue::from_str(&cookie) {
+        headers.insert(http::header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// The outcome a result page shows: the fields of the outcome cookie, when it has one.
+pub fn outcome(req: &Request) -> Option<Vec<(String, String)>> {
+    let raw = req
+        .headers()
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            let (name, value) = c.trim().split_once('=')?;
+            (name == OUTCOME_COOKIE).then(|| value.trim().to_string())
+        })?;
+    let fields: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    (!fields.is_empty()).then_some(fields)
+}
+
+/// The value of `name` in an outcome.
+pub fn outcome_field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A page's form as a browser posts it (`application/x-www-form-urlencoded`): the first
+/// non-empty value of each field (an empty field is a missing one).
+#[derive(Debug, Default, Clone)]
+pub struct Form(Vec<(String, String)>);
+
+impl Form {
+    /// Reads the body; over 64 KiB is `BodyTooLarge`.
+    pub fn from_request(req: &Request) -> Result<Form, DomainError> {
+        let bytes = body_bytes(req);
+        if bytes.len() > MAX_BODY_BYTES {
+            return Err(DomainError::new(
+                ErrorKind::BodyTooLarge,
+                format!("the form is over the limit of {MAX_BODY_BYTES} bytes"),
+            ));
+        }
+        Ok(Self::parse(bytes))
+    }
+
+    pub fn parse(bytes: &[u8]) -> Form {
+        let mut fields: Vec<(String, String)> = Vec::new();
+        for (key, value) in form_urlencoded::parse(bytes) {
+            if !value.is_empty() && !fields.iter().any(|(k, _)| *k == key) {
+                fields.push((key.into_owned(), value.into_owned()));
+            }
+        }
+        Form(fields)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn owned(&self, name: &str) -> Option<String> {
+        self.get(name).map(str::to_string)
+    }
+}
+
+/// A labelled input: `attrs` are the input's own attributes (type, name, autocomplete...);
+/// a hint and an error are tied to it with `aria-describedby`, and an error marks it invalid.
+pub fn field(id: &str, label: &str, attrs: &str, hint: Option<&str>, error: Option<&str>) -> String {
+    let mut described = Vec::new();
+    let mut after = String::new();
+    if let Some(e) = error {
+        described.push(format!("{id}-error"));
+        after.push_str(&format!(
+            "<p id=\"{id}-error\" class=\"field-error\">{}</p>\n",
+            escape(e)
+        ));
+    }
+    if let Some(h) = hint {
+        described.push(format!("{id}-hint"));
+        after.push_str(&format!(
+            "<p id=\"{id}-hint\" class=\"hint\">{}</p>\n",
+            escape(h)
+        ));
+    }
+    let mut extra = String::new();
+    if !described.is_empty() {
+        extra.push_str(&format!(" aria-describedby=\"{}\"", described.join(" ")));
+    }
+    if error.is_some() {
+        extra.push_str(" aria-invalid=\"true\"");
+    }
+    format!(
+        "<label for=\"{id}\">{label}</label>\n<input id=\"{id}\" {attrs}{extra}>\n{after}",
+        label = escape(label),
+    )
+}
+
+/// A page that explains where a link or a form stopped, with the ways forward (`href`, text).
+pub fn dead_end(
+    status_of: &DomainError,
+    title: &str,
+    detail: &str,
+    ways: &[(&str, &str)],
+) -> Response<Body> {
+    let ways: String = ways
+        .iter()
+        .map(|(href, text)| {
+            format!(
+                "<li><a href=\"{}\">{}</a></li>",
+                escape(href),
+                escape(text)
+            )
+        })
+        .collect();
+    let ways = if ways.is_empty() {
+        String::new()
+    } else {
+        format!("<ul class=\"ways\">{ways}</ul>\n")
+    };
+    let detail = if detail.is_empty() {
+        String::new()
+    } else {
+        format!("<p>{}</p>\n", escape(detail))
+    };
+    let main = format!("<h1>{}</h1>\n{detail}{ways}", escape(title));
+    error_response(status_of, document(title, &main))
+}
+
+/// A result page: a heading and paragraphs of text (escaped here).
+pub fn result_page(title: &str, paragraphs: &[String]) -> Response<Body> {
+    let body: String = paragraphs
+        .iter()
+        .map(|p| format!("<p>{}</p>\n", escape(p)))
+        .collect();
+    html_response(
+        200,
+        document(title, &format!("<h1>{}</h1>\n{body}", escape(title))),
+    )
+}
+
+/// A result page opened without an outcome (bookmarked, or after an hour): nothing to show.
+pub fn no_outcome(what: &str) -> Response<Body> {
+    let e = DomainError::new(ErrorKind::RecordNotFound, "nothing to show");
+    dead_end(
+        &e,
+        "Nothing to show here",
+        &format!("This page shows the result of {what} right after it is done, for an hour. Open the link in your email again to see where things stand."),
+        &[],
+    )
+}
+
 /// A page for `e`, with the status the API gives its kind (and `Retry-After` when it has one).
-fn error_response(e: &DomainError, html: String) -> Response<Body> {
+pub fn error_response(e: &DomainError, html: String) -> Response<Body> {
     let mut resp = html_response(nextinteract::status(e.kind), html);
     super::respond::retry_after(&mut resp, e);
     resp
@@ -79,32 +274,21 @@ impl AcceptForm {
     /// Reads an `application/x-www-form-urlencoded` body (the first value of each field; other
     /// fields are ignored). Over 64 KiB is `BodyTooLarge`.
     pub fn from_request(req: &Request) -> Result<AcceptForm, DomainError> {
-        let bytes = body_bytes(req);
-        if bytes.len() > MAX_BODY_BYTES {
-            return Err(DomainError::new(
-                ErrorKind::BodyTooLarge,
-                format!("the form is over the limit of {MAX_BODY_BYTES} bytes"),
-            ));
-        }
-        Ok(Self::parse(bytes))
+        Ok(Self::from_form(&Form::from_request(req)?))
     }
 
     /// The form's fields from an urlencoded body.
     pub fn parse(bytes: &[u8]) -> AcceptForm {
-        let mut form = AcceptForm::default();
-        for (key, value) in form_urlencoded::parse(bytes) {
-            let slot = match key.as_ref() {
-                "token" => &mut form.token,
-                "firstName" => &mut form.first_name,
-                "lastName" => &mut form.last_name,
-                "password" => &mut form.password,
-                _ => continue,
-            };
-            if slot.is_none() && !value.is_empty() {
-                *slot = Some(value.into_owned());
-            }
+        Self::from_form(&Form::parse(bytes))
+    }
+
+    fn from_form(f: &Form) -> AcceptForm {
+        AcceptForm {
+            token: f.owned("token"),
+            first_name: f.owned("firstName"),
+            last_name: f.owned("lastName"),
+            password: f.owned("password"),
         }
-        form
     }
 
     /// The same request the JSON API takes.
@@ -118,7 +302,8 @@ impl AcceptForm {
     }
 }
 
-/// The invitation: who invited, to which company and teams, until when; what they wrote.
+/// The invitation: who invited, to which company (a site) and teams (its groups), for how
+/// long, until when the link works; what they wrote.
 fn offer_html(d: &InvitationDetails) -> String {
     let p = &d.preview;
     let company = escape(&p.company_name);
@@ -129,20 +314,31 @@ fn offer_html(d: &InvitationDetails) -> String {
             escape(&d.inviter)
         )
     });
+    let (heading, offer, teams) = if d.via_site {
+        (
+            format!("Access to {company}"),
+            format!("{} invited you to the site {company}.", escape(&d.inviter)),
+            "Groups",
+        )
+    } else {
+        (
+            format!("Join {company}"),
+            format!("{} invited you to join {company}.", escape(&d.inviter)),
+            "Teams",
+        )
+    };
     format!(
         concat!(
-            "<h1>Join {company}</h1>\n<p>{inviter} invited you to join {company}.</p>\n{note}",
-            "<dl>\n<dt>Teams</dt><dd>{teams}</dd>\n<dt>Access</dt><dd>{access}</dd>\n",
+            "<h1>{heading}</h1>\n<p>{offer}</p>\n{note}",
+            "<dl>\n<dt>{teams_label}</dt><dd>{teams}</dd>\n<dt>Access</dt><dd>{access}</dd>\n",
             "<dt>The link expires</dt><dd><time datetime=\"{at}\">{expires}</time></dd>\n</dl>\n"
         ),
-        company = company,
+        heading = heading,
+        offer = offer,
         note = note,
-        inviter = escape(&d.inviter),
+        teams_label = teams,
         teams = teams_html(d),
-        access = match p.access_days {
-            Some(days) => format!("Temporary: {days} days from when you accept"),
-            None => "Permanent".to_string(),
-        },
+        access = escape(&access_text(d)),
         at = p
             .expires_at
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -150,9 +346,24 @@ fn offer_html(d: &InvitationDetails) -> String {
     )
 }
 
+/// Temporary (for how long, and until when if accepted now) or permanent.
+fn access_text(d: &InvitationDetails) -> String {
+    match d.preview.access_days {
+        Some(days) => format!(
+            "Temporary: {days} days from when you accept (until {} if you accept now)",
+            (d.read_at + chrono::Duration::days(i64::from(days))).format("%-d %B %Y, %H:%M UTC")
+        ),
+        None => "Permanent".to_string(),
+    }
+}
+
 fn teams_html(d: &InvitationDetails) -> String {
     if d.preview.teams.is_empty() {
-        return "None: you join the company only.".into();
+        return if d.via_site {
+            "None: you get access to the site only.".into()
+        } else {
+            "None: you join the company only.".into()
+        };
     }
     let items: String = d
         .preview
@@ -163,35 +374,62 @@ fn teams_html(d: &InvitationDetails) -> String {
     format!("<ul>{items}</ul>")
 }
 
+/// The field a refusal is about, when it is about one.
+fn field_of(e: &DomainError) -> Option<&'static str> {
+    match e.kind {
+        ErrorKind::InvalidLogin | ErrorKind::PasswordLength => Some("password"),
+        _ => ["firstName", "lastName", "password"]
+            .into_iter()
+            .find(|f| e.message.starts_with(f)),
+    }
+}
+
 /// The inputs the account's state asks for: names and a new password for a new account, a new
-/// password for an unverified one, the account's password for a verified one.
-fn account_fields(d: &InvitationDetails, entered: Option<&AcceptForm>) -> String {
+/// password for an unverified one, the account's password for a verified one; `error` is
+/// shown at the field it is about.
+fn account_fields(
+    d: &InvitationDetails,
+    entered: Option<&AcceptForm>,
+    error: Option<(&str, &str)>,
+) -> String {
     let value = |typed: Option<&Option<String>>, suggested: &str| {
         escape(typed.and_then(Option::as_deref).unwrap_or(suggested))
     };
-    let new_password = format!(
-        concat!(
-            "<label for=\"password\">Choose a password</label>\n",
-            "<input id=\"password\" name=\"password\" type=\"password\" required minlength=\"{min}\" ",
-            "maxlength=\"{max}\" autocomplete=\"new-password\" aria-describedby=\"password-hint\">\n",
-            "<p id=\"password-hint\" class=\"hint\">{min} to {max} characters, with at least one letter and one digit.</p>\n",
+    let error_at = |f: &str| error.filter(|(at, _)| *at == f).map(|(_, m)| m);
+    let new_password = field(
+        "password",
+        "Choose a password",
+        &format!(
+            "name=\"password\" type=\"password\" required minlength=\"{}\" maxlength=\"{}\" autocomplete=\"new-password\"",
+            Password::NEW_MIN_CHARS,
+            Password::NEW_MAX_CHARS
         ),
-        min = Password::NEW_MIN_CHARS,
-        max = Password::NEW_MAX_CHARS,
+        Some(&password_policy()),
+        error_at("password"),
     );
     match d.account {
         AccountState::None => format!(
-            concat!(
-                "<p>Create your account to accept.</p>\n",
-                "<label for=\"firstName\">First name</label>\n",
-                "<input id=\"firstName\" name=\"firstName\" required maxlength=\"100\" autocomplete=\"given-name\" value=\"{first}\">\n",
-                "<label for=\"lastName\">Last name</label>\n",
-                "<input id=\"lastName\" name=\"lastName\" required maxlength=\"100\" autocomplete=\"family-name\" value=\"{last}\">\n",
-                "{new_password}",
+            "<p>Create your account to accept.</p>\n{}{}{new_password}",
+            field(
+                "firstName",
+                "First name",
+                &format!(
+                    "name=\"firstName\" required maxlength=\"100\" autocomplete=\"given-name\" value=\"{}\"",
+                    value(entered.map(|f| &f.first_name), &d.first_name)
+                ),
+                None,
+                error_at("firstName"),
             ),
-            first = value(entered.map(|f| &f.first_name), &d.first_name),
-            last = value(entered.map(|f| &f.last_name), &d.last_name),
-            new_password = new_password,
+            field(
+                "lastName",
+                "Last name",
+                &format!(
+                    "name=\"lastName\" required maxlength=\"100\" autocomplete=\"family-name\" value=\"{}\"",
+                    value(entered.map(|f| &f.last_name), &d.last_name)
+                ),
+                None,
+                error_at("lastName"),
+            ),
         ),
         AccountState::Unverified => format!(
             concat!(
@@ -200,13 +438,34 @@ fn account_fields(d: &InvitationDetails, entered: Option<&AcceptForm>) -> String
             ),
             new_password = new_password,
         ),
-        AccountState::Verified => concat!(
-            "<p>This address already has an account: enter its password to accept.</p>\n",
-            "<label for=\"password\">Password of your account</label>\n",
-            "<input id=\"password\" name=\"password\" type=\"password\" required autocomplete=\"current-password\">\n",
-        )
-            .to_string(),
+        AccountState::Verified => format!(
+            "<p>This address already has an account: enter its password to accept.</p>\n{}",
+            field(
+                "password",
+                "Password of your account",
+                "name=\"password\" type=\"password\" required autocomplete=\"current-password\"",
+                None,
+                error_at("password"),
+            )
+        ),
     }
+}
+
+/// The password policy as a page states it.
+pub fn password_policy() -> String {
+    format!(
+        "{} to {} characters, with at least one letter and one digit.",
+        Password::NEW_MIN_CHARS,
+        Password::NEW_MAX_CHARS
+    )
+}
+
+/// A refusal's problem paragraph at the top of a form (a summary; the field shows it too).
+pub fn problem_html(message: &str) -> String {
+    format!(
+        "<p class=\"problem\" id=\"problem\" role=\"alert\">{}</p>\n",
+        escape(message)
+    )
 }
 
 /// The accept page: the invitation and the form, with what went wrong last time (if anything:
@@ -216,12 +475,10 @@ pub fn accept_page(
     token: &str,
     retry: Option<(&AcceptForm, &DomainError)>,
 ) -> Response<Body> {
-    let problem = retry.map_or_else(String::new, |(form, e)| {
-        format!(
-            "<p class=\"problem\" id=\"problem\" role=\"alert\">{}</p>\n",
-            escape(&form_message(d, form, e))
-        )
-    });
+    let message = retry.map(|(form, e)| form_message(d, form, e));
+    let at = retry.and_then(|(_, e)| field_of(e));
+    let problem = message.as_deref().map_or_else(String::new, problem_html);
+    let error = at.zip(message.as_deref());
     let main = format!(
         concat!(
             "{offer}{problem}<form method=\"post\" action=\"accept\">\n",
@@ -234,12 +491,14 @@ pub fn accept_page(
         problem = problem,
         token = escape(token),
         email = escape(&d.preview.email_address),
-        fields = account_fields(d, retry.map(|(f, _)| f)),
+        fields = account_fields(d, retry.map(|(f, _)| f), error),
     );
-    let html = document(
-        &format!("Join {} – invitation", d.preview.company_name),
-        &main,
-    );
+    let title = if d.via_site {
+        format!("Access to {} – invitation", d.preview.company_name)
+    } else {
+        format!("Join {} – invitation", d.preview.company_name)
+    };
+    let html = document(&title, &main);
     match retry {
         Some((_, e)) => error_response(e, html),
         None => html_response(200, html),
@@ -261,7 +520,7 @@ fn form_message(d: &InvitationDetails, form: &AcceptForm, e: &DomainError) -> St
 }
 
 /// A use case's message as a sentence on a page: field names as the labels say them.
-fn sentence(message: &str) -> String {
+pub fn sentence(message: &str) -> String {
     let labelled = [
         ("firstName", "First name"),
         ("lastName", "Last name"),
@@ -286,40 +545,93 @@ fn sentence(message: &str) -> String {
     }
 }
 
-/// The page after accepting.
-pub fn accepted_page(d: &InvitationDetails) -> Response<Body> {
+/// Where the accept form sends the browser after accepting (relative to the accept page).
+pub const ACCEPTED_PAGE: &str = "accepted";
+
+/// The answer to an accepted invitation: `303` to the result page, with what it shows.
+fn accepted(d: &InvitationDetails, secure: bool) -> Response<Body> {
     let p = &d.preview;
-    let company = escape(&p.company_name);
-    let teams = if p.teams.is_empty() {
-        String::new()
-    } else {
-        format!("<p>Your teams:</p>\n{}\n", teams_html(d))
-    };
-    let main = format!(
-        concat!(
-            "<h1>You have joined {company}</h1>\n<p>The invitation is accepted.</p>\n{teams}",
-            "<p>Sign in to the app with <strong>{email}</strong> and your password.</p>\n"
+    let teams: Vec<&str> = p.teams.iter().map(|t| t.team_name.as_str()).take(30).collect();
+    let access = match p.access_days {
+        Some(days) => format!(
+            "Your access is temporary: it ends on {}.",
+            (d.read_at + chrono::Duration::days(i64::from(days))).format("%-d %B %Y, %H:%M UTC")
         ),
-        company = company,
-        teams = teams,
-        email = escape(&p.email_address),
-    );
-    html_response(
-        200,
-        document(&format!("You have joined {}", p.company_name), &main),
+        None if d.via_site => "Your access is permanent.".to_string(),
+        None => String::new(),
+    };
+    let kind = if d.via_site { "site" } else { "company" };
+    see_other(
+        ACCEPTED_PAGE,
+        &[
+            ("kind", kind),
+            ("company", &p.company_name),
+            ("email", &p.email_address),
+            ("teams", &teams.join("\n")),
+            ("access", &access),
+        ],
+        secure,
     )
 }
 
-/// The page for a link that cannot be shown or accepted: unknown, used, revoked or expired,
-/// incomplete, or a failure on admit's side.
+/// The result page after accepting (`GET /invitations/accepted`): what the outcome cookie
+/// says, or that there is nothing to show.
+pub fn accepted_page(req: &Request) -> Response<Body> {
+    let Some(o) = outcome(req) else {
+        return no_outcome("accepting an invitation");
+    };
+    let get = |k: &str| outcome_field(&o, k).unwrap_or_default();
+    let company = get("company");
+    let site = get("kind") == "site";
+    let teams: Vec<&str> = get("teams").lines().filter(|t| !t.is_empty()).collect();
+    let teams = if teams.is_empty() {
+        String::new()
+    } else {
+        let items: String = teams
+            .iter()
+            .map(|t| format!("<li>{}</li>", escape(t)))
+            .collect();
+        format!(
+            "<p>Your {}:</p>\n<ul>{items}</ul>\n",
+            if site { "groups" } else { "teams" }
+        )
+    };
+    let access = match get("access") {
+        "" => String::new(),
+        a => format!("<p>{}</p>\n", escape(a)),
+    };
+    let (title, done) = if site {
+        (
+            format!("You have access to {company}"),
+            "The invitation is accepted.",
+        )
+    } else {
+        (
+            format!("You have joined {company}"),
+            "The invitation is accepted.",
+        )
+    };
+    let main = format!(
+        concat!(
+            "<h1>{title}</h1>\n<p>{done}</p>\n{teams}{access}",
+            "<p>Sign in to the app with <strong>{email}</strong> and your password.</p>\n"
+        ),
+        title = escape(&title),
+        done = done,
+        teams = teams,
+        access = access,
+        email = escape(get("email")),
+    );
+    html_response(200, document(&title, &main))
+}
+
+/// The page for a link that cannot be shown or accepted: unknown, used, revoked, replaced or
+/// expired, incomplete, or a failure on admit's side; each with the way forward.
 pub fn problem_page(e: &DomainError) -> Response<Body> {
     let (title, advice) = match e.kind {
         ErrorKind::RecordNotFound => (
             "This invitation link no longer works",
-            concat!(
-                "It was already used, replaced by a newer invitation or revoked. If you accepted it, ",
-                "sign in with your email address; otherwise ask for a new invitation.",
-            ),
+            "If you accepted it, sign in to the app with your email address and password; otherwise ask whoever invited you for a new invitation.",
         ),
         ErrorKind::Expired => (
             "This invitation has expired",
@@ -361,15 +673,16 @@ fn can_retry(kind: ErrorKind) -> bool {
     )
 }
 
-/// The page that answers a submitted form: accepted, the form again with what to fix, or the
-/// problem page.
+/// The answer to a submitted form: `303` to the result page once accepted, the form again with
+/// what to fix, or the problem page.
 pub fn accept_outcome(
     d: &InvitationDetails,
     form: &AcceptForm,
     result: Result<Accepted, DomainError>,
+    secure: bool,
 ) -> Response<Body> {
     match result {
-        Ok(_) => accepted_page(d),
+        Ok(_) => accepted(d, secure),
         Err(e) if can_retry(e.kind) => accept_page(
             d,
             form.token.as_deref().unwrap_or_default(),

@@ -22,6 +22,16 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system clock set ahead by a fixed time: `admit serve --clock-ahead` (try expiries on a
+/// laptop: links, temporary access, lockouts). Never used by a Lambda function.
+pub struct AheadClock(pub chrono::Duration);
+
+impl Clock for AheadClock {
+    fn now(&self) -> DateTime<Utc> {
+        SystemClock.now() + self.0
+    }
+}
+
 /// A clock that only moves when told to (tests: lockouts, expiry).
 pub struct ManualClock(Mutex<DateTime<Utc>>);
 

@@ -36,6 +36,20 @@ fn sender(from: &str) -> (Option<&str>, &str) {
 }
 
 impl Email {
+    /// The email of a `Letter`: its text and HTML parts, both made from the letter.
+    pub fn letter(
+        to: impl Into<String>,
+        subject: impl Into<String>,
+        letter: &crate::domain::html::Letter,
+    ) -> Email {
+        Email {
+            to: to.into(),
+            subject: subject.into(),
+            text: letter.text(),
+            html: Some(letter.html()),
+        }
+    }
+
     /// A text-only email.
     pub fn text(
         to: impl Into<String>,

@@ -321,6 +321,21 @@ pub async fn find_by_token(store: &dyn Store, hash: &str) -> Result<Option<Opene
     Ok(None)
 }
 
+/// The invitation of the address a token was issued for, live or not (to say why a link that
+/// no longer opens anything stopped working): `None` for a token never issued or past its
+/// invitation's expiry.
+pub async fn find_for_token(store: &dyn Store, hash: &str) -> Result<Option<Invitation>, StoreError> {
+    let Some(item) = store.get(&token_key(hash)).await? else {
+        return Ok(None);
+    };
+    let Ok(lookup) = serde_json::from_value::<TokenLookup>(serde_json::Value::Object(item)) else {
+        return Ok(None);
+    };
+    Ok(find_issued(store, lookup.company_id, &lookup.email)
+        .await?
+        .map(|(inv, _)| inv))
+}
+
 /// The writes that issue a token for a pending invitation, sent by outbox message
 /// `outbox_id`: they fail at index 0 when the invitation is no longer the pending one that was
 /// read. `issued_for` is the message the invitation's live tokens were issued for: when it is
@@ -382,9 +397,12 @@ pub fn accept(
         None => Cond::eq("tokenHash", hash),
     };
     [
-        Write::Delete {
+        // Spent rather than deleted: the link, opened again, can say it was accepted. It opens
+        // nothing (the invitation keeps no token) and goes with its TTL.
+        Write::Update {
             key: token_key(hash),
-            cond: Some(Cond::present()),
+            update: Update::new().set("spent", "accepted"),
+            cond: Some(Cond::present().and(Cond::NotExists("spent".into()))),
         },
         Write::Update {
             key: inv.key(),

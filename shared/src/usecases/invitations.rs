@@ -63,49 +63,45 @@ pub async fn issue(
         .await?
         .map(|u| format!("{} {}", u.first_name, u.last_name))
         .unwrap_or_else(|| "Someone".into());
-    let note = inv
-        .message
-        .as_deref()
-        .map(|m| format!("\n{inviter} wrote:\n\n{m}\n"))
-        .unwrap_or_default();
-    let expires = inv.expires_at.format("%-d %B %Y").to_string();
-    let access = match inv.access_days {
-        Some(d) => format!("\nThe access is temporary: it lasts {d} days from when you accept.\n"),
-        None => String::new(),
+    Ok(Some(invitation_email(&inv, &inviter, &company_name, &link)))
+}
+
+/// The invitation email: who invites, to which company, for how long, and the link.
+fn invitation_email(inv: &Invitation, inviter: &str, company_name: &str, link: &str) -> Email {
+    let mut paragraphs = vec![format!("{inviter} invited you to join {company_name}.")];
+    paragraphs.push(match inv.access_days {
+        Some(d) => format!("The access is temporary: it lasts {d} days from when you accept."),
+        None if inv.via_site => "The access is permanent.".to_string(),
+        None => "Accepting makes you a member of the company and of the teams the invitation names.".to_string(),
+    });
+    let letter = html::Letter {
+        company: Some(company_name.to_string()),
+        heading: format!("You are invited to join {company_name}"),
+        greeting: Some("Hello,".into()),
+        paragraphs,
+        quote: inv.message.clone().map(|m| (inviter.to_string(), m)),
+        action: Some(html::Action {
+            label: "See the invitation".into(),
+            does: "Open the invitation to see what it offers and accept it; the link works once.".into(),
+            url: link.to_string(),
+            expires: Some(format!("on {}", inv.expires_at.format("%-d %B %Y at %H:%M UTC"))),
+        }),
+        footer: vec![
+            "If you were not expecting this invitation, ignore this email: nothing happens unless you accept.".into(),
+        ],
     };
-    let mut paragraphs = vec![html::text(&format!(
-        "{inviter} invited you to join {company_name}."
-    ))];
-    if !access.is_empty() {
-        paragraphs.push(html::text(access.trim()));
-    }
-    if let Some(m) = &inv.message {
-        paragraphs.push(format!(
-            "{} wrote:</p><blockquote style=\"border-left:3px solid #ccc;margin:0;padding-left:1em\">{}</blockquote><p>",
-            html::escape(&inviter),
-            html::text(m)
-        ));
-    }
-    paragraphs.push(html::text(&format!(
-        "The link works once and expires on {expires}."
-    )));
-    Ok(Some(Email {
-        to: msg.email.to_string(),
-        subject: format!("{inviter} invited you to {company_name}"),
-        text: format!(
-            "Hello,\n\n{inviter} invited you to join {company_name}.\n{access}{note}\nAccept the invitation: {link}\n\nThe link works once and expires on {expires}.\n"
-        ),
-        html: Some(html::email(
-            &format!("You are invited to {company_name}"),
-            &paragraphs,
-            &link,
-            "Accept the invitation",
-        )),
-    }))
+    Email::letter(
+        inv.email.to_string(),
+        format!("{inviter} invited you to {company_name}"),
+        &letter,
+    )
 }
 
 /// The path of the page where an invitee accepts (`GET` shows it, `POST` accepts).
 pub const ACCEPT_PAGE_PATH: &str = "/invitations/accept";
+
+/// The page the accept form sends the browser to once accepted (post/redirect/get).
+pub const ACCEPTED_PAGE_PATH: &str = "/invitations/accepted";
 
 /// The link in an invitation email: the accept page (`page_url`, the stage's `AcceptPageUrl`,
 /// or else the page at `link_base`) with the token in its query.
@@ -208,6 +204,20 @@ fn gone() -> DomainError {
     )
 }
 
+/// Why a link that was issued no longer works, from its invitation's status now.
+fn gone_because(status: InvitationStatus) -> DomainError {
+    let message = match status {
+        InvitationStatus::Accepted => {
+            "this invitation was already accepted; sign in with the invited address"
+        }
+        InvitationStatus::Revoked => "this invitation was revoked",
+        InvitationStatus::Pending | InvitationStatus::Expired => {
+            "a newer invitation replaced this one; use the link in the newest invitation email"
+        }
+    };
+    DomainError::new(ErrorKind::RecordNotFound, message)
+}
+
 /// The invitation a token stands for, checked: pending, not expired, the token live (see
 /// `invitation::find_by_token`); with the outbox message the token is live through, if any.
 async fn by_token(
@@ -218,13 +228,21 @@ async fn by_token(
     let token = raw
         .and_then(Token::presented)
         .ok_or_else(|| DomainError::invalid("token is required"))?;
-    let opened = invitation::find_by_token(app.store.as_ref(), &token.hash())
+    let store = app.store.as_ref();
+    let Some(opened) = invitation::find_by_token(store, &token.hash())
         .await
         .map_err(failed(Service::Company))?
-        .ok_or_else(gone)?;
+    else {
+        // Say why, to the holder of the link: it was issued, but its invitation was accepted,
+        // revoked or replaced since (the token's lookup outlives its use).
+        let issued = invitation::find_for_token(store, &token.hash())
+            .await
+            .map_err(failed(Service::Company))?;
+        return Err(issued.map_or_else(gone, |inv| gone_because(inv.status)));
+    };
     let inv = opened.invitation;
     if inv.status != InvitationStatus::Pending {
-        return Err(gone());
+        return Err(gone_because(inv.status));
     }
     if inv.expires_at <= now {
         return Err(DomainError::new(
@@ -305,6 +323,10 @@ pub struct InvitationDetails {
     pub account: AccountState,
     pub first_name: String,
     pub last_name: String,
+    /// Made by the site family's Invite Users (the page speaks of a site and its groups).
+    pub via_site: bool,
+    /// When it was read (temporary access would end `access_days` after accepting now).
+    pub read_at: DateTime<Utc>,
 }
 
 /// The preview with what the accept page shows besides it. Like `preview`, never uses the token.
@@ -343,6 +365,8 @@ pub async fn details(app: &App, token: Option<&str>) -> Result<InvitationDetails
         account,
         first_name: name("firstname"),
         last_name: name("lastname"),
+        via_site: inv.via_site,
+        read_at: app.clock.now(),
     })
 }
 

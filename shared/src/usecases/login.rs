@@ -55,6 +55,8 @@ impl TryFrom<LoginRequest> for Credentials {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginGranted {
+    /// Left out of the body of a cookie login (see loginUser's handler): emptied there.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub auth_token: String,
     pub user_id: Id,
     /// RFC 3339, UTC, whole seconds (the one timestamp format of the API).

@@ -17,6 +17,7 @@ use crate::records::verification::{self, AddressToken, Purpose};
 use crate::usecases::account_activity::{self, AccountEvent};
 use crate::usecases::accounts::{email_field, hash_password, new_password};
 use crate::usecases::{failed, verification as verify};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 /// Reset requests one address may make in an hour.
@@ -101,38 +102,86 @@ pub async fn issue(app: &App, msg: &AddressEmail) -> Result<Option<Email>, Store
         expires_at: app.clock.now() + chrono::Duration::minutes(RESET_MINUTES),
         password_fingerprint: Some(verification::password_fingerprint(&account.password_hash)),
     };
-    let path = "/rest/user/password/reset/confirm";
-    let link = verify::mint_link(app, Purpose::Reset, &record, &msg.link_base, path).await?;
-    let text = format!(
-        "Hello,\n\nSomeone asked to reset the password of the account {}. To choose a new password, follow this link: {link}\n\nThe link works once and expires in {RESET_MINUTES} minutes. If you did not ask, ignore this email: your password stays as it is.\n",
-        msg.email
-    );
-    let paragraphs = vec![
-        html::text(&format!(
+    let link = verify::mint_link(app, Purpose::Reset, &record, &msg.link_base, RESET_PAGE_PATH)
+        .await?;
+    Ok(Some(reset_email(msg, &link)))
+}
+
+/// The page a reset email links to (`GET` shows the form, `POST` sets the password).
+pub const RESET_PAGE_PATH: &str = "/account/password/reset";
+
+/// The page where someone asks for a reset link (the way forward from a dead reset link).
+pub const FORGOT_PAGE_PATH: &str = "/account/password/forgot";
+
+fn reset_email(msg: &AddressEmail, link: &str) -> Email {
+    let letter = html::Letter {
+        heading: "Reset your password".into(),
+        greeting: Some("Hello,".into()),
+        paragraphs: vec![format!(
             "Someone asked to reset the password of the account {}.",
             msg.email
-        )),
-        html::text(&format!(
-            "The link works once and expires in {RESET_MINUTES} minutes. If you did not ask, ignore this email: your password stays as it is."
-        )),
-    ];
-    Ok(Some(Email {
-        to: msg.email.to_string(),
-        subject: "Reset your password".into(),
-        text,
-        html: Some(html::email(
-            "Reset your password",
-            &paragraphs,
-            &link,
-            "Choose a new password",
-        )),
-    }))
+        )],
+        action: Some(html::Action {
+            label: "Choose a new password".into(),
+            does: "Open the page to choose a new password; the link works once, and every device signed in to the account is signed out.".into(),
+            url: link.to_string(),
+            expires: Some(format!("in {RESET_MINUTES} minutes")),
+        }),
+        footer: vec!["If you did not ask, ignore this email: your password stays as it is.".into()],
+        ..html::Letter::default()
+    };
+    Email::letter(msg.email.to_string(), "Reset your password", &letter)
 }
 
 fn gone() -> DomainError {
     DomainError::new(
         ErrorKind::RecordNotFound,
         "reset link not found or already used",
+    )
+}
+
+/// What a reset link's page shows: the account's address and when the link stops working.
+#[derive(Debug)]
+pub struct ResetPreview {
+    pub email_address: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The reset link's account, checked as `confirm` checks it (known, unexpired, for the
+/// account's current address and password), without using the link up.
+pub async fn preview(app: &App, token: Option<&str>) -> Result<ResetPreview, DomainError> {
+    let fail = failed(Service::User);
+    let store = app.store.as_ref();
+    let token = token
+        .and_then(Token::presented)
+        .ok_or_else(|| DomainError::invalid("token is required"))?;
+    let record = verification::find(store, Purpose::Reset, &token.hash())
+        .await
+        .map_err(&fail)?
+        .ok_or_else(gone)?;
+    if record.expires_at <= app.clock.now() {
+        return Err(expired());
+    }
+    let account = user::find(store, record.user_id)
+        .await
+        .map_err(&fail)?
+        .filter(|u| u.email == record.email)
+        .ok_or_else(gone)?;
+    if record.password_fingerprint.as_deref()
+        != Some(verification::password_fingerprint(&account.password_hash).as_str())
+    {
+        return Err(gone());
+    }
+    Ok(ResetPreview {
+        email_address: account.email.to_string(),
+        expires_at: record.expires_at,
+    })
+}
+
+fn expired() -> DomainError {
+    DomainError::new(
+        ErrorKind::Expired,
+        "the reset link has expired; ask for a new one",
     )
 }
 
@@ -156,10 +205,7 @@ pub async fn confirm(
         .ok_or_else(gone)?;
     let now = app.clock.now();
     if record.expires_at <= now {
-        return Err(DomainError::new(
-            ErrorKind::Expired,
-            "the reset link has expired; ask for a new one",
-        ));
+        return Err(expired());
     }
     let account = user::find(store, record.user_id)
         .await

@@ -356,20 +356,23 @@ fn access_email(
     } else {
         format!("Your groups: {}.", names.join(", "))
     };
-    let text = format!(
-        "Hello {},\n\nYou have been given access to {}.\n\n{access}\n\n{groups}\n\nSign in with your account, {}.\n",
-        account.first_name, site.name, account.email
-    );
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Access</title></head><body style=\"font-family:sans-serif;max-width:36em;margin:auto;padding:1em\"><p>{}</p></body></html>",
-        html::text(&text).replace("<br><br>", "</p><p>")
-    );
-    Email {
-        to: account.email.to_string(),
-        subject: format!("You have access to {}", site.name),
-        text,
-        html: Some(html),
-    }
+    let letter = html::Letter {
+        company: Some(site.name.clone()),
+        heading: format!("You have access to {}", site.name),
+        greeting: Some(format!("Hello {},", account.first_name)),
+        paragraphs: vec![
+            format!("You have been given access to {}.", site.name),
+            access,
+            groups,
+            format!("Sign in with your account, {}.", account.email),
+        ],
+        ..html::Letter::default()
+    };
+    Email::letter(
+        account.email.to_string(),
+        format!("You have access to {}", site.name),
+        &letter,
+    )
 }
 
 /// The member an invite extends access for at once: a verified, active account with a live,

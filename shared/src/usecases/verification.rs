@@ -39,56 +39,45 @@ pub async fn issue(app: &App, msg: &AddressEmail) -> Result<Option<Email>, Store
         expires_at,
         password_fingerprint: None,
     };
-    let link = mint_link(
-        app,
-        Purpose::Verify,
-        &record,
-        &msg.link_base,
-        "/rest/user/verify",
-    )
-    .await?;
-    let confirm = format!(
-        "Confirm that this address is yours: {link}\n\nThe link works once and expires on {}. If you did not register, ignore this email.\n",
-        expires_at.format("%-d %B %Y")
-    );
-    let expires = expires_at.format("%-d %B %Y").to_string();
-    let mut paragraphs = Vec::new();
-    let (subject, heading, opening) = match &msg.welcome {
-        Some(w) => {
-            paragraphs.push(html::text(&format!(
-                "Hello {}, welcome to {}. Your account is ready: sign in to the app with {}.",
-                w.first_name, w.company_name, msg.email
-            )));
-            (
-                format!("Welcome to {}", w.company_name),
-                format!("Welcome to {}", w.company_name),
-                format!(
-                    "Hello {},\n\nWelcome to {}. Your account is ready: sign in to the app with {}.\n\n",
-                    w.first_name, w.company_name, msg.email
-                ),
-            )
-        }
-        None => (
-            "Confirm your email address".to_string(),
-            "Confirm your email address".to_string(),
-            "Hello,\n\n".to_string(),
-        ),
+    let link = mint_link(app, Purpose::Verify, &record, &msg.link_base, VERIFY_PAGE_PATH).await?;
+    Ok(Some(verification_email(msg, &link, expires_at)))
+}
+
+/// The page a verification email links to (`GET` shows it, `POST` confirms).
+pub const VERIFY_PAGE_PATH: &str = "/account/verify";
+
+/// The welcome and verification email: the company (when there is one), what the link does
+/// and when it expires.
+fn verification_email(msg: &AddressEmail, link: &str, expires_at: DateTime<Utc>) -> Email {
+    let mut letter = html::Letter {
+        heading: "Confirm your email address".into(),
+        greeting: Some("Hello,".into()),
+        action: Some(html::Action {
+            label: "Confirm my address".into(),
+            does: format!(
+                "Confirm that {} is yours: the link opens a page where you confirm with your account's password.",
+                msg.email
+            ),
+            url: link.to_string(),
+            expires: Some(format!("on {}", expires_at.format("%-d %B %Y at %H:%M UTC"))),
+        }),
+        footer: vec!["If you did not register, ignore this email.".into()],
+        ..html::Letter::default()
     };
-    paragraphs.push(html::text(&format!(
-        "Confirm that {} is yours. The link works once and expires on {expires}. If you did not register, ignore this email.",
-        msg.email
-    )));
-    Ok(Some(Email {
-        to: msg.email.to_string(),
-        subject,
-        text: format!("{opening}{confirm}"),
-        html: Some(html::email(
-            &heading,
-            &paragraphs,
-            &link,
-            "Confirm my address",
-        )),
-    }))
+    let subject = match &msg.welcome {
+        Some(w) => {
+            letter.company = Some(w.company_name.clone());
+            letter.heading = format!("Welcome to {}", w.company_name);
+            letter.greeting = Some(format!("Hello {},", w.first_name));
+            letter.paragraphs.push(format!(
+                "Welcome to {}. Your account is ready: sign in to the app with {}.",
+                w.company_name, msg.email
+            ));
+            format!("Welcome to {}", w.company_name)
+        }
+        None => "Confirm your email address".to_string(),
+    };
+    Email::letter(msg.email.to_string(), subject, &letter)
 }
 
 /// Issues a single-use token for `record` (only its hash is stored) and returns the link that
@@ -150,14 +139,24 @@ pub struct VerificationPreview {
     pub email_address: String,
     #[serde(with = "crate::domain::time::rfc3339")]
     pub expires_at: DateTime<Utc>,
+    /// The account's address is verified already (another link of it was followed); the page
+    /// says so rather than asking for a password.
+    #[serde(skip)]
+    pub already_verified: bool,
 }
 
 /// What a verification link is for; opening it never uses it up (mail scanners open links).
 pub async fn preview(app: &App, token: Option<&str>) -> Result<VerificationPreview, DomainError> {
     let (_, record) = by_token(app, token, app.clock.now()).await?;
+    let account = user::find(app.store.as_ref(), record.user_id)
+        .await
+        .map_err(failed(Service::User))?
+        .filter(|u| u.email == record.email)
+        .ok_or_else(gone)?;
     Ok(VerificationPreview {
         email_address: record.email.to_string(),
         expires_at: record.expires_at,
+        already_verified: !account.unverified,
     })
 }
 

@@ -286,11 +286,21 @@ async fn settings(app: &App, business: u64, headers: &[(&str, &str)]) -> (u16, V
 async fn cross_site_cookie_scenario(backend: Backend) {
     let (t, company) = world(backend).await;
     let app = &t.app;
-    let (status, granted) = login_with(app, &[], Some(true)).await;
+    let body = json!({"emailAddress": ADMIN.0, "password": ADMIN.1, "setCookie": true});
+    let resp = admit_functions::login_user::handler(
+        app,
+        gateway_request("POST", "/rest/user/login", &[], Some(&body.to_string())),
+    )
+    .await;
+    let set_cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+    let (status, granted) = read_as("login_user", resp);
     assert_eq!(status, 200, "{granted}");
-    let token = granted["authToken"].as_str().unwrap();
+    // The token is in the HttpOnly cookie only, never in a body a script can read.
+    assert!(granted.get("authToken").is_none(), "{granted}");
     let csrf = granted["csrfToken"].as_str().unwrap();
-    let cookie = format!("admit_session={token}");
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    assert!(cookie.starts_with("admit_session=") && cookie.len() > 20, "{cookie}");
+    let token = cookie.trim_start_matches("admit_session=").to_string();
     let csrf_name = format!("x-csrf-token_{}", company.company_id);
     let business = company.company_id.get();
     let with = |origin: Option<&'static str>| {
@@ -319,6 +329,41 @@ async fn cross_site_cookie_scenario(backend: Backend) {
     )
     .await;
     assert_eq!(got.0, 200, "{}", got.1);
+
+    // Logout by the cookie: another site's page may not sign the browser out (403, the cookie
+    // kept); this stage's may, and the answer clears the cookie; the session is gone after.
+    let logout = |headers: Vec<(&'static str, String)>| async move {
+        let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let resp = admit_functions::logout_user::handler(
+            app,
+            gateway_request("POST", "/rest/user/logout", &h, None),
+        )
+        .await;
+        let cleared = resp
+            .headers()
+            .get("set-cookie")
+            .map(|v| v.to_str().unwrap().to_string());
+        let got = read_as("logout_user", resp);
+        (got, cleared)
+    };
+    let ((status, body), cleared) = logout(vec![
+        ("cookie", cookie.clone()),
+        ("origin", OTHER_SITE.to_string()),
+    ])
+    .await;
+    assert_eq!((status, &body["exception"]), (403, &json!("WSNotPermittedException")), "{body}");
+    assert_eq!(cleared, None);
+    assert_eq!(settings(app, business, &with(None)).await.0, 200);
+    let ((status, body), cleared) = logout(vec![("cookie", cookie.clone())]).await;
+    assert_eq!(status, 200, "{body}");
+    let cleared = cleared.expect("the answer clears the cookie");
+    assert!(cleared.starts_with("admit_session=;") && cleared.contains("Max-Age=0"), "{cleared}");
+    let got = settings(app, business, &with(None)).await;
+    assert_eq!(got.0, 401, "the session and its CSRF token ended: {}", got.1);
+    // A stale cookie is cleared too.
+    let ((status, _), cleared) = logout(vec![("cookie", cookie.clone())]).await;
+    assert_eq!(status, 401);
+    assert!(cleared.is_some_and(|c| c.contains("Max-Age=0")));
 }
 
 both_backends!(

@@ -75,7 +75,17 @@ async fn login(
         )
     };
     assert_eq!(status, 200, "{v}");
-    let token = v["authToken"].as_str().unwrap().to_string();
+    let token = if cookie {
+        // A cookie login keeps the token out of the body: it is in the HttpOnly cookie only.
+        assert!(v.get("authToken").is_none(), "{v}");
+        let set = resp.headers()["set-cookie"].to_str().unwrap();
+        set.strip_prefix("admit_session=")
+            .and_then(|c| c.split(';').next())
+            .unwrap()
+            .to_string()
+    } else {
+        v["authToken"].as_str().unwrap().to_string()
+    };
     let csrf = v["csrfToken"].as_str().map(str::to_string);
     (token, csrf, resp)
 }

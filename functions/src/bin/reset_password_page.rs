@@ -1,0 +1,1 @@
+admit_functions::main!(reset_password_page);

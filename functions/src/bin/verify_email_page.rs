@@ -1,0 +1,1 @@
+admit_functions::main!(verify_email_page);

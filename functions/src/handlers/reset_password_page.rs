@@ -1,0 +1,89 @@
+//! The password reset pages. `GET /account/password/reset?token=T`, the page a reset email
+//! links to, shows the account's address and asks for the new password twice (without using
+//! the link up); its `POST` sets it through the same use case as
+//! `POST /rest/user/password/reset/confirm` and answers `303` to
+//! `GET /account/password/reset/done`. `GET` and `POST /account/password/forgot` ask for a new
+//! link, as `POST /rest/user/password/reset` does (the same answer for any address), and answer
+//! `303` to `GET /account/password/forgot/sent`.
+
+use admit_shared::http::account_pages as page;
+use admit_shared::http::pages::Form;
+use admit_shared::http::{self};
+use admit_shared::usecases::password_reset::{self, ResetConfirmation, ResetRequest};
+use admit_shared::App;
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+
+#[tracing::instrument(name = "reset_password_page", skip_all, fields(request_id = %http::request_id(&req)))]
+pub async fn handler(app: &App, req: Request) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    let post = req.method() == Method::POST;
+    if path.ends_with("/forgot/sent") {
+        page::forgot_sent_page(&req)
+    } else if path.ends_with("/forgot") && post {
+        ask(app, &req).await
+    } else if path.ends_with("/forgot") {
+        page::forgot_page(None, None)
+    } else if path.ends_with("/reset/done") {
+        page::reset_done_page(&req)
+    } else if post {
+        submit(app, &req).await
+    } else {
+        let token = http::query_param(&req, "token");
+        match password_reset::preview(app, token.as_deref()).await {
+            Ok(p) => page::reset_page(&p, token.as_deref().unwrap_or_default(), None),
+            Err(e) => page::reset_problem(&e),
+        }
+    }
+}
+
+fn secure(app: &App, req: &Request) -> bool {
+    http::public_base(app, req).starts_with("https://")
+}
+
+async fn submit(app: &App, req: &Request) -> Response<Body> {
+    let form = match Form::from_request(req) {
+        Ok(f) => f,
+        Err(e) => return page::reset_problem(&e),
+    };
+    let token = form.get("token");
+    let preview = match password_reset::preview(app, token).await {
+        Ok(p) => p,
+        Err(e) => return page::reset_problem(&e),
+    };
+    let result = if form.get("password").is_some() && form.get("password") != form.get("confirm")
+    {
+        Err(page::passwords_differ())
+    } else {
+        let body = ResetConfirmation {
+            token: form.owned("token"),
+            password: form.owned("password"),
+        };
+        password_reset::confirm(app, body, &http::caller(req)).await
+    };
+    match result {
+        Ok(()) => page::reset_done(&preview.email_address, secure(app, req)),
+        Err(e) => match page::reset_retry_at(&e) {
+            Some(at) => page::reset_page(&preview, token.unwrap_or_default(), Some((at, &e))),
+            None => page::reset_problem(&e),
+        },
+    }
+}
+
+async fn ask(app: &App, req: &Request) -> Response<Body> {
+    let form = match Form::from_request(req) {
+        Ok(f) => f,
+        Err(e) => return page::forgot_problem(&e),
+    };
+    let typed = form.get("emailAddress");
+    let email = match password_reset::requested_address(ResetRequest {
+        email_address: form.owned("emailAddress"),
+    }) {
+        Ok(email) => email,
+        Err(e) => return page::forgot_page(typed, Some(&e)),
+    };
+    match password_reset::request(app, email.clone(), &http::public_base(app, req)).await {
+        Ok(()) => page::forgot_sent(email.as_str(), secure(app, req)),
+        Err(e) => page::forgot_problem(&e),
+    }
+}

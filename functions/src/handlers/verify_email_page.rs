@@ -1,0 +1,54 @@
+//! `GET` and `POST /account/verify`: the page a verification email links to. `GET ?token=T`
+//! shows which address the link confirms (without using it up); `POST` (the form, urlencoded)
+//! confirms with the account's password through the same use case as
+//! `POST /rest/user/verify` and answers `303` to `GET /account/verify/done`, the result page.
+
+use admit_shared::http::account_pages as page;
+use admit_shared::http::pages::Form;
+use admit_shared::http::{self};
+use admit_shared::usecases::verification::{self, Proof};
+use admit_shared::App;
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+
+#[tracing::instrument(name = "verify_email_page", skip_all, fields(request_id = %http::request_id(&req)))]
+pub async fn handler(app: &App, req: Request) -> Response<Body> {
+    if req.method() == Method::POST {
+        submit(app, &req).await
+    } else if req.uri().path().ends_with("/done") {
+        page::verified_page(&req)
+    } else {
+        let token = http::query_param(&req, "token");
+        match verification::preview(app, token.as_deref()).await {
+            Ok(p) => page::verify_page(&p, token.as_deref().unwrap_or_default(), None),
+            Err(e) => page::verify_problem(&e),
+        }
+    }
+}
+
+/// The preview is read first: a refused form is shown again with it.
+async fn submit(app: &App, req: &Request) -> Response<Body> {
+    let form = match Form::from_request(req) {
+        Ok(f) => f,
+        Err(e) => return page::verify_problem(&e),
+    };
+    let token = form.get("token");
+    let preview = match verification::preview(app, token).await {
+        Ok(p) => p,
+        Err(e) => return page::verify_problem(&e),
+    };
+    if preview.already_verified {
+        return page::verify_page(&preview, token.unwrap_or_default(), None);
+    }
+    let proof = Proof::Password(form.get("password"));
+    match verification::confirm(app, token, proof, &http::caller(req)).await {
+        Ok(v) => page::verified(
+            &v.email_address,
+            http::public_base(app, req).starts_with("https://"),
+        ),
+        Err(e) if page::verify_can_retry(e.kind) => {
+            page::verify_page(&preview, token.unwrap_or_default(), Some(&e))
+        }
+        Err(e) => page::verify_problem(&e),
+    }
+}
