@@ -766,6 +766,8 @@ mod tests {
             account,
             first_name: "A".into(),
             last_name: "B".into(),
+            via_site: false,
+            read_at: crate::domain::time::fixed_instant(),
         }
     }
 
@@ -791,7 +793,7 @@ mod tests {
         for (kind, status, says, form_again) in cases {
             let message = if form_again { says } else { "x" };
             let e = DomainError::new(kind, message.to_lowercase());
-            let resp = accept_outcome(&d, &form, Err(e));
+            let resp = accept_outcome(&d, &form, Err(e), false);
             assert_eq!(resp.status(), status, "{kind:?}");
             let page = html(&resp);
             assert!(page.contains(says), "{kind:?}: {page}");
@@ -808,8 +810,20 @@ mod tests {
                 user_id: crate::domain::Id::new(5).unwrap(),
                 company_id: crate::domain::Id::new(1).unwrap(),
             }),
+            true,
         );
-        assert_eq!(done.status(), 200);
-        assert!(html(&done).contains("You have joined Acme"));
+        assert_eq!(done.status(), 303, "accepted: see the result page");
+        assert_eq!(done.headers()["location"], ACCEPTED_PAGE);
+        let cookie = done.headers()["set-cookie"].to_str().unwrap().to_string();
+        assert!(!cookie.contains("inv_1"), "no token in the outcome: {cookie}");
+        let mut req = Request::default();
+        req.headers_mut().insert(
+            "cookie",
+            cookie.split(';').next().unwrap().parse().unwrap(),
+        );
+        let page = accepted_page(&req);
+        assert_eq!(page.status(), 200);
+        assert!(html(&page).contains("You have joined Acme"), "{}", html(&page));
+        assert!(html(&page).contains("<strong>a@b.example</strong>"));
     }
 }

@@ -9,8 +9,8 @@ use admit_shared::usecases::outbox;
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
 use admit_tests::{
-    auth_token, captured_mail, emulator_mail, gateway_request, read_as, Backend, FaultyStore,
-    TestApp,
+    auth_token, captured_mail, emulator_mail, gateway_request, login, read_as, Backend,
+    FaultyStore, TestApp,
 };
 use lambda_http::{Body, RequestExt, Response};
 use serde_json::json;
@@ -158,12 +158,32 @@ async fn open(app: &App, token: Option<&str>) -> Page {
     page(admit_functions::accept_invitation_page::handler(app, req).await)
 }
 
+/// Submits the form as a browser does: a `303` is followed to the result page, with the
+/// outcome cookie it set (which never holds the token).
 async fn submit(app: &App, fields: &[(&str, &str)]) -> Page {
     let body = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(fields)
         .finish();
     let form = [("content-type", "application/x-www-form-urlencoded")];
     let req = gateway_request("POST", "/invitations/accept", &form, Some(&body));
+    let resp = admit_functions::accept_invitation_page::handler(app, req).await;
+    if resp.status() != 303 {
+        return page(resp);
+    }
+    assert_eq!(resp.headers()["location"], "accepted");
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap();
+    let token = fields.iter().find(|(k, _)| *k == "token").map(|(_, v)| *v);
+    assert!(
+        token.is_none_or(|t| !cookie.contains(t)),
+        "no token in the outcome: {cookie}"
+    );
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    result_page(app, cookie.split(';').next().unwrap()).await
+}
+
+/// The result page, as the browser opens (or reloads) it with the outcome cookie.
+async fn result_page(app: &App, cookie: &str) -> Page {
+    let req = gateway_request("GET", "/invitations/accepted", &[("cookie", cookie)], None);
     page(admit_functions::accept_invitation_page::handler(app, req).await)
 }
 
@@ -265,12 +285,38 @@ async fn a_new_invitee_accepts_on_the_page(backend: Backend) {
         .has("<li>Sales</li>")
         .has(&format!("<strong>{jane}</strong>"));
     auth_token(app, &jane, "Accept3d-pass").await;
-    // Used: both doors say so.
+    // Reloading the result page shows the same and changes nothing; opened without its
+    // cookie (bookmarked) it has nothing to show.
+    let stored = t.stored_text().await;
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&good)
+        .finish();
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    let done = admit_functions::accept_invitation_page::handler(
+        app,
+        gateway_request("POST", "/invitations/accept", &form, Some(&body)),
+    )
+    .await;
+    assert_eq!(done.status(), 404, "the link is used up");
+    for _ in 0..2 {
+        let cookie = "admit_outcome=kind=company&company=Acme+%3C%26%3E+Sons&email=x%40y.example&teams=Sales";
+        result_page(app, cookie)
+            .await
+            .status(200)
+            .has("<h1>You have joined Acme &lt;&amp;&gt; Sons</h1>");
+    }
+    result_page(app, "other=1").await.status(404).has("Nothing to show here");
+    assert_eq!(t.stored_text().await, stored, "a refused resubmission and the result page changed nothing");
+    // Used: both doors say so, and why.
     submit(app, &good)
         .await
         .status(404)
-        .has("This invitation link no longer works");
-    open(app, Some(&token)).await.status(404);
+        .has("This invitation link no longer works")
+        .has("This invitation was already accepted");
+    open(app, Some(&token))
+        .await
+        .status(404)
+        .has("already accepted");
 }
 
 admit_tests::both_backends!(a_new_invitee, a_new_invitee_accepts_on_the_page);
@@ -421,6 +467,18 @@ async fn an_unverified_account_gets_the_password_chosen_on_the_page() {
         .0,
         200
     );
+    // The squatter signed in on a phone: accepting on the page signs it out and forgets it.
+    let (_, granted) = login(app, "squat@example.com", "Squatter-pass-1").await;
+    let squatter = granted["authToken"].as_str().unwrap().to_string();
+    let squatter_id = Id::new(granted["userId"].as_u64().unwrap()).unwrap();
+    let phone = gateway_request(
+        "POST",
+        "/rest/user/devices",
+        &[("x-nextinteract-authtoken", squatter.as_str())],
+        Some(r#"{"platform": "ios", "deviceToken": "squatters-phone"}"#),
+    );
+    let registered = admit_functions::register_device::handler(app, phone).await;
+    assert_eq!(read_as("register_device", registered).0, 200);
     let token = token_of(&invite(&t, "squat@example.com", None).await);
     open(app, Some(&token))
         .await
@@ -432,6 +490,14 @@ async fn an_unverified_account_gets_the_password_chosen_on_the_page() {
         .await
         .status(200);
     auth_token(app, "squat@example.com", "Mine-now-2026").await;
+    let devices = admit_shared::records::notification::devices(
+        app.store.as_ref(),
+        squatter_id,
+    )
+    .await
+    .unwrap();
+    assert!(devices.is_empty(), "the squatter's phone is forgotten: {devices:?}");
+    assert_eq!(login(app, "squat@example.com", "Squatter-pass-1").await.0, 401);
 }
 
 #[tokio::test]

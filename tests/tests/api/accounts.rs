@@ -81,7 +81,7 @@ async fn mail_to(t: &TestApp, to: &str) -> Vec<String> {
         .collect()
 }
 
-/// The token in the last link of `kind` (`verify?token=`, `confirm?token=`, `accept?token=`)
+/// The token in the last link of `kind` (`verify?token=`, `reset?token=`, `accept?token=`)
 /// emailed to `to`.
 async fn token_in_mail(t: &TestApp, to: &str, kind: &str) -> String {
     let mails = mail_to(t, to).await;
@@ -368,7 +368,7 @@ async fn a_password_reset_proves_the_address_and_revokes_every_session() {
     assert_eq!(known, unknown);
     assert_eq!(known.0, 200);
     assert!(mail_to(&t, "nobody@acme.example").await.is_empty());
-    let token = token_in_mail(&t, email, "confirm?token=").await;
+    let token = token_in_mail(&t, email, "reset?token=").await;
     assert!(token.starts_with("rst_"));
     // A second link of the same hour: using either uses up both.
     assert_eq!(
@@ -377,7 +377,7 @@ async fn a_password_reset_proves_the_address_and_revokes_every_session() {
             .0,
         200
     );
-    let second = token_in_mail(&t, email, "confirm?token=").await;
+    let second = token_in_mail(&t, email, "reset?token=").await;
     assert_ne!(second, token);
     // The policy applies to the new password.
     assert_error(
@@ -449,7 +449,7 @@ async fn a_password_reset_proves_the_address_and_revokes_every_session() {
             .0,
         200
     );
-    let late = token_in_mail(&t, email, "confirm?token=").await;
+    let late = token_in_mail(&t, email, "reset?token=").await;
     t.clock.advance(chrono::Duration::minutes(61));
     assert_error(
         &post(

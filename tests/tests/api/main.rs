@@ -11,6 +11,7 @@
 )]
 
 mod accept_page;
+mod account_pages;
 mod accounts;
 mod hardening;
 mod login;

@@ -1194,7 +1194,7 @@ async fn each_activity_type_is_recorded_by_the_action_that_causes_it() {
             .0,
         200
     );
-    let reset = token_in_mail(t, MEMBER, "confirm?token=").await;
+    let reset = token_in_mail(t, MEMBER, "reset?token=").await;
     let confirm = json!({"token": reset, "password": "New-pass-2026"});
     assert_eq!(
         nextinteract(app, "/rest/user/password/reset/confirm", &[], confirm)
