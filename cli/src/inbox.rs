@@ -156,7 +156,7 @@ async fn show(dir: &Path, name: &str) -> Response<Body> {
     };
     let eml = mime::parse(&raw);
     let text = format!(
-        "<pre style=\"white-space:pre-wrap;margin:0\">{}</pre>",
+        "<pre style=\"white-space:pre-wrap;overflow-wrap:anywhere;margin:0\">{}</pre>",
         linkify(eml.text.trim_end())
     );
     let parts = match &eml.html {
@@ -191,11 +191,18 @@ async fn show(dir: &Path, name: &str) -> Response<Body> {
 /// An email's HTML part, as it was sent, for the frame of its page; links open in the whole
 /// window (`<base target="_top">`).
 async fn html_part(dir: &Path, name: &str) -> Response<Body> {
-    let Some(html) = read_email(dir, name).await.and_then(|raw| mime::parse(&raw).html) else {
+    let Some(html) = read_email(dir, name)
+        .await
+        .and_then(|raw| mime::parse(&raw).html)
+    else {
         return no_such(name);
     };
     let html = match html.find("<head>") {
-        Some(i) => format!("{}<head><base target=\"_top\">{}", &html[..i], &html[i + 6..]),
+        Some(i) => format!(
+            "{}<head><base target=\"_top\">{}",
+            &html[..i],
+            &html[i + 6..]
+        ),
         None => format!("<base target=\"_top\">{html}"),
     };
     let mut resp = html_response(200, html);
@@ -322,7 +329,10 @@ mod tests {
             .unwrap();
         assert_eq!(one.status(), 200);
         assert!(text(&one).contains("<a href=\"http://h/invitations/accept?token=inv_1\">"));
-        assert!(!text(&one).contains("<iframe"), "a text-only email has no frame");
+        assert!(
+            !text(&one).contains("<iframe"),
+            "a text-only email has no frame"
+        );
         let multi = "20260101T000001.000Z-0a0b0c0e.eml";
         std::fs::write(
             dir.join(multi),
@@ -344,13 +354,23 @@ mod tests {
             "{}",
             text(&both)
         );
-        assert!(both.headers()["content-security-policy"].to_str().unwrap().ends_with("frame-src 'self'"));
+        assert!(both.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .ends_with("frame-src 'self'"));
         let part = answer(Some(&dir), &get, &format!("{PATH}/{multi}/html"), local)
             .await
             .unwrap();
         assert_eq!(part.status(), 200);
-        assert!(text(&part).contains("<head><base target=\"_top\"><title>T</title>"), "{}", text(&part));
-        assert!(part.headers()["content-security-policy"].to_str().unwrap().contains("sandbox"));
+        assert!(
+            text(&part).contains("<head><base target=\"_top\"><title>T</title>"),
+            "{}",
+            text(&part)
+        );
+        assert!(part.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("sandbox"));
         assert_eq!(part.headers()["x-frame-options"], "SAMEORIGIN");
         let none = answer(Some(&dir), &get, &format!("{PATH}/{name}/html"), local)
             .await

@@ -41,9 +41,24 @@ fn serve_logging_to(dir: &std::path::Path, stderr: Stdio) -> Server {
 
 /// `admit serve` on a free loopback port with extra environment variables.
 fn serve_with(dir: &std::path::Path, stderr: Stdio, env: &[(&str, &str)]) -> Server {
+    serve_command(dir, stderr, env, &[])
+}
+
+/// `admit serve` on a free loopback port with extra arguments.
+fn serve_with_args(dir: &std::path::Path, stderr: Stdio, args: &[&str]) -> Server {
+    serve_command(dir, stderr, &[], args)
+}
+
+fn serve_command(
+    dir: &std::path::Path,
+    stderr: Stdio,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_admit"))
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
+        .args(args)
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(stderr)

@@ -65,7 +65,10 @@ pub fn operation_id(e: &Endpoint, r: &Route) -> String {
         return id;
     }
     let last = r.path.rsplit('/').next().unwrap_or_default();
-    format!("{id}_{}", last.trim_matches(['{', '}']).to_ascii_lowercase())
+    format!(
+        "{id}_{}",
+        last.trim_matches(['{', '}']).to_ascii_lowercase()
+    )
 }
 
 fn family(e: &Endpoint) -> (&'static str, &'static str) {

@@ -221,6 +221,39 @@ impl Browser {
         self.call("Input.insertText", json!({ "text": text }));
     }
 
+    /// Shows pages `width` CSS pixels wide and `height` high; `mobile` as a phone shows them
+    /// (the viewport meta tag counts, as on a phone).
+    pub fn viewport(&mut self, width: u32, height: u32, mobile: bool) {
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}),
+        );
+    }
+
+    /// Reloads the page, as the reload button does (a page got by a redirect is got again).
+    pub fn reload(&mut self) {
+        self.navigating(|b| {
+            b.call("Page.reload", json!({}));
+        });
+    }
+
+    /// The page's URL.
+    pub fn url(&mut self) -> String {
+        let history = self.call("Page.getNavigationHistory", json!({}));
+        let current = history["currentIndex"].as_u64().unwrap_or(0) as usize;
+        history["entries"][current]["url"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// How wide the page's content is, in CSS pixels (wider than the viewport: it scrolls
+    /// sideways).
+    pub fn content_width(&mut self) -> f64 {
+        let m = self.call("Page.getLayoutMetrics", json!({}));
+        m["cssContentSize"]["width"].as_f64().unwrap_or(f64::MAX)
+    }
+
     /// A PNG of the page as it is shown.
     pub fn screenshot(&mut self) -> Vec<u8> {
         let shot = self.call("Page.captureScreenshot", json!({"format": "png"}));

@@ -192,7 +192,10 @@ mod tests {
             from = (t, h);
         }
         // The plain link is in both: on a line of its own, and under the button.
-        assert!(text_part.contains("\nhttps://a.example/?t=1&u=\"2\"\n"), "{text_part}");
+        assert!(
+            text_part.contains("\nhttps://a.example/?t=1&u=\"2\"\n"),
+            "{text_part}"
+        );
         assert_eq!(html_part.matches("href=\"https://a.example/").count(), 2);
         assert!(text_part.contains("> aboard <3"), "{text_part}");
         let bare = Letter {

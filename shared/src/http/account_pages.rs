@@ -8,7 +8,7 @@
 
 use super::pages::{
     dead_end, document, error_response, escape, field, html_response, no_outcome, outcome,
-    outcome_field, password_policy, problem_html, result_page, sentence, see_other,
+    outcome_field, password_policy, problem_html, result_page, see_other, sentence,
 };
 use crate::domain::error::{DomainError, ErrorKind};
 use crate::domain::Password;
@@ -187,11 +187,7 @@ pub fn reset_page(
     refused: Option<(ResetField, &DomainError)>,
 ) -> Response<Body> {
     let message = refused.map(|(_, e)| sentence(&e.message));
-    let at = |f: ResetField| {
-        refused
-            .filter(|(at, _)| *at == f)
-            .and(message.as_deref())
-    };
+    let at = |f: ResetField| refused.filter(|(at, _)| *at == f).and(message.as_deref());
     let input = |name: &str| {
         format!(
             "name=\"{name}\" type=\"password\" required minlength=\"{}\" maxlength=\"{}\" autocomplete=\"new-password\"",
@@ -402,8 +398,14 @@ mod tests {
         let resp = verify_page(&verification(false), "ver_<x>", Some(&e));
         assert_eq!(resp.status(), 401);
         let page = html(&resp);
-        assert!(page.contains("aria-describedby=\"password-error\" aria-invalid=\"true\""), "{page}");
-        assert!(page.contains("id=\"password-error\" class=\"field-error\">That is not the password"), "{page}");
+        assert!(
+            page.contains("aria-describedby=\"password-error\" aria-invalid=\"true\""),
+            "{page}"
+        );
+        assert!(
+            page.contains("id=\"password-error\" class=\"field-error\">That is not the password"),
+            "{page}"
+        );
         assert!(page.contains("value=\"ver_&lt;x&gt;\""), "{page}");
         assert!(page.contains("<label for=\"password\">"), "{page}");
         let done = verify_page(&verification(true), "ver_1", None);
@@ -426,8 +428,14 @@ mod tests {
         assert!(page.contains(&password_policy()), "{page}");
         assert!(page.contains("id=\"confirm-error\""), "{page}");
         assert!(!page.contains("id=\"password-error\""), "{page}");
-        assert!(page.contains("aria-describedby=\"password-hint\""), "{page}");
-        let short = DomainError::new(ErrorKind::PasswordLength, "password must be between 8 and 30 characters");
+        assert!(
+            page.contains("aria-describedby=\"password-hint\""),
+            "{page}"
+        );
+        let short = DomainError::new(
+            ErrorKind::PasswordLength,
+            "password must be between 8 and 30 characters",
+        );
         assert_eq!(reset_retry_at(&short), Some(ResetField::Password));
         assert_eq!(
             reset_retry_at(&DomainError::new(ErrorKind::RecordNotFound, "gone")),
@@ -438,14 +446,50 @@ mod tests {
     #[test]
     fn every_dead_end_has_a_way_forward_and_its_status() {
         let cases = [
-            (verify_problem(&DomainError::new(ErrorKind::RecordNotFound, "x")), 404, "password/forgot"),
-            (verify_problem(&DomainError::new(ErrorKind::Expired, "x")), 410, "password/forgot"),
-            (verify_problem(&DomainError::new(ErrorKind::AccountLocked, "x").with_retry_after(60)), 423, "password/forgot"),
-            (reset_problem(&DomainError::new(ErrorKind::RecordNotFound, "x")), 404, "href=\"forgot\""),
-            (reset_problem(&DomainError::new(ErrorKind::Expired, "x")), 410, "href=\"forgot\""),
-            (reset_problem(&DomainError::invalid("token is required")), 400, "incomplete"),
-            (forgot_problem(&DomainError::new(ErrorKind::TooManyRequests, "x").with_retry_after(30)), 429, "newest email"),
-            (reset_problem(&DomainError::new(ErrorKind::UserService, "secret detail")), 500, "on our side"),
+            (
+                verify_problem(&DomainError::new(ErrorKind::RecordNotFound, "x")),
+                404,
+                "password/forgot",
+            ),
+            (
+                verify_problem(&DomainError::new(ErrorKind::Expired, "x")),
+                410,
+                "password/forgot",
+            ),
+            (
+                verify_problem(
+                    &DomainError::new(ErrorKind::AccountLocked, "x").with_retry_after(60),
+                ),
+                423,
+                "password/forgot",
+            ),
+            (
+                reset_problem(&DomainError::new(ErrorKind::RecordNotFound, "x")),
+                404,
+                "href=\"forgot\"",
+            ),
+            (
+                reset_problem(&DomainError::new(ErrorKind::Expired, "x")),
+                410,
+                "href=\"forgot\"",
+            ),
+            (
+                reset_problem(&DomainError::invalid("token is required")),
+                400,
+                "incomplete",
+            ),
+            (
+                forgot_problem(
+                    &DomainError::new(ErrorKind::TooManyRequests, "x").with_retry_after(30),
+                ),
+                429,
+                "newest email",
+            ),
+            (
+                reset_problem(&DomainError::new(ErrorKind::UserService, "secret detail")),
+                500,
+                "on our side",
+            ),
         ];
         for (resp, status, says) in cases {
             assert_eq!(resp.status(), status, "{says}");
@@ -460,16 +504,30 @@ mod tests {
         assert_eq!(resp.status(), 303);
         assert_eq!(resp.headers()["location"], RESET_DONE_PAGE);
         let cookie = resp.headers()["set-cookie"].to_str().unwrap();
-        assert!(cookie.starts_with("admit_outcome=email=a%2Bb%40example.com;"), "{cookie}");
-        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("; Secure"), "{cookie}");
+        assert!(
+            cookie.starts_with("admit_outcome=email=a%2Bb%40example.com;"),
+            "{cookie}"
+        );
+        assert!(
+            cookie.contains("HttpOnly")
+                && cookie.contains("SameSite=Strict")
+                && cookie.contains("; Secure"),
+            "{cookie}"
+        );
         let mut req = Request::default();
         req.headers_mut().insert(
             "cookie",
-            "other=1; admit_outcome=email=a%2Bb%40example.com".parse().unwrap(),
+            "other=1; admit_outcome=email=a%2Bb%40example.com"
+                .parse()
+                .unwrap(),
         );
         let page = reset_done_page(&req);
         assert_eq!(page.status(), 200);
-        assert!(html(&page).contains("a+b@example.com has its new password"), "{}", html(&page));
+        assert!(
+            html(&page).contains("a+b@example.com has its new password"),
+            "{}",
+            html(&page)
+        );
         assert!(html(&page).contains("Every other session was signed out"));
         let bare = reset_done_page(&Request::default());
         assert_eq!(bare.status(), 404);

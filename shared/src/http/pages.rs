@@ -170,7 +170,13 @@ impl Form {
 
 /// A labelled input: `attrs` are the input's own attributes (type, name, autocomplete...);
 /// a hint and an error are tied to it with `aria-describedby`, and an error marks it invalid.
-pub fn field(id: &str, label: &str, attrs: &str, hint: Option<&str>, error: Option<&str>) -> String {
+pub fn field(
+    id: &str,
+    label: &str,
+    attrs: &str,
+    hint: Option<&str>,
+    error: Option<&str>,
+) -> String {
     let mut described = Vec::new();
     let mut after = String::new();
     if let Some(e) = error {
@@ -209,13 +215,7 @@ pub fn dead_end(
 ) -> Response<Body> {
     let ways: String = ways
         .iter()
-        .map(|(href, text)| {
-            format!(
-                "<li><a href=\"{}\">{}</a></li>",
-                escape(href),
-                escape(text)
-            )
-        })
+        .map(|(href, text)| format!("<li><a href=\"{}\">{}</a></li>", escape(href), escape(text)))
         .collect();
     let ways = if ways.is_empty() {
         String::new()
@@ -551,7 +551,12 @@ pub const ACCEPTED_PAGE: &str = "accepted";
 /// The answer to an accepted invitation: `303` to the result page, with what it shows.
 fn accepted(d: &InvitationDetails, secure: bool) -> Response<Body> {
     let p = &d.preview;
-    let teams: Vec<&str> = p.teams.iter().map(|t| t.team_name.as_str()).take(30).collect();
+    let teams: Vec<&str> = p
+        .teams
+        .iter()
+        .map(|t| t.team_name.as_str())
+        .take(30)
+        .collect();
     let access = match p.access_days {
         Some(days) => format!(
             "Your access is temporary: it ends on {}.",
@@ -815,15 +820,20 @@ mod tests {
         assert_eq!(done.status(), 303, "accepted: see the result page");
         assert_eq!(done.headers()["location"], ACCEPTED_PAGE);
         let cookie = done.headers()["set-cookie"].to_str().unwrap().to_string();
-        assert!(!cookie.contains("inv_1"), "no token in the outcome: {cookie}");
-        let mut req = Request::default();
-        req.headers_mut().insert(
-            "cookie",
-            cookie.split(';').next().unwrap().parse().unwrap(),
+        assert!(
+            !cookie.contains("inv_1"),
+            "no token in the outcome: {cookie}"
         );
+        let mut req = Request::default();
+        req.headers_mut()
+            .insert("cookie", cookie.split(';').next().unwrap().parse().unwrap());
         let page = accepted_page(&req);
         assert_eq!(page.status(), 200);
-        assert!(html(&page).contains("You have joined Acme"), "{}", html(&page));
+        assert!(
+            html(&page).contains("You have joined Acme"),
+            "{}",
+            html(&page)
+        );
         assert!(html(&page).contains("<strong>a@b.example</strong>"));
     }
 }

@@ -324,7 +324,10 @@ pub async fn find_by_token(store: &dyn Store, hash: &str) -> Result<Option<Opene
 /// The invitation of the address a token was issued for, live or not (to say why a link that
 /// no longer opens anything stopped working): `None` for a token never issued or past its
 /// invitation's expiry.
-pub async fn find_for_token(store: &dyn Store, hash: &str) -> Result<Option<Invitation>, StoreError> {
+pub async fn find_for_token(
+    store: &dyn Store,
+    hash: &str,
+) -> Result<Option<Invitation>, StoreError> {
     let Some(item) = store.get(&token_key(hash)).await? else {
         return Ok(None);
     };

@@ -72,7 +72,10 @@ fn invitation_email(inv: &Invitation, inviter: &str, company_name: &str, link: &
     paragraphs.push(match inv.access_days {
         Some(d) => format!("The access is temporary: it lasts {d} days from when you accept."),
         None if inv.via_site => "The access is permanent.".to_string(),
-        None => "Accepting makes you a member of the company and of the teams the invitation names.".to_string(),
+        None => {
+            "Accepting makes you a member of the company and of the teams the invitation names."
+                .to_string()
+        }
     });
     let letter = html::Letter {
         company: Some(company_name.to_string()),

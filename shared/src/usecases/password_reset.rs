@@ -102,8 +102,14 @@ pub async fn issue(app: &App, msg: &AddressEmail) -> Result<Option<Email>, Store
         expires_at: app.clock.now() + chrono::Duration::minutes(RESET_MINUTES),
         password_fingerprint: Some(verification::password_fingerprint(&account.password_hash)),
     };
-    let link = verify::mint_link(app, Purpose::Reset, &record, &msg.link_base, RESET_PAGE_PATH)
-        .await?;
+    let link = verify::mint_link(
+        app,
+        Purpose::Reset,
+        &record,
+        &msg.link_base,
+        RESET_PAGE_PATH,
+    )
+    .await?;
     Ok(Some(reset_email(msg, &link)))
 }
 

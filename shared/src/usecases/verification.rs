@@ -39,7 +39,14 @@ pub async fn issue(app: &App, msg: &AddressEmail) -> Result<Option<Email>, Store
         expires_at,
         password_fingerprint: None,
     };
-    let link = mint_link(app, Purpose::Verify, &record, &msg.link_base, VERIFY_PAGE_PATH).await?;
+    let link = mint_link(
+        app,
+        Purpose::Verify,
+        &record,
+        &msg.link_base,
+        VERIFY_PAGE_PATH,
+    )
+    .await?;
     Ok(Some(verification_email(msg, &link, expires_at)))
 }
 

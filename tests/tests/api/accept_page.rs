@@ -177,7 +177,10 @@ async fn submit(app: &App, fields: &[(&str, &str)]) -> Page {
         token.is_none_or(|t| !cookie.contains(t)),
         "no token in the outcome: {cookie}"
     );
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     result_page(app, cookie.split(';').next().unwrap()).await
 }
 
@@ -305,8 +308,15 @@ async fn a_new_invitee_accepts_on_the_page(backend: Backend) {
             .status(200)
             .has("<h1>You have joined Acme &lt;&amp;&gt; Sons</h1>");
     }
-    result_page(app, "other=1").await.status(404).has("Nothing to show here");
-    assert_eq!(t.stored_text().await, stored, "a refused resubmission and the result page changed nothing");
+    result_page(app, "other=1")
+        .await
+        .status(404)
+        .has("Nothing to show here");
+    assert_eq!(
+        t.stored_text().await,
+        stored,
+        "a refused resubmission and the result page changed nothing"
+    );
     // Used: both doors say so, and why.
     submit(app, &good)
         .await
@@ -490,14 +500,17 @@ async fn an_unverified_account_gets_the_password_chosen_on_the_page() {
         .await
         .status(200);
     auth_token(app, "squat@example.com", "Mine-now-2026").await;
-    let devices = admit_shared::records::notification::devices(
-        app.store.as_ref(),
-        squatter_id,
-    )
-    .await
-    .unwrap();
-    assert!(devices.is_empty(), "the squatter's phone is forgotten: {devices:?}");
-    assert_eq!(login(app, "squat@example.com", "Squatter-pass-1").await.0, 401);
+    let devices = admit_shared::records::notification::devices(app.store.as_ref(), squatter_id)
+        .await
+        .unwrap();
+    assert!(
+        devices.is_empty(),
+        "the squatter's phone is forgotten: {devices:?}"
+    );
+    assert_eq!(
+        login(app, "squat@example.com", "Squatter-pass-1").await.0,
+        401
+    );
 }
 
 #[tokio::test]

@@ -76,7 +76,11 @@ impl Page {
         self
     }
     fn has(&self, text: &str) -> &Page {
-        assert!(self.html.contains(text), "`{text}` is not in:\n{}", self.html);
+        assert!(
+            self.html.contains(text),
+            "`{text}` is not in:\n{}",
+            self.html
+        );
         self
     }
     fn lacks(&self, text: &str) -> &Page {
@@ -116,13 +120,24 @@ async fn post(app: &App, path: &str, fields: &[(&str, &str)]) -> Page {
 
 /// A `303` followed as a browser follows it: the location resolved against the form's path,
 /// with the outcome cookie it set, which (like the location) holds no token.
-async fn follow(app: &App, from: &str, answer: &Page, token: Option<&str>) -> (String, String, Page) {
+async fn follow(
+    app: &App,
+    from: &str,
+    answer: &Page,
+    token: Option<&str>,
+) -> (String, String, Page) {
     answer.status(303);
     let location = answer.location.clone().expect("a Location");
     let cookie = answer.cookie.clone().expect("the outcome cookie");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     if let Some(t) = token {
-        assert!(!cookie.contains(t) && !location.contains(t), "{location} {cookie}");
+        assert!(
+            !cookie.contains(t) && !location.contains(t),
+            "{location} {cookie}"
+        );
     }
     let dir = from.rsplit_once('/').map_or("", |(d, _)| d);
     let path = format!("{dir}/{location}");
@@ -286,12 +301,21 @@ async fn reset_scenario(backend: Backend) {
         .status(200)
         .has("<label for=\"emailAddress\">Email address</label>")
         .has("<form method=\"post\" action=\"forgot\">");
-    post(app, "/account/password/forgot", &[("emailAddress", "not an address")])
-        .await
-        .status(400)
-        .has("id=\"emailAddress-error\"")
-        .has("value=\"not an address\"");
-    let asked = post(app, "/account/password/forgot", &[("emailAddress", MEMBER.0)]).await;
+    post(
+        app,
+        "/account/password/forgot",
+        &[("emailAddress", "not an address")],
+    )
+    .await
+    .status(400)
+    .has("id=\"emailAddress-error\"")
+    .has("value=\"not an address\"");
+    let asked = post(
+        app,
+        "/account/password/forgot",
+        &[("emailAddress", MEMBER.0)],
+    )
+    .await;
     let (path, _, sent) = follow(app, "/account/password/forgot", &asked, None).await;
     assert_eq!(path, "/account/password/forgot/sent");
     sent.status(200)
@@ -311,7 +335,11 @@ async fn reset_scenario(backend: Backend) {
     post(
         app,
         "/account/password/reset",
-        &[("token", &token), ("password", "New-pass-2026"), ("confirm", "New-pass-2027")],
+        &[
+            ("token", &token),
+            ("password", "New-pass-2026"),
+            ("confirm", "New-pass-2027"),
+        ],
     )
     .await
     .status(400)
@@ -320,13 +348,21 @@ async fn reset_scenario(backend: Backend) {
     post(
         app,
         "/account/password/reset",
-        &[("token", &token), ("password", "short"), ("confirm", "short")],
+        &[
+            ("token", &token),
+            ("password", "short"),
+            ("confirm", "short"),
+        ],
     )
     .await
     .status(400)
     .has("id=\"password-error\"");
     let stored = t.stored_text().await;
-    let good = [("token", token.as_str()), ("password", "New-pass-2026"), ("confirm", "New-pass-2026")];
+    let good = [
+        ("token", token.as_str()),
+        ("password", "New-pass-2026"),
+        ("confirm", "New-pass-2026"),
+    ];
     let answer = post(app, "/account/password/reset", &good).await;
     assert_ne!(t.stored_text().await, stored, "the reset was made");
     let (path, cookie, done) = follow(app, "/account/password/reset", &answer, Some(&token)).await;
@@ -350,19 +386,29 @@ async fn reset_scenario(backend: Backend) {
         None,
     );
     let resp = admit_functions::list_notifications::handler(app, req).await;
-    assert_eq!(resp.status(), 401, "the session from before the reset ended");
+    assert_eq!(
+        resp.status(),
+        401,
+        "the session from before the reset ended"
+    );
     // Used, and submitted again: a dead end with the way forward.
     open(app, "/account/password/reset", Some(&token), None)
         .await
         .status(404)
         .has("<h1>This reset link no longer works</h1>")
         .has("<a href=\"forgot\">Ask for a new reset link</a>");
-    post(app, "/account/password/reset", &good).await.status(404);
+    post(app, "/account/password/reset", &good)
+        .await
+        .status(404);
 
     // Expired: links work 60 minutes.
-    post(app, "/account/password/forgot", &[("emailAddress", MEMBER.0)])
-        .await
-        .status(303);
+    post(
+        app,
+        "/account/password/forgot",
+        &[("emailAddress", MEMBER.0)],
+    )
+    .await
+    .status(303);
     let late = link_token(&t, MEMBER.0, "/account/password/reset?token=").await;
     assert_ne!(late, token);
     t.clock.advance(chrono::Duration::minutes(61));
@@ -374,14 +420,22 @@ async fn reset_scenario(backend: Backend) {
 
     // Three requests an hour per address: the fourth is refused, on a page.
     for _ in 0..3 {
-        post(app, "/account/password/forgot", &[("emailAddress", "nobody@pages.example")])
-            .await
-            .status(303);
-    }
-    post(app, "/account/password/forgot", &[("emailAddress", "nobody@pages.example")])
+        post(
+            app,
+            "/account/password/forgot",
+            &[("emailAddress", "nobody@pages.example")],
+        )
         .await
-        .status(429)
-        .has("Too many requests for this address");
+        .status(303);
+    }
+    post(
+        app,
+        "/account/password/forgot",
+        &[("emailAddress", "nobody@pages.example")],
+    )
+    .await
+    .status(429)
+    .has("Too many requests for this address");
 }
 
 admit_tests::both_backends!(the_password_reset_pages, reset_scenario);
@@ -394,14 +448,22 @@ async fn an_address_confirmed_already_says_so() {
     let app = &t.app;
     register(app, "twice@pages.example", "Twice-pass-2026").await;
     let token = link_token(&t, "twice@pages.example", "/account/verify?token=").await;
-    post(app, "/account/password/forgot", &[("emailAddress", "twice@pages.example")])
-        .await
-        .status(303);
+    post(
+        app,
+        "/account/password/forgot",
+        &[("emailAddress", "twice@pages.example")],
+    )
+    .await
+    .status(303);
     let reset = link_token(&t, "twice@pages.example", "/account/password/reset?token=").await;
     post(
         app,
         "/account/password/reset",
-        &[("token", &reset), ("password", "Other-pass-2026"), ("confirm", "Other-pass-2026")],
+        &[
+            ("token", &reset),
+            ("password", "Other-pass-2026"),
+            ("confirm", "Other-pass-2026"),
+        ],
     )
     .await
     .status(303);

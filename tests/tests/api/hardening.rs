@@ -299,7 +299,10 @@ async fn cross_site_cookie_scenario(backend: Backend) {
     assert!(granted.get("authToken").is_none(), "{granted}");
     let csrf = granted["csrfToken"].as_str().unwrap();
     let cookie = set_cookie.split(';').next().unwrap().to_string();
-    assert!(cookie.starts_with("admit_session=") && cookie.len() > 20, "{cookie}");
+    assert!(
+        cookie.starts_with("admit_session=") && cookie.len() > 20,
+        "{cookie}"
+    );
     let token = cookie.trim_start_matches("admit_session=").to_string();
     let csrf_name = format!("x-csrf-token_{}", company.company_id);
     let business = company.company_id.get();
@@ -351,15 +354,26 @@ async fn cross_site_cookie_scenario(backend: Backend) {
         ("origin", OTHER_SITE.to_string()),
     ])
     .await;
-    assert_eq!((status, &body["exception"]), (403, &json!("WSNotPermittedException")), "{body}");
+    assert_eq!(
+        (status, &body["exception"]),
+        (403, &json!("WSNotPermittedException")),
+        "{body}"
+    );
     assert_eq!(cleared, None);
     assert_eq!(settings(app, business, &with(None)).await.0, 200);
     let ((status, body), cleared) = logout(vec![("cookie", cookie.clone())]).await;
     assert_eq!(status, 200, "{body}");
     let cleared = cleared.expect("the answer clears the cookie");
-    assert!(cleared.starts_with("admit_session=;") && cleared.contains("Max-Age=0"), "{cleared}");
+    assert!(
+        cleared.starts_with("admit_session=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
     let got = settings(app, business, &with(None)).await;
-    assert_eq!(got.0, 401, "the session and its CSRF token ended: {}", got.1);
+    assert_eq!(
+        got.0, 401,
+        "the session and its CSRF token ended: {}",
+        got.1
+    );
     // A stale cookie is cleared too.
     let ((status, _), cleared) = logout(vec![("cookie", cookie.clone())]).await;
     assert_eq!(status, 401);
