@@ -497,19 +497,31 @@ fn statements(grants: &[Grant]) -> Vec<(Service, Vec<&'static str>, Vec<&'static
 }
 
 /// `Api` for a function's only route, else the method (`Get`, `Post`, ...).
-fn event_name(e: &Endpoint, r: &Route) -> String {
+pub(crate) fn event_name(e: &Endpoint, r: &Route) -> String {
     if e.routes.len() == 1 {
         return "Api".into();
     }
-    let mut name = String::new();
-    for (i, c) in r.method.chars().enumerate() {
-        if i == 0 {
-            name.push(c.to_ascii_uppercase());
-        } else {
-            name.push(c.to_ascii_lowercase());
-        }
+    let mut name = pascal(r.method);
+    // The first route of a method keeps the method's name; later ones add their last segment.
+    let first = e.routes.iter().find(|o| o.method == r.method);
+    if first.is_some_and(|f| f.path != r.path) {
+        let last = r.path.rsplit('/').next().unwrap_or_default();
+        name.push_str(&pascal(last.trim_matches(['{', '}'])));
     }
     name
+}
+
+/// `word` with its first letter upper-case and the rest lower-case.
+fn pascal(word: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in word.chars().filter(char::is_ascii_alphanumeric).enumerate() {
+        if i == 0 {
+            out.push(c.to_ascii_uppercase());
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
 }
 
 /// The dispatcher's event sources: outbox inserts from the table's stream, and a sweep.

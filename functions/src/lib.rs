@@ -407,6 +407,30 @@ mod generated {
     }
 
     #[test]
+    fn every_route_of_a_function_has_an_event_of_its_own() {
+        for e in ENDPOINTS {
+            let names: Vec<String> = e.routes.iter().map(|r| event_name(e, r)).collect();
+            let mut unique = names.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), names.len(), "{}: {names:?}", e.name);
+        }
+        let page = super::endpoint("reset_password_page").expect("a row");
+        let names: Vec<String> = page.routes.iter().map(|r| event_name(page, r)).collect();
+        assert_eq!(
+            names,
+            [
+                "Get",
+                "Post",
+                "GetDone",
+                "GetForgot",
+                "PostForgot",
+                "GetSent"
+            ]
+        );
+    }
+
+    #[test]
     fn generated_template_functions() {
         keep(
             "template.yaml",
