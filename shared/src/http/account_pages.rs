@@ -90,13 +90,14 @@ pub fn verify_page(
             "<h1>Confirm your email address</h1>\n",
             "<p>Confirm that <strong>{email}</strong> is yours. Enter your account's password: the ",
             "mailbox alone does not confirm an account.</p>\n",
-            "<dl>\n<dt>The link expires</dt><dd>{expires}</dd>\n</dl>\n{problem}",
+            "<dl>\n<dt>Account</dt><dd>{name}</dd>\n<dt>The link expires</dt><dd>{expires}</dd>\n</dl>\n{problem}",
             "<form method=\"post\" action=\"verify\">\n{token}{address}{password}",
             "<button type=\"submit\">Confirm my address</button>\n</form>\n",
             "<p>Forgot your password? <a href=\"{forgot}\">Get a link to choose a new one</a>: ",
             "setting a new password confirms the address too.</p>\n",
         ),
         email = escape(&p.email_address),
+        name = escape(&p.account_name),
         expires = when(p.expires_at),
         problem = message.as_deref().map_or_else(String::new, problem_html),
         token = hidden_token(token),
@@ -389,6 +390,7 @@ mod tests {
             email_address: "zoë@example.com".into(),
             expires_at: fixed_instant(),
             already_verified: already,
+            account_name: "Zoë <Lee>".into(),
         }
     }
 
@@ -408,6 +410,7 @@ mod tests {
         );
         assert!(page.contains("value=\"ver_&lt;x&gt;\""), "{page}");
         assert!(page.contains("<label for=\"password\">"), "{page}");
+        assert!(page.contains("<dd>Zoë &lt;Lee&gt;</dd>"), "{page}");
         let done = verify_page(&verification(true), "ver_1", None);
         assert_eq!(done.status(), 200);
         assert!(html(&done).contains("already confirmed"));

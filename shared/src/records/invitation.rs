@@ -200,7 +200,7 @@ pub fn revoke(inv: &Invitation, by: Option<Id>, now: DateTime<Utc>) -> Vec<Write
             json!(crate::domain::time::format(inv.expires_at)),
         ))),
     }];
-    writes.extend(revoke_token(inv));
+    writes.extend(revoke_token(inv, Spent::Revoked));
     writes
 }
 
@@ -234,7 +234,7 @@ pub fn renew(
             json!(crate::domain::time::format(inv.expires_at)),
         ))),
     }];
-    writes.extend(revoke_token(inv));
+    writes.extend(revoke_token(inv, Spent::Replaced));
     writes
 }
 
@@ -249,6 +249,22 @@ struct TokenLookup {
     ttl: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     outbox_id: Option<String>,
+    /// Why the token no longer opens its invitation (kept to say so, until the TTL): see
+    /// `Spent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    spent: Option<Spent>,
+}
+
+/// Why an invitation link stopped working, as the link's holder is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Spent {
+    /// The invitation was accepted (with this link or another).
+    Accepted,
+    /// An admin revoked the invitation.
+    Revoked,
+    /// A newer email (a resend, or a new invitation of the address) replaced the link.
+    Replaced,
 }
 
 pub fn token_key(hash: &str) -> Key {
@@ -299,6 +315,9 @@ pub async fn find_by_token(store: &dyn Store, hash: &str) -> Result<Option<Opene
     let Ok(lookup) = serde_json::from_value::<TokenLookup>(serde_json::Value::Object(item)) else {
         return Ok(None);
     };
+    if lookup.spent.is_some() {
+        return Ok(None);
+    }
     let Some((inv, issued_for)) = find_issued(store, lookup.company_id, &lookup.email).await?
     else {
         return Ok(None);
@@ -321,22 +340,17 @@ pub async fn find_by_token(store: &dyn Store, hash: &str) -> Result<Option<Opene
     Ok(None)
 }
 
-/// The invitation of the address a token was issued for, live or not (to say why a link that
-/// no longer opens anything stopped working): `None` for a token never issued or past its
-/// invitation's expiry.
-pub async fn find_for_token(
-    store: &dyn Store,
-    hash: &str,
-) -> Result<Option<Invitation>, StoreError> {
+/// Why a token that opens nothing stopped working: `None` for a token never issued (or gone
+/// with its invitation's expiry). A token of an earlier email of a live invitation that was
+/// never marked is `Replaced`.
+pub async fn why_spent(store: &dyn Store, hash: &str) -> Result<Option<Spent>, StoreError> {
     let Some(item) = store.get(&token_key(hash)).await? else {
         return Ok(None);
     };
     let Ok(lookup) = serde_json::from_value::<TokenLookup>(serde_json::Value::Object(item)) else {
         return Ok(None);
     };
-    Ok(find_issued(store, lookup.company_id, &lookup.email)
-        .await?
-        .map(|(inv, _)| inv))
+    Ok(Some(lookup.spent.unwrap_or(Spent::Replaced)))
 }
 
 /// The writes that issue a token for a pending invitation, sent by outbox message
@@ -356,6 +370,7 @@ pub fn issue_token(
         expires_at: inv.expires_at,
         ttl: inv.expires_at.timestamp(),
         outbox_id: Some(outbox_id.to_string()),
+        spent: None,
     };
     let mut writes = vec![
         Write::Update {
@@ -368,18 +383,29 @@ pub fn issue_token(
         Write::put_new(keyed_item(&token_key(hash), &lookup)),
     ];
     if issued_for != Some(outbox_id) {
-        writes.extend(revoke_token(inv));
+        writes.extend(revoke_token(inv, Spent::Replaced));
     }
     writes
 }
 
-/// The write that deletes an invitation's latest token, if it has one. Earlier tokens of the
-/// same outbox message are left to expire: a replaced invitation has no `tokenOutboxId`, so
-/// they open nothing.
-pub fn revoke_token(inv: &Invitation) -> Option<Write> {
-    inv.token_hash.as_ref().map(|old| Write::Delete {
-        key: token_key(old),
-        cond: None,
+/// The write that ends an invitation's latest token, if it has one: its lookup is kept, marked
+/// with `why` (it opens nothing; the link's holder is told why) until the invitation's expiry.
+/// Earlier tokens of the same outbox message are left to expire: a replaced invitation has no
+/// `tokenOutboxId`, so they open nothing.
+pub fn revoke_token(inv: &Invitation, why: Spent) -> Option<Write> {
+    inv.token_hash.as_ref().map(|old| {
+        let lookup = TokenLookup {
+            company_id: inv.company_id,
+            email: inv.email.clone(),
+            expires_at: inv.expires_at,
+            ttl: inv.expires_at.timestamp(),
+            outbox_id: None,
+            spent: Some(why),
+        };
+        Write::Put {
+            item: keyed_item(&token_key(old), &lookup),
+            cond: None,
+        }
     })
 }
 
@@ -404,7 +430,7 @@ pub fn accept(
         // nothing (the invitation keeps no token) and goes with its TTL.
         Write::Update {
             key: token_key(hash),
-            update: Update::new().set("spent", "accepted"),
+            update: Update::new().set("spent", json!(Spent::Accepted)),
             cond: Some(Cond::present().and(Cond::NotExists("spent".into()))),
         },
         Write::Update {

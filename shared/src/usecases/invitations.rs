@@ -10,7 +10,7 @@ use crate::domain::secrets::Token;
 use crate::domain::{Caller, EmailAddress, Id, Name, Password};
 use crate::ports::mail::Email;
 use crate::ports::store::{StoreError, Write};
-use crate::records::invitation::InvitationEvent;
+use crate::records::invitation::{InvitationEvent, Spent};
 use crate::records::outbox::{self, InvitationEmail, Message};
 use crate::records::{activity, company, contact, invitation, membership, user};
 use crate::records::{Invitation, InvitationStatus, Membership, Session, Status, User};
@@ -160,7 +160,7 @@ pub fn offer_writes(
 ) -> Vec<Write> {
     let mut writes: Vec<Write> = previous
         .iter()
-        .filter_map(|p| invitation::revoke_token(p))
+        .filter_map(|p| invitation::revoke_token(p, invitation::Spent::Replaced))
         .collect();
     let days = days.unwrap_or(DEFAULT_INVITATION_DAYS);
     // The history goes on across invitations of the address (and so do the send limits).
@@ -207,15 +207,13 @@ fn gone() -> DomainError {
     )
 }
 
-/// Why a link that was issued no longer works, from its invitation's status now.
-fn gone_because(status: InvitationStatus) -> DomainError {
-    let message = match status {
-        InvitationStatus::Accepted => {
-            "this invitation was already accepted; sign in with the invited address"
-        }
-        InvitationStatus::Revoked => "this invitation was revoked",
-        InvitationStatus::Pending | InvitationStatus::Expired => {
-            "a newer invitation replaced this one; use the link in the newest invitation email"
+/// Why a link that was issued no longer works.
+fn gone_because(why: Spent) -> DomainError {
+    let message = match why {
+        Spent::Accepted => "this invitation was already accepted; sign in with the invited address",
+        Spent::Revoked => "this invitation was revoked; ask for a new one if you still need it",
+        Spent::Replaced => {
+            "a newer email replaced this link; use the link in the newest invitation email"
         }
     };
     DomainError::new(ErrorKind::RecordNotFound, message)
@@ -236,16 +234,19 @@ async fn by_token(
         .await
         .map_err(failed(Service::Company))?
     else {
-        // Say why, to the holder of the link: it was issued, but its invitation was accepted,
-        // revoked or replaced since (the token's lookup outlives its use).
-        let issued = invitation::find_for_token(store, &token.hash())
+        // Say why, to the holder of the link: it was issued, and was spent since.
+        let why = invitation::why_spent(store, &token.hash())
             .await
             .map_err(failed(Service::Company))?;
-        return Err(issued.map_or_else(gone, |inv| gone_because(inv.status)));
+        return Err(why.map_or_else(gone, gone_because));
     };
     let inv = opened.invitation;
     if inv.status != InvitationStatus::Pending {
-        return Err(gone_because(inv.status));
+        return Err(gone_because(match inv.status {
+            InvitationStatus::Accepted => Spent::Accepted,
+            InvitationStatus::Revoked => Spent::Revoked,
+            InvitationStatus::Pending | InvitationStatus::Expired => Spent::Replaced,
+        }));
     }
     if inv.expires_at <= now {
         return Err(DomainError::new(

@@ -150,6 +150,9 @@ pub struct VerificationPreview {
     /// says so rather than asking for a password.
     #[serde(skip)]
     pub already_verified: bool,
+    /// The account holder's name, as the page shows it.
+    #[serde(skip)]
+    pub account_name: String,
 }
 
 /// What a verification link is for; opening it never uses it up (mail scanners open links).
@@ -164,6 +167,9 @@ pub async fn preview(app: &App, token: Option<&str>) -> Result<VerificationPrevi
         email_address: record.email.to_string(),
         expires_at: record.expires_at,
         already_verified: !account.unverified,
+        account_name: format!("{} {}", account.first_name, account.last_name)
+            .trim()
+            .to_string(),
     })
 }
 

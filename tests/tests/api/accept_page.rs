@@ -350,14 +350,26 @@ async fn links_that_cannot_be_accepted_say_why() {
     // Replaced by a newer invitation: the earlier link stops working.
     let first = token_of(&invite(&t, "sam@example.com", None).await);
     let second = token_of(&invite(&t, "sam@example.com", None).await);
-    open(app, Some(&first)).await.status(404);
+    open(app, Some(&first))
+        .await
+        .status(404)
+        .has("A newer email replaced this link");
     open(app, Some(&second)).await.status(200);
     // Revoked by an admin.
     revoke(app, "sam@example.com").await;
-    open(app, Some(&second)).await.status(404);
+    open(app, Some(&second))
+        .await
+        .status(404)
+        .has("This invitation was revoked");
     submit(app, &[("token", &second), ("password", "Accept3d-pass")])
         .await
-        .status(404);
+        .status(404)
+        .has("This invitation was revoked");
+    // The earlier link, opened again: still replaced (not revoked: it never was the live one).
+    open(app, Some(&first))
+        .await
+        .status(404)
+        .has("A newer email replaced this link");
     // Expired (invitations last 7 days by default).
     let token = token_of(&invite(&t, "kim@example.com", None).await);
     t.clock.advance(chrono::Duration::days(8));

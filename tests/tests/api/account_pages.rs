@@ -198,6 +198,7 @@ async fn verification_scenario(backend: Backend) {
         .status(200)
         .has("<html lang=\"en\">")
         .has(&format!("Confirm that <strong>{sam}</strong> is yours"))
+        .has("<dt>Account</dt><dd>Sam Lee</dd>")
         .has("<label for=\"password\">Password of your account</label>")
         .has("autocomplete=\"current-password\"")
         .has("<form method=\"post\" action=\"verify\">");
