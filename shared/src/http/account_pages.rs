@@ -151,18 +151,32 @@ pub fn verify_problem(e: &DomainError) -> Response<Body> {
     }
 }
 
+/// A result page about the address its outcome names; without an outcome (bookmarked, or
+/// after an hour), that there is nothing to show of `what`.
+fn address_result(
+    req: &Request,
+    what: &str,
+    title: &str,
+    say: impl Fn(&str) -> Vec<String>,
+) -> Response<Body> {
+    match outcome(req) {
+        Some(o) => result_page(title, &say(outcome_field(&o, "email").unwrap_or_default())),
+        None => no_outcome(what),
+    }
+}
+
 /// The result page after confirming (`GET /account/verify/done`).
 pub fn verified_page(req: &Request) -> Response<Body> {
-    let Some(o) = outcome(req) else {
-        return no_outcome("confirming an address");
-    };
-    let email = outcome_field(&o, "email").unwrap_or_default();
-    result_page(
+    address_result(
+        req,
+        "confirming an address",
         "Your address is confirmed",
-        &[
-            format!("{email} is confirmed."),
-            "Sign in to the app with this address and your password.".into(),
-        ],
+        |email| {
+            vec![
+                format!("{email} is confirmed."),
+                "Sign in to the app with this address and your password.".into(),
+            ]
+        },
     )
 }
 
@@ -270,17 +284,17 @@ pub fn reset_problem(e: &DomainError) -> Response<Body> {
 
 /// The result page after a reset (`GET /account/password/reset/done`).
 pub fn reset_done_page(req: &Request) -> Response<Body> {
-    let Some(o) = outcome(req) else {
-        return no_outcome("choosing a new password");
-    };
-    let email = outcome_field(&o, "email").unwrap_or_default();
-    result_page(
+    address_result(
+        req,
+        "choosing a new password",
         "Your password is changed",
-        &[
+        |email| {
+            vec![
             format!("The account {email} has its new password."),
             "Every other session was signed out: each device signed in to the account must sign in again.".into(),
             "Sign in to the app with your new password.".into(),
-        ],
+        ]
+        },
     )
 }
 
@@ -325,16 +339,16 @@ pub fn forgot_sent(email: &str, secure: bool) -> Response<Body> {
 
 /// The result page after asking (`GET /account/password/forgot/sent`).
 pub fn forgot_sent_page(req: &Request) -> Response<Body> {
-    let Some(o) = outcome(req) else {
-        return no_outcome("asking for a reset link");
-    };
-    let email = outcome_field(&o, "email").unwrap_or_default();
-    result_page(
+    address_result(
+        req,
+        "asking for a reset link",
         "Check your email",
-        &[
+        |email| {
+            vec![
             format!("If {email} has an account, a link to choose a new password is on its way. It works for {RESET_MINUTES} minutes."),
             "No email after a few minutes? Check the spam folder, or ask again (3 times an hour at most).".into(),
-        ],
+        ]
+        },
     )
 }
 

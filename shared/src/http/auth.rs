@@ -33,16 +33,7 @@ pub async fn session(app: &App, req: &Request) -> Result<(Token, Session), Domai
 
 /// The session token in the session cookie, when the request carries one.
 pub fn session_cookie(req: &Request) -> Option<String> {
-    req.headers()
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| {
-            let (name, value) = c.trim().split_once('=')?;
-            (name == SESSION_COOKIE).then(|| value.trim().to_string())
-        })
-        .filter(|v| !v.is_empty())
+    super::cookie(req, SESSION_COOKIE).filter(|v| !v.is_empty())
 }
 
 /// The `Set-Cookie` value that removes the session cookie from the browser.

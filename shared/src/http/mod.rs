@@ -153,6 +153,19 @@ pub fn query_param(req: &Request, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The value of the cookie `name` the request carries, if any (the first, when several).
+pub fn cookie(req: &Request, name: &str) -> Option<String> {
+    req.headers()
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            let (n, value) = c.trim().split_once('=')?;
+            (n == name).then(|| value.trim().to_string())
+        })
+}
+
 /// The value of a path parameter (`{deviceId}`).
 pub fn path_param(req: &Request, name: &str) -> Option<String> {
     req.path_parameters_ref()

@@ -104,16 +104,7 @@ pub fn see_other(location: &str, outcome: &[(&str, &str)], secure: bool) -> Resp
 
 /// The outcome a result page shows: the fields of the outcome cookie, when it has one.
 pub fn outcome(req: &Request) -> Option<Vec<(String, String)>> {
-    let raw = req
-        .headers()
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| {
-            let (name, value) = c.trim().split_once('=')?;
-            (name == OUTCOME_COOKIE).then(|| value.trim().to_string())
-        })?;
+    let raw = super::cookie(req, OUTCOME_COOKIE)?;
     let fields: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();

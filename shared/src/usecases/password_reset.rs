@@ -12,8 +12,8 @@ use crate::domain::{Caller, EmailAddress};
 use crate::ports::mail::Email;
 use crate::ports::store::{StoreError, Write};
 use crate::records::outbox::{self, AddressEmail, Message};
-use crate::records::user;
 use crate::records::verification::{self, AddressToken, Purpose};
+use crate::records::{user, User};
 use crate::usecases::account_activity::{self, AccountEvent};
 use crate::usecases::accounts::{email_field, hash_password, new_password};
 use crate::usecases::{failed, verification as verify};
@@ -153,19 +153,36 @@ pub struct ResetPreview {
     pub expires_at: DateTime<Utc>,
 }
 
-/// The reset link's account, checked as `confirm` checks it (known, unexpired, for the
-/// account's current address and password), without using the link up.
+/// The reset link's account, checked as `confirm` checks it, without using the link up.
 pub async fn preview(app: &App, token: Option<&str>) -> Result<ResetPreview, DomainError> {
+    let token = presented(token)?;
+    let (record, account) = live_link(app, &token, app.clock.now()).await?;
+    Ok(ResetPreview {
+        email_address: account.email.to_string(),
+        expires_at: record.expires_at,
+    })
+}
+
+fn presented(raw: Option<&str>) -> Result<Token, DomainError> {
+    raw.and_then(Token::presented)
+        .ok_or_else(|| DomainError::invalid("token is required"))
+}
+
+/// A reset token's record and account, checked: known, unexpired, for the account's current
+/// address and password (one reset uses up every link sent before it: they were for a
+/// password that is gone).
+async fn live_link(
+    app: &App,
+    token: &Token,
+    now: DateTime<Utc>,
+) -> Result<(AddressToken, User), DomainError> {
     let fail = failed(Service::User);
     let store = app.store.as_ref();
-    let token = token
-        .and_then(Token::presented)
-        .ok_or_else(|| DomainError::invalid("token is required"))?;
     let record = verification::find(store, Purpose::Reset, &token.hash())
         .await
         .map_err(&fail)?
         .ok_or_else(gone)?;
-    if record.expires_at <= app.clock.now() {
+    if record.expires_at <= now {
         return Err(expired());
     }
     let account = user::find(store, record.user_id)
@@ -178,10 +195,7 @@ pub async fn preview(app: &App, token: Option<&str>) -> Result<ResetPreview, Dom
     {
         return Err(gone());
     }
-    Ok(ResetPreview {
-        email_address: account.email.to_string(),
-        expires_at: record.expires_at,
-    })
+    Ok((record, account))
 }
 
 fn expired() -> DomainError {
@@ -198,32 +212,10 @@ pub async fn confirm(
     caller: &Caller,
 ) -> Result<(), DomainError> {
     let fail = failed(Service::User);
-    let store = app.store.as_ref();
-    let token = body
-        .token
-        .as_deref()
-        .and_then(Token::presented)
-        .ok_or_else(|| DomainError::invalid("token is required"))?;
+    let token = presented(body.token.as_deref())?;
     let password = new_password(body.password)?;
-    let record = verification::find(store, Purpose::Reset, &token.hash())
-        .await
-        .map_err(&fail)?
-        .ok_or_else(gone)?;
     let now = app.clock.now();
-    if record.expires_at <= now {
-        return Err(expired());
-    }
-    let account = user::find(store, record.user_id)
-        .await
-        .map_err(&fail)?
-        .filter(|u| u.email == record.email)
-        .ok_or_else(gone)?;
-    // One reset uses up every link sent before it: they were for a password that is gone.
-    if record.password_fingerprint.as_deref()
-        != Some(verification::password_fingerprint(&account.password_hash).as_str())
-    {
-        return Err(gone());
-    }
+    let (_, account) = live_link(app, &token, now).await?;
     let hash = hash_password(&password).await?;
     let mut writes: Vec<Write> = vec![
         verification::use_up(Purpose::Reset, &token.hash()),
