@@ -795,7 +795,10 @@ fn the_dev_inbox_shows_the_captured_emails() {
         head.contains("content-type: text/html; charset=utf-8\r\n"),
         "{head}"
     );
-    assert!(head.contains("referrer-policy: no-referrer\r\n"), "{head}");
+    assert!(
+        head.contains("referrer-policy: strict-origin\r\n"),
+        "{head}"
+    );
     let (status, missing) = html(http_request(&url("/_dev/inbox/nope.eml"), "GET", &[], None));
     assert_eq!(status, 404, "{missing}");
     assert!(missing.contains("No such email"), "{missing}");

@@ -34,6 +34,9 @@ async fn show(app: &App, req: &Request) -> Response<Body> {
 /// The details are read before accepting: the outcome page shows them, and a refused form is
 /// shown again with them.
 async fn submit(app: &App, req: &Request) -> Response<Body> {
+    if let Err(e) = http::check_form_origin(req) {
+        return pages::problem_page(&e);
+    }
     let form = match AcceptForm::from_request(req) {
         Ok(f) => f,
         Err(e) => return pages::problem_page(&e),
@@ -44,6 +47,5 @@ async fn submit(app: &App, req: &Request) -> Response<Body> {
     };
     let caller = http::caller(req);
     let result = invitations::accept(app, form.request(), None, &caller).await;
-    let secure = http::public_base(app, req).starts_with("https://");
-    pages::accept_outcome(&details, &form, result, secure)
+    pages::accept_outcome(&details, &form, result, &pages::FormPost::of(app, req))
 }

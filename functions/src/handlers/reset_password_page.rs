@@ -7,7 +7,7 @@
 //! `303` to `GET /account/password/forgot/sent`.
 
 use admit_shared::http::account_pages as page;
-use admit_shared::http::pages::Form;
+use admit_shared::http::pages::{Form, FormPost};
 use admit_shared::http::{self};
 use admit_shared::usecases::password_reset::{self, ResetConfirmation, ResetRequest};
 use admit_shared::App;
@@ -37,11 +37,10 @@ pub async fn handler(app: &App, req: Request) -> Response<Body> {
     }
 }
 
-fn secure(app: &App, req: &Request) -> bool {
-    http::public_base(app, req).starts_with("https://")
-}
-
 async fn submit(app: &App, req: &Request) -> Response<Body> {
+    if let Err(e) = http::check_form_origin(req) {
+        return page::reset_problem(&e);
+    }
     let form = match Form::from_request(req) {
         Ok(f) => f,
         Err(e) => return page::reset_problem(&e),
@@ -62,7 +61,7 @@ async fn submit(app: &App, req: &Request) -> Response<Body> {
         password_reset::confirm(app, body, &http::caller(req)).await
     };
     match result {
-        Ok(()) => page::reset_done(&preview.email_address, secure(app, req)),
+        Ok(()) => page::reset_done(&preview.email_address, &FormPost::of(app, req)),
         Err(e) => match page::reset_retry_at(&e) {
             Some(at) => page::reset_page(&preview, token.unwrap_or_default(), Some((at, &e))),
             None => page::reset_problem(&e),
@@ -71,6 +70,9 @@ async fn submit(app: &App, req: &Request) -> Response<Body> {
 }
 
 async fn ask(app: &App, req: &Request) -> Response<Body> {
+    if let Err(e) = http::check_form_origin(req) {
+        return page::forgot_problem(&e);
+    }
     let form = match Form::from_request(req) {
         Ok(f) => f,
         Err(e) => return page::forgot_problem(&e),
@@ -83,7 +85,7 @@ async fn ask(app: &App, req: &Request) -> Response<Body> {
         Err(e) => return page::forgot_page(typed, Some(&e)),
     };
     match password_reset::request(app, email.clone(), &http::public_base(app, req)).await {
-        Ok(()) => page::forgot_sent(email.as_str(), secure(app, req)),
+        Ok(()) => page::forgot_sent(email.as_str(), &FormPost::of(app, req)),
         Err(e) => page::forgot_problem(&e),
     }
 }

@@ -4,7 +4,7 @@
 //! `POST /rest/user/verify` and answers `303` to `GET /account/verify/done`, the result page.
 
 use admit_shared::http::account_pages as page;
-use admit_shared::http::pages::Form;
+use admit_shared::http::pages::{Form, FormPost};
 use admit_shared::http::{self};
 use admit_shared::usecases::verification::{self, Proof};
 use admit_shared::App;
@@ -28,6 +28,9 @@ pub async fn handler(app: &App, req: Request) -> Response<Body> {
 
 /// The preview is read first: a refused form is shown again with it.
 async fn submit(app: &App, req: &Request) -> Response<Body> {
+    if let Err(e) = http::check_form_origin(req) {
+        return page::verify_problem(&e);
+    }
     let form = match Form::from_request(req) {
         Ok(f) => f,
         Err(e) => return page::verify_problem(&e),
@@ -42,10 +45,7 @@ async fn submit(app: &App, req: &Request) -> Response<Body> {
     }
     let proof = Proof::Password(form.get("password"));
     match verification::confirm(app, token, proof, &http::caller(req)).await {
-        Ok(v) => page::verified(
-            &v.email_address,
-            http::public_base(app, req).starts_with("https://"),
-        ),
+        Ok(v) => page::verified(&v.email_address, &FormPost::of(app, req)),
         Err(e) if page::verify_can_retry(e.kind) => {
             page::verify_page(&preview, token.unwrap_or_default(), Some(&e))
         }

@@ -8,7 +8,7 @@
 
 use super::pages::{
     dead_end, document, error_response, escape, field, html_response, no_outcome, outcome,
-    outcome_field, password_policy, problem_html, result_page, see_other, sentence,
+    outcome_field, password_policy, problem_html, result_page, see_other, sentence, FormPost,
 };
 use crate::domain::error::{DomainError, ErrorKind};
 use crate::domain::Password;
@@ -155,11 +155,12 @@ pub fn verify_problem(e: &DomainError) -> Response<Body> {
 /// after an hour), that there is nothing to show of `what`.
 fn address_result(
     req: &Request,
+    page: &str,
     what: &str,
     title: &str,
     say: impl Fn(&str) -> Vec<String>,
 ) -> Response<Body> {
-    match outcome(req) {
+    match outcome(req, page) {
         Some(o) => result_page(title, &say(outcome_field(&o, "email").unwrap_or_default())),
         None => no_outcome(what),
     }
@@ -169,6 +170,7 @@ fn address_result(
 pub fn verified_page(req: &Request) -> Response<Body> {
     address_result(
         req,
+        VERIFIED_PAGE,
         "confirming an address",
         "Your address is confirmed",
         |email| {
@@ -181,8 +183,8 @@ pub fn verified_page(req: &Request) -> Response<Body> {
 }
 
 /// The answer to a confirmed address.
-pub fn verified(email: &str, secure: bool) -> Response<Body> {
-    see_other(VERIFIED_PAGE, &[("email", email)], secure)
+pub fn verified(email: &str, post: &FormPost) -> Response<Body> {
+    see_other(post, VERIFIED_PAGE, &[("email", email)])
 }
 
 // ---- Password reset -----------------------------------------------------------------------
@@ -286,6 +288,7 @@ pub fn reset_problem(e: &DomainError) -> Response<Body> {
 pub fn reset_done_page(req: &Request) -> Response<Body> {
     address_result(
         req,
+        RESET_DONE_PAGE,
         "choosing a new password",
         "Your password is changed",
         |email| {
@@ -299,8 +302,8 @@ pub fn reset_done_page(req: &Request) -> Response<Body> {
 }
 
 /// The answer to a password that was set.
-pub fn reset_done(email: &str, secure: bool) -> Response<Body> {
-    see_other(RESET_DONE_PAGE, &[("email", email)], secure)
+pub fn reset_done(email: &str, post: &FormPost) -> Response<Body> {
+    see_other(post, RESET_DONE_PAGE, &[("email", email)])
 }
 
 // ---- Asking for a reset link ----------------------------------------------------------------
@@ -333,14 +336,15 @@ pub fn forgot_page(email: Option<&str>, refused: Option<&DomainError>) -> Respon
 }
 
 /// The answer to a reset request (the same whether the address has an account or not).
-pub fn forgot_sent(email: &str, secure: bool) -> Response<Body> {
-    see_other(FORGOT_SENT_PAGE, &[("email", email)], secure)
+pub fn forgot_sent(email: &str, post: &FormPost) -> Response<Body> {
+    see_other(post, FORGOT_SENT_PAGE, &[("email", email)])
 }
 
 /// The result page after asking (`GET /account/password/forgot/sent`).
 pub fn forgot_sent_page(req: &Request) -> Response<Body> {
     address_result(
         req,
+        FORGOT_SENT_PAGE,
         "asking for a reset link",
         "Check your email",
         |email| {
@@ -517,12 +521,15 @@ mod tests {
 
     #[test]
     fn a_done_form_redirects_with_its_outcome_and_no_token() {
-        let resp = reset_done("a+b@example.com", true);
+        let post = FormPost::new("/account/password/reset", true);
+        let resp = reset_done("a+b@example.com", &post);
         assert_eq!(resp.status(), 303);
         assert_eq!(resp.headers()["location"], RESET_DONE_PAGE);
         let cookie = resp.headers()["set-cookie"].to_str().unwrap();
         assert!(
-            cookie.starts_with("admit_outcome=email=a%2Bb%40example.com;"),
+            cookie.starts_with(
+                "admit_outcome=page=reset%2Fdone&email=a%2Bb%40example.com; Path=/account/password/reset/done;"
+            ),
             "{cookie}"
         );
         assert!(
@@ -534,7 +541,7 @@ mod tests {
         let mut req = Request::default();
         req.headers_mut().insert(
             "cookie",
-            "other=1; admit_outcome=email=a%2Bb%40example.com"
+            "other=1; admit_outcome=page=reset%2Fdone&email=a%2Bb%40example.com"
                 .parse()
                 .unwrap(),
         );
@@ -548,6 +555,26 @@ mod tests {
         assert!(html(&page).contains("Every other session was signed out"));
         let bare = reset_done_page(&Request::default());
         assert_eq!(bare.status(), 404);
+        // The outcome of asking for a link is not a reset's.
+        let mut asked = Request::default();
+        asked.headers_mut().insert(
+            "cookie",
+            "admit_outcome=page=forgot%2Fsent&email=a%40b.example"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(reset_done_page(&asked).status(), 404);
+        assert_eq!(forgot_sent_page(&asked).status(), 200);
+        // The outcome of asking for a link is not a reset's.
+        let mut asked = Request::default();
+        asked.headers_mut().insert(
+            "cookie",
+            "admit_outcome=page=forgot%2Fsent&email=a%40b.example"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(reset_done_page(&asked).status(), 404);
+        assert_eq!(forgot_sent_page(&asked).status(), 200);
         assert!(html(&bare).contains("Nothing to show here"));
     }
 }

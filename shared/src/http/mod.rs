@@ -332,6 +332,36 @@ pub fn check_same_origin(app: &App, req: &Request) -> Result<(), DomainError> {
     }
 }
 
+/// Refuses a page's form posted from another site (`NotPermitted`): a browser sends `Origin`
+/// with every form it posts, and a page's form is posted to the host that served the page, so
+/// `Origin` must name the request's own host (whatever `ADMIT_PUBLIC_URL` says: the accept page
+/// may be served under its own domain). A request without `Origin` passes; `null` does not.
+pub fn check_form_origin(req: &Request) -> Result<(), DomainError> {
+    let Some(origin) = req.headers().get(http::header::ORIGIN) else {
+        return Ok(());
+    };
+    let authority = |origin: &str| {
+        normalize_origin(origin).and_then(|o| o.split_once("://").map(|(_, a)| a.to_string()))
+    };
+    let given = origin.to_str().ok().and_then(authority);
+    let own = request_host(req).and_then(|h| {
+        let h = h.to_ascii_lowercase();
+        let h = h
+            .strip_suffix(":443")
+            .or_else(|| h.strip_suffix(":80"))
+            .unwrap_or(&h)
+            .to_string();
+        authority(&format!("https://{h}"))
+    });
+    match (given, own) {
+        (Some(g), Some(o)) if g == o => Ok(()),
+        _ => Err(DomainError::new(
+            ErrorKind::NotPermitted,
+            "this form was sent from another site; open the link in your email again",
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,6 +379,34 @@ mod tests {
 
     fn message(body: &str) -> String {
         parse_json::<Probe>(body.as_bytes()).unwrap_err().message
+    }
+
+    #[test]
+    fn a_form_must_come_from_the_host_that_served_it() {
+        let post = |host: &str, origin: Option<&str>| {
+            let mut req = Request::default();
+            req.headers_mut().insert("host", host.parse().unwrap());
+            if let Some(o) = origin {
+                req.headers_mut().insert("origin", o.parse().unwrap());
+            }
+            check_form_origin(&req)
+        };
+        assert!(
+            post("api.example", None).is_ok(),
+            "no Origin: not a browser"
+        );
+        assert!(post("api.example", Some("https://api.example")).is_ok());
+        assert!(post("API.example:443", Some("https://api.example")).is_ok());
+        assert!(post("127.0.0.1:3000", Some("http://127.0.0.1:3000")).is_ok());
+        for foreign in [
+            "https://evil.example",
+            "null",
+            "http://127.0.0.1:3001",
+            "https://api.example.evil.example",
+        ] {
+            let e = post("api.example", Some(foreign)).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::NotPermitted, "{foreign}");
+        }
     }
 
     #[test]

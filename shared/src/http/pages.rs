@@ -38,7 +38,7 @@ pub fn document(title: &str, main: &str) -> String {
         concat!(
             "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n",
-            "<meta name=\"referrer\" content=\"no-referrer\">\n<title>{}</title>\n<style>{STYLE}</style>\n",
+            "<meta name=\"referrer\" content=\"strict-origin\">\n<title>{}</title>\n<style>{STYLE}</style>\n",
             "</head>\n<body>\n<main>\n{main}</main>\n</body>\n</html>\n",
         ),
         escape(title),
@@ -56,7 +56,7 @@ pub fn html_response(status: u16, html: String) -> Response<Body> {
         .header(header::CACHE_CONTROL, "no-store")
         .header(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY)
         .header(header::X_FRAME_OPTIONS, "DENY")
-        .header(header::REFERRER_POLICY, "no-referrer")
+        .header(header::REFERRER_POLICY, "strict-origin")
         .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
         .body(Body::Text(html))
         .unwrap_or_else(|_| Response::new(Body::Empty))
@@ -73,20 +73,73 @@ const OUTCOME_SECONDS: u32 = 3600;
 /// Longest outcome cookie kept (browsers keep about 4 KiB a cookie).
 const OUTCOME_MAX_BYTES: usize = 3000;
 
-/// `303 See Other` to `location` (relative to the form's page), with `outcome` for the result
-/// page to show (`Secure` when the stage is served over HTTPS).
-pub fn see_other(location: &str, outcome: &[(&str, &str)], secure: bool) -> Response<Body> {
-    let mut value = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in outcome {
-        value.append_pair(k, v);
+/// Where a page's form was posted, as its answer needs it: the path (the result page's
+/// cookie is scoped to the result page alone) and whether cookies are `Secure` (always, except
+/// on a stage served over plain http, such as `admit serve` on loopback, where a browser would
+/// drop them).
+#[derive(Debug, Clone)]
+pub struct FormPost {
+    path: String,
+    secure: bool,
+}
+
+impl FormPost {
+    pub fn new(path: &str, secure: bool) -> FormPost {
+        FormPost {
+            path: path.to_string(),
+            secure,
+        }
     }
-    let mut value = value.finish();
-    if value.len() > OUTCOME_MAX_BYTES {
-        value = String::new();
+
+    pub fn of(app: &crate::app::App, req: &Request) -> FormPost {
+        FormPost {
+            path: req.uri().path().to_string(),
+            secure: super::stage_origin(app, req).is_none_or(|o| o.starts_with("https://")),
+        }
+    }
+
+    /// The absolute path of `location`, relative to the form's page.
+    fn resolve(&self, location: &str) -> String {
+        let dir = self.path.rsplit_once('/').map_or("", |(d, _)| d);
+        format!("{dir}/{location}")
+    }
+}
+
+/// `303 See Other` to `location` (relative to the form's page), with `outcome` for that result
+/// page alone to show: the cookie's path is the result page's, and it names the page, so no
+/// other result page shows it. A field that would make the cookie too large is trimmed, line by
+/// line, from the last (the list of teams), never the first fields.
+pub fn see_other(post: &FormPost, location: &str, outcome: &[(&str, &str)]) -> Response<Body> {
+    let mut fields: Vec<(&str, String)> = vec![("page", location.to_string())];
+    fields.extend(outcome.iter().map(|(k, v)| (*k, v.to_string())));
+    let encode = |fields: &[(&str, String)]| {
+        let mut value = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in fields {
+            value.append_pair(k, v);
+        }
+        value.finish()
+    };
+    let mut value = encode(&fields);
+    while value.len() > OUTCOME_MAX_BYTES {
+        let Some(longest) = fields.iter_mut().skip(1).max_by_key(|(_, v)| v.len()) else {
+            break;
+        };
+        let kept = longest.1.rsplit_once('\n').map_or("", |(head, _)| head);
+        longest.1 = if kept.len() < longest.1.len() {
+            kept.to_string()
+        } else {
+            longest
+                .1
+                .chars()
+                .take(longest.1.chars().count() / 2)
+                .collect()
+        };
+        value = encode(&fields);
     }
     let cookie = format!(
-        "{OUTCOME_COOKIE}={value}; Path=/; Max-Age={OUTCOME_SECONDS}; HttpOnly; SameSite=Strict{}",
-        if secure { "; Secure" } else { "" }
+        "{OUTCOME_COOKIE}={value}; Path={}; Max-Age={OUTCOME_SECONDS}; HttpOnly; SameSite=Strict{}",
+        post.resolve(location),
+        if post.secure { "; Secure" } else { "" }
     );
     let mut resp = html_response(
         303,
@@ -102,13 +155,14 @@ pub fn see_other(location: &str, outcome: &[(&str, &str)], secure: bool) -> Resp
     resp
 }
 
-/// The outcome a result page shows: the fields of the outcome cookie, when it has one.
-pub fn outcome(req: &Request) -> Option<Vec<(String, String)>> {
+/// The outcome the result page `location` shows: the fields of the outcome cookie, when it
+/// has one written for that page.
+pub fn outcome(req: &Request, location: &str) -> Option<Vec<(String, String)>> {
     let raw = super::cookie(req, OUTCOME_COOKIE)?;
     let fields: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    (!fields.is_empty()).then_some(fields)
+    (outcome_field(&fields, "page") == Some(location)).then_some(fields)
 }
 
 /// The value of `name` in an outcome.
@@ -540,7 +594,7 @@ pub fn sentence(message: &str) -> String {
 pub const ACCEPTED_PAGE: &str = "accepted";
 
 /// The answer to an accepted invitation: `303` to the result page, with what it shows.
-fn accepted(d: &InvitationDetails, secure: bool) -> Response<Body> {
+fn accepted(d: &InvitationDetails, post: &FormPost) -> Response<Body> {
     let p = &d.preview;
     let teams: Vec<&str> = p
         .teams
@@ -558,6 +612,7 @@ fn accepted(d: &InvitationDetails, secure: bool) -> Response<Body> {
     };
     let kind = if d.via_site { "site" } else { "company" };
     see_other(
+        post,
         ACCEPTED_PAGE,
         &[
             ("kind", kind),
@@ -566,14 +621,13 @@ fn accepted(d: &InvitationDetails, secure: bool) -> Response<Body> {
             ("teams", &teams.join("\n")),
             ("access", &access),
         ],
-        secure,
     )
 }
 
 /// The result page after accepting (`GET /invitations/accepted`): what the outcome cookie
 /// says, or that there is nothing to show.
 pub fn accepted_page(req: &Request) -> Response<Body> {
-    let Some(o) = outcome(req) else {
+    let Some(o) = outcome(req, ACCEPTED_PAGE) else {
         return no_outcome("accepting an invitation");
     };
     let get = |k: &str| outcome_field(&o, k).unwrap_or_default();
@@ -675,10 +729,10 @@ pub fn accept_outcome(
     d: &InvitationDetails,
     form: &AcceptForm,
     result: Result<Accepted, DomainError>,
-    secure: bool,
+    post: &FormPost,
 ) -> Response<Body> {
     match result {
-        Ok(_) => accepted(d, secure),
+        Ok(_) => accepted(d, post),
         Err(e) if can_retry(e.kind) => accept_page(
             d,
             form.token.as_deref().unwrap_or_default(),
@@ -725,7 +779,7 @@ mod tests {
         assert_eq!(h["cache-control"], "no-store");
         assert_eq!(h["content-security-policy"], CONTENT_SECURITY_POLICY);
         assert_eq!(h["x-frame-options"], "DENY");
-        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert_eq!(h["referrer-policy"], "strict-origin");
         let Body::Text(html) = resp.body() else {
             panic!("a text body")
         };
@@ -767,6 +821,65 @@ mod tests {
         }
     }
 
+    /// A form posted to the accept page of an HTTPS stage.
+    fn post() -> FormPost {
+        FormPost {
+            path: "/invitations/accept".into(),
+            secure: true,
+        }
+    }
+
+    #[test]
+    fn an_outcome_is_for_its_result_page_alone_and_fits_a_cookie() {
+        let teams: Vec<String> = (0..120).map(|i| format!("Équipe numéro {i} ✓")).collect();
+        let resp = see_other(
+            &post(),
+            ACCEPTED_PAGE,
+            &[
+                ("company", "Acme"),
+                ("email", "a@b.example"),
+                ("teams", &teams.join("\n")),
+            ],
+        );
+        let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+        assert!(cookie.contains("; Path=/invitations/accepted;"), "{cookie}");
+        assert!(cookie.ends_with("; Secure"), "{cookie}");
+        let value = cookie.split(';').next().unwrap();
+        assert!(
+            value.len() <= OUTCOME_MAX_BYTES + OUTCOME_COOKIE.len() + 1,
+            "{}",
+            value.len()
+        );
+        let mut req = Request::default();
+        req.headers_mut().insert("cookie", value.parse().unwrap());
+        let page = accepted_page(&req);
+        assert_eq!(page.status(), 200);
+        assert!(
+            html(&page).contains("You have joined Acme"),
+            "company and address are kept"
+        );
+        assert!(
+            html(&page).contains("<li>Équipe numéro 0 ✓</li>"),
+            "the first teams are kept"
+        );
+        assert!(
+            !html(&page).contains("numéro 119"),
+            "the last teams are trimmed"
+        );
+        // Another page's outcome is not this page's.
+        assert!(outcome(&req, "verify/done").is_none());
+        let plain = FormPost {
+            path: "/account/verify".into(),
+            secure: false,
+        };
+        let resp = see_other(&plain, "verify/done", &[("email", "a@b.example")]);
+        let cookie = resp.headers()["set-cookie"].to_str().unwrap();
+        assert!(
+            cookie.contains("Path=/account/verify/done;") && !cookie.contains("Secure"),
+            "{cookie}"
+        );
+    }
+
     fn html(resp: &Response<Body>) -> &str {
         match resp.body() {
             Body::Text(t) => t,
@@ -789,7 +902,7 @@ mod tests {
         for (kind, status, says, form_again) in cases {
             let message = if form_again { says } else { "x" };
             let e = DomainError::new(kind, message.to_lowercase());
-            let resp = accept_outcome(&d, &form, Err(e), false);
+            let resp = accept_outcome(&d, &form, Err(e), &post());
             assert_eq!(resp.status(), status, "{kind:?}");
             let page = html(&resp);
             assert!(page.contains(says), "{kind:?}: {page}");
@@ -806,7 +919,7 @@ mod tests {
                 user_id: crate::domain::Id::new(5).unwrap(),
                 company_id: crate::domain::Id::new(1).unwrap(),
             }),
-            true,
+            &post(),
         );
         assert_eq!(done.status(), 303, "accepted: see the result page");
         assert_eq!(done.headers()["location"], ACCEPTED_PAGE);

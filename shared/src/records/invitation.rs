@@ -341,8 +341,7 @@ pub async fn find_by_token(store: &dyn Store, hash: &str) -> Result<Option<Opene
 }
 
 /// Why a token that opens nothing stopped working: `None` for a token never issued (or gone
-/// with its invitation's expiry). A token of an earlier email of a live invitation that was
-/// never marked is `Replaced`.
+/// with its invitation's expiry, or whose invitation is gone).
 pub async fn why_spent(store: &dyn Store, hash: &str) -> Result<Option<Spent>, StoreError> {
     let Some(item) = store.get(&token_key(hash)).await? else {
         return Ok(None);
@@ -350,7 +349,21 @@ pub async fn why_spent(store: &dyn Store, hash: &str) -> Result<Option<Spent>, S
     let Ok(lookup) = serde_json::from_value::<TokenLookup>(serde_json::Value::Object(item)) else {
         return Ok(None);
     };
-    Ok(Some(lookup.spent.unwrap_or(Spent::Replaced)))
+    if let Some(spent) = lookup.spent {
+        return Ok(Some(spent));
+    }
+    // Another link of the same email, not marked itself: its invitation says what became of
+    // it (accepted or revoked with the link it had then), else a newer email replaced it.
+    let Some((inv, _)) = find_issued(store, lookup.company_id, &lookup.email).await? else {
+        return Ok(None);
+    };
+    let replaced = inv.expires_at != lookup.expires_at;
+    Ok(Some(match inv.status {
+        _ if replaced => Spent::Replaced,
+        InvitationStatus::Accepted => Spent::Accepted,
+        InvitationStatus::Revoked => Spent::Revoked,
+        InvitationStatus::Pending | InvitationStatus::Expired => Spent::Replaced,
+    }))
 }
 
 /// The writes that issue a token for a pending invitation, sent by outbox message

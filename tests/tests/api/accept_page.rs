@@ -246,7 +246,7 @@ async fn a_new_invitee_accepts_on_the_page(backend: Backend) {
         ("content-type", "text/html; charset=utf-8"),
         ("cache-control", "no-store"),
         ("x-frame-options", "DENY"),
-        ("referrer-policy", "no-referrer"),
+        ("referrer-policy", "strict-origin"),
     ] {
         assert_eq!(shown.header(name), want, "{name}");
     }
@@ -302,7 +302,7 @@ async fn a_new_invitee_accepts_on_the_page(backend: Backend) {
     .await;
     assert_eq!(done.status(), 404, "the link is used up");
     for _ in 0..2 {
-        let cookie = "admit_outcome=kind=company&company=Acme+%3C%26%3E+Sons&email=x%40y.example&teams=Sales";
+        let cookie = "admit_outcome=page=accepted&kind=company&company=Acme+%3C%26%3E+Sons&email=x%40y.example&teams=Sales";
         result_page(app, cookie)
             .await
             .status(200)
@@ -370,6 +370,18 @@ async fn links_that_cannot_be_accepted_say_why() {
         .await
         .status(404)
         .has("A newer email replaced this link");
+    // A form posted from another site's page: refused, nothing accepted.
+    let third = token_of(&invite(&t, "lee@example.com", None).await);
+    let body = format!("token={third}&firstName=Lee&lastName=L&password=Accept3d-pass");
+    let foreign = [
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("origin", "https://evil.example"),
+    ];
+    let req = gateway_request("POST", "/invitations/accept", &foreign, Some(&body));
+    page(admit_functions::accept_invitation_page::handler(app, req).await)
+        .status(403)
+        .has("sent from another site");
+    open(app, Some(&third)).await.status(200);
     // Expired (invitations last 7 days by default).
     let token = token_of(&invite(&t, "kim@example.com", None).await);
     t.clock.advance(chrono::Duration::days(8));

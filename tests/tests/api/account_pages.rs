@@ -419,6 +419,32 @@ async fn reset_scenario(backend: Backend) {
         .has("<h1>This reset link has expired</h1>")
         .has("<a href=\"forgot\">");
 
+    // A form posted from another site's page is refused, and sends nothing.
+    let stored = t.stored_text().await;
+    let body = "emailAddress=member%40pages.example";
+    let headers = [
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("origin", "https://evil.example"),
+    ];
+    let refused = handle(
+        app,
+        gateway_request("POST", "/account/password/forgot", &headers, Some(body)),
+    )
+    .await;
+    refused.status(403).has("sent from another site");
+    let body = format!("token={late}&password=Evil-pass-2026&confirm=Evil-pass-2026");
+    handle(
+        app,
+        gateway_request("POST", "/account/password/reset", &headers, Some(&body)),
+    )
+    .await
+    .status(403);
+    assert_eq!(
+        t.stored_text().await,
+        stored,
+        "a refused form changes nothing"
+    );
+
     // Three requests an hour per address: the fourth is refused, on a page.
     for _ in 0..3 {
         post(
