@@ -12,6 +12,7 @@
 mod browser;
 mod cloud;
 mod rules;
+mod secrets;
 
 use admit_tests::{http_request, temp_dir};
 use serde_json::{json, Value};
