@@ -30,6 +30,9 @@ pub struct Endpoint {
     pub timeout: Option<(u32, &'static str)>,
     /// Everything the function may touch: its IAM policy, and the ports its cold start builds.
     pub grants: &'static [Grant],
+    /// Why a POST or PUT of this JSON endpoint does not replay its first answer for a repeated
+    /// `Idempotency-Key` (`None`: it does; pages never do, browsers send no key).
+    pub no_replay: Option<&'static str>,
 }
 
 /// The template's `Globals.Function.MemorySize`.
@@ -48,7 +51,32 @@ impl Endpoint {
         memory: DEFAULT_MEMORY,
         timeout: None,
         grants: &[],
+        no_replay: None,
     };
+
+    /// Whether a POST or PUT with an `Idempotency-Key` replays its first answer
+    /// (`admit_shared::http::idempotency`).
+    pub const fn replays(&self) -> bool {
+        self.no_replay.is_none()
+            && matches!(
+                self.family,
+                Family::NextInteract | Family::Platform | Family::Site
+            )
+    }
+
+    /// How the endpoint answers an error before its handler runs (in its family's shape).
+    pub fn refusal(
+        &self,
+    ) -> fn(&admit_shared::domain::error::DomainError) -> lambda_http::Response<lambda_http::Body>
+    {
+        use admit_shared::http::{nextinteract, pages, platform, site};
+        match self.family {
+            Family::NextInteract => nextinteract::error_response,
+            Family::Platform => |e| platform::error_response(e, "application/json"),
+            Family::Site => site::error_response,
+            Family::Page | Family::Event => pages::problem_page,
+        }
+    }
 
     /// The ports a cold start builds besides the store: SES only for a function granted it,
     /// SNS only for one granted an SNS action.

@@ -35,6 +35,7 @@ endpoints! {
             ],
             memory: 512,
             grants: &[GetItem, QueryGsi1, PutItem, UpdateItem],
+            no_replay: Some("Its answer holds a new auth token, a secret shown once and never stored; a retried login signs in again."),
         },
         logout_user {
             logical_id: "LogoutUserFunction",

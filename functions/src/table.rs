@@ -47,12 +47,26 @@ macro_rules! endpoints {
 
                 pub const ENDPOINT: $crate::Endpoint = crate::rows::$http;
 
-                /// The handler, run as this function.
+                /// The handler, run as this function; a POST or PUT with an `Idempotency-Key`
+                /// runs under it (`admit_shared::http::idempotency`).
                 pub async fn handler(app: &App, req: Request) -> Response<Body> {
-                    admit_shared::app::as_function(
-                        ENDPOINT.name,
-                        crate::handlers::$http::handler(app, req),
-                    )
+                    use admit_shared::http::idempotency;
+                    admit_shared::app::as_function(ENDPOINT.name, async move {
+                        if ENDPOINT.replays() && idempotency::wanted(&req) {
+                            idempotency::guard(
+                                app,
+                                ENDPOINT.name,
+                                req,
+                                ENDPOINT.refusal(),
+                                |app, req| async move {
+                                    crate::handlers::$http::handler(&app, req).await
+                                },
+                            )
+                            .await
+                        } else {
+                            crate::handlers::$http::handler(app, req).await
+                        }
+                    })
                     .await
                 }
 

@@ -117,6 +117,22 @@ fn operation(e: &Endpoint, r: &Route, ops: &Map<String, Value>) -> Value {
             .collect();
         op.insert("parameters".into(), Value::Array(params));
     }
+    // Every POST and PUT of a JSON endpoint that replays takes an Idempotency-Key.
+    if matches!(r.method, "POST" | "PUT") && e.replays() {
+        let key = json!({
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": false,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            "description": "A retry with the same key, caller and request within 24 hours gets the first answer again (with `Idempotent-Replayed: true`) and does not do the work again; the same key with another request is 422; a retry while the first still runs is 409. A UUID is best."
+        });
+        match op.get_mut("parameters") {
+            Some(Value::Array(params)) => params.push(key),
+            _ => {
+                op.insert("parameters".into(), json!([key]));
+            }
+        }
+    }
     if let Some(req) = spec.get("request") {
         let media = req["mediaType"].as_str().unwrap_or("application/json");
         let mut content = json!({"schema": req["schema"].clone()});

@@ -43,6 +43,8 @@ pub enum ErrorKind {
     NotAcceptable,
     /// The caller asked too often; `retry_after_secs` says when to try again.
     TooManyRequests,
+    /// An `Idempotency-Key` sent again with a different request.
+    IdempotencyKeyReused,
     /// No endpoint has this path (the local server; API Gateway answers this in the cloud).
     RouteNotFound,
     /// The path exists with other methods.

@@ -9,6 +9,7 @@ pub use lambda_http;
 
 pub mod account_pages;
 pub mod auth;
+pub mod idempotency;
 pub mod nextinteract;
 pub mod pages;
 pub mod platform;

@@ -77,6 +77,8 @@ exceptions! {
         "The request body's Content-Type is not one the call reads (platform family calls; loginUser with setCookie needs JSON).";
     NotAcceptable = 1025, 406, "WSNotAcceptableException",
         "No media type the call answers with is acceptable to the caller (platform family calls only).";
+    IdempotencyKeyReused = 1026, 422, "WSIdempotencyKeyReusedException",
+        "The `Idempotency-Key` was sent before with a different request (another body, path or query); use a new key for a new request.";
     PasswordService = 2001, 500, "WSPasswordServiceException",
         "The password could not be hashed or checked.";
     UserService = 2002, 500, "WSUserServiceException",

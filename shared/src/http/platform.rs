@@ -39,6 +39,7 @@ pub fn status(kind: ErrorKind) -> u16 {
         NotAcceptable => 406,
         EmailAlreadyExists | Conflict => 409,
         Expired => 410,
+        IdempotencyKeyReused => 422,
         BodyTooLarge => 413,
         UnsupportedMediaType => 415,
         AccountLocked => 423,

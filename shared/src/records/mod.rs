@@ -9,6 +9,7 @@ pub mod apikey;
 pub mod company;
 pub mod contact;
 pub mod counter;
+pub mod idempotency;
 pub mod invitation;
 pub mod limit;
 pub mod membership;
@@ -225,6 +226,7 @@ mod tests {
             verification::token_key(verification::Purpose::Verify, "ab12"),
             verification::token_key(verification::Purpose::Reset, "ab12"),
             verification::reset_limit_key("ab12", 7),
+            idempotency::key("ab12"),
             limit::limit_key(&limit::Subject::Sender(u), 7),
             limit::limit_key(&limit::Subject::Recipient(Some(c), email.clone()), 7),
             limit::limit_key(&limit::Subject::Recipient(None, email.clone()), 7),

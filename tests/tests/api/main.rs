@@ -14,6 +14,7 @@ mod accept_page;
 mod account_pages;
 mod accounts;
 mod hardening;
+mod idempotency;
 mod isolation;
 mod login;
 mod mi_invite;
