@@ -86,7 +86,7 @@ fn security(auth: Auth) -> Value {
         Auth::Session => json!([{"authToken": []}]),
         Auth::OptionalSession => json!([{"authToken": []}, {}]),
         Auth::AdminKey | Auth::CompanyKey => json!([{"companyApiKey": []}]),
-        Auth::PlatformSession => json!([{"bearer": []}, {"sessionCookie": [], "csrfToken": []}]),
+        Auth::PlatformSession => json!([{"bearer": []}, {"sessionCookie": []}]),
         Auth::Bearer => json!([{"bearer": []}]),
     }
 }
@@ -281,8 +281,7 @@ fn components() -> Value {
             "authToken": {"type": "apiKey", "in": "header", "name": "x-nextinteract-authtoken", "description": "The authToken loginUser returns."},
             "companyApiKey": {"type": "apiKey", "in": "header", "name": "x-nextinteract-company-api-key", "description": "A company's admin (or, where the operation says so, app) API key."},
             "bearer": {"type": "http", "scheme": "bearer", "description": "`Authorization: Bearer <authToken>` (the authToken loginUser returns)."},
-            "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "admit_session", "description": "The session cookie loginUser sets when asked (`setCookie: true`). A foreign `Origin` is refused."},
-            "csrfToken": {"type": "apiKey", "in": "header", "name": "X-Csrf-Token_{BusinessID}", "description": "With the session cookie, a call that changes something sends the CSRF token loginUser returned in the header named for the business (`X-Csrf-Token_1` for business 1)."},
+            "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "admit_session", "description": "The session cookie loginUser sets when asked (`setCookie: true`). A foreign `Origin` is refused. With it, a call sends the CSRF token loginUser returned in the header named for the business it acts on, `X-Csrf-Token_{BusinessID}` (`X-Csrf-Token_1` for business 1): a header name that depends on the path, which OpenAPI cannot declare as a scheme of its own."},
         },
         "schemas": {
             "NextInteractError": {

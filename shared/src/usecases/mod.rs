@@ -32,6 +32,10 @@ use crate::ports::store::StoreError;
 
 /// Maps a storage failure to the service's error, logging the full chain; the caller only
 /// sees a generic message.
+/// What a `503` for an unavailable or throttled store asks the caller to wait, in seconds (the
+/// SDK has already retried with backoff within its attempt budget).
+pub const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 2;
+
 pub fn failed(service: Service) -> impl Fn(StoreError) -> DomainError {
     move |e: StoreError| {
         let mut chain = e.to_string();
@@ -47,6 +51,7 @@ pub fn failed(service: Service) -> impl Fn(StoreError) -> DomainError {
                 service.unavailable(),
                 "The service is temporarily unavailable; try again shortly.",
             )
+            .with_retry_after(RETRY_AFTER_UNAVAILABLE_SECS)
         } else {
             tracing::error!(error = %chain, "storage failure");
             DomainError::new(service.failure(), "The service failed; try again later.")

@@ -420,3 +420,113 @@ async fn a_call_the_policy_does_not_grant_fails_like_iam() {
         "{message}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Outages
+
+/// A store outage mid-request: `503` in each family's shape with `Retry-After`, and a failed
+/// transaction leaves nothing behind.
+#[tokio::test]
+async fn an_outage_answers_503_with_retry_after_in_each_family() {
+    use admit_tests::FaultyStore;
+    let (t, company) = world(Backend::Embedded).await;
+    let token = auth_token(&t.app, ADMIN.0, ADMIN.1).await;
+    let faulty = FaultyStore::new(t.app.store.clone());
+    let app = App {
+        store: faulty.clone(),
+        ..t.app.clone()
+    };
+    let retry_after = |resp: &lambda_http::Response<lambda_http::Body>| {
+        resp.headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    // NextInteract: the invitation's transaction fails at the outbox; nothing of it stays.
+    let before = t.stored_text().await;
+    faulty.fail("OUTBOX#", true);
+    let invite = json!({"companyId": company.company_id, "contact": {"firstname": "O", "lastname": "U", "email1": "outage@example.com"}});
+    let resp = admit_functions::invite_mi_user::handler(
+        &app,
+        gateway_request(
+            "POST",
+            "/rest/user/miinvite",
+            &[("x-nextinteract-authtoken", &token)],
+            Some(&invite.to_string()),
+        ),
+    )
+    .await;
+    assert_eq!(retry_after(&resp).as_deref(), Some("2"));
+    let got = read_as("invite_mi_user", resp);
+    assert_eq!(got.0, 503, "{}", got.1);
+    assert!(
+        got.1["exception"]
+            .as_str()
+            .unwrap()
+            .ends_with("UnavailableException"),
+        "{}",
+        got.1
+    );
+    // What the refused invitation would have written is not there; only the hourly send
+    // counters and the contact id counter moved (counted before the transaction).
+    let work = |text: String| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.contains("\"pk\":\"LIMIT#") && !l.contains("\"pk\":\"COUNTER#"))
+            .map(str::to_string)
+            .collect()
+    };
+    let after = t.stored_text().await;
+    assert!(
+        after.contains("LIMIT#SENDER#"),
+        "the counters are what moved"
+    );
+    assert_eq!(
+        work(after),
+        work(before),
+        "a failed transaction leaves nothing"
+    );
+    // Platform and site: their own shapes, the same status and header.
+    faulty.fail("COMPANY#", true);
+    let bearer = format!("Bearer {token}");
+    let req = gateway_request(
+        "GET",
+        "/api/businesses/1/settings",
+        &[("authorization", &bearer)],
+        None,
+    )
+    .with_path_parameters(std::collections::HashMap::from([(
+        "BusinessID".to_string(),
+        company.company_id.to_string(),
+    )]));
+    let resp = admit_functions::get_business_settings::handler(&app, req).await;
+    assert_eq!(retry_after(&resp).as_deref(), Some("2"));
+    let got = read_as("get_business_settings", resp);
+    assert_eq!((got.0, &got.1["Status"]), (503, &json!(503)), "{}", got.1);
+    let body = json!({"dateFrom": "2026-01-01T00:00:00Z", "dateTo": "2030-01-01T00:00:00Z"});
+    let resp = admit_functions::user_activity_report::handler(
+        &app,
+        gateway_request(
+            "POST",
+            "/api/rest/v1/management/user/activity",
+            &[("authorization", &bearer)],
+            Some(&body.to_string()),
+        ),
+    )
+    .await;
+    assert_eq!(retry_after(&resp).as_deref(), Some("2"));
+    let got = read_as("user_activity_report", resp);
+    assert_eq!(got.0, 503, "{}", got.1);
+    assert!(got.1["message"].is_string(), "{}", got.1);
+    // Back: served.
+    faulty.heal();
+    let resp = admit_functions::invite_mi_user::handler(
+        &app,
+        gateway_request(
+            "POST",
+            "/rest/user/miinvite",
+            &[("x-nextinteract-authtoken", &token)],
+            Some(&invite.to_string()),
+        ),
+    )
+    .await;
+    assert_eq!(read_as("invite_mi_user", resp).0, 200);
+}
