@@ -11,6 +11,7 @@
 
 mod browser;
 mod cloud;
+mod races;
 mod rules;
 mod secrets;
 
