@@ -530,3 +530,97 @@ async fn an_outage_answers_503_with_retry_after_in_each_family() {
     .await;
     assert_eq!(read_as("invite_mi_user", resp).0, 200);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile bodies
+
+/// Invalid UTF-8, deep nesting, numbers past any range, overlong strings and a name that tries
+/// to add an email header: each a clear 4xx in the family's shape (never a 5xx), and a name
+/// with a line break reaches no email header.
+#[tokio::test]
+async fn hostile_bodies_get_a_clear_refusal() {
+    let (t, company) = world(Backend::Embedded).await;
+    let app = &t.app;
+    let token = auth_token(app, ADMIN.0, ADMIN.1).await;
+    let session = [("x-nextinteract-authtoken", token.as_str())];
+    let bearer = format!("Bearer {token}");
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let overlong = json!({"companyId": company.company_id, "contact": {"firstname": "x".repeat(60_000), "lastname": "L", "email1": "long@example.com"}}).to_string();
+    let bodies: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "invalid UTF-8",
+            b"{\"emailAddress\": \"a\xff\xfe@example.com\"}".to_vec(),
+        ),
+        ("deep nesting", deep.into_bytes()),
+        (
+            "a number past any range",
+            br#"{"companyId": 1e400, "contact": {"email1": "n@example.com"}}"#.to_vec(),
+        ),
+        (
+            "an id past 2^53",
+            br#"{"companyId": 9007199254740993, "contact": {"email1": "n@example.com"}}"#.to_vec(),
+        ),
+        ("an overlong name", overlong.into_bytes()),
+        (
+            "a NUL in a name",
+            br#"{"companyId": 1, "contact": {"firstname": "a\u0000b", "email1": "z@example.com"}}"#
+                .to_vec(),
+        ),
+    ];
+    for (what, bytes) in &bodies {
+        for (route, headers) in [
+            ("/rest/user/miinvite", &session[..]),
+            (
+                "/api/users/invitations",
+                &[("authorization", bearer.as_str())][..],
+            ),
+            (
+                "/api/rest/v1/management/users/invite",
+                &[("authorization", bearer.as_str())][..],
+            ),
+        ] {
+            let mut req = gateway_request("POST", route, headers, None);
+            *req.body_mut() = lambda_http::Body::Binary(bytes.clone());
+            let resp = match route {
+                "/rest/user/miinvite" => admit_functions::invite_mi_user::handler(app, req).await,
+                "/api/users/invitations" => {
+                    admit_functions::invite_platform_users::handler(app, req).await
+                }
+                _ => admit_functions::invite_site_users::handler(app, req).await,
+            };
+            let status = resp.status().as_u16();
+            assert!(
+                (400..500).contains(&status),
+                "{what} to {route}: {status} {:?}",
+                resp.body()
+            );
+        }
+    }
+    // A name with a line break and a header after it: the invitation goes out, and its email
+    // has no such header.
+    let sneaky = json!({"companyId": company.company_id, "contact": {"firstname": "Eve\r\nBcc: victim@example.com", "lastname": "X", "email1": "eve@example.com"}});
+    let resp = admit_functions::invite_mi_user::handler(
+        app,
+        gateway_request(
+            "POST",
+            "/rest/user/miinvite",
+            &session,
+            Some(&sneaky.to_string()),
+        ),
+    )
+    .await;
+    let status = resp.status().as_u16();
+    assert!(status == 200 || status == 400, "{status}");
+    admit_shared::usecases::outbox::dispatch_pending(app, 50)
+        .await
+        .unwrap();
+    for entry in std::fs::read_dir(t.dir.join("mail"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let raw = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        let head = raw.split("\r\n\r\n").next().unwrap_or_default();
+        assert!(!head.to_ascii_lowercase().contains("\nbcc:"), "{head}");
+    }
+}
