@@ -1,8 +1,8 @@
 //! Secrets: Argon2id password hashes, random tokens (auth tokens, API keys, invitation
 //! tokens) that are shown once and stored only as SHA-256 hashes.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{self, Output, ParamsString, PasswordHash, Salt, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::sync::OnceLock;
@@ -24,33 +24,87 @@ impl fmt::Display for HashError {
 
 impl std::error::Error for HashError {}
 
-fn argon2() -> Argon2<'static> {
+fn params() -> Params {
     // The constants are valid (a unit test proves it), so the default never applies.
-    let params =
-        Params::new(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_LANES, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    Params::new(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_LANES, None).unwrap_or_default()
+}
+
+thread_local! {
+    /// Argon2's working memory (19 MiB), allocated once per thread that hashes and reused by
+    /// every hash after, then zeroed. Allocating it per hash let the allocator's heap grow
+    /// without bound when hashes alternated with long-lived allocations (glibc's dynamic mmap
+    /// threshold moved the 19 MiB buffers onto the heap, where each left a hole the next could
+    /// not reuse): `admit serve` grew to 10 GB in a three-minute soak (docs/reliability.md).
+    static BLOCKS: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The hash of `password` with `argon`'s parameters and `salt`, in this thread's reused memory.
+fn hash_output(
+    argon: &Argon2<'_>,
+    params: &Params,
+    password: &[u8],
+    salt: Salt<'_>,
+) -> password_hash::Result<Output> {
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+    let output_len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+    BLOCKS.with(|cell| {
+        let mut blocks = cell.borrow_mut();
+        if blocks.len() != params.block_count() {
+            *blocks = vec![Block::default(); params.block_count()];
+        }
+        let out = Output::init_with(output_len, |out| {
+            Ok(argon.hash_password_into_with_memory(
+                password,
+                salt_bytes,
+                out,
+                blocks.as_mut_slice(),
+            )?)
+        });
+        blocks.iter_mut().for_each(|b| *b = Block::default());
+        out
+    })
 }
 
 /// Hashes a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`).
 pub fn hash_password(password: &str) -> Result<String, HashError> {
+    let fail = |e: password_hash::Error| HashError(e.to_string());
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| HashError(e.to_string()))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| HashError(e.to_string()))?;
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| HashError(e.to_string()))
+    let salt = SaltString::encode_b64(&salt).map_err(fail)?;
+    let params = params();
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let output = hash_output(&argon, &params, password.as_bytes(), salt.as_salt()).map_err(fail)?;
+    Ok(PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(fail)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    }
+    .to_string())
 }
 
-/// Checks a password against a stored PHC string. The comparison inside is constant time.
-/// A stored hash that cannot be parsed is an error, not a mismatch.
+/// Checks a password against a stored PHC string (its own algorithm, version and parameters).
+/// The comparison is constant time. A stored hash that cannot be parsed is an error, not a
+/// mismatch.
 pub fn verify_password(password: &str, phc: &str) -> Result<bool, HashError> {
-    let parsed = PasswordHash::new(phc).map_err(|e| HashError(e.to_string()))?;
-    match argon2().verify_password(password.as_bytes(), &parsed) {
-        Ok(()) => Ok(true),
-        Err(argon2::password_hash::Error::Password) => Ok(false),
-        Err(e) => Err(HashError(e.to_string())),
-    }
+    let fail = |e: password_hash::Error| HashError(e.to_string());
+    let parsed = PasswordHash::new(phc).map_err(fail)?;
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return Err(HashError("the stored hash has no salt or no output".into()));
+    };
+    let algorithm = Algorithm::try_from(parsed.algorithm).map_err(fail)?;
+    let version = parsed
+        .version
+        .map(Version::try_from)
+        .transpose()
+        .map_err(|e| HashError(e.to_string()))?
+        .unwrap_or_default();
+    let params = Params::try_from(&parsed).map_err(fail)?;
+    let argon = Argon2::new(algorithm, version, params.clone());
+    let computed = hash_output(&argon, &params, password.as_bytes(), salt).map_err(fail)?;
+    Ok(computed == expected)
 }
 
 /// Spends the same time as a real check, for a login whose email is unknown, so that the
@@ -164,6 +218,38 @@ mod tests {
         assert!(verify_password("x", "not a hash").is_err());
         // Same password, new salt, new hash.
         assert_ne!(phc, hash_password("correct horse 1").unwrap());
+    }
+
+    #[test]
+    fn hashes_agree_with_the_crates_own_and_other_parameters_verify() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        // A hash the argon2 crate made its own way (as stored before the reused memory) checks.
+        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, params())
+            .hash_password(b"an old password 9", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_password("an old password 9", &theirs).unwrap());
+        assert!(!verify_password("an old password 8", &theirs).unwrap());
+        // Ours checks with the crate's own verifier.
+        let ours = hash_password("a new password 7").unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default()
+            .verify_password(b"a new password 7", &parsed)
+            .is_ok());
+        // Other parameters (smaller memory) resize the thread's memory and still check, and
+        // the next check with the usual parameters is still right.
+        let small = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(64, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"small 1", &salt)
+        .unwrap()
+        .to_string();
+        assert!(verify_password("small 1", &small).unwrap());
+        assert!(verify_password("a new password 7", &ours).unwrap());
+        assert!(verify_password("x", "$argon2id$v=19$m=19456,t=2,p=1").is_err());
     }
 
     #[test]
