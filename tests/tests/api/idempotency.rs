@@ -262,12 +262,11 @@ async fn an_answer_that_failed_on_our_side_is_not_kept() {
     );
 }
 
-/// A store that loses the kept answer: as if the function died after the work committed and
-/// before the answer was written.
-struct LosesTheAnswer(Arc<dyn Store>);
+/// A store whose transactions that `dies_at` picks fail, as if the function died just then.
+struct DiesAt(Arc<dyn Store>, fn(&[Write]) -> bool);
 
 #[async_trait]
-impl Store for LosesTheAnswer {
+impl Store for DiesAt {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         self.0.get(key).await
     }
@@ -292,20 +291,28 @@ impl Store for LosesTheAnswer {
         self.0.delete(key, cond).await
     }
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        let answer = matches!(writes.as_slice(), [Write::Put { item, .. }]
-            if item.get("state") == Some(&json!("done")));
-        if answer {
+        if (self.1)(&writes) {
             return Err(StoreError::Unavailable("the function died here".into()));
         }
         self.0.transact(writes).await
     }
 }
 
+/// The write that keeps a request's answer.
+fn keeps_the_answer(writes: &[Write]) -> bool {
+    matches!(writes, [Write::Put { item, .. }] if item.get("state") == Some(&json!("done")))
+}
+
+/// The write that releases a failed request's key.
+fn releases_the_key(writes: &[Write]) -> bool {
+    matches!(writes, [Write::Put { item, cond: Some(_) }] if item.get("leaseUntil") == Some(&json!(0)))
+}
+
 #[tokio::test]
 async fn a_crash_after_the_work_never_lets_a_retry_do_it_again() {
     let t = world(Backend::Embedded).await;
     let dying = App {
-        store: Arc::new(LosesTheAnswer(t.app.store.clone())),
+        store: Arc::new(DiesAt(t.app.store.clone(), keeps_the_answer)),
         ..t.app.clone()
     };
     let body = registration("crash@idem.example", "Crash-pass-2026");
@@ -345,9 +352,8 @@ async fn a_request_that_died_before_its_work_leaves_the_key_to_a_retry() {
     let body = registration("died@idem.example", "Died-pass-2026");
     // The work fails and the release is lost too: the record stays claimed, uncommitted.
     faulty.fail("EMAIL#", true);
-    let dead = LosesRelease(broken.store.clone());
     let dying = App {
-        store: Arc::new(dead),
+        store: Arc::new(DiesAt(broken.store.clone(), releases_the_key)),
         ..broken.clone()
     };
     assert_eq!(register(&dying, Some("died-key"), &body).await.0, 503);
@@ -373,42 +379,4 @@ async fn a_request_that_died_before_its_work_leaves_the_key_to_a_retry() {
         .await,
     );
     assert_eq!(again.0, 200);
-}
-
-/// Loses the write that releases a failed request's key.
-struct LosesRelease(Arc<dyn Store>);
-
-#[async_trait]
-impl Store for LosesRelease {
-    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        self.0.get(key).await
-    }
-    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
-        self.0.batch_get(keys).await
-    }
-    async fn query(&self, query: &Query) -> Result<Page, StoreError> {
-        self.0.query(query).await
-    }
-    async fn put(&self, item: Item, cond: Option<Cond>) -> Result<(), StoreError> {
-        self.0.put(item, cond).await
-    }
-    async fn update(
-        &self,
-        key: &Key,
-        update: Update,
-        cond: Option<Cond>,
-    ) -> Result<Item, StoreError> {
-        self.0.update(key, update, cond).await
-    }
-    async fn delete(&self, key: &Key, cond: Option<Cond>) -> Result<Option<Item>, StoreError> {
-        self.0.delete(key, cond).await
-    }
-    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        let release = matches!(writes.as_slice(), [Write::Put { item, cond: Some(_) }]
-            if item.get("leaseUntil") == Some(&json!(0)));
-        if release {
-            return Err(StoreError::Unavailable("the function died here".into()));
-        }
-        self.0.transact(writes).await
-    }
 }
