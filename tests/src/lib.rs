@@ -229,40 +229,60 @@ impl TestApp {
 }
 
 /// A request exactly as API Gateway's HTTP API (payload 2.0) delivers it to Lambda, parsed by
-/// lambda_http the way the Lambda runtime does.
+/// lambda_http the way the Lambda runtime does. The event is made by the one builder `admit
+/// serve` uses (`admit_functions::gateway::event`), routed by the endpoint table, so a path's
+/// parameters are in it; `path` may carry a query string.
 pub fn gateway_request(
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Request {
-    let mut h = serde_json::Map::new();
-    h.insert("content-type".into(), json!("application/json"));
-    h.insert("user-agent".into(), json!("admit-tests/1.0"));
+    let mut builder = lambda_http::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .header("user-agent", "admit-tests/1.0")
+        .header("host", "api.example.com");
     for (k, v) in headers {
-        h.insert(k.to_ascii_lowercase(), json!(v));
+        let name = k.to_ascii_lowercase();
+        if let Some(h) = builder.headers_mut() {
+            h.remove(name.as_str());
+        }
+        builder = builder.header(name, *v);
     }
-    let event = json!({
-        "version": "2.0",
-        "routeKey": format!("{method} {path}"),
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": h,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "api",
-            "domainName": "api.example.com",
-            "domainPrefix": "api",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "admit-tests/1.0"},
-            "requestId": format!("req-{}", &admit_shared::domain::secrets::random_hex_id()[..8]),
-            "routeKey": format!("{method} {path}"),
-            "stage": "$default",
-            "time": "22/Nov/2026:19:00:00 +0000",
-            "timeEpoch": 1_795_460_400_000i64
-        },
-        "body": body,
-        "isBase64Encoded": false
-    });
+    let (parts, ()) = builder
+        .body(())
+        .expect("a request the tests can build")
+        .into_parts();
+    let bare = path.split('?').next().unwrap_or_default();
+    let (route, params) = match admit_functions::find(method, bare) {
+        Ok((_, route, params)) => (route, params),
+        // A path no route has (a handler called directly with a made-up path).
+        Err(_) => {
+            let route: &'static admit_functions::Route =
+                Box::leak(Box::new(admit_functions::Route {
+                    method: Box::leak(method.to_string().into_boxed_str()),
+                    path: Box::leak(bare.to_string().into_boxed_str()),
+                    summary: "",
+                }));
+            (route, Vec::new())
+        }
+    };
+    let request_id = format!(
+        "req-{}",
+        &admit_shared::domain::secrets::random_hex_id()[..8]
+    );
+    let arrived = chrono::DateTime::from_timestamp_millis(1_795_460_400_000).unwrap_or_default();
+    let event = admit_functions::gateway::event(
+        &parts,
+        body.unwrap_or_default().as_bytes(),
+        route,
+        &params,
+        std::net::SocketAddr::from(([203, 0, 113, 7], 40_000)),
+        &request_id,
+        arrived,
+    );
     lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event")
 }
 
@@ -567,12 +587,7 @@ pub fn gateway_request_with_query(
     body: Option<&str>,
     raw_query: &str,
 ) -> Request {
-    use lambda_http::RequestExt;
-    let params: std::collections::HashMap<String, String> =
-        form_urlencoded::parse(raw_query.as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-    gateway_request(method, path, headers, body).with_query_string_parameters(params)
+    gateway_request(method, &format!("{path}?{raw_query}"), headers, body)
 }
 
 /// The token that follows `marker` (such as `accept?token=`) in an email's text, if any.

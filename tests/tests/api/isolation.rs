@@ -8,7 +8,7 @@ use admit_shared::domain::{EmailAddress, Id};
 use admit_shared::records::{contact, ApiKeyType, Role};
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
-use admit_tests::{auth_token, read, Backend, TestApp};
+use admit_tests::{auth_token, gateway_request, read, Backend, TestApp};
 use serde_json::{json, Value};
 
 const PW: &str = "Isolation-pass-2026";
@@ -75,30 +75,10 @@ async fn send(
     body: Option<Value>,
 ) -> (u16, Value) {
     let path = uri.split('?').next().unwrap();
-    let (endpoint, route, params) =
+    let (endpoint, _, _) =
         admit_functions::find(method, path).unwrap_or_else(|_| panic!("no route {method} {path}"));
-    let mut builder = lambda_http::http::Request::builder()
-        .method(method)
-        .uri(uri);
-    builder = builder.header("host", "api.example");
-    if body.is_some() {
-        builder = builder.header("content-type", "application/json");
-    }
-    for (k, v) in headers {
-        builder = builder.header(*k, *v);
-    }
-    let bytes = body.map(|b| b.to_string()).unwrap_or_default();
-    let (parts, _) = builder.body(()).unwrap().into_parts();
-    let event = admit_functions::gateway::event(
-        &parts,
-        bytes.as_bytes(),
-        route,
-        &params,
-        "203.0.113.9:4000".parse().unwrap(),
-        "isolation",
-        app.clock.now(),
-    );
-    let req = lambda_http::request::from_str(&event.to_string()).unwrap();
+    let body = body.map(|b| b.to_string());
+    let req = gateway_request(method, uri, headers, body.as_deref());
     read(
         admit_functions::dispatch(endpoint.name, app, req)
             .await
