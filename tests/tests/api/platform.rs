@@ -189,7 +189,7 @@ async fn the_seed_sample_gets_the_seed_answer_in_the_negotiated_type(backend: Ba
     if t.dynamo.is_none() {
         assert_eq!(mail.len(), 1);
     }
-    let mail = vec![mail.pop().expect("the invitation email")];
+    let mail = [mail.pop().expect("the invitation email")];
     assert_eq!(mail[0].subject, "Pat Lee invited you to Acme");
     assert!(
         mail[0].text.contains("Pat Lee invited you to join Acme"),
