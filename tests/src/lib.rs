@@ -130,8 +130,17 @@ impl TestApp {
     pub async fn new(backend: Backend) -> TestApp {
         let dir = temp_dir("app");
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        // On the emulator every test's mail lands in one SES outbox: a sender of its own tells
+        // this app's mail apart (`TestApp::mail`).
+        let mail_from = match backend {
+            Backend::Embedded => "no-reply@admit.test".to_string(),
+            Backend::Emulator => format!(
+                "no-reply-{}@admit.test",
+                &admit_shared::domain::secrets::random_hex_id()[..10]
+            ),
+        };
         let config = Config {
-            mail_from: "no-reply@admit.test".into(),
+            mail_from,
             ..Config::local()
         };
         let (store, mailer, pusher, dynamo): Ports = match backend {
@@ -197,6 +206,21 @@ impl TestApp {
             clock,
             dir,
             dynamo,
+        }
+    }
+
+    /// Every email this app sent, oldest first: the captured files, or this app's part of the
+    /// emulator's SES outbox (by its sender).
+    pub fn mail(&self) -> Vec<Mail> {
+        match &self.dynamo {
+            None => captured_mail(&self.dir.join("mail")),
+            Some(_) => {
+                let sender = self.app.config.mail_from.as_str();
+                emulator_mail()
+                    .into_iter()
+                    .filter(|m| m.from.contains(sender))
+                    .collect()
+            }
         }
     }
 

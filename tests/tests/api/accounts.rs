@@ -16,8 +16,8 @@ const APP_KEY: &str = "0b1c5d8e-2f3a-4b6c-9d7e-1a2b3c4d5e6f";
 const REP: (&str, &str) = ("rep@acme.example", "Rep-pass-2026");
 
 /// Company 1 "Acme" with an app key and a rep; company 2 "Strict" that accepts only acme.example.
-async fn world() -> TestApp {
-    let t = TestApp::new(Backend::Embedded).await;
+async fn world(backend: Backend) -> TestApp {
+    let t = TestApp::new(backend).await;
     let app = &t.app;
     let c = provision::create_company(app, "Acme")
         .await
@@ -74,7 +74,7 @@ async fn register(app: &App, email: &str, password: &str, welcome: Option<bool>)
 /// Delivers pending mail and returns the bodies of the emails sent to `to`, oldest first.
 async fn mail_to(t: &TestApp, to: &str) -> Vec<String> {
     outbox::dispatch_pending(&t.app, 100).await.unwrap();
-    admit_tests::captured_mail(&t.dir.join("mail"))
+    t.mail()
         .into_iter()
         .filter(|m| m.to == to)
         .map(|m| m.text)
@@ -104,9 +104,8 @@ fn with_token(mut req: lambda_http::Request, token: &str) -> lambda_http::Reques
     req
 }
 
-#[tokio::test]
-async fn verification_is_always_emailed_and_a_link_is_used_only_by_post() {
-    let t = world().await;
+async fn verification_is_always_emailed_and_a_link_is_used_only_by_post(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let strict = provision::create_company(app, "Strict")
         .await
@@ -234,9 +233,8 @@ async fn verification_is_always_emailed_and_a_link_is_used_only_by_post() {
 /// Mallory registers alice@ with her own password and no welcome email, through Acme; Acme
 /// invites alice@ all the same (an unproven account is not a member for this purpose). Alice,
 /// who controls the address, accepts: the account becomes hers and Mallory is out.
-#[tokio::test]
-async fn whoever_proves_the_address_wins_a_squatted_account() {
-    let t = world().await;
+async fn whoever_proves_the_address_wins_a_squatted_account(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let alice = "alice@example.com";
     assert_eq!(
@@ -313,9 +311,8 @@ async fn whoever_proves_the_address_wins_a_squatted_account() {
     assert_eq!(login(app, alice, "Alice-pass-2026").await.0, 200);
 }
 
-#[tokio::test]
-async fn accepting_as_another_signed_in_account_is_refused() {
-    let t = world().await;
+async fn accepting_as_another_signed_in_account_is_refused(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let rep = auth_token(app, REP.0, REP.1).await;
     let invite = json!({"companyId": 1, "contact": {"firstname": "N", "lastname": "N", "email1": "new@example.com"}});
@@ -348,9 +345,8 @@ async fn accepting_as_another_signed_in_account_is_refused() {
     assert_eq!(ok.0, 200, "{}", ok.1);
 }
 
-#[tokio::test]
-async fn a_password_reset_proves_the_address_and_revokes_every_session() {
-    let t = world().await;
+async fn a_password_reset_proves_the_address_and_revokes_every_session(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let (email, old) = (REP.0, REP.1);
     let session = auth_token(app, email, old).await;
@@ -465,9 +461,8 @@ async fn a_password_reset_proves_the_address_and_revokes_every_session() {
     );
 }
 
-#[tokio::test]
-async fn reset_requests_are_limited_per_address_known_or_not() {
-    let t = world().await;
+async fn reset_requests_are_limited_per_address_known_or_not(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     for who in [REP.0, "nobody@acme.example"] {
         for _ in 0..3 {
@@ -509,3 +504,28 @@ async fn reset_requests_are_limited_per_address_known_or_not() {
     .await;
     assert_eq!(got.0, 200);
 }
+
+admit_tests::both_backends!(
+    verification_is_always_emailed_and_a_link_is_used_only_by_post,
+    verification_is_always_emailed_and_a_link_is_used_only_by_post
+);
+
+admit_tests::both_backends!(
+    whoever_proves_the_address_wins_a_squatted_account,
+    whoever_proves_the_address_wins_a_squatted_account
+);
+
+admit_tests::both_backends!(
+    accepting_as_another_signed_in_account_is_refused,
+    accepting_as_another_signed_in_account_is_refused
+);
+
+admit_tests::both_backends!(
+    a_password_reset_proves_the_address_and_revokes_every_session,
+    a_password_reset_proves_the_address_and_revokes_every_session
+);
+
+admit_tests::both_backends!(
+    reset_requests_are_limited_per_address_known_or_not,
+    reset_requests_are_limited_per_address_known_or_not
+);

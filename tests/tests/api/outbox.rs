@@ -140,7 +140,7 @@ async fn email_and_push_go_through_ses_and_sns_on_the_emulator() {
     let mail = admit_tests::parse_mail(sent[0]["raw_data"].as_str().unwrap());
     assert_eq!(mail.subject, "Welcome to admit");
     assert_eq!(mail.text.trim_end(), "Hello,\nwelcome.");
-    assert_eq!(sent[0]["source"], json!("no-reply@admit.test"));
+    assert_eq!(sent[0]["source"], json!(t.app.config.mail_from));
     let ep = data["sns"]["PlatformEndpoint"]
         .as_array()
         .unwrap()
