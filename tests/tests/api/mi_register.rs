@@ -187,9 +187,8 @@ async fn v5_example(backend: Backend) {
 
 admit_tests::both_backends!(the_v5_example, v5_example);
 
-#[tokio::test]
-async fn the_v1_example_meets_the_password_policy() {
-    let t = world(Backend::Embedded).await;
+async fn the_v1_example_meets_the_password_policy(backend: Backend) {
+    let t = world(backend).await;
     // The page's own policy (a letter and a number) wins over its v1 example's password.
     let got = register(&t.app, V1_EXAMPLE).await;
     assert_error(&got, 400, "WSInvalidParameterException");
@@ -213,9 +212,8 @@ async fn the_v1_example_meets_the_password_policy() {
     assert_eq!(outbox::pending(&t.app).await.unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn every_seed_exception_is_reachable() {
-    let t = world(Backend::Embedded).await;
+async fn every_seed_exception_is_reachable(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let invalid = |got: (u16, Value)| assert_error(&got, 400, "WSInvalidParameterException");
     // Versions and the fields each needs.
@@ -497,9 +495,8 @@ async fn profile(app: &App, key: &str, user: &str) -> (u16, Value) {
     )
 }
 
-#[tokio::test]
-async fn the_company_sees_what_a_member_registered_with() {
-    let t = world(Backend::Embedded).await;
+async fn the_company_sees_what_a_member_registered_with(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     ok(&register(app, V5_EXAMPLE).await);
     let (_, admin) = provision::create_api_key(app, Id::new(1).unwrap(), ApiKeyType::Admin)
@@ -632,9 +629,8 @@ async fn an_existing_contact_is_filled_in_never_overwritten() {
         .contains("contactDetails.email1"));
 }
 
-#[tokio::test]
-async fn a_locked_account_is_423_with_retry_after() {
-    let t = world(Backend::Embedded).await;
+async fn a_locked_account_is_423_with_retry_after(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     ok(&register(app, &v1("lock@example.com", "Lock3d-pass")).await);
     for _ in 0..5 {
@@ -661,9 +657,8 @@ async fn a_locked_account_is_423_with_retry_after() {
 
 /// Codes that fold to one stored code, or two codes of one event, make one write each: never
 /// two writes to one key in the transaction (which DynamoDB refuses, a 500).
-#[tokio::test]
-async fn codes_that_fold_together_or_share_an_event_sign_up_once() {
-    let t = world(Backend::Embedded).await;
+async fn codes_that_fold_together_or_share_an_event_sign_up_once(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let c = Id::new(1).unwrap();
     provision::create_qr(app, c, "Access3", Some(Id::new(41).unwrap()))
@@ -693,3 +688,28 @@ async fn codes_that_fold_together_or_share_an_event_sign_up_once() {
         "WSInvalidParameterException",
     );
 }
+
+admit_tests::both_backends!(
+    the_v1_example_meets_the_password_policy,
+    the_v1_example_meets_the_password_policy
+);
+
+admit_tests::both_backends!(
+    every_seed_exception_is_reachable,
+    every_seed_exception_is_reachable
+);
+
+admit_tests::both_backends!(
+    the_company_sees_what_a_member_registered_with,
+    the_company_sees_what_a_member_registered_with
+);
+
+admit_tests::both_backends!(
+    a_locked_account_is_423_with_retry_after,
+    a_locked_account_is_423_with_retry_after
+);
+
+admit_tests::both_backends!(
+    codes_that_fold_together_or_share_an_event_sign_up_once,
+    codes_that_fold_together_or_share_an_event_sign_up_once
+);
