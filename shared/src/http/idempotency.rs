@@ -62,18 +62,10 @@ pub fn key_of(req: &Request) -> Result<Option<String>, DomainError> {
     Ok(Some(key.to_string()))
 }
 
-fn body_bytes(req: &Request) -> &[u8] {
-    match req.body() {
-        Body::Text(t) => t.as_bytes(),
-        Body::Binary(b) => b,
-        _ => &[],
-    }
-}
-
 /// What the request asks, for comparing a retry with the first: method, path, query and body,
 /// with any top-level `password` field of a JSON body left out.
 pub fn fingerprint(req: &Request) -> String {
-    let bytes = body_bytes(req);
+    let bytes = super::body_bytes(req);
     let body = match serde_json::from_slice::<serde_json::Value>(bytes) {
         Ok(serde_json::Value::Object(mut fields)) => {
             fields.retain(|k, _| !k.eq_ignore_ascii_case("password"));
@@ -172,8 +164,8 @@ pub fn wanted(req: &Request) -> bool {
     matches!(req.method().as_str(), "POST" | "PUT") && req.headers().contains_key(HEADER)
 }
 
-/// Runs `work` (the function's handler) under the request's `Idempotency-Key`, if it has one;
-/// `refuse` answers an error in the function's family's shape.
+/// Runs `work` (the function's handler) under the request's `Idempotency-Key` (the caller has
+/// checked it is `wanted`); `refuse` answers an error in the function's family's shape.
 pub async fn guard<W, F>(
     app: &App,
     function: &'static str,
@@ -185,34 +177,50 @@ where
     W: FnOnce(App, Request) -> F,
     F: Future<Output = Response<Body>>,
 {
-    let is_write = matches!(req.method().as_str(), "POST" | "PUT");
     let key = match key_of(&req) {
-        Ok(Some(k)) if is_write => k,
-        Ok(_) => return work(app.clone(), req).await,
+        Ok(Some(k)) => k,
+        Ok(None) => return work(app.clone(), req).await,
         Err(e) => return refuse(&e),
     };
-    let scope = scope(function, &req, &key);
-    let fingerprint = fingerprint(&req);
+    let mine = match claim(app, &scope(function, &req, &key), &fingerprint(&req)).await {
+        Ok(mine) => mine,
+        Err(answer) => return answer.unwrap_or_else(|e| refuse(&e)),
+    };
+    let marked = Arc::new(IdempotentStore::new(app.store.clone(), &mine));
+    let mut scoped = app.clone();
+    scoped.store = marked.clone();
+    let resp = work(scoped, req).await;
+    let kept = outcome(mine, &resp, marked.committed());
+    if let Err(e) = app.store.transact(vec![record::keep(&kept)]).await {
+        tracing::warn!(error = %e, "the idempotency record could not be completed");
+    }
+    resp
+}
+
+/// Claims the key for this request: its running record, or the answer the key already has
+/// (a replay, or a refusal).
+async fn claim(
+    app: &App,
+    scope: &str,
+    fingerprint: &str,
+) -> Result<IdempotencyRecord, Result<Response<Body>, DomainError>> {
     let store = app.store.as_ref();
     let (now_ms, now_secs) = millis(app);
-    let fail = |e: crate::ports::store::StoreError| {
-        crate::usecases::failed(crate::domain::error::Service::User)(e)
+    let fail = crate::usecases::failed(crate::domain::error::Service::User);
+    let taken = |rec: &IdempotencyRecord| {
+        rec.state == State::Done
+            || rec.committed
+            || rec.lease_until > now_ms
+            || rec.fingerprint != fingerprint
     };
-    match record::find(store, &scope, now_secs).await {
-        Ok(Some(rec))
-            if rec.state == State::Done
-                || rec.committed
-                || rec.lease_until > now_ms
-                || rec.fingerprint != fingerprint =>
-        {
-            return answer_of(&rec, &fingerprint, now_ms).unwrap_or_else(|e| refuse(&e));
-        }
+    match record::find(store, scope, now_secs).await {
+        Ok(Some(rec)) if taken(&rec) => return Err(answer_of(&rec, fingerprint, now_ms)),
         Ok(_) => {}
-        Err(e) => return refuse(&fail(e)),
+        Err(e) => return Err(Err(fail(e))),
     }
     let mine = IdempotencyRecord {
-        scope: scope.clone(),
-        fingerprint: fingerprint.clone(),
+        scope: scope.to_string(),
+        fingerprint: fingerprint.to_string(),
         state: State::Running,
         lease_id: random_hex_id(),
         lease_until: now_ms + LEASE_MS,
@@ -222,56 +230,49 @@ where
         body: None,
         expires: now_secs + record::KEEP_HOURS * 3600,
     };
-    if let Err(e) = store
+    match store
         .transact(vec![record::claim(&mine, now_ms, now_secs)])
         .await
     {
-        if !e.is_condition_failure() {
-            return refuse(&fail(e));
-        }
+        Ok(()) => Ok(mine),
+        Err(e) if !e.is_condition_failure() => Err(Err(fail(e))),
         // Another request with the key claimed it first.
-        return match record::find(store, &scope, now_secs).await {
-            Ok(Some(rec)) => answer_of(&rec, &fingerprint, now_ms).unwrap_or_else(|e| refuse(&e)),
-            Ok(None) => refuse(&running()),
-            Err(e) => refuse(&fail(e)),
-        };
+        Err(_) => Err(match record::find(store, scope, now_secs).await {
+            Ok(Some(rec)) => answer_of(&rec, fingerprint, now_ms),
+            Ok(None) => Err(running()),
+            Err(e) => Err(fail(e)),
+        }),
     }
-    let marked = Arc::new(IdempotentStore::new(app.store.clone(), &mine));
-    let mut scoped = app.clone();
-    scoped.store = marked.clone();
-    let resp = work(scoped, req).await;
-    let committed = marked.committed();
+}
+
+/// The record once the work is done: its answer kept, or (not kept) released for a retry
+/// unless the work committed, which a retry then must not redo.
+fn outcome(mine: IdempotencyRecord, resp: &Response<Body>, committed: bool) -> IdempotencyRecord {
     let status = resp.status().as_u16();
-    let kept = if keeps(status, committed) {
-        let body = match resp.body() {
-            Body::Text(t) => Some(t.clone()),
-            Body::Binary(b) => Some(String::from_utf8_lossy(b).into_owned()),
-            _ => None,
-        };
-        IdempotencyRecord {
-            state: State::Done,
-            committed,
-            status: Some(status),
-            content_type: resp
-                .headers()
-                .get(http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string),
-            body,
-            ..mine
-        }
-    } else {
-        // Not kept: a retry runs again (unless the work committed, which it then must not).
-        IdempotencyRecord {
+    if !keeps(status, committed) {
+        return IdempotencyRecord {
             committed,
             lease_until: if committed { mine.lease_until } else { 0 },
             ..mine
-        }
-    };
-    if let Err(e) = app.store.transact(vec![record::keep(&kept)]).await {
-        tracing::warn!(error = %e, "the idempotency record could not be completed");
+        };
     }
-    resp
+    let body = match resp.body() {
+        Body::Text(t) => Some(t.clone()),
+        Body::Binary(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        _ => None,
+    };
+    IdempotencyRecord {
+        state: State::Done,
+        committed,
+        status: Some(status),
+        content_type: resp
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        body,
+        ..mine
+    }
 }
 
 #[cfg(test)]
