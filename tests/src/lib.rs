@@ -95,6 +95,25 @@ pub enum Backend {
 /// on tokio, as every test crate here does.
 #[macro_export]
 macro_rules! both_backends {
+    // `both_backends!(scenario);`: the module takes the scenario's own name (a module and a
+    // function live in different namespaces), so a test reads `scenario::emulator`.
+    ($scenario:ident) => {
+        $crate::both_backends!($scenario, $scenario);
+    };
+    // A scenario that needs several worker threads (requests racing each other).
+    (multi_thread $scenario:ident) => {
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn embedded() {
+                super::$scenario($crate::Backend::Embedded).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn emulator() {
+                super::$scenario($crate::Backend::Emulator).await;
+            }
+        }
+    };
     ($name:ident, $scenario:ident) => {
         mod $name {
             #[tokio::test]
@@ -115,6 +134,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub dir: PathBuf,
     pub dynamo: Option<(aws_sdk_dynamodb::Client, String)>,
+    /// On the emulator: every message SES accepted from this app, as it was handed over.
+    accepted: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 /// A test's files go with it (a run makes hundreds of data directories).
@@ -193,6 +214,12 @@ impl TestApp {
                 )
             }
         };
+        let accepted = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mailer: Arc<dyn Mailer> = Arc::new(Accepted {
+            inner: mailer,
+            from: config.mail_from.clone(),
+            kept: accepted.clone(),
+        });
         // Every call a handler makes is held to its function's grants (IAM as deployed).
         let app = App::new(
             Arc::new(iam::RecordingStore(store)),
@@ -206,21 +233,24 @@ impl TestApp {
             clock,
             dir,
             dynamo,
+            accepted,
         }
     }
 
-    /// Every email this app sent, oldest first: the captured files, or this app's part of the
-    /// emulator's SES outbox (by its sender).
+    /// Every email this app sent, oldest first, as its recipient reads it.
     pub fn mail(&self) -> Vec<Mail> {
+        self.raw_mail().iter().map(|m| parse_mail(m)).collect()
+    }
+
+    /// Every email this app sent, oldest first, exactly as it left: the captured `.eml` files,
+    /// or each message the emulator's SES accepted (answered with a message id) from this app.
+    /// The emulator's own record of sent mail is one dump of everything it ever held, which
+    /// grows with every test of a run (seconds per read by its end); the tests that read SES's
+    /// record itself are in `outbox.rs` and `cli/tests/lambda.rs`.
+    pub fn raw_mail(&self) -> Vec<String> {
         match &self.dynamo {
-            None => captured_mail(&self.dir.join("mail")),
-            Some(_) => {
-                let sender = self.app.config.mail_from.as_str();
-                emulator_mail()
-                    .into_iter()
-                    .filter(|m| m.from.contains(sender))
-                    .collect()
-            }
+            None => captured_raw_mail(&self.dir.join("mail")),
+            Some(_) => self.accepted.lock().unwrap().clone(),
         }
     }
 
@@ -249,6 +279,29 @@ impl TestApp {
                 Value::Array(items).to_string()
             }
         }
+    }
+}
+
+/// Keeps each message its mailer delivered, in the MIME form the mailer sends.
+struct Accepted {
+    inner: Arc<dyn Mailer>,
+    from: String,
+    kept: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+#[async_trait::async_trait]
+impl Mailer for Accepted {
+    async fn send(
+        &self,
+        email: &admit_shared::ports::mail::Email,
+    ) -> Result<String, admit_shared::ports::mail::DeliveryError> {
+        let id = self.inner.send(email).await?;
+        let (raw, _) = email.to_mime(&self.from, chrono::Utc::now())?;
+        self.kept
+            .lock()
+            .unwrap()
+            .push(String::from_utf8_lossy(&raw).into_owned());
+        Ok(id)
     }
 }
 
@@ -400,7 +453,7 @@ pub fn http_request(
         .unwrap_or((rest, "/".into()));
     let mut stream = std::net::TcpStream::connect(host).expect("connect");
     stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .set_read_timeout(Some(std::time::Duration::from_secs(120)))
         .ok();
     let body = body.unwrap_or("");
     let mut req = format!(
@@ -574,24 +627,35 @@ pub use admit_shared::ports::mail::mime::Received as Mail;
 
 /// Every email captured in `dir` (the local mailer's `.eml` files), oldest first.
 pub fn captured_mail(dir: &std::path::Path) -> Vec<Mail> {
+    captured_raw_mail(dir)
+        .iter()
+        .map(|m| parse_mail(m))
+        .collect()
+}
+
+fn captured_raw_mail(dir: &std::path::Path) -> Vec<String> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| d.flatten().map(|f| f.path()).collect())
         .unwrap_or_default();
     files.sort();
     files
         .iter()
-        .map(|f| parse_mail(&std::fs::read_to_string(f).expect("an .eml file")))
+        .map(|f| std::fs::read_to_string(f).expect("an .eml file"))
         .collect()
 }
 
 /// Every email the emulator's SES received as a raw message.
 pub fn emulator_mail() -> Vec<Mail> {
+    emulator_raw_mail().iter().map(|m| parse_mail(m)).collect()
+}
+
+fn emulator_raw_mail() -> Vec<String> {
     emulator_data()["ses"]["RawMessage"]
         .as_array()
         .map(|a| {
             a.iter()
                 .filter_map(|m| m["raw_data"].as_str())
-                .map(parse_mail)
+                .map(str::to_string)
                 .collect()
         })
         .unwrap_or_default()

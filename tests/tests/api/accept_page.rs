@@ -8,10 +8,7 @@ use admit_shared::usecases::invitations::{self, Offer};
 use admit_shared::usecases::outbox;
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
-use admit_tests::{
-    auth_token, captured_mail, emulator_mail, gateway_request, login, read_as, Backend,
-    FaultyStore, TestApp,
-};
+use admit_tests::{auth_token, gateway_request, login, read_as, Backend, FaultyStore, TestApp};
 use lambda_http::{Body, RequestExt, Response};
 use serde_json::json;
 
@@ -95,10 +92,7 @@ async fn invite(t: &TestApp, email: &str, note: Option<&str>) -> String {
 /// reads it in the text part.
 async fn latest_link(t: &TestApp, to: &str) -> String {
     outbox::dispatch_pending(&t.app, 50).await.unwrap();
-    let mail = match t.dynamo {
-        None => captured_mail(&t.dir.join("mail")),
-        Some(_) => emulator_mail(),
-    };
+    let mail = t.mail();
     mail.iter()
         .rev()
         .filter(|m| m.to == to)
@@ -331,9 +325,8 @@ async fn a_new_invitee_accepts_on_the_page(backend: Backend) {
 
 admit_tests::both_backends!(a_new_invitee, a_new_invitee_accepts_on_the_page);
 
-#[tokio::test]
-async fn links_that_cannot_be_accepted_say_why() {
-    let t = world(Backend::Embedded).await;
+async fn links_that_cannot_be_accepted_say_why(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     open(app, None)
         .await
@@ -399,6 +392,7 @@ async fn links_that_cannot_be_accepted_say_why() {
     let req = gateway_request("POST", "/invitations/accept", &form, Some(&big));
     page(admit_functions::accept_invitation_page::handler(app, req).await).status(413);
 }
+admit_tests::both_backends!(links_that_cannot_be_accepted_say_why);
 
 async fn revoke(app: &App, email: &str) {
     provision::create_user(
@@ -430,9 +424,8 @@ async fn revoke(app: &App, email: &str) {
     assert_eq!(resp.status(), 200, "{:?}", resp.body());
 }
 
-#[tokio::test]
-async fn a_verified_account_accepts_with_its_own_password() {
-    let t = world(Backend::Embedded).await;
+async fn a_verified_account_accepts_with_its_own_password(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let link = invite(&t, VERIFIED.0, Some("Welcome aboard!\n<b>Bring snacks</b>")).await;
     let token = token_of(&link);
@@ -458,10 +451,10 @@ async fn a_verified_account_accepts_with_its_own_password() {
         .status(200)
         .has("You have joined Acme &lt;&amp;&gt; Sons");
 }
+admit_tests::both_backends!(a_verified_account_accepts_with_its_own_password);
 
-#[tokio::test]
-async fn failed_passwords_lock_the_account_on_the_page_too() {
-    let t = world(Backend::Embedded).await;
+async fn failed_passwords_lock_the_account_on_the_page_too(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let token = token_of(&invite(&t, LOCKABLE.0, None).await);
     let wrong = [("token", token.as_str()), ("password", "Wrong-pass-1")];
@@ -478,10 +471,10 @@ async fn failed_passwords_lock_the_account_on_the_page_too() {
         .await
         .status(423);
 }
+admit_tests::both_backends!(failed_passwords_lock_the_account_on_the_page_too);
 
-#[tokio::test]
-async fn an_unverified_account_gets_the_password_chosen_on_the_page() {
-    let t = world(Backend::Embedded).await;
+async fn an_unverified_account_gets_the_password_chosen_on_the_page(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let (_, key) = provision::create_api_key(app, id(1), ApiKeyType::App)
         .await
@@ -536,10 +529,10 @@ async fn an_unverified_account_gets_the_password_chosen_on_the_page() {
         401
     );
 }
+admit_tests::both_backends!(an_unverified_account_gets_the_password_chosen_on_the_page);
 
-#[tokio::test]
-async fn a_deactivated_membership_is_a_dead_end_not_a_retry() {
-    let t = world(Backend::Embedded).await;
+async fn a_deactivated_membership_is_a_dead_end_not_a_retry(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let token = token_of(&invite(&t, "gone@example.com", None).await);
     let user = provision::create_user(
@@ -569,10 +562,10 @@ async fn a_deactivated_membership_is_a_dead_end_not_a_retry() {
         .has("deactivated")
         .lacks("<form");
 }
+admit_tests::both_backends!(a_deactivated_membership_is_a_dead_end_not_a_retry);
 
-#[tokio::test]
-async fn a_storage_failure_is_a_page_too() {
-    let t = world(Backend::Embedded).await;
+async fn a_storage_failure_is_a_page_too(backend: Backend) {
+    let t = world(backend).await;
     let token = token_of(&invite(&t, "kai@example.com", None).await);
     let faulty = FaultyStore::new(t.app.store.clone());
     let broken = App {
@@ -592,3 +585,4 @@ async fn a_storage_failure_is_a_page_too() {
     faulty.heal();
     open(&broken, Some(&token)).await.status(200);
 }
+admit_tests::both_backends!(a_storage_failure_is_a_page_too);

@@ -7,7 +7,7 @@ use admit_shared::records::{ApiKeyType, Role};
 use admit_shared::usecases::outbox;
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
-use admit_tests::{captured_mail, emulator_mail, gateway_request, login, Backend, TestApp};
+use admit_tests::{gateway_request, login, Backend, TestApp};
 use lambda_http::{Body, RequestExt, Response};
 use serde_json::json;
 
@@ -149,10 +149,7 @@ async fn follow(
 /// Delivers pending mail; the token of the newest link to `to` whose URL contains `marker`.
 async fn link_token(t: &TestApp, to: &str, marker: &str) -> String {
     outbox::dispatch_pending(&t.app, 50).await.unwrap();
-    let mail = match t.dynamo {
-        None => captured_mail(&t.dir.join("mail")),
-        Some(_) => emulator_mail(),
-    };
+    let mail = t.mail();
     mail.iter()
         .rev()
         .filter(|m| m.to == to)
@@ -469,9 +466,8 @@ admit_tests::both_backends!(the_password_reset_pages, reset_scenario);
 
 /// An address confirmed another way (a password reset proves it too): its verification link
 /// says so rather than asking for a password.
-#[tokio::test]
-async fn an_address_confirmed_already_says_so() {
-    let t = world(Backend::Embedded).await;
+async fn an_address_confirmed_already_says_so(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     register(app, "twice@pages.example", "Twice-pass-2026").await;
     let token = link_token(&t, "twice@pages.example", "/account/verify?token=").await;
@@ -500,3 +496,4 @@ async fn an_address_confirmed_already_says_so() {
         .has("<h1>Your address is already confirmed</h1>")
         .lacks("<form");
 }
+admit_tests::both_backends!(an_address_confirmed_already_says_so);

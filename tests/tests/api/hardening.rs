@@ -387,10 +387,9 @@ both_backends!(
 
 /// A function that makes a call its policy does not grant fails in the test that makes it, as
 /// it would fail with AccessDenied once deployed; a granted call passes.
-#[tokio::test]
-async fn a_call_the_policy_does_not_grant_fails_like_iam() {
+async fn a_call_the_policy_does_not_grant_fails_like_iam(backend: Backend) {
     use admit_shared::ports::store::{Index, Key, Query};
-    let t = TestApp::new(Backend::Embedded).await;
+    let t = TestApp::new(backend).await;
     let store = t.app.store.clone();
     // get_email_verification reads one item by key and nothing else.
     let granted = tokio::spawn(admit_shared::app::as_function(
@@ -420,16 +419,16 @@ async fn a_call_the_policy_does_not_grant_fails_like_iam() {
         "{message}"
     );
 }
+admit_tests::both_backends!(a_call_the_policy_does_not_grant_fails_like_iam);
 
 // ---------------------------------------------------------------------------------------------
 // Outages
 
 /// A store outage mid-request: `503` in each family's shape with `Retry-After`, and a failed
 /// transaction leaves nothing behind.
-#[tokio::test]
-async fn an_outage_answers_503_with_retry_after_in_each_family() {
+async fn an_outage_answers_503_with_retry_after_in_each_family(backend: Backend) {
     use admit_tests::FaultyStore;
-    let (t, company) = world(Backend::Embedded).await;
+    let (t, company) = world(backend).await;
     let token = auth_token(&t.app, ADMIN.0, ADMIN.1).await;
     let faulty = FaultyStore::new(t.app.store.clone());
     let app = App {
@@ -530,6 +529,7 @@ async fn an_outage_answers_503_with_retry_after_in_each_family() {
     .await;
     assert_eq!(read_as("invite_mi_user", resp).0, 200);
 }
+admit_tests::both_backends!(an_outage_answers_503_with_retry_after_in_each_family);
 
 // ---------------------------------------------------------------------------------------------
 // Hostile bodies
@@ -537,9 +537,8 @@ async fn an_outage_answers_503_with_retry_after_in_each_family() {
 /// Invalid UTF-8, deep nesting, numbers past any range, overlong strings and a name that tries
 /// to add an email header: each a clear 4xx in the family's shape (never a 5xx), and a name
 /// with a line break reaches no email header.
-#[tokio::test]
-async fn hostile_bodies_get_a_clear_refusal() {
-    let (t, company) = world(Backend::Embedded).await;
+async fn hostile_bodies_get_a_clear_refusal(backend: Backend) {
+    let (t, company) = world(backend).await;
     let app = &t.app;
     let token = auth_token(app, ADMIN.0, ADMIN.1).await;
     let session = [("x-nextinteract-authtoken", token.as_str())];
@@ -614,13 +613,9 @@ async fn hostile_bodies_get_a_clear_refusal() {
     admit_shared::usecases::outbox::dispatch_pending(app, 50)
         .await
         .unwrap();
-    for entry in std::fs::read_dir(t.dir.join("mail"))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let raw = std::fs::read_to_string(entry.path()).unwrap_or_default();
+    for raw in t.raw_mail() {
         let head = raw.split("\r\n\r\n").next().unwrap_or_default();
         assert!(!head.to_ascii_lowercase().contains("\nbcc:"), "{head}");
     }
 }
+admit_tests::both_backends!(hostile_bodies_get_a_clear_refusal);

@@ -206,9 +206,8 @@ admit_tests::both_backends!(
 
 /// Twenty requests with one key at once: one does the work, the others get its answer or are
 /// told it is still running.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_retries_do_the_work_once() {
-    let t = Arc::new(world(Backend::Embedded).await);
+async fn concurrent_retries_do_the_work_once(backend: Backend) {
+    let t = Arc::new(world(backend).await);
     let body = Arc::new(registration("burst@idem.example", "Burst-pass-2026"));
     let mut tasks = Vec::new();
     for _ in 0..20 {
@@ -237,11 +236,11 @@ async fn concurrent_retries_do_the_work_once() {
         200
     );
 }
+admit_tests::both_backends!(multi_thread concurrent_retries_do_the_work_once);
 
 /// An answer that failed on our side is not kept: the retry does the work.
-#[tokio::test]
-async fn an_answer_that_failed_on_our_side_is_not_kept() {
-    let t = world(Backend::Embedded).await;
+async fn an_answer_that_failed_on_our_side_is_not_kept(backend: Backend) {
+    let t = world(backend).await;
     let faulty = FaultyStore::new(t.app.store.clone());
     let broken = App {
         store: faulty.clone(),
@@ -261,6 +260,7 @@ async fn an_answer_that_failed_on_our_side_is_not_kept() {
         200
     );
 }
+admit_tests::both_backends!(an_answer_that_failed_on_our_side_is_not_kept);
 
 /// A store whose transactions that `dies_at` picks fail, as if the function died just then.
 struct DiesAt(Arc<dyn Store>, fn(&[Write]) -> bool);
@@ -308,9 +308,8 @@ fn releases_the_key(writes: &[Write]) -> bool {
     matches!(writes, [Write::Put { item, cond: Some(_) }] if item.get("leaseUntil") == Some(&json!(0)))
 }
 
-#[tokio::test]
-async fn a_crash_after_the_work_never_lets_a_retry_do_it_again() {
-    let t = world(Backend::Embedded).await;
+async fn a_crash_after_the_work_never_lets_a_retry_do_it_again(backend: Backend) {
+    let t = world(backend).await;
     let dying = App {
         store: Arc::new(DiesAt(t.app.store.clone(), keeps_the_answer)),
         ..t.app.clone()
@@ -338,12 +337,12 @@ async fn a_crash_after_the_work_never_lets_a_retry_do_it_again() {
         200
     );
 }
+admit_tests::both_backends!(a_crash_after_the_work_never_lets_a_retry_do_it_again);
 
 /// A request that died before committing anything leaves the key to a retry once its lease
 /// ends (the work was never done, so doing it now is doing it once).
-#[tokio::test]
-async fn a_request_that_died_before_its_work_leaves_the_key_to_a_retry() {
-    let t = world(Backend::Embedded).await;
+async fn a_request_that_died_before_its_work_leaves_the_key_to_a_retry(backend: Backend) {
+    let t = world(backend).await;
     let faulty = FaultyStore::new(t.app.store.clone());
     let broken = App {
         store: faulty.clone(),
@@ -380,3 +379,4 @@ async fn a_request_that_died_before_its_work_leaves_the_key_to_a_retry() {
     );
     assert_eq!(again.0, 200);
 }
+admit_tests::both_backends!(a_request_that_died_before_its_work_leaves_the_key_to_a_retry);

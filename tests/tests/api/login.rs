@@ -268,9 +268,8 @@ async fn failures_scenario(backend: Backend) {
 
 admit_tests::both_backends!(failed_logins_and_lockout, failures_scenario);
 
-#[tokio::test]
-async fn tokens_expire() {
-    let f = fixture(Backend::Embedded).await;
+async fn tokens_expire(backend: Backend) {
+    let f = fixture(backend).await;
     let (_, body) = login(&f, &creds(EMAIL, PASSWORD)).await;
     let token = body["authToken"].as_str().unwrap().to_string();
     f.t.clock
@@ -279,10 +278,10 @@ async fn tokens_expire() {
     assert_error(&got, 401, "WSInvalidAuthTokenException");
     assert!(got.1["errorMsg"].as_str().unwrap().contains("expired"));
 }
+admit_tests::both_backends!(tokens_expire);
 
-#[tokio::test]
-async fn app_api_keys_are_checked() {
-    let f = fixture(Backend::Embedded).await;
+async fn app_api_keys_are_checked(backend: Backend) {
+    let f = fixture(backend).await;
     let with =
         |key: &str| json!({"emailAddress": EMAIL, "password": PASSWORD, "apiKey": key}).to_string();
     assert_eq!(login(&f, &with(&f.app_key)).await.0, 200);
@@ -336,10 +335,10 @@ async fn app_api_keys_are_checked() {
         "WSCompanyNotActiveException",
     );
 }
+admit_tests::both_backends!(app_api_keys_are_checked);
 
-#[tokio::test]
-async fn inactive_users_cannot_log_in() {
-    let f = fixture(Backend::Embedded).await;
+async fn inactive_users_cannot_log_in(backend: Backend) {
+    let f = fixture(backend).await;
     let k = user_key(admit_shared::domain::Id::new(f.user_id).unwrap());
     f.t.app
         .store
@@ -358,10 +357,10 @@ async fn inactive_users_cannot_log_in() {
         "WSInvalidLoginException",
     );
 }
+admit_tests::both_backends!(inactive_users_cannot_log_in);
 
-#[tokio::test]
-async fn bad_bodies_get_the_error_shape_never_a_500() {
-    let f = fixture(Backend::Embedded).await;
+async fn bad_bodies_get_the_error_shape_never_a_500(backend: Backend) {
+    let f = fixture(backend).await;
     let huge = format!(
         "{{\"emailAddress\": \"{}\", \"password\": \"x\"}}",
         "a".repeat(100_000)
@@ -401,13 +400,13 @@ async fn bad_bodies_get_the_error_shape_never_a_500() {
         got.1
     );
 }
+admit_tests::both_backends!(bad_bodies_get_the_error_shape_never_a_500);
 
 /// A burst of concurrent wrong passwords gets at most `threshold` password checks, and the right
 /// password, inside the burst or after it, is refused while the account is locked. (The
 /// embedded store serialises transactions as DynamoDB does; moto does not, so this runs there.)
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_burst_of_wrong_passwords_is_checked_at_most_threshold_times() {
-    let f = std::sync::Arc::new(fixture(Backend::Embedded).await);
+async fn a_burst_of_wrong_passwords_is_checked_at_most_threshold_times(backend: Backend) {
+    let f = std::sync::Arc::new(fixture(backend).await);
     let threshold = f.t.app.config.lockout_threshold as usize;
     let mut tasks = Vec::new();
     for i in 0..40 {
@@ -448,12 +447,12 @@ async fn a_burst_of_wrong_passwords_is_checked_at_most_threshold_times() {
         );
     }
 }
+admit_tests::both_backends!(multi_thread a_burst_of_wrong_passwords_is_checked_at_most_threshold_times);
 
 /// The attempt that uses up the last check locks the account for every other attempt at once:
 /// a right password that was reserved earlier cannot log in after it.
-#[tokio::test]
-async fn the_last_allowed_check_locks_before_it_answers() {
-    let f = fixture(Backend::Embedded).await;
+async fn the_last_allowed_check_locks_before_it_answers(backend: Backend) {
+    let f = fixture(backend).await;
     let threshold = f.t.app.config.lockout_threshold;
     for _ in 0..threshold - 1 {
         assert_eq!(login(&f, &creds(EMAIL, "Wrong-pass-1")).await.0, 401);
@@ -479,13 +478,13 @@ async fn the_last_allowed_check_locks_before_it_answers() {
     assert_eq!(login(&f, &creds(EMAIL, PASSWORD)).await.0, 200);
     assert_eq!(login(&f, &creds(EMAIL, "Wrong-pass-1")).await.0, 401);
 }
+admit_tests::both_backends!(the_last_allowed_check_locks_before_it_answers);
 
 /// Deactivating an account revokes its sessions at once; activating it again does not bring
 /// them back.
-#[tokio::test]
-async fn deactivation_revokes_sessions() {
+async fn deactivation_revokes_sessions(backend: Backend) {
     use admit_shared::records::Status;
-    let f = fixture(Backend::Embedded).await;
+    let f = fixture(backend).await;
     let (status, body) = login(&f, &creds(EMAIL, PASSWORD)).await;
     assert_eq!(status, 200, "{body}");
     let token = body["authToken"].as_str().unwrap().to_string();
@@ -516,3 +515,4 @@ async fn deactivation_revokes_sessions() {
     let fresh = body["authToken"].as_str().unwrap();
     assert_eq!(logout(&f, Some(fresh)).await.0, 200);
 }
+admit_tests::both_backends!(deactivation_revokes_sessions);

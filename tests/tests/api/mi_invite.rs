@@ -110,14 +110,12 @@ async fn accept(app: &App, body: Value) -> (u16, Value) {
 /// Delivers pending mail and returns the invitation tokens found in the emails sent to `to`.
 async fn invitation_tokens(t: &TestApp, to: &str) -> Vec<String> {
     outbox::dispatch_pending(&t.app, 50).await.unwrap();
-    let texts: Vec<String> = match t.dynamo {
-        None => admit_tests::captured_mail(&t.dir.join("mail")),
-        Some(_) => admit_tests::emulator_mail(),
-    }
-    .into_iter()
-    .filter(|m| m.to == to)
-    .map(|m| m.text)
-    .collect();
+    let texts: Vec<String> = t
+        .mail()
+        .into_iter()
+        .filter(|m| m.to == to)
+        .map(|m| m.text)
+        .collect();
     let tokens: Vec<String> = texts
         .iter()
         .filter_map(|e| e.split("accept?token=").nth(1))
@@ -226,9 +224,8 @@ async fn seed_example(backend: Backend) {
 
 admit_tests::both_backends!(the_seed_example, seed_example);
 
-#[tokio::test]
-async fn a_new_invitation_refreshes_the_pending_one_and_keeps_the_contact() {
-    let t = world(Backend::Embedded).await;
+async fn a_new_invitation_refreshes_the_pending_one_and_keeps_the_contact(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let rep = auth_token(app, REP.0, REP.1).await;
     assert_eq!(invite(app, Some(&rep), SEED_EXAMPLE).await.0, 200);
@@ -313,10 +310,10 @@ async fn a_new_invitation_refreshes_the_pending_one_and_keeps_the_contact() {
         .unwrap();
     assert_eq!(member["teams"], json!([21]));
 }
+admit_tests::both_backends!(a_new_invitation_refreshes_the_pending_one_and_keeps_the_contact);
 
-#[tokio::test]
-async fn every_seed_exception_is_reachable() {
-    let t = world(Backend::Embedded).await;
+async fn every_seed_exception_is_reachable(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let rep = auth_token(app, REP.0, REP.1).await;
     let body = |company: u64, teams: Value, contact: Value| {
@@ -422,10 +419,10 @@ async fn every_seed_exception_is_reachable() {
     faulty.heal();
     assert_eq!(invite(&broken, Some(&rep), SEED_EXAMPLE).await.0, 200);
 }
+admit_tests::both_backends!(every_seed_exception_is_reachable);
 
-#[tokio::test]
-async fn invitations_expire_after_the_company_s_invitation_days() {
-    let t = world(Backend::Embedded).await;
+async fn invitations_expire_after_the_company_s_invitation_days(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let rep = auth_token(app, REP.0, REP.1).await;
     assert_eq!(invite(app, Some(&rep), SEED_EXAMPLE).await.0, 200);
@@ -453,6 +450,7 @@ async fn invitations_expire_after_the_company_s_invitation_days() {
         200
     );
 }
+admit_tests::both_backends!(invitations_expire_after_the_company_s_invitation_days);
 
 /// RFC 3339, UTC, milliseconds: the one timestamp format of the API.
 fn is_api_timestamp(v: &Value) -> bool {
@@ -463,9 +461,8 @@ fn is_api_timestamp(v: &Value) -> bool {
         && chrono::DateTime::parse_from_rfc3339(s).is_ok()
 }
 
-#[tokio::test]
-async fn one_rule_for_members_a_required_password_and_one_timestamp_format() {
-    let t = world(Backend::Embedded).await;
+async fn one_rule_for_members_a_required_password_and_one_timestamp_format(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let rep = auth_token(app, REP.0, REP.1).await;
     // An active member of the company is not invited: it says so.
@@ -516,3 +513,4 @@ async fn one_rule_for_members_a_required_password_and_one_timestamp_format() {
         .unwrap()
         .contains("is already a member of this company"));
 }
+admit_tests::both_backends!(one_rule_for_members_a_required_password_and_one_timestamp_format);

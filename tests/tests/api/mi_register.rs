@@ -157,10 +157,7 @@ async fn v5_example(backend: Backend) {
 
     // The welcome email.
     assert_eq!(outbox::dispatch_pending(app, 10).await.unwrap(), 1);
-    let mails = match backend {
-        Backend::Embedded => admit_tests::captured_mail(&t.dir.join("mail")),
-        Backend::Emulator => admit_tests::emulator_mail(),
-    };
+    let mails = t.mail();
     let welcome: Vec<_> = mails
         .iter()
         .filter(|m| m.to == "test@yopmail.com" && m.subject == "Welcome to Interact")
@@ -382,9 +379,8 @@ async fn every_seed_exception_is_reachable(backend: Backend) {
     );
 }
 
-#[tokio::test]
-async fn storage_and_password_failures_are_service_exceptions() {
-    let t = world(Backend::Embedded).await;
+async fn storage_and_password_failures_are_service_exceptions(backend: Backend) {
+    let t = world(backend).await;
     let faulty = FaultyStore::new(t.app.store.clone());
     let app = App {
         store: faulty.clone(),
@@ -425,10 +421,10 @@ async fn storage_and_password_failures_are_service_exceptions() {
     );
     assert_error(&got, 500, "WSPasswordServiceException");
 }
+admit_tests::both_backends!(storage_and_password_failures_are_service_exceptions);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_concurrent_registrations_of_one_email_create_one_user() {
-    let t = world(Backend::Embedded).await;
+async fn two_concurrent_registrations_of_one_email_create_one_user(backend: Backend) {
+    let t = world(backend).await;
     let mut tasks = Vec::new();
     for i in 0..4 {
         let app = t.app.clone();
@@ -476,6 +472,7 @@ async fn two_concurrent_registrations_of_one_email_create_one_user() {
         "WSEmailAlreadyExistsException"
     );
 }
+admit_tests::both_backends!(multi_thread two_concurrent_registrations_of_one_email_create_one_user);
 
 async fn profile(app: &App, key: &str, user: &str) -> (u16, Value) {
     use lambda_http::RequestExt;
@@ -564,10 +561,9 @@ async fn the_company_sees_what_a_member_registered_with(backend: Backend) {
     );
 }
 
-#[tokio::test]
-async fn an_existing_contact_is_filled_in_never_overwritten() {
+async fn an_existing_contact_is_filled_in_never_overwritten(backend: Backend) {
     use admit_shared::records::contact::{self, ContactRecord};
-    let t = world(Backend::Embedded).await;
+    let t = world(backend).await;
     let app = &t.app;
     let c = Id::new(1).unwrap();
     // A contact the company already has (an import or an invitation made it).
@@ -628,6 +624,7 @@ async fn an_existing_contact_is_filled_in_never_overwritten() {
         .unwrap()
         .contains("contactDetails.email1"));
 }
+admit_tests::both_backends!(an_existing_contact_is_filled_in_never_overwritten);
 
 async fn a_locked_account_is_423_with_retry_after(backend: Backend) {
     let t = world(backend).await;

@@ -300,9 +300,8 @@ async fn seed_examples(backend: Backend) {
 
 admit_tests::both_backends!(the_seed_examples, seed_examples);
 
-#[tokio::test]
-async fn every_seed_exception_is_reachable() {
-    let w = world(Backend::Embedded).await;
+async fn every_seed_exception_is_reachable(backend: Backend) {
+    let w = world(backend).await;
     let app = &w.t.app;
     let ok = r#"{"userId": 8, "teams": [6, 7]}"#;
     assert_error(
@@ -439,10 +438,10 @@ async fn every_seed_exception_is_reachable() {
     );
     assert_eq!(assign(&w, ok).await.0, 200);
 }
+admit_tests::both_backends!(every_seed_exception_is_reachable);
 
-#[tokio::test]
-async fn storage_failures_are_service_exceptions() {
-    let w = world(Backend::Embedded).await;
+async fn storage_failures_are_service_exceptions(backend: Backend) {
+    let w = world(backend).await;
     let faulty = FaultyStore::new(w.t.app.store.clone());
     let app = App {
         store: faulty.clone(),
@@ -471,10 +470,10 @@ async fn storage_failures_are_service_exceptions() {
     faulty.heal();
     assert_eq!(assign_with(&app, Some(&w.admin_key), ok).await.0, 200);
 }
+admit_tests::both_backends!(storage_failures_are_service_exceptions);
 
-#[tokio::test]
-async fn public_teams_for_admin_and_app_keys() {
-    let w = world(Backend::Embedded).await;
+async fn public_teams_for_admin_and_app_keys(backend: Backend) {
+    let w = world(backend).await;
     let get = |key: Option<String>| {
         let app = w.t.app.clone();
         async move {
@@ -506,10 +505,10 @@ async fn public_teams_for_admin_and_app_keys() {
         "WSRecordNotFoundException",
     );
 }
+admit_tests::both_backends!(public_teams_for_admin_and_app_keys);
 
-#[tokio::test]
-async fn devices_and_the_notification_centre() {
-    let w = world(Backend::Embedded).await;
+async fn devices_and_the_notification_centre(backend: Backend) {
+    let w = world(backend).await;
     let app = &w.t.app;
     let token = auth_token(app, MEMBER_EMAIL, MEMBER_PASSWORD).await;
     // Devices: validation, idempotent registration, removal.
@@ -669,13 +668,13 @@ async fn devices_and_the_notification_centre() {
     let (_, theirs) = list(app, &other, "").await;
     assert_eq!(theirs["notifications"], json!([]));
 }
+admit_tests::both_backends!(devices_and_the_notification_centre);
 
 /// A device token has one owner (the last to register it), a user has at most 10 devices, and
 /// logging out removes the devices that session registered.
-#[tokio::test]
-async fn devices_have_one_owner_a_cap_and_leave_with_their_session() {
+async fn devices_have_one_owner_a_cap_and_leave_with_their_session(backend: Backend) {
     use admit_shared::records::notification;
-    let w = world(Backend::Embedded).await;
+    let w = world(backend).await;
     let app = &w.t.app;
     let store = app.store.as_ref();
     let member = Id::new(8).unwrap();
@@ -735,3 +734,4 @@ async fn devices_have_one_owner_a_cap_and_leave_with_their_session() {
     let left = notification::devices(store, member).await.unwrap();
     assert_eq!(left.len(), 1, "{left:?}");
 }
+admit_tests::both_backends!(devices_have_one_owner_a_cap_and_leave_with_their_session);

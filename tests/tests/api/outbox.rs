@@ -74,7 +74,7 @@ async fn email_is_delivered_to_a_local_eml_file() {
     .await;
     assert_eq!(outbox::pending(&t.app).await.unwrap().len(), 1);
     assert_eq!(outbox::dispatch_pending(&t.app, 10).await.unwrap(), 1);
-    let mails = admit_tests::captured_mail(&t.dir.join("mail"));
+    let mails = t.mail();
     assert_eq!(mails.len(), 1);
     // One MIME message, as a recipient gets it: a text part and an HTML part.
     assert_eq!(mails[0].to, "jane.mead@acmepaymentscorp.com");
@@ -178,9 +178,8 @@ impl Mailer for Flaky {
     }
 }
 
-#[tokio::test]
-async fn an_outage_loses_nothing() {
-    let t = TestApp::new(Backend::Embedded).await;
+async fn an_outage_loses_nothing(backend: Backend) {
+    let t = TestApp::new(backend).await;
     let flaky = Arc::new(Flaky {
         fail: 5,
         calls: AtomicUsize::new(0),
@@ -225,10 +224,10 @@ async fn an_outage_loses_nothing() {
         json!({"delivered": 0})
     );
 }
+admit_tests::both_backends!(an_outage_loses_nothing);
 
-#[tokio::test]
-async fn a_rejected_address_is_recorded_not_retried_forever() {
-    let t = TestApp::new(Backend::Embedded).await;
+async fn a_rejected_address_is_recorded_not_retried_forever(backend: Backend) {
+    let t = TestApp::new(backend).await;
     let app = App {
         mailer: Arc::new(Flaky {
             fail: 100,
@@ -251,10 +250,10 @@ async fn a_rejected_address_is_recorded_not_retried_forever() {
     );
     assert!(outbox::pending(&app).await.unwrap().is_empty());
 }
+admit_tests::both_backends!(a_rejected_address_is_recorded_not_retried_forever);
 
-#[tokio::test]
-async fn a_failed_transaction_queues_nothing() {
-    let t = TestApp::new(Backend::Embedded).await;
+async fn a_failed_transaction_queues_nothing(backend: Backend) {
+    let t = TestApp::new(backend).await;
     t.app
         .store
         .put(Key::new("STATE#dup", "STATE").to_item(), None)
@@ -282,6 +281,7 @@ async fn a_failed_transaction_queues_nothing() {
         .is_none());
     assert!(outbox::pending(&t.app).await.unwrap().is_empty());
 }
+admit_tests::both_backends!(a_failed_transaction_queues_nothing);
 
 /// A mailer in front of the test's own (files or SES on the emulator) that records what it
 /// sent, can be slow, and can "crash" right after sending: it signals and never returns, as a
@@ -396,12 +396,9 @@ fn random_address() -> String {
     )
 }
 
-/// Emails the emulator's SES accepted for `to`.
-fn ses_sent_to(to: &str) -> usize {
-    admit_tests::emulator_mail()
-        .iter()
-        .filter(|m| m.to == to)
-        .count()
+/// Emails SES accepted (answered with a message id) for `to` from this test's app.
+fn ses_sent_to(t: &TestApp, to: &str) -> usize {
+    t.mail().iter().filter(|m| m.to == to).count()
 }
 
 async fn racing_dispatchers(backend: Backend) {
@@ -430,7 +427,7 @@ async fn racing_dispatchers(backend: Backend) {
     let sent = rec.sent();
     assert_eq!(sent.len(), 1, "sent once");
     if backend == Backend::Emulator {
-        assert_eq!(ses_sent_to(&to), 1, "SES got one email");
+        assert_eq!(ses_sent_to(&t, &to), 1, "SES got one email");
     }
     assert_eq!(status(&app, &id).await["status"], json!("sent"));
     assert_eq!(preview(&app, &token_in(&sent[0])).await, 200);
@@ -485,7 +482,7 @@ async fn crash_after_sending(backend: Backend) {
     let second = token_in(&rec.sent()[0]);
     assert_ne!(first, second);
     if backend == Backend::Emulator {
-        assert_eq!(ses_sent_to(&to), 2);
+        assert_eq!(ses_sent_to(&t, &to), 2);
     }
     // Both links of the one message work; the first accepts the invitation, once.
     assert_eq!(
@@ -585,8 +582,7 @@ async fn sdk_at(url: &str) -> aws_config::SdkConfig {
         .await
 }
 
-#[tokio::test]
-async fn unknown_provider_errors_are_retried_only_known_ones_fail_a_message() {
+async fn unknown_provider_errors_are_retried_only_known_ones_fail_a_message(backend: Backend) {
     let (url, code) = failing_provider();
     let sdk = sdk_at(&url).await;
     let ses = SesMailer::new(aws_sdk_ses::Client::new(&sdk), "no-reply@admit.test");
@@ -636,7 +632,7 @@ async fn unknown_provider_errors_are_retried_only_known_ones_fail_a_message() {
     // Through the dispatcher: an unknown error keeps the message pending, body and all; only
     // running out of attempts fails it, and then it keeps its body too.
     *code.lock().unwrap() = "AccessDenied".into();
-    let t = TestApp::new(Backend::Embedded).await;
+    let t = TestApp::new(backend).await;
     let app = App {
         mailer: Arc::new(ses),
         ..t.app.clone()
@@ -665,6 +661,7 @@ async fn unknown_provider_errors_are_retried_only_known_ones_fail_a_message() {
     assert_eq!(s["attempts"], json!(outbox::MAX_ATTEMPTS));
     assert_eq!(s["message"]["text"], json!("Hello,\nwelcome."));
 }
+admit_tests::both_backends!(unknown_provider_errors_are_retried_only_known_ones_fail_a_message);
 
 /// A mailer that rejects every address, as SES does for one on the suppression list.
 async fn rejecting_mailer(backend: Backend) -> Arc<dyn Mailer> {

@@ -177,18 +177,12 @@ async fn the_seed_sample_gets_the_seed_answer_in_the_negotiated_type(backend: Ba
     assert_eq!(got.2.headers()["content-type"], "application/json");
     // The email names the inviter and the business and carries the message.
     outbox::dispatch_pending(app, 50).await.unwrap();
-    // On the emulator, SES holds every test's mail: this test's is the newest to the address.
-    let sent = match t.dynamo {
-        None => admit_tests::captured_mail(&t.dir.join("mail")),
-        Some(_) => admit_tests::emulator_mail(),
-    };
+    let sent = t.mail();
     let mut mail: Vec<admit_tests::Mail> = sent
         .into_iter()
         .filter(|m| m.to == "jane.mead@acmepaymentscorp.com")
         .collect();
-    if t.dynamo.is_none() {
-        assert_eq!(mail.len(), 1);
-    }
+    assert_eq!(mail.len(), 1);
     let mail = [mail.pop().expect("the invitation email")];
     assert_eq!(mail[0].subject, "Pat Lee invited you to Acme");
     assert!(

@@ -165,9 +165,8 @@ async fn stored(app: &App, key: &Key) -> Option<Value> {
     app.store.get(key).await.unwrap().map(Value::Object)
 }
 
-#[tokio::test]
-async fn a_plain_member_invites_only_to_public_teams_and_their_own() {
-    let t = world(Backend::Embedded).await;
+async fn a_plain_member_invites_only_to_public_teams_and_their_own(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let member = auth_token(app, MEMBER, PW).await;
     assert_eq!(
@@ -187,10 +186,10 @@ async fn a_plain_member_invites_only_to_public_teams_and_their_own() {
     let rep = auth_token(app, REP, PW).await;
     assert_eq!(mi(app, &rep, "b@new.example", &[BOARD]).await.0, 200);
 }
+admit_tests::both_backends!(a_plain_member_invites_only_to_public_teams_and_their_own);
 
-#[tokio::test]
-async fn temporary_access_invites_nobody_at_any_door() {
-    let t = world(Backend::Embedded).await;
+async fn temporary_access_invites_nobody_at_any_door(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let temp = auth_token(app, TEMP, PW).await;
     assert_error(
@@ -227,10 +226,10 @@ async fn temporary_access_invites_nobody_at_any_door() {
         .is_none());
     assert!(outbox::pending(app).await.unwrap().is_empty());
 }
+admit_tests::both_backends!(temporary_access_invites_nobody_at_any_door);
 
-#[tokio::test]
-async fn an_account_nobody_proved_sends_nothing_to_others() {
-    let t = world(Backend::Embedded).await;
+async fn an_account_nobody_proved_sends_nothing_to_others(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let unproven = auth_token(app, UNPROVEN, PW).await;
     assert_error(
@@ -242,10 +241,10 @@ async fn an_account_nobody_proved_sends_nothing_to_others() {
     assert_eq!(status, 403);
     assert!(outbox::pending(app).await.unwrap().is_empty());
 }
+admit_tests::both_backends!(an_account_nobody_proved_sends_nothing_to_others);
 
-#[tokio::test]
-async fn a_member_cannot_override_an_admin_through_invite_mi_user() {
-    let t = world(Backend::Embedded).await;
+async fn a_member_cannot_override_an_admin_through_invite_mi_user(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let admin = auth_token(app, ADMIN, PW).await;
     let member = auth_token(app, MEMBER, PW).await;
@@ -275,10 +274,10 @@ async fn a_member_cannot_override_an_admin_through_invite_mi_user() {
     assert_eq!(inv["teams"], json!([BOARD]));
     assert_eq!(inv["invitedBy"], json!(1));
 }
+admit_tests::both_backends!(a_member_cannot_override_an_admin_through_invite_mi_user);
 
-#[tokio::test]
-async fn an_invitation_history_stays_bounded_however_often_it_is_sent() {
-    let t = world(Backend::Embedded).await;
+async fn an_invitation_history_stays_bounded_however_often_it_is_sent(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     for _ in 0..60 {
         let rep = auth_token(app, REP, PW).await;
@@ -306,6 +305,7 @@ async fn an_invitation_history_stays_bounded_however_often_it_is_sent() {
     .unwrap();
     assert_eq!(revoked.history.len(), invitation::MAX_HISTORY);
 }
+admit_tests::both_backends!(an_invitation_history_stays_bounded_however_often_it_is_sent);
 
 /// Sends `n` invitations from the member to new addresses; the answers.
 async fn many_mi(app: &App, token: &str, tag: &str, n: usize) -> Vec<(u16, Option<u64>, Value)> {
@@ -351,9 +351,10 @@ async fn sender_limit_scenario(backend: Backend) {
 
 admit_tests::both_backends!(sender_limit, sender_limit_scenario);
 
-#[tokio::test]
-async fn a_recipient_limit_holds_per_company_and_site_invites_answer_in_their_shape() {
-    let mut t = world(Backend::Embedded).await;
+async fn a_recipient_limit_holds_per_company_and_site_invites_answer_in_their_shape(
+    backend: Backend,
+) {
+    let mut t = world(backend).await;
     t.app.config.limits.recipient_per_hour = 1;
     // At the start of an hour, so the 11 minutes below stay in it.
     let into_hour = t.clock.now().timestamp().rem_euclid(3600);
@@ -376,10 +377,12 @@ async fn a_recipient_limit_holds_per_company_and_site_invites_answer_in_their_sh
     let (status, body) = read(platform_raw(app, &other, &["target@new.example"]).await);
     assert_eq!((status, body.clone()), (200, json!(["target@new.example"])));
 }
+admit_tests::both_backends!(
+    a_recipient_limit_holds_per_company_and_site_invites_answer_in_their_shape
+);
 
-#[tokio::test]
-async fn a_company_has_an_hourly_ceiling_across_its_senders() {
-    let mut t = world(Backend::Embedded).await;
+async fn a_company_has_an_hourly_ceiling_across_its_senders(backend: Backend) {
+    let mut t = world(backend).await;
     t.app.config.limits.company_per_hour = 2;
     let app = &t.app;
     let rep = auth_token(app, REP, PW).await;
@@ -399,11 +402,11 @@ async fn a_company_has_an_hourly_ceiling_across_its_senders() {
     assert_eq!(mi(app, &rep, "c4@new.example", &[LOBBY]).await.0, 200);
     assert_eq!(mi(app, &admin, "c5@new.example", &[BOARD]).await.0, 200);
 }
+admit_tests::both_backends!(a_company_has_an_hourly_ceiling_across_its_senders);
 
 /// Two last admins leaving at once: one stays.
-#[tokio::test]
-async fn the_last_two_admins_cannot_both_leave_at_once() {
-    let t = world(Backend::Embedded).await;
+async fn the_last_two_admins_cannot_both_leave_at_once(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let store = app.store.as_ref();
     let mut rep = membership::find(store, id(1), id(2))
@@ -435,6 +438,7 @@ async fn the_last_two_admins_cannot_both_leave_at_once() {
         .count();
     assert_eq!(admins, 1);
 }
+admit_tests::both_backends!(the_last_two_admins_cannot_both_leave_at_once);
 
 fn from_ip(req: Request, ip: &str) -> Request {
     let mut ctx = req.request_context();
@@ -453,9 +457,8 @@ async fn login_from(app: &App, ip: &str, email: &str, password: &str) -> (u16, O
     with_retry(admit_functions::login_user::handler(app, req).await)
 }
 
-#[tokio::test]
-async fn logins_and_registrations_are_limited_per_source_ip() {
-    let mut t = world(Backend::Embedded).await;
+async fn logins_and_registrations_are_limited_per_source_ip(backend: Backend) {
+    let mut t = world(backend).await;
     t.app.config.limits.login_ip_per_hour = 3;
     t.app.config.limits.register_ip_per_hour = 1;
     let app = &t.app;
@@ -495,10 +498,10 @@ async fn logins_and_registrations_are_limited_per_source_ip() {
     assert_error(&(second.0, second.2), 429, "WSTooManyRequestsException");
     assert!(second.1.is_some());
 }
+admit_tests::both_backends!(logins_and_registrations_are_limited_per_source_ip);
 
-#[tokio::test]
-async fn self_registration_checks_its_qr_codes_before_the_address() {
-    let t = world(Backend::Embedded).await;
+async fn self_registration_checks_its_qr_codes_before_the_address(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let key = "0b1c5d8e-2f3a-4b6c-9d7e-1a2b3c4d5e6f";
     provision::import_api_key(app, id(1), records::ApiKeyType::App, key)
@@ -530,11 +533,12 @@ async fn self_registration_checks_its_qr_codes_before_the_address() {
     );
     assert_eq!(existing, unknown);
 }
+admit_tests::both_backends!(self_registration_checks_its_qr_codes_before_the_address);
 
 /// The newest accept-link token emailed to `to` (embedded store).
 async fn accept_token(t: &TestApp, to: &str) -> String {
     outbox::dispatch_pending(&t.app, 100).await.unwrap();
-    admit_tests::captured_mail(&t.dir.join("mail"))
+    t.mail()
         .into_iter()
         .rev()
         .filter(|m| m.to == to)
@@ -567,9 +571,8 @@ async fn preview(app: &App, token: &str) -> u16 {
     .0
 }
 
-#[tokio::test]
-async fn accepting_never_takes_a_contact_from_its_user() {
-    let t = world(Backend::Embedded).await;
+async fn accepting_never_takes_a_contact_from_its_user(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     // Acme's contact for the address already belongs to the rep (user 2).
     let mut fields = serde_json::Map::new();
@@ -600,10 +603,10 @@ async fn accepting_never_takes_a_contact_from_its_user() {
         .unwrap();
     assert_eq!(kept.user_id, Some(id(2)), "the contact stays its user's");
 }
+admit_tests::both_backends!(accepting_never_takes_a_contact_from_its_user);
 
-#[tokio::test]
-async fn an_invite_racing_an_accept_cannot_reopen_it() {
-    let t = world(Backend::Embedded).await;
+async fn an_invite_racing_an_accept_cannot_reopen_it(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let admin = auth_token(app, ADMIN, PW).await;
     assert_eq!(mi(app, &admin, "race@new.example", &[LOBBY]).await.0, 200);
@@ -630,10 +633,10 @@ async fn an_invite_racing_an_accept_cannot_reopen_it() {
         .unwrap();
     assert_eq!(inv["status"], json!("accepted"));
 }
+admit_tests::both_backends!(an_invite_racing_an_accept_cannot_reopen_it);
 
-#[tokio::test]
-async fn a_resend_kills_the_old_link_at_once_even_an_expired_one() {
-    let t = world(Backend::Embedded).await;
+async fn a_resend_kills_the_old_link_at_once_even_an_expired_one(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let admin = auth_token(app, ADMIN, PW).await;
     assert_eq!(mi(app, &admin, "late@new.example", &[LOBBY]).await.0, 200);
@@ -656,10 +659,10 @@ async fn a_resend_kills_the_old_link_at_once_even_an_expired_one() {
     assert_ne!(new, old);
     assert_eq!(preview(app, &new).await, 200);
 }
+admit_tests::both_backends!(a_resend_kills_the_old_link_at_once_even_an_expired_one);
 
-#[tokio::test]
-async fn accepting_checks_the_company_and_the_account() {
-    let t = world(Backend::Embedded).await;
+async fn accepting_checks_the_company_and_the_account(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let admin = auth_token(app, ADMIN, PW).await;
     assert_eq!(mi(app, &admin, "fresh@new.example", &[LOBBY]).await.0, 200);
@@ -695,6 +698,7 @@ async fn accepting_checks_the_company_and_the_account() {
     .unwrap()
     .is_none());
 }
+admit_tests::both_backends!(accepting_checks_the_company_and_the_account);
 
 async fn my_businesses(
     app: &App,
@@ -717,9 +721,8 @@ async fn my_businesses(
     read(admit_functions::my_businesses::handler(app, req).await)
 }
 
-#[tokio::test]
-async fn members_see_their_businesses_and_leave_one() {
-    let t = world(Backend::Embedded).await;
+async fn members_see_their_businesses_and_leave_one(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let member = auth_token(app, MEMBER, PW).await;
     let (status, mine) = my_businesses(app, "GET", &member, None).await;
@@ -769,6 +772,7 @@ async fn members_see_their_businesses_and_leave_one() {
         .unwrap()
         .is_some());
 }
+admit_tests::both_backends!(members_see_their_businesses_and_leave_one);
 
 /// A store that serves a chosen item as it was when frozen: the stale read a login may get
 /// while a password reset commits.
@@ -856,7 +860,7 @@ async fn ask_reset(app: &App, email: &str) {
 
 /// The reset link's token in the newest reset email to `to`.
 fn reset_token(t: &TestApp, to: &str) -> String {
-    admit_tests::captured_mail(&t.dir.join("mail"))
+    t.mail()
         .into_iter()
         .rev()
         .filter(|m| m.to == to)
@@ -901,9 +905,8 @@ async fn logout_status(app: &App, token: &str) -> u16 {
 
 /// A login racing a password reset never ends with a session that outlives the reset,
 /// whichever commits first and whatever the clocks said.
-#[tokio::test]
-async fn a_login_racing_a_reset_never_outlives_it() {
-    let t = world(Backend::Embedded).await;
+async fn a_login_racing_a_reset_never_outlives_it(backend: Backend) {
+    let t = world(backend).await;
     let stale = std::sync::Arc::new(StaleStore {
         inner: t.app.store.clone(),
         frozen: std::sync::Mutex::new(None),
@@ -950,12 +953,12 @@ async fn a_login_racing_a_reset_never_outlives_it() {
         200
     );
 }
+admit_tests::both_backends!(a_login_racing_a_reset_never_outlives_it);
 
 /// Two resends of one invitation at once: one wins, the other is told to try again, and the
 /// history holds every send that happened.
-#[tokio::test]
-async fn two_resends_at_once_do_not_lose_a_send() {
-    let t = world(Backend::Embedded).await;
+async fn two_resends_at_once_do_not_lose_a_send(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let admin = auth_token(app, ADMIN, PW).await;
     assert_eq!(mi(app, &admin, "twice@new.example", &[LOBBY]).await.0, 200);
@@ -984,12 +987,12 @@ async fn two_resends_at_once_do_not_lose_a_send() {
         inv.history
     );
 }
+admit_tests::both_backends!(two_resends_at_once_do_not_lose_a_send);
 
 /// An invitation never grants more than its sender holds when it is accepted either: a plain
 /// member who lost the private team, or left, leaves invitations that no longer stand.
-#[tokio::test]
-async fn an_invitation_dies_with_its_senders_right_to_grant_it() {
-    let t = world(Backend::Embedded).await;
+async fn an_invitation_dies_with_its_senders_right_to_grant_it(backend: Backend) {
+    let t = world(backend).await;
     let app = &t.app;
     let member = auth_token(app, MEMBER, PW).await;
     assert_eq!(mi(app, &member, "crew@new.example", &[CREW]).await.0, 200);
@@ -1029,3 +1032,4 @@ async fn an_invitation_dies_with_its_senders_right_to_grant_it() {
     let board = accept_token(&t, "board@new.example").await;
     assert_eq!(accept(app, &board, "Board-pass-2026").await.0, 200);
 }
+admit_tests::both_backends!(an_invitation_dies_with_its_senders_right_to_grant_it);

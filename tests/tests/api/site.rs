@@ -392,13 +392,12 @@ async fn temporary_access_scenario(backend: Backend) {
 
 admit_tests::both_backends!(temporary_access, temporary_access_scenario);
 
-#[tokio::test]
-async fn the_invited_user_is_told_the_site_the_groups_and_the_end() {
-    let w = world(Backend::Embedded).await;
+async fn the_invited_user_is_told_the_site_the_groups_and_the_end(backend: Backend) {
+    let w = world(backend).await;
     let app = &w.t.app;
     let token = auth_token(app, ADMIN, PASSWORD).await;
     let last_to = |who: &str| {
-        let mails = admit_tests::captured_mail(&w.t.dir.join("mail"));
+        let mails = w.t.mail();
         let m = mails
             .iter()
             .rev()
@@ -475,10 +474,10 @@ async fn the_invited_user_is_told_the_site_the_groups_and_the_end() {
         "{permanent}"
     );
 }
+admit_tests::both_backends!(the_invited_user_is_told_the_site_the_groups_and_the_end);
 
-#[tokio::test]
-async fn an_invite_extends_or_makes_permanent_and_never_shortens() {
-    let w = world(Backend::Embedded).await;
+async fn an_invite_extends_or_makes_permanent_and_never_shortens(backend: Backend) {
+    let w = world(backend).await;
     let app = &w.t.app;
     let token = auth_token(app, ADMIN, PASSWORD).await;
     let now = app.clock.now();
@@ -547,10 +546,10 @@ async fn an_invite_extends_or_makes_permanent_and_never_shortens() {
     let page = recent(app, &token, json!({"activity": 14})).await;
     assert_eq!(page, json!({"totalRecords": 0, "rows": []}));
 }
+admit_tests::both_backends!(an_invite_extends_or_makes_permanent_and_never_shortens);
 
-#[tokio::test]
-async fn every_bad_invite_has_a_clear_400() {
-    let w = world(Backend::Embedded).await;
+async fn every_bad_invite_has_a_clear_400(backend: Backend) {
+    let w = world(backend).await;
     let app = &w.t.app;
     let token = auth_token(app, ADMIN, PASSWORD).await;
     let site_contact = put_contact(app, w.site, 901, "linked@dealcloud.com", Some(id(5))).await;
@@ -668,10 +667,10 @@ async fn every_bad_invite_has_a_clear_400() {
         "was deactivated",
     );
 }
+admit_tests::both_backends!(every_bad_invite_has_a_clear_400);
 
-#[tokio::test]
-async fn only_a_site_admin_with_a_live_bearer_token_may_call() {
-    let w = world(Backend::Embedded).await;
+async fn only_a_site_admin_with_a_live_bearer_token_may_call(backend: Backend) {
+    let w = world(backend).await;
     let app = &w.t.app;
     let body = json!({"email": INVITEE}).to_string();
     let range =
@@ -819,6 +818,7 @@ async fn only_a_site_admin_with_a_live_bearer_token_may_call() {
         .count();
     assert_eq!(expired, 1);
 }
+admit_tests::both_backends!(only_a_site_admin_with_a_live_bearer_token_may_call);
 
 async fn seed_report_scenario(backend: Backend) {
     let w = world(backend).await;
@@ -1076,10 +1076,7 @@ async fn token_in_mail(t: &TestApp, to: &str, kind: &str) -> String {
 /// first (on the emulator, other tests' mail to the same address is among them).
 async fn tokens_in_mail(t: &TestApp, to: &str, kind: &str) -> Vec<String> {
     outbox::dispatch_pending(&t.app, 100).await.unwrap();
-    let mail = match t.dynamo {
-        None => admit_tests::captured_mail(&t.dir.join("mail")),
-        Some(_) => admit_tests::emulator_mail(),
-    };
+    let mail = t.mail();
     mail.into_iter()
         .rev()
         .filter(|m| m.to == to)
@@ -1117,9 +1114,8 @@ async fn nextinteract(
 
 /// Each activity type is recorded by the action that causes it, in that action's site or, for
 /// an account event, in every site of the user.
-#[tokio::test]
-async fn each_activity_type_is_recorded_by_the_action_that_causes_it() {
-    let w = world(Backend::Embedded).await;
+async fn each_activity_type_is_recorded_by_the_action_that_causes_it(backend: Backend) {
+    let w = world(backend).await;
     let (t, app) = (&w.t, &w.t.app);
     let app_key = "0b1c5d8e-2f3a-4b6c-9d7e-1a2b3c4d5e6f";
     provision::import_api_key(app, w.site, ApiKeyType::App, app_key)
@@ -1305,13 +1301,13 @@ async fn each_activity_type_is_recorded_by_the_action_that_causes_it() {
         "{theirs}"
     );
 }
+admit_tests::both_backends!(each_activity_type_is_recorded_by_the_action_that_causes_it);
 
 /// An account event is indexed in every site of the user, even past a transaction's 100 writes.
-#[tokio::test]
-async fn a_login_reaches_every_site_of_a_user_of_very_many() {
+async fn a_login_reaches_every_site_of_a_user_of_very_many(backend: Backend) {
     use admit_shared::records::activity::site::{self as site_activity, Scope};
     use admit_shared::records::Membership;
-    let w = world(Backend::Embedded).await;
+    let w = world(backend).await;
     let app = &w.t.app;
     let now = app.clock.now();
     let sites: Vec<Id> = (1000..1150).map(id).collect();
@@ -1335,12 +1331,12 @@ async fn a_login_reaches_every_site_of_a_user_of_very_many() {
         );
     }
 }
+admit_tests::both_backends!(a_login_reaches_every_site_of_a_user_of_very_many);
 
 /// Temporary access that has ended is no membership: the person may be invited back, and
 /// accepting makes the membership lasting again.
-#[tokio::test]
-async fn ended_temporary_access_can_be_reopened_by_an_invitation() {
-    let w = world(Backend::Embedded).await;
+async fn ended_temporary_access_can_be_reopened_by_an_invitation(backend: Backend) {
+    let w = world(backend).await;
     let app = &w.t.app;
     let token = auth_token(app, ADMIN, PASSWORD).await;
     let body = json!({"email": INVITEE, "duration": 1, "groups": [12]});
@@ -1369,15 +1365,15 @@ async fn ended_temporary_access_can_be_reopened_by_an_invitation() {
     assert!(m.is_active_at(app.clock.now()));
     assert!(m.teams.is_empty(), "what ended is not restored: {m:?}");
 }
+admit_tests::both_backends!(ended_temporary_access_can_be_reopened_by_an_invitation);
 
 /// Every door that takes a session refuses an expired one and records `Session Expired` for
 /// the account's sites, once: each function of the endpoint table is called with a token that
 /// has just expired (in both the auth-token header and as a bearer token), so the recorders
 /// hold each function's expiry bookkeeping (the account's sites read from the user index, the
 /// session deleted, the activity written) to its policy.
-#[tokio::test]
-async fn every_door_that_takes_a_session_records_its_expiry() {
-    let w = world(Backend::Embedded).await;
+async fn every_door_that_takes_a_session_records_its_expiry(backend: Backend) {
+    let w = world(backend).await;
     let app = &w.t.app;
     let expiries = || async {
         activity::of_user(app.store.as_ref(), id(1))
@@ -1440,3 +1436,4 @@ async fn every_door_that_takes_a_session_records_its_expiry() {
         .collect();
     assert_eq!(refused, expected, "the doors that take a session");
 }
+admit_tests::both_backends!(every_door_that_takes_a_session_records_its_expiry);
