@@ -18,19 +18,44 @@ fn sks(items: &[Item]) -> Vec<String> {
         .collect()
 }
 
-/// Runs every scenario; panics with the scenario's name on the first difference.
+/// Runs every case on one store; panics with the case's name on the first difference. (The
+/// tests run each case on its own, `conformance_cases!`; this is for a store that must hold
+/// what every case wrote, as across a restart.)
 pub async fn run(store: Arc<dyn Store>) {
-    values_round_trip(&*store).await;
-    conditional_put(&*store).await;
-    updates(&*store).await;
-    deletes(&*store).await;
-    transactions_are_all_or_nothing(&*store).await;
-    transactions_refuse_two_writes_on_one_item(&*store).await;
-    queries_by_prefix_range_order_and_page(&*store).await;
-    sparse_secondary_indexes(&*store).await;
-    batch_get(&*store).await;
-    dynamodb_limits_are_refused_alike(&*store).await;
-    counters_are_atomic(store.clone()).await;
+    values_round_trip(store.clone()).await;
+    conditional_put(store.clone()).await;
+    updates(store.clone()).await;
+    deletes(store.clone()).await;
+    transactions_are_all_or_nothing(store.clone()).await;
+    transactions_refuse_two_writes_on_one_item(store.clone()).await;
+    queries_by_prefix_range_order_and_page(store.clone()).await;
+    sparse_secondary_indexes(store.clone()).await;
+    batch_get(store.clone()).await;
+    dynamodb_limits_are_refused_alike(store.clone()).await;
+    counters_are_atomic(store).await;
+}
+
+/// One test per conformance case, each on a fresh store that `$store` makes (an expression
+/// that may `.await`), so a run reports every case of every adapter on its own:
+/// `conformance_cases!(Arc::new(EmbeddedStore::in_memory()));`. The race of
+/// `run_concurrent_transactions` is declared apart (the emulator does not serialise).
+#[macro_export]
+macro_rules! conformance_cases {
+    ($store:expr) => {
+        $crate::conformance_cases!($store; values_round_trip, conditional_put, updates, deletes,
+            transactions_are_all_or_nothing, transactions_refuse_two_writes_on_one_item,
+            queries_by_prefix_range_order_and_page, sparse_secondary_indexes, batch_get,
+            dynamodb_limits_are_refused_alike, counters_are_atomic);
+    };
+    ($store:expr; $($case:ident),+) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let store: std::sync::Arc<dyn admit_shared::ports::store::Store> = $store;
+                $crate::conformance::$case(store).await;
+            }
+        )+
+    };
 }
 
 /// Concurrent transactions racing for one guard: exactly one wins and the losers leave nothing
@@ -41,7 +66,7 @@ pub async fn run_concurrent_transactions(store: Arc<dyn Store>) {
     one_winner_per_guard(store).await;
 }
 
-async fn values_round_trip(s: &dyn Store) {
+pub async fn values_round_trip(s: Arc<dyn Store>) {
     let it = item(
         json!({"pk": "RT", "sk": "1", "s": "text ünïcode", "n": 42, "neg": -7, "f": 2.5,
         "b": false, "z": null, "l": [1, "two", {"three": 3}], "m": {"nested": {"deep": true}},
@@ -56,7 +81,7 @@ async fn values_round_trip(s: &dyn Store) {
     assert_eq!(s.get(&Key::new("RT", "missing")).await.expect("get"), None);
 }
 
-async fn conditional_put(s: &dyn Store) {
+pub async fn conditional_put(s: Arc<dyn Store>) {
     let first = item(json!({"pk": "CP", "sk": "guard", "owner": 1}));
     s.put(first.clone(), Some(Cond::absent()))
         .await
@@ -101,7 +126,7 @@ async fn conditional_put(s: &dyn Store) {
     .expect("<> on a missing attribute holds");
 }
 
-async fn updates(s: &dyn Store) {
+pub async fn updates(s: Arc<dyn Store>) {
     let k = Key::new("UP", "1");
     let created = s
         .update(&k, Update::new().set("a", "x").add("n", 2), None)
@@ -153,7 +178,7 @@ async fn updates(s: &dyn Store) {
     );
 }
 
-async fn deletes(s: &dyn Store) {
+pub async fn deletes(s: Arc<dyn Store>) {
     let it = item(json!({"pk": "DEL", "sk": "1", "v": 1}));
     s.put(it.clone(), None).await.unwrap();
     let r = s
@@ -183,7 +208,7 @@ async fn deletes(s: &dyn Store) {
     );
 }
 
-async fn transactions_are_all_or_nothing(s: &dyn Store) {
+pub async fn transactions_are_all_or_nothing(s: Arc<dyn Store>) {
     s.put(item(json!({"pk": "TX", "sk": "taken"})), None)
         .await
         .unwrap();
@@ -255,7 +280,7 @@ async fn transactions_are_all_or_nothing(s: &dyn Store) {
     assert_eq!(s.get(&Key::new("TX", "taken")).await.unwrap(), None);
 }
 
-async fn transactions_refuse_two_writes_on_one_item(s: &dyn Store) {
+pub async fn transactions_refuse_two_writes_on_one_item(s: Arc<dyn Store>) {
     let r = s
         .transact(vec![
             Write::put(item(json!({"pk": "TX2", "sk": "x"}))),
@@ -272,7 +297,7 @@ async fn transactions_refuse_two_writes_on_one_item(s: &dyn Store) {
     assert_eq!(s.get(&Key::new("TX2", "x")).await.unwrap(), None);
 }
 
-async fn queries_by_prefix_range_order_and_page(s: &dyn Store) {
+pub async fn queries_by_prefix_range_order_and_page(s: Arc<dyn Store>) {
     for sk in ["A#1", "A#2", "A#3", "B#1", "B#2", "C"] {
         s.put(item(json!({"pk": "Q", "sk": sk})), None)
             .await
@@ -329,7 +354,7 @@ async fn queries_by_prefix_range_order_and_page(s: &dyn Store) {
     assert!(empty.items.is_empty() && empty.next.is_none());
 }
 
-async fn sparse_secondary_indexes(s: &dyn Store) {
+pub async fn sparse_secondary_indexes(s: Arc<dyn Store>) {
     s.put(
         item(json!({"pk": "G#1", "sk": "x", "gsi1pk": "IDX", "gsi1sk": "2026-01-02"})),
         None,
@@ -418,7 +443,7 @@ async fn sparse_secondary_indexes(s: &dyn Store) {
     assert_eq!(seen, 5, "paging an index with equal sort keys");
 }
 
-async fn batch_get(s: &dyn Store) {
+pub async fn batch_get(s: Arc<dyn Store>) {
     s.put(item(json!({"pk": "BG", "sk": "1"})), None)
         .await
         .unwrap();
@@ -440,7 +465,7 @@ async fn batch_get(s: &dyn Store) {
 /// The limits of the `Store` contract: both adapters refuse an item over 400 KB, one nested
 /// deeper than 32 levels and a batch read of more than 100 keys, alone or in a transaction,
 /// as `Invalid` and before anything is written.
-async fn dynamodb_limits_are_refused_alike(s: &dyn Store) {
+pub async fn dynamodb_limits_are_refused_alike(s: Arc<dyn Store>) {
     use admit_shared::ports::store::{MAX_BATCH_GET_KEYS, MAX_ITEM_BYTES, MAX_NESTING};
     let big = item(json!({"pk": "LIM", "sk": "big", "v": "x".repeat(MAX_ITEM_BYTES)}));
     let mut deep = json!("leaf");
@@ -466,7 +491,7 @@ async fn dynamodb_limits_are_refused_alike(s: &dyn Store) {
     assert!(matches!(got, Err(StoreError::Invalid(_))), "batch_get");
 }
 
-async fn counters_are_atomic(s: Arc<dyn Store>) {
+pub async fn counters_are_atomic(s: Arc<dyn Store>) {
     let k = Key::new("COUNTER#conformance", "COUNTER");
     assert_eq!(s.increment(&k, "value", 1).await.unwrap(), 1);
     let mut tasks = Vec::new();
@@ -489,7 +514,7 @@ async fn counters_are_atomic(s: Arc<dyn Store>) {
     );
 }
 
-async fn one_winner_per_guard(s: Arc<dyn Store>) {
+pub async fn one_winner_per_guard(s: Arc<dyn Store>) {
     let mut tasks = Vec::new();
     for i in 0..8 {
         let s = s.clone();

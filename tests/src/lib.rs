@@ -254,7 +254,8 @@ impl TestApp {
         }
     }
 
-    /// Every byte the backend holds: the embedded store's files, or a scan of the table.
+    /// Every byte the backend holds: the embedded store's files, or a scan of the table (an
+    /// item a line).
     pub async fn stored_text(&self) -> String {
         match &self.dynamo {
             None => {
@@ -271,12 +272,17 @@ impl TestApp {
             }
             Some((client, table)) => {
                 let out = client.scan().table_name(table).send().await.expect("scan");
-                let items: Vec<Value> = out
+                // One item a line, in key order (as the embedded store's files hold them).
+                let mut items: Vec<String> = out
                     .items()
                     .iter()
-                    .map(|i| Value::Object(admit_shared::ports::store::dynamodb::from_attrs(i)))
+                    .map(|i| {
+                        Value::Object(admit_shared::ports::store::dynamodb::from_attrs(i))
+                            .to_string()
+                    })
                     .collect();
-                Value::Array(items).to_string()
+                items.sort();
+                items.join("\n")
             }
         }
     }

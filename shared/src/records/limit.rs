@@ -5,7 +5,7 @@
 use super::user_pk;
 use crate::domain::secrets::sha256_hex;
 use crate::domain::{EmailAddress, Id};
-use crate::ports::store::{Cond, Key, Store, StoreError, Update};
+use crate::ports::store::{Cond, Key, Store, StoreError, Update, Write};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
@@ -57,8 +57,56 @@ pub fn hour_of(now: DateTime<Utc>) -> (i64, u64) {
     (t.div_euclid(3600), (3600 - t.rem_euclid(3600)) as u64)
 }
 
+/// The conditional update that counts `n` more for `subject` this hour: its condition fails
+/// (and leaves the counter as it was) when the count would pass `limit`. `None` when `n` alone
+/// passes it.
+fn counting(
+    subject: &Subject,
+    n: u32,
+    limit: u32,
+    now: DateTime<Utc>,
+) -> Option<(Key, Update, Cond)> {
+    if n > limit {
+        return None;
+    }
+    let (hour, _) = hour_of(now);
+    let room = Cond::Or(vec![
+        Cond::NotExists("count".into()),
+        Cond::Le("count".into(), json!(limit - n)),
+    ]);
+    let update = Update::new()
+        .add("count", i64::from(n))
+        .set("ttl", json!((hour + 2) * 3600));
+    Some((limit_key(subject, hour), update, room))
+}
+
+/// The write that counts `n` more for `subject` this hour, for the transaction of the work it
+/// counts (so work that does not commit spends nothing): it fails the transaction when the
+/// count would pass `limit`. `None` when `n` alone passes it.
+pub fn charge(subject: &Subject, n: u32, limit: u32, now: DateTime<Utc>) -> Option<Write> {
+    counting(subject, n, limit, now).map(|(key, update, cond)| Write::Update {
+        key,
+        update,
+        cond: Some(cond),
+    })
+}
+
+/// How much `subject` has counted this hour.
+pub async fn used(
+    store: &dyn Store,
+    subject: &Subject,
+    now: DateTime<Utc>,
+) -> Result<u32, StoreError> {
+    let (hour, _) = hour_of(now);
+    let item = store.get(&limit_key(subject, hour)).await?;
+    Ok(item
+        .and_then(|i| i.get("count").and_then(serde_json::Value::as_u64))
+        .map_or(0, |c| u32::try_from(c).unwrap_or(u32::MAX)))
+}
+
 /// Counts `n` more for `subject` this hour unless that would pass `limit`: `false` (and
-/// nothing counted) when it would.
+/// nothing counted) when it would. For what is counted whether or not anything follows (a
+/// login, a registration attempt); work that commits takes a `charge` in its transaction.
 pub async fn take(
     store: &dyn Store,
     subject: &Subject,
@@ -69,21 +117,10 @@ pub async fn take(
     if n == 0 {
         return Ok(true);
     }
-    if n > limit {
+    let Some((key, update, room)) = counting(subject, n, limit, now) else {
         return Ok(false);
-    }
-    let (hour, _) = hour_of(now);
-    let room = Cond::Or(vec![
-        Cond::NotExists("count".into()),
-        Cond::Le("count".into(), json!(limit - n)),
-    ]);
-    let update = Update::new()
-        .add("count", i64::from(n))
-        .set("ttl", json!((hour + 2) * 3600));
-    match store
-        .update(&limit_key(subject, hour), update, Some(room))
-        .await
-    {
+    };
+    match store.update(&key, update, Some(room)).await {
         Ok(_) => Ok(true),
         Err(e) if e.is_condition_failure() => Ok(false),
         Err(e) => Err(e),

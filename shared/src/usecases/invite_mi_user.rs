@@ -205,8 +205,8 @@ pub async fn invite(
     check_not_member(app, c, &inv.email, now).await?;
     let previous = invitations::existing(app, c, &inv.email).await?;
     grants::may_replace(previous.as_ref(), privileged, now)?;
-    limits::emails_to_others(app, Some(inviter), privileged, c, 1, now).await?;
-    limits::email_to(app, c, &inv.email, now).await?;
+    let charges = limits::emails_to_others(app, Some(inviter), privileged, c, 1, now)?
+        .and(limits::email_to(app, c, &inv.email, now)?);
     let fail = failed(Service::Company);
     let (contact_id, new_contact) = contact_for(app, &inv, now).await?;
     let mut writes: Vec<Write> = Vec::new();
@@ -241,10 +241,7 @@ pub async fn invite(
         None,
         now,
     ));
-    app.store
-        .transact(writes)
-        .await
-        .map_err(|e| conflict_or(e, ext_at, &fail))?;
+    limits::commit(app, writes, charges, |e| conflict_or(e, ext_at, &fail)).await?;
     app.outbox_written.notify_one();
     tracing::info!(company_id = %c, inviter = %inviter, contact_id = %contact_id, "user invited");
     Ok(())

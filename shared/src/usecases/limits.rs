@@ -21,7 +21,8 @@ fn too_many(what: &str, limit: u32, now: DateTime<Utc>) -> DomainError {
     .with_retry_after(retry)
 }
 
-/// Counts `n` for `subject` against `max`, or refuses with `what` as the reason.
+/// Counts `n` for `subject` against `max` at once (attempts, counted whether or not anything
+/// follows), or refuses with `what` as the reason.
 async fn take(
     app: &App,
     subject: Subject,
@@ -55,97 +56,162 @@ pub async fn proven_sender(app: &App, sender: Id) -> Result<(), DomainError> {
     Ok(())
 }
 
-/// Whether `company` may send `email` one more email this hour (counted when it may).
-pub async fn recipient_room(
-    app: &App,
-    company: Id,
-    email: &EmailAddress,
+/// Counts that a piece of work takes, written in the work's own transaction (`commit`): an
+/// outage, a conflict or a crash that stops the work spends nothing, and two requests racing
+/// for the last of an hour cannot both have it (the counter's condition fails one transaction).
+#[derive(Default)]
+pub struct Charges(Vec<Charge>);
+
+struct Charge {
+    subject: Subject,
+    n: u32,
+    max: u32,
     now: DateTime<Utc>,
-) -> Result<bool, DomainError> {
-    let max = app.config.limits.recipient_per_hour;
-    limit::take(
-        app.store.as_ref(),
-        &Subject::Recipient(Some(company), email.clone()),
-        1,
-        max,
-        now,
-    )
-    .await
-    .map_err(failed(Service::Company))
+    refusal: DomainError,
 }
 
-/// Counts `n` emails that `sender` (none: an operator) has `company` send to other people:
-/// against the sender's hourly limit and, for a plain member (not `privileged`), against the
-/// company's hourly ceiling for its plain members' email. The ceiling is theirs alone: plain
-/// members (anyone with the app key can become one) can never use up the hour of the company's
-/// reps, admins and operators.
-pub async fn emails_to_others(
+impl Charges {
+    fn add(
+        mut self,
+        subject: Subject,
+        n: u32,
+        max: u32,
+        what: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Charges, DomainError> {
+        let refusal = too_many(what, max, now);
+        if n > max {
+            return Err(refusal);
+        }
+        if n > 0 {
+            self.0.push(Charge {
+                subject,
+                n,
+                max,
+                now,
+                refusal,
+            });
+        }
+        Ok(self)
+    }
+
+    /// These and `other`.
+    pub fn and(mut self, other: Charges) -> Charges {
+        self.0.extend(other.0);
+        self
+    }
+
+    /// Whether every count still has room this hour (a read: the transaction decides).
+    pub async fn fit(&self, app: &App, now: DateTime<Utc>) -> Result<bool, DomainError> {
+        for c in &self.0 {
+            let used = limit::used(app.store.as_ref(), &c.subject, now)
+                .await
+                .map_err(failed(Service::Company))?;
+            if used.saturating_add(c.n) > c.max {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Writes `writes` and `charges` in one transaction. A counter that has no room left answers
+/// `TooManyRequests` with its reason; any other failure is `otherwise`'s to answer.
+pub async fn commit(
+    app: &App,
+    mut writes: Vec<crate::ports::store::Write>,
+    charges: Charges,
+    otherwise: impl FnOnce(crate::ports::store::StoreError) -> DomainError,
+) -> Result<(), DomainError> {
+    let first = writes.len();
+    let mut refusals = Vec::new();
+    for c in charges.0 {
+        if let Some(w) = limit::charge(&c.subject, c.n, c.max, c.now) {
+            writes.push(w);
+            refusals.push(c.refusal);
+        }
+    }
+    match app.store.transact(writes).await {
+        Ok(()) => Ok(()),
+        Err(e) => Err(
+            match refusals
+                .iter()
+                .enumerate()
+                .find(|(i, _)| e.failed_at(first + i))
+            {
+                Some((_, refusal)) => refusal.clone(),
+                None => otherwise(e),
+            },
+        ),
+    }
+}
+/// The counts of `n` emails that `sender` (none: an operator) has `company` send to other
+/// people: against the sender's hourly limit and, for a plain member (not `privileged`),
+/// against the company's hourly ceiling for its plain members' email. The ceiling is theirs
+/// alone: plain members (anyone with the app key can become one) can never use up the hour of
+/// the company's reps, admins and operators. Refused at once when `n` alone is over a limit.
+pub fn emails_to_others(
     app: &App,
     sender: Option<Id>,
     privileged: bool,
     company: Id,
     n: u32,
     now: DateTime<Utc>,
-) -> Result<(), DomainError> {
+) -> Result<Charges, DomainError> {
     let l = app.config.limits;
+    let mut charges = Charges::default();
     if let Some(sender) = sender {
-        take(
-            app,
+        charges = charges.add(
             Subject::Sender(sender),
             n,
             l.sender_per_hour,
             "you have invited too many addresses this hour",
             now,
-        )
-        .await?;
+        )?;
     }
     if privileged || sender.is_none() {
-        return Ok(());
+        return Ok(charges);
     }
-    take(
-        app,
+    charges.add(
         Subject::Company(company),
         n,
         l.company_per_hour,
         "this company's members have sent too many invitations this hour",
         now,
     )
-    .await
 }
 
-/// Counts one email from `company` to `email`, or refuses it.
-pub async fn email_to(
+/// The count of one email from `company` to `email`.
+pub fn email_to(
     app: &App,
     company: Id,
     email: &EmailAddress,
     now: DateTime<Utc>,
-) -> Result<(), DomainError> {
-    if recipient_room(app, company, email, now).await? {
-        Ok(())
-    } else {
-        Err(too_many(
-            &format!("{email} was emailed too often from this company this hour"),
-            app.config.limits.recipient_per_hour,
-            now,
-        ))
-    }
+) -> Result<Charges, DomainError> {
+    let max = app.config.limits.recipient_per_hour;
+    let what = format!("{email} was emailed too often from this company this hour");
+    Charges::default().add(
+        Subject::Recipient(Some(company), email.clone()),
+        1,
+        max,
+        &what,
+        now,
+    )
 }
 
-/// Counts one email of the account flows (verification, password reset) to `email`.
-pub async fn account_email(
+/// The count of one email of the account flows (verification, password reset) to `email`.
+pub fn account_email(
     app: &App,
     email: &EmailAddress,
     now: DateTime<Utc>,
-) -> Result<(), DomainError> {
-    take(
-        app,
+) -> Result<Charges, DomainError> {
+    Charges::default().add(
         Subject::Recipient(None, email.clone()),
         1,
         app.config.limits.recipient_per_hour,
         "too many emails were sent to this address this hour",
         now,
     )
-    .await
 }
 
 /// Counts one login attempt from the caller's source IP.

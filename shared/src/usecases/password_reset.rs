@@ -16,7 +16,7 @@ use crate::records::verification::{self, AddressToken, Purpose};
 use crate::records::{user, User};
 use crate::usecases::account_activity::{self, AccountEvent};
 use crate::usecases::accounts::{email_field, hash_password, new_password};
-use crate::usecases::{failed, verification as verify};
+use crate::usecases::{failed, limits, verification as verify};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -66,24 +66,36 @@ pub async fn request(app: &App, email: EmailAddress, link_base: &str) -> Result<
     let account = user::find_by_email(store, &email).await.map_err(&fail)?;
     // Over the address's hourly limit of account emails, nothing is sent, and the answer is
     // the same as ever (it must not tell that the account exists).
-    // Counted for every address, known or not: the same work whether or not it has an account.
-    let room = match crate::usecases::limits::account_email(app, &email, now).await {
-        Ok(()) => true,
-        Err(e) if e.kind == ErrorKind::TooManyRequests => false,
+    // Counted for every address, known or not (the same work whether or not it has an
+    // account), in the transaction that queues the email: a failed one spends nothing.
+    let charges = match limits::account_email(app, &email, now) {
+        Ok(charges) => charges,
+        Err(e) if e.kind == ErrorKind::TooManyRequests => return Ok(()),
         Err(e) => return Err(e),
     };
-    if let Some(account) = account.filter(|_| room) {
-        let message = Message::PasswordReset(AddressEmail {
-            user_id: account.user_id,
-            email,
-            link_base: link_base.to_string(),
-            welcome: None,
-        });
-        let queued = outbox::enqueue(&random_hex_id(), now, &message);
-        store.transact(vec![queued]).await.map_err(&fail)?;
-        app.outbox_written.notify_one();
+    let queued: Vec<Write> = account
+        .iter()
+        .map(|account| {
+            let message = Message::PasswordReset(AddressEmail {
+                user_id: account.user_id,
+                email: email.clone(),
+                link_base: link_base.to_string(),
+                welcome: None,
+            });
+            outbox::enqueue(&random_hex_id(), now, &message)
+        })
+        .collect();
+    let sends = !queued.is_empty();
+    match limits::commit(app, queued, charges, &fail).await {
+        Ok(()) => {
+            if sends {
+                app.outbox_written.notify_one();
+            }
+            Ok(())
+        }
+        Err(e) if e.kind == ErrorKind::TooManyRequests => Ok(()),
+        Err(e) => Err(e),
     }
-    Ok(())
 }
 
 /// Called by the dispatcher: issues the reset token and renders the email (`None` when the

@@ -160,12 +160,17 @@ pub async fn invite_users(
             }
         }
     }
-    limits::emails_to_others(app, Some(inviter), privileged, c, to_send.len() as u32, now).await?;
+    let mut charges = limits::Charges::default();
+    let mut sends = 0;
     let mut writes: Vec<Write> = Vec::new();
     for (email, previous) in to_send {
-        if !limits::recipient_room(app, c, &email, now).await? {
+        // An address emailed too often this hour is left out (and still answered as invited).
+        let to = limits::email_to(app, c, &email, now)?;
+        if !to.fit(app, now).await? {
             continue;
         }
+        charges = charges.and(to);
+        sends += 1;
         let offer = Offer {
             company: c,
             email,
@@ -185,7 +190,9 @@ pub async fn invite_users(
         ));
     }
     if !writes.is_empty() {
-        app.store.transact(writes).await.map_err(|e| {
+        let charges =
+            limits::emails_to_others(app, Some(inviter), privileged, c, sends, now)?.and(charges);
+        limits::commit(app, writes, charges, |e| {
             if e.is_condition_failure() {
                 DomainError::new(
                     ErrorKind::Conflict,
@@ -194,7 +201,8 @@ pub async fn invite_users(
             } else {
                 failed(Service::Company)(e)
             }
-        })?;
+        })
+        .await?;
         app.outbox_written.notify_one();
     }
     Ok(invited)
@@ -367,8 +375,8 @@ pub async fn resend_for(
     if let Some(sender) = by {
         limits::proven_sender(app, sender).await?;
     }
-    limits::emails_to_others(app, by, true, business, 1, now).await?;
-    limits::email_to(app, business, &inv.email, now).await?;
+    let charges = limits::emails_to_others(app, by, true, business, 1, now)?
+        .and(limits::email_to(app, business, &inv.email, now)?);
     let settings = crate::records::company::settings(app.store.as_ref(), business)
         .await
         .map_err(failed(Service::Company))?;
@@ -386,7 +394,7 @@ pub async fn resend_for(
         now,
         &message,
     ));
-    transact(app, writes).await?;
+    limits::commit(app, writes, charges, conflict_at_first).await?;
     app.outbox_written.notify_one();
     // The answer is the invitation as stored: its new expiry and the send just recorded.
     Ok(view(find_invitation(app, business, email).await?, now))
@@ -440,16 +448,19 @@ pub async fn revoke_for(
 }
 
 async fn transact(app: &App, writes: Vec<Write>) -> Result<(), DomainError> {
-    app.store.transact(writes).await.map_err(|e| {
-        if e.failed_at(0) {
-            DomainError::new(
-                ErrorKind::Conflict,
-                "the invitation changed at the same time; try again",
-            )
-        } else {
-            failed(Service::Company)(e)
-        }
-    })
+    app.store.transact(writes).await.map_err(conflict_at_first)
+}
+
+/// A transaction that failed at its first write met an invitation changed at the same time.
+fn conflict_at_first(e: crate::ports::store::StoreError) -> DomainError {
+    if e.failed_at(0) {
+        DomainError::new(
+            ErrorKind::Conflict,
+            "the invitation changed at the same time; try again",
+        )
+    } else {
+        failed(Service::Company)(e)
+    }
 }
 
 /// Parses a `Status` filter: pending, accepted, expired or revoked.

@@ -25,8 +25,9 @@ use crate::records::outbox::{self, Message};
 use crate::records::{activity, company, membership, user};
 use crate::records::{Company, Membership, Role, Status, Team, User};
 use crate::usecases::invitations::{self, Offer};
+use crate::usecases::limits::{self, Charges};
 use crate::usecases::site_terms::plan;
-use crate::usecases::{distinct, failed, grants, limits};
+use crate::usecases::{distinct, failed, grants};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -486,9 +487,9 @@ async fn offer(
     let previous = invitations::existing(app, c, &inv.email).await?;
     grants::may_replace(previous.as_ref(), true, now)?;
     let (contact_id, mut writes) = link_contact(app, c, &inv.email, None, inv.contact, now).await?;
-    // Counted once the invite is known to be good: a refused one sends nothing.
-    limits::emails_to_others(app, Some(admin), true, c, 1, now).await?;
-    limits::email_to(app, c, &inv.email, now).await?;
+    // Counted in the invitation's transaction: a refused or failed one spends nothing.
+    let charges = limits::emails_to_others(app, Some(admin), true, c, 1, now)?
+        .and(limits::email_to(app, c, &inv.email, now)?);
     let offer = Offer {
         company: c,
         email: inv.email.clone(),
@@ -516,7 +517,7 @@ async fn offer(
         None,
         now,
     ));
-    commit(app, writes).await?;
+    commit(app, writes, charges).await?;
     let link_days = days.unwrap_or(invitations::DEFAULT_INVITATION_DAYS);
     tracing::info!(company_id = %c, inviter = %admin, temporary = inv.days.is_some(), "site invitation sent");
     Ok(SiteAccess {
@@ -533,8 +534,8 @@ async fn offer(
     })
 }
 
-async fn commit(app: &App, writes: Vec<Write>) -> Result<(), DomainError> {
-    app.store.transact(writes).await.map_err(|e| {
+async fn commit(app: &App, writes: Vec<Write>, charges: Charges) -> Result<(), DomainError> {
+    limits::commit(app, writes, charges, |e| {
         if e.is_condition_failure() {
             DomainError::new(
                 ErrorKind::Conflict,
@@ -543,7 +544,8 @@ async fn commit(app: &App, writes: Vec<Write>) -> Result<(), DomainError> {
         } else {
             failed(Service::Membership)(e)
         }
-    })?;
+    })
+    .await?;
     app.outbox_written.notify_one();
     Ok(())
 }
@@ -570,11 +572,15 @@ async fn grant(
         link_contact(app, c, &account.email, Some(account), inv.contact, now).await?;
     // The email only tells a member what changed: past the sender's or the address's hourly
     // limit the access is still extended, and the email is left out.
-    let tell = match limits::emails_to_others(app, Some(admin), true, c, 1, now).await {
-        Ok(()) => limits::recipient_room(app, c, &account.email, now).await?,
-        Err(e) if e.kind == ErrorKind::TooManyRequests => false,
+    let charges = limits::emails_to_others(app, Some(admin), true, c, 1, now)
+        .and_then(|ch| Ok(ch.and(limits::email_to(app, c, &account.email, now)?)));
+    let charges = match charges {
+        Ok(ch) if ch.fit(app, now).await? => Some(ch),
+        Ok(_) => None,
+        Err(e) if e.kind == ErrorKind::TooManyRequests => None,
         Err(e) => return Err(e),
     };
+    let tell = charges.is_some();
     let mut writes = vec![membership::grant_access(&seen, &plan.teams, plan.end)];
     writes.extend(contact_writes);
     writes.extend(
@@ -604,7 +610,7 @@ async fn grant(
         None,
         now,
     ));
-    commit(app, writes).await?;
+    commit(app, writes, charges.unwrap_or_default()).await?;
     tracing::info!(user_id = %u, company_id = %c, temporary = plan.end.is_some(), "site access extended");
     Ok(SiteAccess {
         status: Outcome::Granted,

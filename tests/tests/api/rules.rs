@@ -404,6 +404,67 @@ async fn a_company_has_an_hourly_ceiling_across_its_senders(backend: Backend) {
 }
 admit_tests::both_backends!(a_company_has_an_hourly_ceiling_across_its_senders);
 
+/// The hour's counts are taken in the transaction of the work they count: invitations that
+/// an outage stopped spend nothing of it, and two senders racing for its last email cannot
+/// both have it.
+async fn only_work_that_commits_spends_the_hour(backend: Backend) {
+    let mut t = world(backend).await;
+    t.app.config.limits.sender_per_hour = 2;
+    let faulty = admit_tests::FaultyStore::new(t.app.store.clone());
+    let app = App {
+        store: faulty.clone(),
+        ..t.app.clone()
+    };
+    let member = auth_token(&app, MEMBER, PW).await;
+    // The store fails as each invitation is written (its email is queued in that transaction).
+    faulty.fail("OUTBOX#", true);
+    for n in 0..4 {
+        let to = format!("down{n}@new.example");
+        let got = mi(&app, &member, &to, &[LOBBY]).await;
+        assert_error(&got, 503, "WSCompanyServiceUnavailableException");
+    }
+    faulty.heal();
+    let counter = records::limit::used(
+        app.store.as_ref(),
+        &records::limit::Subject::Sender(id(3)),
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(counter, 0, "nothing was sent, nothing was counted");
+    // The hour is whole: two invitations go out, the third is over the limit.
+    assert_eq!(mi(&app, &member, "up1@new.example", &[LOBBY]).await.0, 200);
+    // Two at once for the last email of the hour: one is sent, the other refused. (The
+    // emulator does not serialise concurrent transactions as DynamoDB does (see
+    // `conformance::one_winner_per_guard`): there the two come one after the other.)
+    let (a, b) = if backend == Backend::Embedded {
+        tokio::join!(
+            mi(&app, &member, "race1@new.example", &[LOBBY]),
+            mi(&app, &member, "race2@new.example", &[LOBBY]),
+        )
+    } else {
+        (
+            mi(&app, &member, "race1@new.example", &[LOBBY]).await,
+            mi(&app, &member, "race2@new.example", &[LOBBY]).await,
+        )
+    };
+    let mut statuses = [a.0, b.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 429], "{a:?} {b:?}");
+    let refused = if a.0 == 429 { &a } else { &b };
+    assert_error(refused, 429, "WSTooManyRequestsException");
+    outbox::dispatch_pending(&app, 50).await.unwrap();
+    let sent: Vec<String> = t
+        .mail()
+        .into_iter()
+        .map(|m| m.to)
+        .filter(|to| to.ends_with("@new.example"))
+        .collect();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(sent.iter().all(|to| !to.starts_with("down")), "{sent:?}");
+}
+admit_tests::both_backends!(only_work_that_commits_spends_the_hour);
+
 /// Two last admins leaving at once: one stays.
 async fn the_last_two_admins_cannot_both_leave_at_once(backend: Backend) {
     let t = world(backend).await;

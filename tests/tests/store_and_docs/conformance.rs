@@ -1,18 +1,41 @@
-//! The Store conformance suite against both adapters.
+//! The Store conformance suite against both adapters: every case on its own, on a fresh store
+//! of each (the embedded store in memory and on disk, DynamoDB on the emulator).
 
 use admit_shared::ports::store::embedded::EmbeddedStore;
 use admit_tests::{conformance, emulator_store, temp_dir};
 use std::sync::Arc;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn embedded_store_in_memory_conforms() {
-    let store = Arc::new(EmbeddedStore::in_memory());
-    conformance::run(store.clone()).await;
-    conformance::run_concurrent_transactions(store).await;
+mod embedded_in_memory {
+    use super::*;
+    admit_tests::conformance_cases!(Arc::new(EmbeddedStore::in_memory()));
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_winner_per_guard() {
+        conformance::run_concurrent_transactions(Arc::new(EmbeddedStore::in_memory())).await;
+    }
 }
 
+mod embedded_on_disk {
+    use super::*;
+    admit_tests::conformance_cases!(Arc::new(
+        EmbeddedStore::open(&temp_dir("conformance")).unwrap()
+    ));
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_winner_per_guard() {
+        let store = EmbeddedStore::open(&temp_dir("conformance")).unwrap();
+        conformance::run_concurrent_transactions(Arc::new(store)).await;
+    }
+}
+
+mod dynamodb_on_the_emulator {
+    use super::*;
+    admit_tests::conformance_cases!(emulator_store().await.0);
+}
+
+/// Everything every case wrote is there after the embedded store is opened again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn embedded_store_on_disk_conforms_and_keeps_it_after_a_restart() {
+async fn embedded_store_on_disk_keeps_it_after_a_restart() {
     let dir = temp_dir("conformance");
     {
         let store = Arc::new(EmbeddedStore::open(&dir).unwrap());
@@ -30,10 +53,4 @@ async fn embedded_store_on_disk_conforms_and_keeps_it_after_a_restart() {
             .unwrap()["n"],
         serde_json::json!(2)
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dynamodb_store_conforms_on_the_emulator() {
-    let (store, _) = emulator_store().await;
-    conformance::run(store).await;
 }
