@@ -18,7 +18,16 @@ pub struct Email {
     /// The same content as HTML (every value in it escaped by whoever wrote it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub html: Option<String>,
+    /// The id every delivery of this email carries (the outbox sets its message's id), in
+    /// `X-Admit-Message-Id` and as the local part of Message-ID (which SES replaces with its
+    /// own), so a redelivery after a crash can be told for the same message. `None`: a new
+    /// Message-ID each time and no `X-Admit-Message-Id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
 }
+
+/// The header that carries an outbox message's id on every delivery of it.
+pub const MESSAGE_ID_HEADER: &str = "X-Admit-Message-Id";
 
 /// A sender as configured (`no-reply@x` or `Name <no-reply@x>`): the display name and address.
 fn sender(from: &str) -> (Option<&str>, &str) {
@@ -47,6 +56,7 @@ impl Email {
             subject: subject.into(),
             text: letter.text(),
             html: Some(letter.html()),
+            message_id: None,
         }
     }
 
@@ -61,6 +71,7 @@ impl Email {
             subject: subject.into(),
             text: text.into(),
             html: None,
+            message_id: None,
         }
     }
 
@@ -75,7 +86,20 @@ impl Email {
     ) -> Result<(Vec<u8>, String), DeliveryError> {
         let (name, address) = sender(from);
         let host = address.rsplit_once('@').map_or("admit.local", |(_, d)| d);
-        let id = format!("{}@{host}", crate::domain::secrets::random_hex_id());
+        let local: String = match &self.message_id {
+            Some(stable) => stable
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
+                .take(64)
+                .collect(),
+            None => String::new(),
+        };
+        let local = if local.is_empty() {
+            crate::domain::secrets::random_hex_id()
+        } else {
+            local
+        };
+        let id = format!("{local}@{host}");
         let subject: String = self
             .subject
             .chars()
@@ -92,6 +116,14 @@ impl Email {
             .text_body(self.text.as_str());
         if let Some(html) = &self.html {
             builder = builder.html_body(html.as_str());
+        }
+        // SES replaces Message-ID with its own; this header it keeps, the same on every
+        // delivery of one outbox message.
+        if self.message_id.is_some() {
+            builder = builder.header(
+                MESSAGE_ID_HEADER,
+                mail_builder::headers::raw::Raw::new(local.clone()),
+            );
         }
         let bytes = builder.write_to_vec().map_err(|e| {
             DeliveryError::Permanent(format!("the message could not be built: {e}"))

@@ -220,6 +220,12 @@ impl Delivery<'_> {
 
     async fn run(&self) -> Result<Outcome, StoreError> {
         let message = match self.prepare().await? {
+            // Every delivery of one message carries its id (a crash before the bookkeeping
+            // sends it again: the recipient's mail system sees the same message).
+            Ok(Message::Email(mut email)) => {
+                email.message_id = Some(self.id().to_string());
+                Message::Email(email)
+            }
             Ok(m) => m,
             Err(outcome) => return Ok(outcome),
         };

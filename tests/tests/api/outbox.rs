@@ -26,6 +26,7 @@ fn email(to: &str) -> Email {
         subject: "Welcome to admit".into(),
         text: "Hello,\nwelcome.".into(),
         html: Some("<p>Hello, <b>welcome</b>.</p>".into()),
+        message_id: None,
     }
 }
 
@@ -484,6 +485,19 @@ async fn crash_after_sending(backend: Backend) {
     if backend == Backend::Emulator {
         assert_eq!(ses_sent_to(&t, &to), 2);
     }
+    // Both deliveries carry the outbox message's id (SES keeps this header; it replaces
+    // Message-ID), so a mail filter or an archive can keep one.
+    let ids: Vec<String> = t
+        .raw_mail()
+        .iter()
+        .filter(|raw| admit_tests::parse_mail(raw).to == to)
+        .filter_map(|raw| {
+            raw.lines()
+                .find(|l| l.to_ascii_lowercase().starts_with("x-admit-message-id:"))
+                .map(|l| l["x-admit-message-id:".len()..].trim().to_string())
+        })
+        .collect();
+    assert_eq!(ids, [id.clone(), id.clone()]);
     // Both links of the one message work; the first accepts the invitation, once.
     assert_eq!(
         preview(&app, &first).await,
