@@ -14,6 +14,7 @@ pub mod conformance;
 pub mod iam;
 pub mod openapi;
 pub mod seeds;
+pub mod trips;
 
 use admit_shared::config::Config;
 use admit_shared::ports::clock::ManualClock;

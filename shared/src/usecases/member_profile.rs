@@ -112,18 +112,18 @@ pub async fn member_profile(
         || DomainError::new(ErrorKind::UserNotFound, format!("user {user_id} not found"));
     // A membership whose temporary access has ended is no longer one.
     let now = app.clock.now();
-    let membership = membership::find(store, c, user_id)
-        .await
+    // The three reads need only the ids: one round trip, not three.
+    let (membership, user, registration) = tokio::join!(
+        membership::find(store, c, user_id),
+        user::find(store, user_id),
+        contact::find_registration(store, c, user_id),
+    );
+    let membership = membership
         .map_err(&fail)?
         .filter(|m| !m.has_expired_at(now))
         .ok_or_else(not_found)?;
-    let user = user::find(store, user_id)
-        .await
-        .map_err(&fail)?
-        .ok_or_else(not_found)?;
-    let registration = contact::find_registration(store, c, user_id)
-        .await
-        .map_err(&fail)?;
+    let user = user.map_err(&fail)?.ok_or_else(not_found)?;
+    let registration = registration.map_err(&fail)?;
     // A registration names its contact; otherwise the contact is the one with the user's email.
     let found = match &registration {
         Some(r) => contact::find(store, c, r.contact_id).await,

@@ -22,5 +22,6 @@ mod mi_register;
 mod mi_teams;
 mod outbox;
 mod platform;
+mod round_trips;
 mod rules;
 mod site;
