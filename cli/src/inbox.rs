@@ -124,7 +124,67 @@ async fn list(dir: &Path) -> Response<Body> {
             rows = rows,
         )
     };
+    let main = main + &events(&dir.parent().unwrap_or(dir).join("events")).await;
     page(200, "Captured emails", &main)
+}
+
+/// The most events the inbox shows.
+const EVENTS_LIMIT: usize = 100;
+
+/// The domain events `admit serve` published (the JSON lines of `<data-dir>/events/`), newest
+/// first, each with its whole JSON under it.
+async fn events(dir: &Path) -> String {
+    let mut files = Vec::new();
+    if let Ok(mut entries) = tokio::fs::read_dir(dir).await {
+        while let Ok(Some(e)) = entries.next_entry().await {
+            if e.file_name()
+                .to_str()
+                .is_some_and(|n| n.ends_with(".jsonl"))
+            {
+                files.push(e.path());
+            }
+        }
+    }
+    files.sort_unstable_by(|a, b| b.cmp(a));
+    let mut lines: Vec<String> = Vec::new();
+    for f in files {
+        let text = tokio::fs::read_to_string(&f).await.unwrap_or_default();
+        lines.extend(text.lines().rev().map(str::to_string));
+        if lines.len() >= EVENTS_LIMIT {
+            break;
+        }
+    }
+    let mut rows = String::new();
+    for line in lines.iter().take(EVENTS_LIMIT) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+        let text = |k: &str| match &v[k] {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><details><summary>{}</summary><pre>{}</pre></details></td></tr>\n",
+            escape(&text("occurredAt")),
+            escape(&text("type")),
+            escape(&text("companyId")),
+            escape(&v["subject"].to_string()),
+            escape(&text("id")),
+            escape(&serde_json::to_string_pretty(&v).unwrap_or_default()),
+        ));
+    }
+    let shown = escape(&dir.display().to_string());
+    if rows.is_empty() {
+        return format!("<h2>Events</h2>\n<p>No events yet. The events admit publishes are written to {shown} and listed here.</p>\n");
+    }
+    format!(
+        concat!(
+            "<h2>Events</h2>\n<p>Published to {shown} (one JSON line each), newest first.</p>\n<table>\n",
+            "<thead><tr><th scope=\"col\">Time</th><th scope=\"col\">Type</th><th scope=\"col\">Company</th><th scope=\"col\">Subject</th><th scope=\"col\">Event</th></tr></thead>\n",
+            "<tbody>\n{rows}</tbody>\n</table>\n",
+        ),
+        shown = shown,
+        rows = rows,
+    )
 }
 
 /// The path after an email's name that serves its HTML part.

@@ -87,6 +87,7 @@ impl Endpoint {
             match grant.service() {
                 Service::Ses => ports.mail = true,
                 Service::Sns => ports.push = true,
+                Service::Events => ports.events = true,
                 _ => {}
             }
             rest = tail;
@@ -169,6 +170,7 @@ pub enum Service {
     Ses,
     Sns,
     Sqs,
+    Events,
 }
 
 /// One thing a function may do: an IAM action on one kind of resource.
@@ -194,6 +196,8 @@ pub enum Grant {
     /// The stream's failed batches sent to the dead-letter queue. Lambda's event source
     /// mapping sends them with the function's role, so no port of ours records it.
     SqsSendToDeadLetterQueue,
+    /// Domain events onto the stage's EventBridge bus.
+    EventsPutEvents,
 }
 
 impl Grant {
@@ -212,6 +216,7 @@ impl Grant {
                 Service::Sns
             }
             Grant::SqsSendToDeadLetterQueue => Service::Sqs,
+            Grant::EventsPutEvents => Service::Events,
         }
     }
 
@@ -230,6 +235,7 @@ impl Grant {
             Grant::SnsDeleteEndpoint => "sns:DeleteEndpoint",
             Grant::SnsPublish => "sns:Publish",
             Grant::SqsSendToDeadLetterQueue => "sqs:SendMessage",
+            Grant::EventsPutEvents => "events:PutEvents",
         }
     }
 
@@ -254,6 +260,7 @@ impl Grant {
                 "!If [HasAndroidPush, !Join [\"\", [!Select [0, !Split [\":app/\", !Sub \"${AndroidPlatformApplicationArn}:app/-\"]], \":endpoint/\", !Select [1, !Split [\":app/\", !Sub \"${AndroidPlatformApplicationArn}:app/-\"]], \"/*\"]], !Ref AWS::NoValue]",
             ],
             Grant::SqsSendToDeadLetterQueue => &["!GetAtt OutboxDeadLetterQueue.Arn"],
+            Grant::EventsPutEvents => &["!GetAtt EventBus.Arn"],
             _ => &["!GetAtt Table.Arn"],
         }
     }

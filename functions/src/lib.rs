@@ -335,10 +335,10 @@ endpoints! {
             logical_id: "DispatchOutboxFunction",
             family: Family::Event,
             auth: Auth::Internal,
-            description: "Delivers outbox emails (SES) and pushes (SNS) from the table's stream, and sweeps what is pending",
+            description: "Delivers outbox emails (SES), pushes (SNS) and domain events (EventBridge) from the table's stream, and sweeps what is pending",
             trigger: Trigger::Outbox,
             timeout: Some((60, "A sweep delivers up to 100 messages, one SES or SNS call each.")),
-            grants: &[GetItem, QueryGsi1, PutItem, UpdateItem, SesSendRawEmail, SnsPublish, SqsSendToDeadLetterQueue],
+            grants: &[GetItem, QueryGsi1, PutItem, UpdateItem, SesSendRawEmail, SnsPublish, EventsPutEvents, SqsSendToDeadLetterQueue],
         },
     }
 }

@@ -115,6 +115,13 @@ macro_rules! endpoints {
                 pub async fn main() -> Result<(), $crate::Error> {
                     admit_shared::telemetry::init_lambda();
                     let app = App::from_env(ENDPOINT.ports()).await?;
+                    // A constant test: a binary that publishes no events has no EventBridge
+                    // client in it.
+                    let app = if ENDPOINT.ports().events {
+                        app.with_event_bus().await
+                    } else {
+                        app
+                    };
                     let app = &app;
                     lambda_runtime::run(lambda_runtime::service_fn(
                         move |event: lambda_runtime::LambdaEvent<Value>| async move {

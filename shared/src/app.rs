@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use crate::ports::clock::{Clock, Ids, SystemClock};
+use crate::ports::events::{LocalPublisher, NoPublisher, Publisher};
 use crate::ports::mail::{LocalMailer, Mailer, NoMailer, SesMailer};
 use crate::ports::push::{LocalPusher, NoPusher, Pusher, SnsPusher};
 use crate::ports::store::dynamodb::DynamoStore;
@@ -18,6 +19,9 @@ use tokio::sync::Notify;
 pub struct Ports {
     pub mail: bool,
     pub push: bool,
+    /// EventBridge: only the dispatcher publishes, and only its binary links the client
+    /// (`App::with_event_bus`).
+    pub events: bool,
 }
 
 impl Ports {
@@ -25,16 +29,19 @@ impl Ports {
     pub const STORE: Ports = Ports {
         mail: false,
         push: false,
+        events: false,
     };
     /// The store and SNS (device registration).
     pub const PUSH: Ports = Ports {
         mail: false,
         push: true,
+        events: false,
     };
     /// Everything (the outbox dispatcher).
     pub const ALL: Ports = Ports {
         mail: true,
         push: true,
+        events: true,
     };
 }
 
@@ -43,6 +50,8 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub mailer: Arc<dyn Mailer>,
     pub pusher: Arc<dyn Pusher>,
+    /// Where domain events go (the dispatcher publishes what the outbox holds).
+    pub events: Arc<dyn Publisher>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn Ids>,
     pub config: Config,
@@ -63,10 +72,33 @@ impl App {
             store,
             mailer,
             pusher,
+            events: Arc::new(NoPublisher),
             clock,
             config,
             outbox_written: Arc::new(Notify::new()),
         }
+    }
+
+    /// This app, publishing its events through `events`.
+    pub fn with_events(self, events: Arc<dyn Publisher>) -> App {
+        App { events, ..self }
+    }
+
+    /// This app, publishing to the EventBridge bus `ADMIT_EVENT_BUS` names (none named: every
+    /// event fails for good and waits in the outbox's failed list for a replay). Called by the
+    /// binaries whose ports include events, and only there, so no other binary links the
+    /// EventBridge client.
+    pub async fn with_event_bus(self) -> App {
+        let Some(bus) = self.config.event_bus.clone() else {
+            tracing::warn!("ADMIT_EVENT_BUS is not set: events will not be published");
+            return self;
+        };
+        let sdk = aws_sdk_config(&self.config).await;
+        let publisher = crate::ports::events::EventBridgePublisher::new(
+            aws_sdk_eventbridge::Client::new(&sdk),
+            bus,
+        );
+        self.with_events(Arc::new(publisher))
     }
 
     /// The cloud wiring: DynamoDB, and SES and SNS when `ports` asks for them, configured
@@ -112,13 +144,10 @@ impl App {
             config.mail_from.clone(),
         ));
         let pusher = Arc::new(LocalPusher::new(data_dir.join("push")));
-        Ok(App::new(
-            store,
-            mailer,
-            pusher,
-            Arc::new(SystemClock),
-            config,
-        ))
+        Ok(
+            App::new(store, mailer, pusher, Arc::new(SystemClock), config)
+                .with_events(Arc::new(LocalPublisher::new(data_dir.join("events")))),
+        )
     }
 }
 

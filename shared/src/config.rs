@@ -25,6 +25,8 @@ pub struct Config {
     /// SNS platform applications for push (`ADMIT_IOS_PLATFORM_ARN`, `ADMIT_ANDROID_PLATFORM_ARN`).
     pub ios_platform_arn: Option<String>,
     pub android_platform_arn: Option<String>,
+    /// The EventBridge bus domain events go to (`ADMIT_EVENT_BUS`; the dispatcher's only).
+    pub event_bus: Option<String>,
     /// Per-operation timeout for AWS calls (`ADMIT_AWS_TIMEOUT_MS`, default 5000).
     pub aws_timeout: Duration,
     /// How much email and how many logins and registrations one party may cause in an hour.
@@ -118,6 +120,7 @@ impl Config {
             lockout: Duration::from_secs(15 * 60),
             ios_platform_arn: None,
             android_platform_arn: None,
+            event_bus: None,
             aws_timeout: Duration::from_millis(5000),
             limits: Limits::default(),
         }
@@ -174,6 +177,7 @@ impl Config {
             lockout: Duration::from_secs(60 * number("ADMIT_LOCKOUT_MINUTES", 15, 1..=1440)?),
             ios_platform_arn: get("ADMIT_IOS_PLATFORM_ARN"),
             android_platform_arn: get("ADMIT_ANDROID_PLATFORM_ARN"),
+            event_bus: get("ADMIT_EVENT_BUS"),
             aws_timeout: Duration::from_millis(number("ADMIT_AWS_TIMEOUT_MS", 5000, 100..=60_000)?),
             limits: Limits::from_lookup(get)?,
         })

@@ -140,6 +140,20 @@ impl Mailer for RecordingMailer {
     }
 }
 
+/// The event publisher, held to the calling function's grants (EventBridge).
+pub struct RecordingPublisher(pub Arc<dyn admit_shared::ports::events::Publisher>);
+
+#[async_trait::async_trait]
+impl admit_shared::ports::events::Publisher for RecordingPublisher {
+    async fn publish(
+        &self,
+        events: &[admit_shared::domain::event::Event],
+    ) -> Vec<Result<String, DeliveryError>> {
+        hold(Grant::EventsPutEvents);
+        self.0.publish(events).await
+    }
+}
+
 /// The pusher, held to the calling function's grants (SNS).
 pub struct RecordingPusher(pub Arc<dyn Pusher>);
 

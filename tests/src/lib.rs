@@ -18,6 +18,7 @@ pub mod trips;
 
 use admit_shared::config::Config;
 use admit_shared::ports::clock::ManualClock;
+use admit_shared::ports::events::{EventBridgePublisher, LocalPublisher, Publisher};
 use admit_shared::ports::mail::{LocalMailer, Mailer, SesMailer};
 use admit_shared::ports::push::{LocalPusher, Pusher, SnsPusher};
 use admit_shared::ports::store::dynamodb::{create_table, DynamoStore};
@@ -137,6 +138,9 @@ pub struct TestApp {
     pub dynamo: Option<(aws_sdk_dynamodb::Client, String)>,
     /// On the emulator: every message SES accepted from this app, as it was handed over.
     accepted: Arc<std::sync::Mutex<Vec<String>>>,
+    /// Every event the publisher took (the emulator's EventBridge answered with an event id,
+    /// or the local file has its line), in order.
+    published: Arc<std::sync::Mutex<Vec<admit_shared::domain::event::Event>>>,
 }
 
 /// A test's files go with it (a run makes hundreds of data directories).
@@ -215,6 +219,29 @@ impl TestApp {
                 )
             }
         };
+        let events: Arc<dyn Publisher> = match backend {
+            Backend::Embedded => Arc::new(LocalPublisher::new(dir.join("events"))),
+            Backend::Emulator => {
+                let sdk = emulator_sdk().await;
+                let client = aws_sdk_eventbridge::Client::new(&sdk);
+                let bus = format!(
+                    "admit-test-{}",
+                    &admit_shared::domain::secrets::random_hex_id()[..12]
+                );
+                client
+                    .create_event_bus()
+                    .name(&bus)
+                    .send()
+                    .await
+                    .expect("create an event bus on the emulator");
+                Arc::new(EventBridgePublisher::new(client, bus))
+            }
+        };
+        let published = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let events: Arc<dyn Publisher> = Arc::new(Published {
+            inner: events,
+            kept: published.clone(),
+        });
         let accepted = Arc::new(std::sync::Mutex::new(Vec::new()));
         let mailer: Arc<dyn Mailer> = Arc::new(Accepted {
             inner: mailer,
@@ -228,13 +255,43 @@ impl TestApp {
             Arc::new(iam::RecordingPusher(pusher)),
             clock.clone(),
             config,
-        );
+        )
+        .with_events(Arc::new(iam::RecordingPublisher(events)));
         TestApp {
             app,
             clock,
             dir,
             dynamo,
             accepted,
+            published,
+        }
+    }
+
+    /// Delivers the outbox (every due message) and returns every event published so far, in
+    /// the order published: on the embedded store read back from the local `events/` files,
+    /// on the emulator what its EventBridge took.
+    pub async fn events(&self) -> Vec<admit_shared::domain::event::Event> {
+        admit_shared::usecases::outbox::dispatch_pending(&self.app, 1000)
+            .await
+            .expect("the outbox delivers");
+        match &self.dynamo {
+            None => {
+                let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.join("events"))
+                    .map(|d| d.flatten().map(|f| f.path()).collect())
+                    .unwrap_or_default();
+                files.sort();
+                files
+                    .iter()
+                    .flat_map(|f| {
+                        std::fs::read_to_string(f)
+                            .unwrap_or_default()
+                            .lines()
+                            .map(|l| serde_json::from_str(l).expect("an event line"))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect()
+            }
+            Some(_) => self.published.lock().unwrap().clone(),
         }
     }
 
@@ -286,6 +343,29 @@ impl TestApp {
                 items.join("\n")
             }
         }
+    }
+}
+
+/// Keeps each event its publisher took.
+struct Published {
+    inner: Arc<dyn Publisher>,
+    kept: Arc<std::sync::Mutex<Vec<admit_shared::domain::event::Event>>>,
+}
+
+#[async_trait::async_trait]
+impl Publisher for Published {
+    async fn publish(
+        &self,
+        events: &[admit_shared::domain::event::Event],
+    ) -> Vec<Result<String, admit_shared::ports::mail::DeliveryError>> {
+        let answers = self.inner.publish(events).await;
+        let mut kept = self.kept.lock().unwrap();
+        for (e, a) in events.iter().zip(&answers) {
+            if a.is_ok() {
+                kept.push(e.clone());
+            }
+        }
+        answers
     }
 }
 

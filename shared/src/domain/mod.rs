@@ -6,6 +6,7 @@ pub mod activity;
 pub mod caller;
 pub mod contact;
 pub mod error;
+pub mod event;
 pub mod html;
 pub mod secrets;
 pub mod time;

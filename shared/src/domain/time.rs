@@ -10,6 +10,13 @@ pub fn format(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// Reads a timestamp (any RFC 3339); `None` when it is not one.
+pub fn parse(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
 /// `#[serde(with = "crate::domain::time::rfc3339")]` for a `DateTime<Utc>` field.
 pub mod rfc3339 {
     use super::*;

@@ -1,7 +1,9 @@
 //! Invitations: one per company and email, and the lookup from a single-use token's hash to
 //! the invitation it opens.
 
+use super::events;
 use super::{company_pk, get, keyed_item, Record};
+use crate::domain::event::{Actor, EventType};
 use crate::domain::{EmailAddress, Id};
 use crate::ports::store::{Cond, Key, Store, StoreError, Update, Write};
 use chrono::{DateTime, Utc};
@@ -201,6 +203,14 @@ pub fn revoke(inv: &Invitation, by: Option<Id>, now: DateTime<Utc>) -> Vec<Write
         ))),
     }];
     writes.extend(revoke_token(inv, Spent::Revoked));
+    writes.extend(events::invitation_expiry_cancelled(inv, now));
+    let actor = Actor::user_or_operator(by);
+    writes.push(events::publish(events::invitation_event(
+        EventType::InvitationRevoked,
+        inv,
+        actor,
+        now,
+    )));
     writes
 }
 
@@ -235,6 +245,17 @@ pub fn renew(
         ))),
     }];
     writes.extend(revoke_token(inv, Spent::Replaced));
+    let renewed = Invitation {
+        expires_at,
+        ..inv.clone()
+    };
+    writes.extend(events::invitation_expiry_moved(Some(inv), &renewed, now));
+    writes.push(events::publish(events::invitation_event(
+        EventType::InvitationResent,
+        &renewed,
+        Actor::user_or_operator(by),
+        now,
+    )));
     writes
 }
 

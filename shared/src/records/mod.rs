@@ -9,6 +9,7 @@ pub mod apikey;
 pub mod company;
 pub mod contact;
 pub mod counter;
+pub mod events;
 pub mod idempotency;
 pub mod invitation;
 pub mod limit;

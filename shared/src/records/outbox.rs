@@ -45,6 +45,8 @@ pub enum Message {
     /// A password reset email (with a token issued when it is sent).
     #[serde(rename = "passwordReset")]
     PasswordReset(AddressEmail),
+    /// A domain event, published as it is (`domain::event`).
+    Event(crate::domain::event::Event),
 }
 
 impl Message {
@@ -55,6 +57,7 @@ impl Message {
             Message::Invitation(_) => "invitation",
             Message::Verification(_) => "verification",
             Message::PasswordReset(_) => "passwordReset",
+            Message::Event(_) => "event",
         }
     }
 }
@@ -145,7 +148,20 @@ fn ttl_from(t: DateTime<Utc>) -> Value {
 
 /// The write that queues `message`; put it in the use case's transaction.
 pub fn enqueue(id: &str, now: DateTime<Utc>, message: &Message) -> Write {
-    let created = crate::domain::time::format(now);
+    enqueue_at(id, now, message)
+}
+
+/// The write that queues `event` with the change it describes (its id is the event's).
+pub fn publish(event: crate::domain::event::Event) -> Write {
+    let (id, at) = (event.id.clone(), event.occurred_at);
+    enqueue_at(&id, at, &Message::Event(event))
+}
+
+/// The write that queues `message` to be sent once `due` has come (a scheduled event: an
+/// invitation or temporary access that runs out). Until then no dispatcher sends it: the sweep
+/// reads the queue up to now, and a delivery that finds it early leaves it.
+pub fn enqueue_at(id: &str, due: DateTime<Utc>, message: &Message) -> Write {
+    let created = crate::domain::time::format(due);
     let record = OutboxItem {
         outbox_id: id.to_string(),
         kind: Some(message.kind().to_string()),
@@ -161,8 +177,19 @@ pub fn enqueue(id: &str, now: DateTime<Utc>, message: &Message) -> Write {
     let mut item = keyed_item(&outbox_key(id), &record);
     item.insert("gsi1pk".into(), json!(PENDING_PARTITION));
     item.insert("gsi1sk".into(), json!(format!("{created}#{id}")));
-    item.insert("ttl".into(), ttl_from(now));
+    item.insert("ttl".into(), ttl_from(due));
     Write::put_new(item)
+}
+
+/// The write that takes back a scheduled message whose time has not come (the invitation was
+/// accepted, the access extended): callers name only such messages, which no dispatcher has
+/// sent (`deliver` leaves a message that is not due). Unconditional, so a message that was
+/// never queued (an invitation made before events were) is no failure.
+pub fn cancel(id: &str) -> Write {
+    Write::Delete {
+        key: outbox_key(id),
+        cond: None,
+    }
 }
 
 pub async fn find(store: &dyn Store, id: &str) -> Result<Option<OutboxItem>, StoreError> {

@@ -4,6 +4,7 @@
 use crate::app::App;
 use crate::domain::activity::{ActivityType, Source};
 use crate::domain::error::{DomainError, ErrorKind, Service};
+use crate::domain::event::{Actor, EventType};
 use crate::domain::html;
 use crate::domain::secrets::random_hex_id;
 use crate::domain::secrets::Token;
@@ -12,7 +13,7 @@ use crate::ports::mail::Email;
 use crate::ports::store::{StoreError, Write};
 use crate::records::invitation::{InvitationEvent, Spent};
 use crate::records::outbox::{self, InvitationEmail, Message};
-use crate::records::{activity, company, contact, invitation, membership, user};
+use crate::records::{activity, company, contact, events, invitation, membership, user};
 use crate::records::{Invitation, InvitationStatus, Membership, Session, Status, User};
 use crate::usecases::accounts::{hash_password, new_password};
 use crate::usecases::teams::TeamRef;
@@ -197,6 +198,19 @@ pub fn offer_writes(
         link_base: link_base.to_string(),
     });
     writes.push(outbox::enqueue(&random_hex_id(), now, &email));
+    // Other systems hear of it, and of its link running out unless something comes first.
+    writes.extend(events::invitation_expiry_moved(previous, &record, now));
+    let created = events::invitation_event(
+        EventType::InvitationCreated,
+        &record,
+        Actor::user(record.invited_by),
+        now,
+    )
+    .with(
+        "replacesPending",
+        previous.is_some_and(|p| p.status_at(now) == InvitationStatus::Pending),
+    );
+    writes.push(events::publish(created));
     writes
 }
 
@@ -483,6 +497,28 @@ async fn join(
             .into_iter()
             .flat_map(|e| activity::record_expiry(c, user_id, e)),
     );
+    // The event of what changed: a new member, or a member's teams.
+    let actor = Actor::user(user_id);
+    match live {
+        None => writes.push(events::publish(
+            events::membership_event(EventType::MembershipAdded, c, user_id, actor, now)
+                .with("teams", &plan.teams)
+                .with("role", "member")
+                .with("expiresAt", plan.end.map(crate::domain::time::format)),
+        )),
+        Some(m) if plan.teams != m.teams => writes.push(events::publish(
+            events::membership_event(EventType::MembershipTeamsChanged, c, user_id, actor, now)
+                .with("teams", &plan.teams)
+                .with(
+                    "added",
+                    plan.teams
+                        .iter()
+                        .filter(|t| !m.teams.contains(t))
+                        .collect::<Vec<_>>(),
+                ),
+        )),
+        Some(_) => {}
+    }
     Ok(writes)
 }
 
@@ -644,10 +680,30 @@ pub async fn accept(
         None => {
             let user = new_account(app, &inv, body, now).await?;
             writes.extend(user::create(&user));
+            writes.push(events::publish(
+                events::account_event(
+                    EventType::AccountRegistered,
+                    Some(c),
+                    user.user_id,
+                    user.email.as_str(),
+                    Actor::user(user.user_id),
+                    now,
+                )
+                .with("via", "invitation"),
+            ));
             user.user_id
         }
     };
     writes.extend(join(app, &inv, user_id, now).await?);
+    writes.extend(events::invitation_expiry_cancelled(&inv, now));
+    let mut accepted_event = events::invitation_event(
+        EventType::InvitationAccepted,
+        &inv,
+        Actor::user(user_id),
+        now,
+    );
+    accepted_event.subject.user_id = Some(user_id);
+    writes.push(events::publish(accepted_event));
     writes.extend(contact_link(app, &inv, user_id).await?);
     let source = Source::of(caller, false);
     writes.extend(activity::record_in_site(

@@ -125,6 +125,16 @@ pub async fn leave(
     if let Some(end) = m.expires_at {
         writes.extend(activity::cancel_expiry(business, user, end));
     }
+    writes.push(crate::records::events::publish(
+        crate::records::events::membership_ended(
+            business,
+            user,
+            crate::domain::event::Actor::user(user),
+            now,
+            "left",
+        )
+        .with("teams", &m.teams),
+    ));
     writes.extend(activity::record_in_site(
         business,
         user,

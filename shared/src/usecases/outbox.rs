@@ -73,6 +73,9 @@ pub enum Outcome {
     Failed,
     /// Failed for now; the message stays pending and will be retried.
     Retry,
+    /// Scheduled for later (an event of something that runs out): left pending for the sweep
+    /// that runs once it is due.
+    NotDue,
 }
 
 #[derive(Debug)]
@@ -100,6 +103,12 @@ async fn send_once(app: &App, message: &Message) -> Result<String, DeliveryError
     match message {
         Message::Email(e) => app.mailer.send(e).await,
         Message::Push(p) => app.pusher.send(p).await,
+        Message::Event(e) => app
+            .events
+            .publish(std::slice::from_ref(e))
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(DeliveryError::Transient("no answer".into()))),
         Message::Invitation(_) | Message::Verification(_) | Message::PasswordReset(_) => {
             Err(DeliveryError::Permanent("message not rendered".into()))
         }
@@ -245,11 +254,16 @@ impl Delivery<'_> {
 pub async fn deliver(app: &App, id: &str) -> Result<Outcome, DispatchError> {
     let claim_id = random_hex_id();
     let store = app.store.as_ref();
-    let item = match outbox::claim(store, id, &claim_id, app.clock.now(), LEASE).await? {
+    let now = app.clock.now();
+    let item = match outbox::claim(store, id, &claim_id, now, LEASE).await? {
         Claim::Held(item) => *item,
         Claim::Busy => return Ok(Outcome::Busy),
         Claim::Done => return Ok(Outcome::AlreadyDone),
     };
+    if crate::domain::time::parse(&item.created_at).is_some_and(|due| due > now) {
+        outbox::release(store, id, &claim_id).await?;
+        return Ok(Outcome::NotDue);
+    }
     let delivery = Delivery {
         app,
         item,
@@ -286,7 +300,9 @@ async fn deliver_pending(
 /// Delivers up to `limit` pending messages, oldest first, however young (the local loop of
 /// `admit serve`, the only dispatcher there). Returns how many were delivered.
 pub async fn dispatch_pending(app: &App, limit: usize) -> Result<usize, DispatchError> {
-    deliver_pending(app, limit, None).await
+    // What is due by now (a scheduled message waits; `deliver` checks to the millisecond).
+    let due = app.clock.now() + chrono::Duration::seconds(1);
+    deliver_pending(app, limit, Some(due)).await
 }
 
 /// The scheduled sweep: delivers up to `limit` pending messages older than `SWEEP_GRACE`,

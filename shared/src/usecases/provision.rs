@@ -145,6 +145,18 @@ pub async fn create_user(app: &App, new: NewUser<'_>) -> Result<User, DomainErro
     let id = next_id(app, "user").await?;
     let user = User::new_active(id, email.clone(), first.as_str(), last.as_str(), hash, now);
     let mut writes: Vec<Write> = user::create(&user).into();
+    let company = new.membership.map(|(c, _)| c);
+    writes.push(crate::records::events::publish(
+        crate::records::events::account_event(
+            crate::domain::event::EventType::AccountRegistered,
+            company,
+            user.user_id,
+            user.email.as_str(),
+            crate::domain::event::Actor::Operator,
+            now,
+        )
+        .with("via", "operator"),
+    ));
     let taken = || {
         DomainError::new(
             ErrorKind::EmailAlreadyExists,
@@ -156,6 +168,16 @@ pub async fn create_user(app: &App, new: NewUser<'_>) -> Result<User, DomainErro
             let mut m = Membership::new_member(company, user.user_id, Vec::new(), now);
             m.role = role;
             writes.push(records::put_new(&m));
+            writes.push(crate::records::events::publish(
+                crate::records::events::membership_event(
+                    crate::domain::event::EventType::MembershipAdded,
+                    company,
+                    user.user_id,
+                    crate::domain::event::Actor::Operator,
+                    now,
+                )
+                .with("role", &m.role),
+            ));
             transact_in_company(app, company, writes, Some(&taken)).await?;
         }
         None => app.store.transact(writes).await.map_err(|e| {
@@ -345,9 +367,20 @@ pub async fn set_user_status(app: &App, email: &str, status: Status) -> Result<U
                 format!("no user has email {email}"),
             )
         })?;
-    let mut writes = vec![user::set_status(found.user_id, status, app.clock.now())];
-    if status == Status::Inactive {
+    let now = app.clock.now();
+    let mut writes = vec![user::set_status(found.user_id, status, now)];
+    if status == Status::Inactive && found.status != Status::Inactive {
         writes.extend(crate::usecases::devices::forget_all(app, found.user_id).await?);
+        writes.push(crate::records::events::publish(
+            crate::records::events::account_event(
+                crate::domain::event::EventType::AccountDeactivated,
+                None,
+                found.user_id,
+                found.email.as_str(),
+                crate::domain::event::Actor::Operator,
+                now,
+            ),
+        ));
     }
     app.store.transact(writes).await.map_err(&fail)?;
     found.status = status;

@@ -582,6 +582,25 @@ async fn grant(
     };
     let tell = charges.is_some();
     let mut writes = vec![membership::grant_access(&seen, &plan.teams, plan.end)];
+    if plan.teams != seen.teams {
+        let added: Vec<Id> = plan
+            .teams
+            .iter()
+            .filter(|t| !seen.teams.contains(t))
+            .copied()
+            .collect();
+        writes.push(crate::records::events::publish(
+            crate::records::events::membership_event(
+                crate::domain::event::EventType::MembershipTeamsChanged,
+                c,
+                u,
+                crate::domain::event::Actor::user(admin),
+                now,
+            )
+            .with("teams", &plan.teams)
+            .with("added", added),
+        ));
+    }
     writes.extend(contact_writes);
     writes.extend(
         plan.cancel

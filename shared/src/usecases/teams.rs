@@ -3,8 +3,11 @@
 use crate::app::App;
 use crate::domain::activity::{ActivityType, Source};
 use crate::domain::error::{DomainError, ErrorKind, Service};
+use crate::domain::event::{Actor, EventType};
 use crate::domain::{Caller, Id};
-use crate::records::{activity, company, membership, user, Company, Membership, Status, Team};
+use crate::records::{
+    activity, company, events, membership, user, Company, Membership, Status, Team,
+};
 use crate::usecases::notifications::{self, NewNotification};
 use crate::usecases::{distinct, failed};
 use serde::{Deserialize, Serialize};
@@ -172,6 +175,24 @@ pub async fn assign(
             data: json!({ "teams": answer }),
         };
         writes.extend(notifications::notify(app, a.user_id, note, now).await?);
+    }
+    if teams != member.teams {
+        let added: Vec<Id> = teams
+            .iter()
+            .filter(|t| !member.teams.contains(t))
+            .copied()
+            .collect();
+        writes.push(events::publish(
+            events::membership_event(
+                EventType::MembershipTeamsChanged,
+                c,
+                a.user_id,
+                Actor::Company,
+                now,
+            )
+            .with("teams", &teams)
+            .with("added", added),
+        ));
     }
     writes.extend(activity::record_in_site(
         c,

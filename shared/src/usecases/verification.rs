@@ -261,6 +261,16 @@ pub async fn confirm(
         user::mark_verified(account.user_id),
     ];
     writes.extend(activate_pending(app, account.user_id, None).await?);
+    writes.push(crate::records::events::publish(
+        crate::records::events::account_event(
+            crate::domain::event::EventType::AccountVerified,
+            None,
+            account.user_id,
+            account.email.as_str(),
+            crate::domain::event::Actor::user(account.user_id),
+            now,
+        ),
+    ));
     writes.extend(
         account_activity::record(
             app,

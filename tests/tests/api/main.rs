@@ -13,6 +13,7 @@
 mod accept_page;
 mod account_pages;
 mod accounts;
+mod events;
 mod hardening;
 mod idempotency;
 mod isolation;

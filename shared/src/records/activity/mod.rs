@@ -174,14 +174,19 @@ fn expiry(company: Id, user: Id, end: DateTime<Utc>) -> (Activity, String) {
     (a, format!("end{company}"))
 }
 
-/// The writes that record the end of temporary access at `end` (idempotent).
-pub fn record_expiry(company: Id, user: Id, end: DateTime<Utc>) -> [Write; 2] {
+/// The writes that record the end of temporary access at `end` (idempotent), and the
+/// `membership.ended` event that waits for it.
+pub fn record_expiry(company: Id, user: Id, end: DateTime<Utc>) -> [Write; 3] {
     let (a, tail) = expiry(company, user, end);
-    [put(&a, &tail, None), index_in(company, &a, &tail, None)]
+    [
+        put(&a, &tail, None),
+        index_in(company, &a, &tail, None),
+        super::events::access_ends(company, user, end),
+    ]
 }
 
 /// The writes that remove an end of temporary access recorded for `end`, which has not come.
-pub fn cancel_expiry(company: Id, user: Id, end: DateTime<Utc>) -> [Write; 2] {
+pub fn cancel_expiry(company: Id, user: Id, end: DateTime<Utc>) -> [Write; 3] {
     let (_, tail) = expiry(company, user, end);
     [
         Write::Delete {
@@ -192,6 +197,7 @@ pub fn cancel_expiry(company: Id, user: Id, end: DateTime<Utc>) -> [Write; 2] {
             key: site::entry_key(company, user, end, &tail),
             cond: None,
         },
+        super::events::access_end_cancelled(company, user, end),
     ]
 }
 

@@ -472,6 +472,39 @@ async fn account_writes(
     Ok((user_id, writes))
 }
 
+/// `account.registered`, and `membership.added` (pending while the company waits for the
+/// address to be proven).
+fn registration_events(
+    c: Id,
+    user_id: Id,
+    v: &NewRegistration,
+    restricted: bool,
+    now: DateTime<Utc>,
+) -> [Write; 2] {
+    use crate::domain::event::{Actor, EventType};
+    use crate::records::events;
+    let actor = Actor::user(user_id);
+    [
+        events::publish(
+            events::account_event(
+                EventType::AccountRegistered,
+                Some(c),
+                user_id,
+                v.email.as_str(),
+                actor.clone(),
+                now,
+            )
+            .with("via", "self_registration")
+            .with("version", v.version),
+        ),
+        events::publish(
+            events::membership_event(EventType::MembershipAdded, c, user_id, actor, now)
+                .with("role", "member")
+                .with("pending", restricted),
+        ),
+    ]
+}
+
 fn transaction_error(e: StoreError, g: &Guards) -> DomainError {
     if e.failed_at(0) || g.contact_email.is_some_and(|i| e.failed_at(i)) {
         DomainError::new(
@@ -578,6 +611,7 @@ pub async fn self_register(
         None,
         now,
     ));
+    writes.extend(registration_events(c, user_id, &v, restricted, now));
     app.store
         .transact(writes)
         .await

@@ -1,0 +1,420 @@
+//! Domain events (docs/events.md): every event type is produced by the action that causes it,
+//! through each door that can cause it, and read back as published (the local `events/` files
+//! on the embedded store, what the emulator's EventBridge took on the emulator). Each carries
+//! the schema's fields and no secret; a scheduled one (an invitation or temporary access that
+//! runs out) is published once it is due and not before, and is taken back when something
+//! comes first.
+
+use admit_shared::domain::event::{Event, EventType};
+use admit_shared::records::{ApiKeyType, Role, Status};
+use admit_shared::usecases::provision::{self, NewUser};
+use admit_shared::App;
+use admit_tests::{gateway_request, read, Backend, TestApp};
+use chrono::Duration;
+use serde_json::{json, Value};
+
+const PW: &str = "Events-pass-2026";
+const ADMIN: &str = "admin@events.example";
+const MEMBER: &str = "member@events.example";
+
+struct World {
+    t: TestApp,
+    admin_key: String,
+    app_key: String,
+    admin_token: String,
+    member_token: String,
+    /// Events already looked at.
+    seen: usize,
+}
+
+impl World {
+    fn app(&self) -> &App {
+        &self.t.app
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let path = uri.split('?').next().unwrap();
+        let (endpoint, _, _) = admit_functions::find(method, path).unwrap();
+        let body = body.map(|b| b.to_string());
+        let req = gateway_request(method, uri, headers, body.as_deref());
+        let got = read(
+            admit_functions::dispatch(endpoint.name, self.app(), req)
+                .await
+                .unwrap(),
+        );
+        assert!(got.0 < 400, "{method} {uri}: {} {}", got.0, got.1);
+        got
+    }
+
+    /// The events published since the last look.
+    async fn new_events(&mut self) -> Vec<Event> {
+        let all = self.t.events().await;
+        let new = all[self.seen..].to_vec();
+        self.seen = all.len();
+        new
+    }
+
+    /// The one new event of `kind`, after checking every new event's shape.
+    async fn expect(&mut self, kinds: &[EventType]) -> Vec<Event> {
+        let new = self.new_events().await;
+        let got: Vec<EventType> = new.iter().map(|e| e.kind).collect();
+        for k in kinds {
+            assert!(got.contains(k), "{:?} among {got:?}", k.name());
+        }
+        for e in &new {
+            well_formed(e);
+        }
+        new
+    }
+
+    async fn token(&self, to: &str, marker: &str) -> String {
+        admit_shared::usecases::outbox::dispatch_pending(self.app(), 100)
+            .await
+            .unwrap();
+        self.t
+            .mail()
+            .iter()
+            .rev()
+            .filter(|m| m.to == to)
+            .find_map(|m| admit_tests::link_token(&m.text, marker))
+            .unwrap_or_else(|| panic!("no {marker} to {to}"))
+    }
+}
+
+/// The schema's fields, and nothing that is a secret.
+fn well_formed(e: &Event) {
+    assert!(e.id.starts_with("evt_"), "{e:?}");
+    assert_eq!(e.version, 1);
+    let text = serde_json::to_string(e).unwrap();
+    for secret in [PW, "token", "password", "authToken"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+}
+
+fn of(events: &[Event], kind: EventType) -> &Event {
+    events
+        .iter()
+        .find(|e| e.kind == kind)
+        .unwrap_or_else(|| panic!("no {}", kind.name()))
+}
+
+async fn world(backend: Backend) -> World {
+    let t = TestApp::new(backend).await;
+    let app = &t.app;
+    let c = provision::create_company(app, "Events")
+        .await
+        .unwrap()
+        .company_id;
+    provision::create_team(app, c, "Lobby", true).await.unwrap();
+    provision::create_team(app, c, "Crew", true).await.unwrap();
+    for (email, role) in [(ADMIN, Role::Admin), (MEMBER, Role::Member)] {
+        provision::create_user(
+            app,
+            NewUser {
+                email,
+                password: PW,
+                first_name: "F",
+                last_name: "L",
+                membership: Some((c, role)),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let (_, admin_key) = provision::create_api_key(app, c, ApiKeyType::Admin)
+        .await
+        .unwrap();
+    let (_, app_key) = provision::create_api_key(app, c, ApiKeyType::App)
+        .await
+        .unwrap();
+    let admin_token = admit_tests::auth_token(app, ADMIN, PW).await;
+    let member_token = admit_tests::auth_token(app, MEMBER, PW).await;
+    World {
+        t,
+        admin_key,
+        app_key,
+        admin_token,
+        member_token,
+        seen: 0,
+    }
+}
+
+async fn every_event_through_every_door(backend: Backend) {
+    let mut w = world(backend).await;
+    // The operator's provisioning: two accounts, each a member.
+    let setup = w
+        .expect(&[EventType::AccountRegistered, EventType::MembershipAdded])
+        .await;
+    let registered = of(&setup, EventType::AccountRegistered);
+    assert_eq!(registered.data["via"], json!("operator"));
+    assert_eq!(
+        serde_json::to_value(&registered.actor).unwrap(),
+        json!({"type": "operator"})
+    );
+
+    let admin_session = [("x-nextinteract-authtoken", w.admin_token.clone())];
+    let admin_session: Vec<(&str, &str)> = admin_session
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    let bearer = format!("Bearer {}", w.admin_token);
+    let bearer = [("authorization", bearer.as_str())];
+    let admin_key = [("x-nextinteract-company-api-key", w.admin_key.clone())];
+    let admin_key: Vec<(&str, &str)> = admin_key.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    // invitation.created through each door that invites.
+    w.call(
+        "POST",
+        "/rest/user/miinvite",
+        &admin_session,
+        Some(
+            json!({"companyId": 1, "contact": {"firstname": "Jo", "lastname": "Ng",
+            "email1": "jo@events.example"}, "inviteTeams": [{"teamId": 1}]}),
+        ),
+    )
+    .await;
+    let created = w.expect(&[EventType::InvitationCreated]).await;
+    let e = of(&created, EventType::InvitationCreated);
+    assert_eq!(e.subject.email.as_deref(), Some("jo@events.example"));
+    assert_eq!(e.company_id.map(|c| c.get()), Some(1));
+    assert_eq!(e.data["teams"], json!([1]));
+    assert_eq!(
+        serde_json::to_value(&e.actor).unwrap(),
+        json!({"type": "user", "userId": 1})
+    );
+    assert!(
+        !created
+            .iter()
+            .any(|e| e.kind == EventType::InvitationExpired),
+        "the expiry waits for its time"
+    );
+    w.call(
+        "POST",
+        "/api/users/invitations",
+        &bearer,
+        Some(json!({"EmailAddresses": ["lu@events.example"], "Message": "Join us"})),
+    )
+    .await;
+    let e = w.expect(&[EventType::InvitationCreated]).await;
+    assert_eq!(
+        of(&e, EventType::InvitationCreated)
+            .subject
+            .email
+            .as_deref(),
+        Some("lu@events.example")
+    );
+    w.call(
+        "POST",
+        "/api/rest/v1/management/users/invite",
+        &bearer,
+        Some(json!({"email": "sita@events.example", "duration": 10, "groups": [1]})),
+    )
+    .await;
+    let e = w.expect(&[EventType::InvitationCreated]).await;
+    let site = of(&e, EventType::InvitationCreated);
+    assert_eq!(site.data["temporaryAccessDays"], json!(10));
+    assert_eq!(site.data["site"], json!(true));
+
+    // invitation.resent and invitation.revoked (the platform's admin tools).
+    w.call(
+        "POST",
+        "/api/businesses/1/invitations/resend",
+        &bearer,
+        Some(json!({"EmailAddress": "lu@events.example"})),
+    )
+    .await;
+    w.expect(&[EventType::InvitationResent]).await;
+    w.call(
+        "POST",
+        "/api/businesses/1/invitations/revoke",
+        &bearer,
+        Some(json!({"EmailAddress": "lu@events.example"})),
+    )
+    .await;
+    w.expect(&[EventType::InvitationRevoked]).await;
+
+    // invitation.accepted, with a new account and membership (the JSON door).
+    let jo = w.token("jo@events.example", "accept?token=").await;
+    w.call(
+        "POST",
+        "/rest/user/miinvite/accept",
+        &[],
+        Some(json!({"token": jo, "password": PW})),
+    )
+    .await;
+    let e = w
+        .expect(&[
+            EventType::InvitationAccepted,
+            EventType::AccountRegistered,
+            EventType::MembershipAdded,
+        ])
+        .await;
+    let joined = of(&e, EventType::MembershipAdded);
+    assert_eq!(joined.data["teams"], json!([1]));
+    let jo_id = joined.subject.user_id.unwrap();
+    assert_eq!(
+        of(&e, EventType::InvitationAccepted).subject.user_id,
+        Some(jo_id)
+    );
+    assert_eq!(
+        of(&e, EventType::AccountRegistered).data["via"],
+        json!("invitation")
+    );
+
+    // The accept page: a site invitation of temporary access, accepted in the browser.
+    let sita = w.token("sita@events.example", "accept?token=").await;
+    let form = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("token", sita.as_str()),
+            ("firstName", "Sita"),
+            ("lastName", "Rao"),
+            ("password", PW),
+        ])
+        .finish();
+    let req = gateway_request(
+        "POST",
+        "/invitations/accept",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some(&form),
+    );
+    let resp = admit_functions::accept_invitation_page::handler(w.app(), req).await;
+    assert_eq!(resp.status().as_u16(), 303, "{:?}", resp.body());
+    let e = w
+        .expect(&[EventType::InvitationAccepted, EventType::MembershipAdded])
+        .await;
+    let sita_joined = of(&e, EventType::MembershipAdded);
+    let sita_id = sita_joined.subject.user_id.unwrap();
+    let end = sita_joined.data["expiresAt"].as_str().unwrap().to_string();
+
+    // membership.teams_changed: an admin key assigns a team.
+    w.call(
+        "POST",
+        "/rest/company/membership/teams/assign",
+        &admin_key,
+        Some(json!({"userId": 2, "teams": [2]})),
+    )
+    .await;
+    let e = w.expect(&[EventType::MembershipTeamsChanged]).await;
+    let changed = of(&e, EventType::MembershipTeamsChanged);
+    assert_eq!(changed.subject.user_id.map(|u| u.get()), Some(2));
+    assert_eq!(changed.data["added"], json!([2]));
+    // ... and a site admin's invite of a member grants a group at once.
+    w.call(
+        "POST",
+        "/api/rest/v1/management/users/invite",
+        &bearer,
+        Some(json!({"email": MEMBER, "groups": [1]})),
+    )
+    .await;
+    let e = w.expect(&[EventType::MembershipTeamsChanged]).await;
+    assert_eq!(
+        of(&e, EventType::MembershipTeamsChanged).data["added"],
+        json!([1])
+    );
+
+    // account.registered and membership.added by self-registration; account.verified.
+    w.call(
+        "POST",
+        "/rest/user/mi/selfregister",
+        &[],
+        Some(
+            json!({"version": 2, "apiKey": w.app_key, "emailAddress": "sam@events.example",
+            "password": PW, "firstName": "Sam", "lastName": "Lee"}),
+        ),
+    )
+    .await;
+    let e = w
+        .expect(&[EventType::AccountRegistered, EventType::MembershipAdded])
+        .await;
+    assert_eq!(
+        of(&e, EventType::AccountRegistered).data["via"],
+        json!("self_registration")
+    );
+    let verify = w.token("sam@events.example", "verify?token=").await;
+    w.call(
+        "POST",
+        "/rest/user/verify",
+        &[],
+        Some(json!({"token": verify, "password": PW})),
+    )
+    .await;
+    let e = w.expect(&[EventType::AccountVerified]).await;
+    assert_eq!(
+        of(&e, EventType::AccountVerified).subject.email.as_deref(),
+        Some("sam@events.example")
+    );
+
+    // membership.ended: a member leaves.
+    let member_bearer = format!("Bearer {}", w.member_token);
+    w.call(
+        "DELETE",
+        "/api/users/me/businesses/1",
+        &[("authorization", member_bearer.as_str())],
+        None,
+    )
+    .await;
+    let e = w.expect(&[EventType::MembershipEnded]).await;
+    assert_eq!(
+        of(&e, EventType::MembershipEnded).data["reason"],
+        json!("left")
+    );
+
+    // account.deactivated: the operator's command.
+    provision::set_user_status(w.app(), "sam@events.example", Status::Inactive)
+        .await
+        .unwrap();
+    w.expect(&[EventType::AccountDeactivated]).await;
+
+    // Time: the pending invitation's link runs out, then the temporary access ends. Each is
+    // published once due, never before, and once.
+    w.call(
+        "POST",
+        "/api/users/invitations",
+        &bearer,
+        Some(json!({"EmailAddresses": ["late@events.example"]})),
+    )
+    .await;
+    w.expect(&[EventType::InvitationCreated]).await;
+    w.t.clock.advance(Duration::days(6));
+    assert!(w.new_events().await.is_empty(), "nothing is due yet");
+    w.t.clock.advance(Duration::days(2));
+    let e = w.expect(&[EventType::InvitationExpired]).await;
+    let expired: Vec<&Event> = e
+        .iter()
+        .filter(|e| e.kind == EventType::InvitationExpired)
+        .collect();
+    // Only the one still pending: the accepted, revoked and replaced ones were taken back.
+    assert_eq!(expired.len(), 1, "{expired:?}");
+    assert_eq!(
+        expired[0].subject.email.as_deref(),
+        Some("late@events.example")
+    );
+    assert_eq!(
+        serde_json::to_value(&expired[0].actor).unwrap(),
+        json!({"type": "system"})
+    );
+    w.t.clock.advance(Duration::days(3));
+    let e = w.expect(&[EventType::MembershipEnded]).await;
+    let ended = of(&e, EventType::MembershipEnded);
+    assert_eq!(ended.subject.user_id, Some(sita_id));
+    assert_eq!(ended.data["reason"], json!("temporary_access_ended"));
+    assert_eq!(admit_shared::domain::time::format(ended.occurred_at), end);
+    assert!(w.new_events().await.is_empty(), "each is published once");
+}
+admit_tests::both_backends!(every_event_through_every_door);
+
+/// Every event type has been produced by the scenario above (kept in step with the schema).
+#[test]
+fn the_scenario_names_every_event_type() {
+    let source = include_str!("events.rs");
+    for t in EventType::ALL {
+        let variant = format!("EventType::{t:?}");
+        assert!(source.contains(&variant), "{} is not tried", t.name());
+    }
+}
