@@ -157,17 +157,17 @@ async fn events(dir: &Path) -> String {
     let mut rows = String::new();
     for line in lines.iter().take(EVENTS_LIMIT) {
         let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
-        let text = |k: &str| match &v[k] {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Null => String::new(),
-            other => other.to_string(),
+        let text = |k: &str| match v.get(k) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            None | Some(serde_json::Value::Null) => String::new(),
+            Some(other) => other.to_string(),
         };
         rows.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><details><summary>{}</summary><pre>{}</pre></details></td></tr>\n",
             escape(&text("occurredAt")),
             escape(&text("type")),
             escape(&text("companyId")),
-            escape(&v["subject"].to_string()),
+            escape(&v.get("subject").map(|s| s.to_string()).unwrap_or_default()),
             escape(&text("id")),
             escape(&serde_json::to_string_pretty(&v).unwrap_or_default()),
         ));
@@ -453,5 +453,40 @@ mod tests {
         std::fs::remove_file(dir.join(name)).unwrap();
         let empty = answer(Some(&dir), &get, PATH, local).await.unwrap();
         assert!(text(&empty).contains("No emails yet"));
+    }
+
+    #[tokio::test]
+    async fn the_list_shows_the_published_events_newest_first_escaped() {
+        let data = std::env::temp_dir().join(format!(
+            "admit-inbox-events-{}",
+            admit_shared::domain::secrets::random_hex_id()
+        ));
+        let mail = data.join("mail");
+        std::fs::create_dir_all(&mail).unwrap();
+        let local: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        let get = http::Method::GET;
+        let list = answer(Some(&mail), &get, PATH, local).await.unwrap();
+        assert!(text(&list).contains("No events yet"), "{}", text(&list));
+        std::fs::create_dir_all(data.join("events")).unwrap();
+        std::fs::write(
+            data.join("events/2026-12-02.jsonl"),
+            concat!(
+                r#"{"id":"evt_first","type":"invitation.created","version":1,"companyId":1,"occurredAt":"2026-12-02T09:00:00.000Z","actor":{"type":"system"},"subject":{"email":"<b>@x.example"},"data":{}}"#,
+                "\n",
+                r#"{"id":"evt_second","type":"invitation.accepted","version":1,"companyId":1,"occurredAt":"2026-12-02T10:00:00.000Z","actor":{"type":"system"},"subject":{"userId":3},"data":{}}"#,
+                "\n"
+            ),
+        )
+        .unwrap();
+        let list = answer(Some(&mail), &get, PATH, local).await.unwrap();
+        let page = text(&list);
+        let (second, first) = (
+            page.find("evt_second").unwrap(),
+            page.find("evt_first").unwrap(),
+        );
+        assert!(second < first, "newest first: {page}");
+        assert!(page.contains("invitation.accepted"));
+        assert!(!page.contains("<b>@x"), "escaped: {page}");
+        let _ = std::fs::remove_dir_all(&data);
     }
 }

@@ -100,6 +100,10 @@ fn template_environment(table: &str) -> Vec<(String, String)> {
             "Table" => table.to_string(),
             "Stage" => "rie".to_string(),
             "MailFrom" => "no-reply@admit.example".to_string(),
+            "EventBus" => {
+                cloud::event_bus(&emulator_endpoint(), "admit-rie-events");
+                "admit-rie-events".to_string()
+            }
             other => parameter_default(&template, other)
                 .unwrap_or_else(|| panic!("{key}: parameter {other} has no default")),
         };

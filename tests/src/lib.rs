@@ -56,9 +56,16 @@ pub async fn emulator_sdk() -> aws_config::SdkConfig {
         .credentials_provider(creds)
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
-                .operation_timeout(std::time::Duration::from_secs(10))
+                // moto copies a whole table for each transaction: a test that fills its table
+                // waits seconds for one while other tests run.
+                .operation_timeout(std::time::Duration::from_secs(30))
                 .build(),
         )
+        // moto deep-copies a table for every transaction without a lock, and a request of
+        // another test that writes at the same time can make that copy fail with a 500
+        // ("dictionary changed size during iteration"; seen in CI's emulator log). DynamoDB
+        // has no such failure; more tries than the default three keep it from failing a test.
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(8))
         .load()
         .await
 }
@@ -687,6 +694,26 @@ impl Store for FaultyStore {
         }
         self.inner.transact(writes).await
     }
+}
+
+/// The outbox's pending emails and pushes (the events waiting beside them aside).
+pub async fn pending_sends(app: &App) -> Vec<admit_shared::records::outbox::OutboxItem> {
+    admit_shared::usecases::outbox::pending(app)
+        .await
+        .expect("the outbox reads")
+        .into_iter()
+        .filter(|m| !matches!(m.kind.as_deref(), Some("event" | "invitationsExpire")))
+        .collect()
+}
+
+/// Delivers the outbox; how many emails and pushes went out (events are published too, and
+/// not counted).
+pub async fn send_pending(app: &App) -> usize {
+    let before = pending_sends(app).await.len();
+    admit_shared::usecases::outbox::dispatch_pending(app, 1000)
+        .await
+        .expect("the outbox delivers");
+    before - pending_sends(app).await.len()
 }
 
 /// loginUser through its handler: status and body.

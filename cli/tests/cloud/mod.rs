@@ -116,6 +116,27 @@ pub fn ses_verify(endpoint: &str, address: &str) {
     assert_eq!(status, 200, "VerifyEmailIdentity: {out}");
 }
 
+/// Makes the EventBridge bus `name` on the emulator (the template's `EventBus`).
+pub fn event_bus(endpoint: &str, name: &str) {
+    let (status, out) = http_request(
+        &format!("{endpoint}/"),
+        "POST",
+        &[
+            ("content-type", "application/x-amz-json-1.1"),
+            ("x-amz-target", "AWSEvents.CreateEventBus"),
+            (
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/events/aws4_request, SignedHeaders=host, Signature=0",
+            ),
+        ],
+        Some(&serde_json::json!({ "Name": name }).to_string()),
+    );
+    assert!(
+        status == 200 || out.to_string().contains("ResourceAlreadyExists"),
+        "CreateEventBus: {status} {out}"
+    );
+}
+
 /// The operator commands, on the emulator's table.
 pub fn admit(endpoint: &str, table: &str, args: &[&str]) -> Value {
     let out = admit_on(endpoint)

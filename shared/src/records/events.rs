@@ -1,14 +1,15 @@
 //! Domain events as outbox items (`outbox::publish`): the writes that put an event in the
 //! transaction of the change it describes, and the scheduled ones, which wait in the outbox
-//! until something runs out (an invitation's link, temporary access). A scheduled event's id
-//! is made from what it is about and when, so the change that moves or ends it first (an
-//! invitation accepted, access extended) names it and takes it back in its own transaction.
+//! until something runs out. An invitation's expiry is checked when it is due (the
+//! invitation is read then); the end of temporary access is one message per member and end,
+//! named from the three, so the change that moves or ends the access first takes it back in
+//! its own transaction.
 
 use super::invitation::Invitation;
-use super::outbox;
+use super::outbox::{self, InvitationsExpire, Message};
 use crate::domain::event::{Actor, Event, EventType, Subject};
-use crate::domain::secrets::sha256_hex;
-use crate::domain::Id;
+use crate::domain::secrets::{random_hex_id, sha256_hex};
+use crate::domain::{EmailAddress, Id};
 use crate::ports::store::Write;
 use chrono::{DateTime, Utc};
 
@@ -51,50 +52,57 @@ pub fn invitation_event(
     e
 }
 
-fn expiry_id(inv: &Invitation) -> String {
-    format!(
+/// The `invitation.expired` event of `inv`, whose link ran out. Its id is made from the
+/// invitation and the expiry, so two schedules of one expiry publish one event as a consumer
+/// sees it.
+pub fn invitation_expired(inv: &Invitation) -> Event {
+    let id = format!(
         "evt_invexp_{}_{}_{}",
         inv.company_id,
         &sha256_hex(inv.email.as_str().as_bytes())[..16],
         inv.expires_at.timestamp_millis()
-    )
-}
-
-/// The `invitation.expired` event that waits for `inv`'s link to run out.
-pub fn invitation_expires(inv: &Invitation) -> Write {
-    let e = invitation_event(
+    );
+    invitation_event(
         EventType::InvitationExpired,
         inv,
         Actor::System,
         inv.expires_at,
     )
-    .with_id(expiry_id(inv));
-    publish(e)
+    .with_id(id)
 }
 
-/// The writes that move the `invitation.expired` event from `old` (as read, if any) to `new`:
-/// the old one taken back if its time has not come, the new one scheduled. Nothing when both
-/// run out at the same millisecond (one event, already waiting).
-pub fn invitation_expiry_moved(
-    old: Option<&Invitation>,
-    new: &Invitation,
-    now: DateTime<Utc>,
-) -> Vec<Write> {
-    if old.is_some_and(|o| expiry_id(o) == expiry_id(new)) {
-        return Vec::new();
+/// The outbox message that, once `expires_at` has come, publishes `invitation.expired` for
+/// each of `emails` whose invitation is then still pending with that expiry (the dispatcher
+/// reads them then: one accepted, revoked or sent again since publishes nothing). One message
+/// for the invitations one request made.
+pub fn invitations_expire(
+    company: Id,
+    emails: Vec<EmailAddress>,
+    expires_at: DateTime<Utc>,
+) -> Write {
+    let message = Message::InvitationsExpire(InvitationsExpire {
+        company_id: company,
+        emails,
+        expires_at,
+    });
+    outbox::enqueue_at(&random_hex_id(), expires_at, &message)
+}
+
+/// The write that publishes `events` (one outbox message however many), if there are any.
+pub fn publish_all(mut events: Vec<Event>) -> Option<Write> {
+    match events.len() {
+        0 => None,
+        1 => events.pop().map(publish),
+        _ => {
+            let id = random_hex_id();
+            let at = events
+                .iter()
+                .map(|e| e.occurred_at)
+                .min()
+                .unwrap_or_default();
+            Some(outbox::enqueue_at(&id, at, &Message::Events { events }))
+        }
     }
-    let mut writes: Vec<Write> = old
-        .and_then(|o| invitation_expiry_cancelled(o, now))
-        .into_iter()
-        .collect();
-    writes.push(invitation_expires(new));
-    writes
-}
-
-/// Takes back the `invitation.expired` event of `inv` (as read before this change), when its
-/// link has not run out by `now`: the invitation was accepted, revoked, replaced or renewed.
-pub fn invitation_expiry_cancelled(inv: &Invitation, now: DateTime<Utc>) -> Option<Write> {
-    (inv.expires_at > now).then(|| outbox::cancel(&expiry_id(inv)))
 }
 
 fn access_end_id(company: Id, user: Id, end: DateTime<Utc>) -> String {
@@ -102,11 +110,13 @@ fn access_end_id(company: Id, user: Id, end: DateTime<Utc>) -> String {
 }
 
 /// The `membership.ended` event (reason `temporary_access_ended`) that waits for `user`'s
-/// temporary access to `company` to end at `end`.
+/// temporary access to `company` to end at `end`. Written again for the same end, it is the
+/// same message (its id is made from the three).
 pub fn access_ends(company: Id, user: Id, end: DateTime<Utc>) -> Write {
+    let id = access_end_id(company, user, end);
     let e = membership_ended(company, user, Actor::System, end, "temporary_access_ended")
-        .with_id(access_end_id(company, user, end));
-    publish(e)
+        .with_id(id.clone());
+    outbox::schedule(&id, end, &Message::Event(e))
 }
 
 /// Takes back the event of `access_ends` (the end moved or the member left first).

@@ -203,7 +203,6 @@ pub fn revoke(inv: &Invitation, by: Option<Id>, now: DateTime<Utc>) -> Vec<Write
         ))),
     }];
     writes.extend(revoke_token(inv, Spent::Revoked));
-    writes.extend(events::invitation_expiry_cancelled(inv, now));
     let actor = Actor::user_or_operator(by);
     writes.push(events::publish(events::invitation_event(
         EventType::InvitationRevoked,
@@ -249,7 +248,11 @@ pub fn renew(
         expires_at,
         ..inv.clone()
     };
-    writes.extend(events::invitation_expiry_moved(Some(inv), &renewed, now));
+    writes.push(events::invitations_expire(
+        renewed.company_id,
+        vec![renewed.email.clone()],
+        renewed.expires_at,
+    ));
     writes.push(events::publish(events::invitation_event(
         EventType::InvitationResent,
         &renewed,

@@ -4,7 +4,7 @@
 use crate::app::App;
 use crate::domain::activity::{ActivityType, Source};
 use crate::domain::error::{DomainError, ErrorKind, Service};
-use crate::domain::event::{Actor, EventType};
+use crate::domain::event::{Actor, Event, EventType};
 use crate::domain::html;
 use crate::domain::secrets::random_hex_id;
 use crate::domain::secrets::Token;
@@ -150,8 +150,8 @@ pub async fn existing(
 
 /// The writes that make `offer` the company's invitation for its address in place of
 /// `previous` (as read; the door has decided it may be replaced, `grants::decide`), whose
-/// link stops working, with an `invited` event, and queue its email. The link works for the
-/// company's `invitationDays` (7 by default).
+/// link stops working, with an `invited` event, and queue its email, and what other systems
+/// hear of it (`announce`). The link works for the company's `invitationDays` (7 by default).
 pub fn offer_writes(
     now: DateTime<Utc>,
     offer: Offer,
@@ -159,6 +159,31 @@ pub fn offer_writes(
     days: Option<u32>,
     link_base: &str,
 ) -> Vec<Write> {
+    let offered = offered(now, offer, previous, days, link_base);
+    let mut writes = offered.writes;
+    writes.extend(announce(
+        &[(offered.invitation, offered.replaces_pending)],
+        now,
+    ));
+    writes
+}
+
+/// One invitation's writes, without its events (`announce` makes those for several at once).
+pub struct Offered {
+    pub writes: Vec<Write>,
+    pub invitation: Invitation,
+    /// It takes the place of a pending invitation of the address.
+    pub replaces_pending: bool,
+}
+
+/// `offer_writes` without the events.
+pub fn offered(
+    now: DateTime<Utc>,
+    offer: Offer,
+    previous: Option<&Invitation>,
+    days: Option<u32>,
+    link_base: &str,
+) -> Offered {
     let mut writes: Vec<Write> = previous
         .iter()
         .filter_map(|p| invitation::revoke_token(p, invitation::Spent::Replaced))
@@ -198,20 +223,60 @@ pub fn offer_writes(
         link_base: link_base.to_string(),
     });
     writes.push(outbox::enqueue(&random_hex_id(), now, &email));
-    // Other systems hear of it, and of its link running out unless something comes first.
-    writes.extend(events::invitation_expiry_moved(previous, &record, now));
-    let created = events::invitation_event(
-        EventType::InvitationCreated,
-        &record,
-        Actor::user(record.invited_by),
-        now,
-    )
-    .with(
-        "replacesPending",
-        previous.is_some_and(|p| p.status_at(now) == InvitationStatus::Pending),
-    );
-    writes.push(events::publish(created));
+    Offered {
+        writes,
+        invitation: record,
+        replaces_pending: previous.is_some_and(|p| p.status_at(now) == InvitationStatus::Pending),
+    }
+}
+
+/// What other systems hear of invitations one request made (each with whether it replaced a
+/// pending one): their `invitation.created` events, in one outbox message, and one message
+/// that publishes `invitation.expired` for those still pending when their links run out.
+/// Two writes however many invitations (a transaction holds at most 100).
+pub fn announce(invitations: &[(Invitation, bool)], now: DateTime<Utc>) -> Vec<Write> {
+    let created: Vec<Event> = invitations
+        .iter()
+        .map(|(inv, replaces)| {
+            events::invitation_event(
+                EventType::InvitationCreated,
+                inv,
+                Actor::user(inv.invited_by),
+                now,
+            )
+            .with("replacesPending", replaces)
+        })
+        .collect();
+    let mut writes: Vec<Write> = events::publish_all(created).into_iter().collect();
+    // Invitations of one request run out together.
+    if let Some((first, _)) = invitations.first() {
+        let emails = invitations.iter().map(|(i, _)| i.email.clone()).collect();
+        writes.push(events::invitations_expire(
+            first.company_id,
+            emails,
+            first.expires_at,
+        ));
+    }
     writes
+}
+
+/// The `invitation.expired` events of a due `InvitationsExpire`: one for each address whose
+/// invitation is still pending with that expiry (one accepted, revoked or sent again since
+/// has none).
+pub async fn expired_events(
+    app: &App,
+    due: &outbox::InvitationsExpire,
+) -> Result<Vec<Event>, StoreError> {
+    let mut out = Vec::new();
+    for email in &due.emails {
+        let found = invitation::find(app.store.as_ref(), due.company_id, email).await?;
+        if let Some(inv) = found
+            .filter(|i| i.status == InvitationStatus::Pending && i.expires_at == due.expires_at)
+        {
+            out.push(events::invitation_expired(&inv));
+        }
+    }
+    Ok(out)
 }
 
 fn gone() -> DomainError {
@@ -695,7 +760,6 @@ pub async fn accept(
         }
     };
     writes.extend(join(app, &inv, user_id, now).await?);
-    writes.extend(events::invitation_expiry_cancelled(&inv, now));
     let mut accepted_event = events::invitation_event(
         EventType::InvitationAccepted,
         &inv,

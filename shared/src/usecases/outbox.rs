@@ -109,7 +109,30 @@ async fn send_once(app: &App, message: &Message) -> Result<String, DeliveryError
             .await
             .pop()
             .unwrap_or_else(|| Err(DeliveryError::Transient("no answer".into()))),
-        Message::Invitation(_) | Message::Verification(_) | Message::PasswordReset(_) => {
+        // All or again: a retry publishes those that went out too, under the same ids
+        // (consumers deduplicate by id).
+        Message::Events { events } => {
+            let answers = app.events.publish(events).await;
+            let mut ids = Vec::with_capacity(answers.len());
+            let mut failure = None;
+            for a in answers {
+                match a {
+                    Ok(id) => ids.push(id),
+                    Err(e @ DeliveryError::Transient(_)) => failure = Some(e),
+                    Err(e) => {
+                        failure.get_or_insert(e);
+                    }
+                }
+            }
+            match failure {
+                Some(e) => Err(e),
+                None => Ok(ids.join(",")),
+            }
+        }
+        Message::Invitation(_)
+        | Message::Verification(_)
+        | Message::PasswordReset(_)
+        | Message::InvitationsExpire(_) => {
             Err(DeliveryError::Permanent("message not rendered".into()))
         }
     }
@@ -175,6 +198,19 @@ impl Delivery<'_> {
             };
             self.finish(end).await?;
             return Ok(Err(Outcome::Failed));
+        };
+        let message = match message {
+            Message::InvitationsExpire(due) => {
+                let expired = invitations::expired_events(self.app, &due).await?;
+                if expired.is_empty() {
+                    let why_not = "no invitation still pending with that expiry";
+                    tracing::info!(outbox_id = id, why_not, "nothing to send");
+                    self.finish(End::Skipped(why_not)).await?;
+                    return Ok(Err(Outcome::AlreadyDone));
+                }
+                return Ok(Ok(Message::Events { events: expired }));
+            }
+            other => other,
         };
         let (rendered, why_not) = match message {
             Message::Invitation(inv) => (

@@ -18,8 +18,11 @@ use crate::usecases::{failed, limits};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Addresses one call may invite (each is a few writes of one transaction).
-pub const MAX_ADDRESSES: usize = 25;
+/// Addresses one call may invite. Each is up to four writes of the call's one transaction
+/// (the invitation, its email, the old link's end, the address's hourly count), and the call
+/// adds five (its events, the expiry check, the sender's and company's counts, the
+/// idempotency marker): 20 addresses stay within DynamoDB's 100 writes a transaction.
+pub const MAX_ADDRESSES: usize = 20;
 /// The longest `Message`, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 1000;
 pub use crate::usecases::grants::SENDS_PER_HOUR;
@@ -163,6 +166,7 @@ pub async fn invite_users(
     let mut charges = limits::Charges::default();
     let mut sends = 0;
     let mut writes: Vec<Write> = Vec::new();
+    let mut made = Vec::new();
     for (email, previous) in to_send {
         // An address emailed too often this hour is left out (and still answered as invited).
         let to = limits::email_to(app, c, &email, now)?;
@@ -181,14 +185,17 @@ pub async fn invite_users(
             access_days: None,
             via_site: false,
         };
-        writes.extend(invitations::offer_writes(
+        let offered = invitations::offered(
             now,
             offer,
             previous.as_ref(),
             acting.settings.invitation_days,
             link_base,
-        ));
+        );
+        writes.extend(offered.writes);
+        made.push((offered.invitation, offered.replaces_pending));
     }
+    writes.extend(invitations::announce(&made, now));
     if !writes.is_empty() {
         let charges =
             limits::emails_to_others(app, Some(inviter), privileged, c, sends, now)?.and(charges);

@@ -176,7 +176,7 @@ pub async fn create_user(app: &App, new: NewUser<'_>) -> Result<User, DomainErro
                     crate::domain::event::Actor::Operator,
                     now,
                 )
-                .with("role", &m.role),
+                .with("role", m.role),
             ));
             transact_in_company(app, company, writes, Some(&taken)).await?;
         }

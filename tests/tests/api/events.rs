@@ -418,3 +418,51 @@ fn the_scenario_names_every_event_type() {
         assert!(source.contains(&variant), "{} is not tried", t.name());
     }
 }
+
+/// The largest platform call, every address replacing a pending invitation whose link was
+/// issued, is one transaction within DynamoDB's 100 writes, with its events.
+async fn a_full_batch_of_replacements_fits_one_transaction(backend: Backend) {
+    let mut w = world(backend).await;
+    w.new_events().await;
+    let bearer = format!("Bearer {}", w.admin_token);
+    let bearer = [("authorization", bearer.as_str())];
+    let max = admit_shared::usecases::platform_invitations::MAX_ADDRESSES;
+    let batch: Vec<String> = (0..max).map(|i| format!("b{i}@events.example")).collect();
+    let body = json!({ "EmailAddresses": batch });
+    w.call(
+        "POST",
+        "/api/users/invitations",
+        &bearer,
+        Some(body.clone()),
+    )
+    .await;
+    // Every link issued (its token's lookup is one more item to end when replaced).
+    admit_shared::usecases::outbox::dispatch_pending(w.app(), 1000)
+        .await
+        .unwrap();
+    w.t.clock.advance(Duration::minutes(11));
+    let (_, invited) = w
+        .call("POST", "/api/users/invitations", &bearer, Some(body))
+        .await;
+    assert_eq!(invited.as_array().unwrap().len(), max);
+    let created: Vec<Event> = w
+        .new_events()
+        .await
+        .into_iter()
+        .filter(|e| e.kind == EventType::InvitationCreated)
+        .collect();
+    assert_eq!(
+        created.len(),
+        2 * max,
+        "{:?}",
+        w.t.events()
+            .await
+            .iter()
+            .map(|e| e.kind)
+            .collect::<Vec<_>>()
+    );
+    assert!(created[max..]
+        .iter()
+        .all(|e| e.data["replacesPending"] == json!(true)));
+}
+admit_tests::both_backends!(a_full_batch_of_replacements_fits_one_transaction);

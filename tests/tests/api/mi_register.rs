@@ -4,7 +4,6 @@ use admit_shared::domain::Id;
 use admit_shared::ports::store::{Index, Key, Query, SortKey, Update};
 use admit_shared::records::user::user_key;
 use admit_shared::records::{ApiKeyType, Role};
-use admit_shared::usecases::outbox;
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
 use admit_tests::{
@@ -156,7 +155,7 @@ async fn v5_example(backend: Backend) {
     assert!(!t.stored_text().await.contains("Pa55word"));
 
     // The welcome email.
-    assert_eq!(outbox::dispatch_pending(app, 10).await.unwrap(), 1);
+    assert_eq!(admit_tests::send_pending(app).await, 1);
     let mails = t.mail();
     let welcome: Vec<_> = mails
         .iter()
@@ -206,7 +205,7 @@ async fn the_v1_example_meets_the_password_policy(backend: Backend) {
         200
     );
     // Version 1 sends the welcome email by default.
-    assert_eq!(outbox::pending(&t.app).await.unwrap().len(), 1);
+    assert_eq!(admit_tests::pending_sends(&t.app).await.len(), 1);
 }
 
 async fn every_seed_exception_is_reachable(backend: Backend) {

@@ -6,7 +6,6 @@ use admit_shared::ports::store::{Key, Update};
 use admit_shared::records::membership::member_key;
 use admit_shared::records::user::user_key;
 use admit_shared::records::{ApiKeyType, Role};
-use admit_shared::usecases::outbox;
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
 use admit_tests::{
@@ -234,8 +233,8 @@ async fn seed_examples(backend: Backend) {
     assert_eq!(page["notifications"][0]["title"], json!("Interact"));
 
     // One push per notification, to the device with push on only.
-    assert_eq!(outbox::pending(&w.t.app).await.unwrap().len(), 2);
-    assert_eq!(outbox::dispatch_pending(&w.t.app, 10).await.unwrap(), 2);
+    assert_eq!(admit_tests::pending_sends(&w.t.app).await.len(), 2);
+    assert_eq!(admit_tests::send_pending(&w.t.app).await, 2);
     match backend {
         Backend::Embedded => {
             let mut bodies: Vec<String> = std::fs::read_dir(w.t.dir.join("push"))
@@ -698,7 +697,7 @@ async fn devices_have_one_owner_a_cap_and_leave_with_their_session(backend: Back
     // A notification to the earlier owner reaches none of the new owner's devices.
     let body = json!({"userId": 8, "teams": [6], "sendNotification": true}).to_string();
     assert_eq!(assign(&w, &body).await.0, 200);
-    let pushes = outbox::pending(app).await.unwrap();
+    let pushes = admit_tests::pending_sends(app).await;
     assert!(pushes.is_empty(), "{pushes:?}");
 
     // Twelve registrations keep the ten most recent.
@@ -711,7 +710,7 @@ async fn devices_have_one_owner_a_cap_and_leave_with_their_session(backend: Back
     assert_eq!(kept.len(), 10);
     // Ten devices, one notification: one transaction well within DynamoDB's 100 writes.
     assert_eq!(assign(&w, &body).await.0, 200);
-    assert_eq!(outbox::pending(app).await.unwrap().len(), 10);
+    assert_eq!(admit_tests::pending_sends(app).await.len(), 10);
 
     // Logging out removes the devices that session registered, not the others.
     let other_session = auth_token(app, MEMBER_EMAIL, MEMBER_PASSWORD).await;

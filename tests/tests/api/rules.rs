@@ -224,7 +224,7 @@ async fn temporary_access_invites_nobody_at_any_door(backend: Backend) {
     assert!(stored(app, &invitation_of("mine@new.example"))
         .await
         .is_none());
-    assert!(outbox::pending(app).await.unwrap().is_empty());
+    assert!(admit_tests::pending_sends(app).await.is_empty());
 }
 admit_tests::both_backends!(temporary_access_invites_nobody_at_any_door);
 
@@ -239,7 +239,7 @@ async fn an_account_nobody_proved_sends_nothing_to_others(backend: Backend) {
     );
     let (status, _) = read(platform_raw(app, &unproven, &["victim@new.example"]).await);
     assert_eq!(status, 403);
-    assert!(outbox::pending(app).await.unwrap().is_empty());
+    assert!(admit_tests::pending_sends(app).await.is_empty());
 }
 admit_tests::both_backends!(an_account_nobody_proved_sends_nothing_to_others);
 
@@ -330,7 +330,7 @@ async fn sender_limit_scenario(backend: Backend) {
     }
     outbox::dispatch_pending(app, 100).await.unwrap();
     assert_eq!(
-        outbox::pending(app).await.unwrap().len(),
+        admit_tests::pending_sends(app).await.len(),
         0,
         "five emails, all sent"
     );

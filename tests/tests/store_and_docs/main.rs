@@ -11,6 +11,7 @@
 )]
 
 mod conformance;
+mod events_doc;
 mod layering;
 mod openapi;
 mod routes_and_docs;
