@@ -466,3 +466,210 @@ async fn a_full_batch_of_replacements_fits_one_transaction(backend: Backend) {
         .all(|e| e.data["replacesPending"] == json!(true)));
 }
 admit_tests::both_backends!(a_full_batch_of_replacements_fits_one_transaction);
+
+/// A publisher in front of the test's own that keeps what it published and can "crash" right
+/// after: it signals and never returns, as a dispatcher killed between PutEvents and marking
+/// the message sent.
+struct Crashing {
+    inner: std::sync::Arc<dyn admit_shared::ports::events::Publisher>,
+    hang: bool,
+    published: std::sync::Mutex<Vec<String>>,
+    signal: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl admit_shared::ports::events::Publisher for Crashing {
+    async fn publish(
+        &self,
+        events: &[Event],
+    ) -> Vec<Result<String, admit_shared::ports::mail::DeliveryError>> {
+        let answers = self.inner.publish(events).await;
+        self.published
+            .lock()
+            .unwrap()
+            .extend(events.iter().map(|e| e.id.clone()));
+        if self.hang {
+            self.signal.notify_one();
+            std::future::pending::<()>().await;
+        }
+        answers
+    }
+}
+
+/// A crash between PutEvents and the outbox's bookkeeping: once the dead dispatcher's lease
+/// ends, the sweep publishes the event again, with the same id, so a consumer that
+/// deduplicates by id sees it once.
+async fn a_redelivery_after_a_crash_carries_the_same_id(backend: Backend) {
+    use admit_shared::usecases::outbox::{self, Outcome};
+    let w = world(backend).await;
+    let pending: Vec<String> = outbox::pending(w.app())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind.as_deref() == Some("event"))
+        .map(|m| m.outbox_id)
+        .collect();
+    let id = pending
+        .first()
+        .expect("the setup's events are queued")
+        .clone();
+    let crashing = std::sync::Arc::new(Crashing {
+        inner: w.app().events.clone(),
+        hang: true,
+        published: Default::default(),
+        signal: Default::default(),
+    });
+    let crash_app = App {
+        events: crashing.clone(),
+        ..w.app().clone()
+    };
+    tokio::select! {
+        r = outbox::deliver(&crash_app, &id) => panic!("the delivery was to hang: {r:?}"),
+        _ = crashing.signal.notified() => {}
+    }
+    let again = std::sync::Arc::new(Crashing {
+        inner: w.app().events.clone(),
+        hang: false,
+        published: Default::default(),
+        signal: Default::default(),
+    });
+    let app = App {
+        events: again.clone(),
+        ..w.app().clone()
+    };
+    assert_eq!(outbox::deliver(&app, &id).await.unwrap(), Outcome::Busy);
+    w.t.clock.advance(outbox::LEASE + Duration::seconds(1));
+    assert_eq!(
+        outbox::deliver(&app, &id).await.unwrap(),
+        Outcome::Delivered
+    );
+    let first = crashing.published.lock().unwrap().clone();
+    let second = again.published.lock().unwrap().clone();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first, second, "the same event, under the same id");
+    assert!(first[0].starts_with("evt_"));
+    // Published twice, one event to a consumer that keeps one per id.
+    let ids: std::collections::BTreeSet<String> =
+        w.t.events().await.into_iter().map(|e| e.id).collect();
+    assert!(ids.contains(&first[0]));
+    assert_eq!(
+        outbox::deliver(&app, &id).await.unwrap(),
+        Outcome::AlreadyDone
+    );
+}
+admit_tests::both_backends!(a_redelivery_after_a_crash_carries_the_same_id);
+
+/// A stand-in for EventBridge's PutEvents: records each call's entries, and answers an entry
+/// whose subject is `throttled@` with `ThrottlingException` the first time it sees it and one
+/// whose subject is `malformed@` with `MalformedDetail` always.
+fn event_bridge_stub() -> (String, std::sync::Arc<std::sync::Mutex<Vec<usize>>>) {
+    use std::io::{Read, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = calls.clone();
+    std::thread::spawn(move || {
+        let mut throttled_once = false;
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 65536];
+            let body = loop {
+                let Ok(n) = stream.read(&mut chunk) else {
+                    break String::new();
+                };
+                if n == 0 {
+                    break String::new();
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse::<usize>().ok())?
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        break body.to_string();
+                    }
+                }
+            };
+            let request: Value = serde_json::from_str(&body).unwrap_or_default();
+            let entries = request["Entries"].as_array().cloned().unwrap_or_default();
+            seen.lock().unwrap().push(entries.len());
+            let mut failed = 0;
+            let answers: Vec<Value> = entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let detail = e["Detail"].as_str().unwrap_or_default();
+                    if detail.contains("malformed@") {
+                        failed += 1;
+                        json!({"ErrorCode": "MalformedDetail", "ErrorMessage": "bad"})
+                    } else if detail.contains("throttled@") && !throttled_once {
+                        throttled_once = true;
+                        failed += 1;
+                        json!({"ErrorCode": "ThrottlingException", "ErrorMessage": "slow down"})
+                    } else {
+                        json!({ "EventId": format!("eb-{i}") })
+                    }
+                })
+                .collect();
+            let out = json!({"FailedEntryCount": failed, "Entries": answers}).to_string();
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{out}",
+                out.len()
+            );
+            let _ = stream.write_all(resp.as_bytes());
+        }
+    });
+    (url, calls)
+}
+
+/// PutEvents takes at most 10 entries a call; an entry refused for now is sent again, alone;
+/// one refused for good is answered as such and not sent again.
+#[tokio::test]
+async fn put_events_takes_ten_a_call_and_sends_refused_entries_again() {
+    use admit_shared::domain::event::{Actor, Subject};
+    use admit_shared::ports::events::{EventBridgePublisher, Publisher};
+    use admit_shared::ports::mail::DeliveryError;
+    let (url, calls) = event_bridge_stub();
+    let creds = aws_sdk_eventbridge::config::Credentials::new("test", "test", None, None, "t");
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(creds)
+        .load()
+        .await;
+    let publisher = EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&sdk), "bus");
+    let event = |email: &str| {
+        Event::new(
+            EventType::AccountVerified,
+            None,
+            chrono::Utc::now(),
+            Actor::System,
+            Subject {
+                email: Some(email.to_string()),
+                ..Subject::default()
+            },
+        )
+    };
+    let mut events: Vec<Event> = (0..23).map(|i| event(&format!("e{i}@x.example"))).collect();
+    events[4] = event("throttled@x.example");
+    events[17] = event("malformed@x.example");
+    let answers = publisher.publish(&events).await;
+    assert_eq!(
+        *calls.lock().unwrap(),
+        [10, 10, 3, 1],
+        "three batches, then the throttled one again"
+    );
+    for (i, a) in answers.iter().enumerate() {
+        match i {
+            17 => assert!(matches!(a, Err(DeliveryError::Permanent(_))), "{a:?}"),
+            _ => assert!(a.is_ok(), "{i}: {a:?}"),
+        }
+    }
+}
