@@ -1,9 +1,7 @@
 //! Invitations: one per company and email, and the lookup from a single-use token's hash to
 //! the invitation it opens.
 
-use super::events;
 use super::{company_pk, get, keyed_item, Record};
-use crate::domain::event::{Actor, EventType};
 use crate::domain::{EmailAddress, Id};
 use crate::ports::store::{Cond, Key, Store, StoreError, Update, Write};
 use chrono::{DateTime, Utc};
@@ -203,13 +201,6 @@ pub fn revoke(inv: &Invitation, by: Option<Id>, now: DateTime<Utc>) -> Vec<Write
         ))),
     }];
     writes.extend(revoke_token(inv, Spent::Revoked));
-    let actor = Actor::user_or_operator(by);
-    writes.push(events::publish(events::invitation_event(
-        EventType::InvitationRevoked,
-        inv,
-        actor,
-        now,
-    )));
     writes
 }
 
@@ -244,21 +235,6 @@ pub fn renew(
         ))),
     }];
     writes.extend(revoke_token(inv, Spent::Replaced));
-    let renewed = Invitation {
-        expires_at,
-        ..inv.clone()
-    };
-    writes.push(events::invitations_expire(
-        renewed.company_id,
-        vec![renewed.email.clone()],
-        renewed.expires_at,
-    ));
-    writes.push(events::publish(events::invitation_event(
-        EventType::InvitationResent,
-        &renewed,
-        Actor::user_or_operator(by),
-        now,
-    )));
     writes
 }
 

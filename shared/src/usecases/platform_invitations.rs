@@ -6,10 +6,11 @@
 use crate::app::App;
 use crate::domain::activity::{ActivityType, Source};
 use crate::domain::error::{DomainError, ErrorKind, Service};
+use crate::domain::event::{Actor, EventType};
 use crate::domain::{Caller, EmailAddress, Id};
 use crate::ports::store::Write;
 use crate::records::invitation::{self, Invitation, InvitationStatus};
-use crate::records::{activity, membership, user};
+use crate::records::{activity, events, membership, user};
 use crate::usecases::accounts::email_field;
 use crate::usecases::grants::{self, Existing};
 use crate::usecases::invitations::{self, Offer, DEFAULT_INVITATION_DAYS};
@@ -396,6 +397,22 @@ pub async fn resend_for(
             link_base: link_base.to_string(),
         });
     let mut writes = invitation::renew(&inv, by, now, expires_at);
+    // Other systems hear of it, and of the new link running out unless something comes first.
+    let renewed = Invitation {
+        expires_at,
+        ..inv.clone()
+    };
+    writes.push(events::invitations_expire(
+        renewed.company_id,
+        vec![renewed.email.clone()],
+        renewed.expires_at,
+    ));
+    writes.push(events::publish(events::invitation_event(
+        EventType::InvitationResent,
+        &renewed,
+        Actor::user_or_operator(by),
+        now,
+    )));
     writes.push(crate::records::outbox::enqueue(
         &crate::domain::secrets::random_hex_id(),
         now,
@@ -437,6 +454,12 @@ pub async fn revoke_for(
         )));
     }
     let mut writes = invitation::revoke(&inv, by, now);
+    writes.push(events::publish(events::invitation_event(
+        EventType::InvitationRevoked,
+        &inv,
+        Actor::user_or_operator(by),
+        now,
+    )));
     if let Some(admin) = by {
         // An access change, in the site's activity log (under the admin who made it).
         writes.extend(activity::record_in_site(
