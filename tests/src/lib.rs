@@ -274,13 +274,17 @@ impl TestApp {
         }
     }
 
-    /// Delivers the outbox (every due message) and returns every event published so far, in
-    /// the order published: on the embedded store read back from the local `events/` files,
-    /// on the emulator what its EventBridge took.
+    /// Delivers the outbox (every due message, as the dispatcher function) and returns every
+    /// event published so far, in the order published: on the embedded store read back from
+    /// the local `events/` files, on the emulator what its EventBridge took.
     pub async fn events(&self) -> Vec<admit_shared::domain::event::Event> {
-        admit_shared::usecases::outbox::dispatch_pending(&self.app, 1000)
-            .await
-            .expect("the outbox delivers");
+        // As the dispatcher delivers them (its grants hold every call).
+        admit_shared::app::as_function(
+            admit_functions::dispatch_outbox::ENDPOINT.name,
+            admit_shared::usecases::outbox::dispatch_pending(&self.app, 1000),
+        )
+        .await
+        .expect("the outbox delivers");
         match &self.dynamo {
             None => {
                 let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.join("events"))

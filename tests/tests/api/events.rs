@@ -349,6 +349,35 @@ async fn every_event_through_every_door(backend: Backend) {
         of(&e, EventType::AccountVerified).subject.email.as_deref(),
         Some("sam@events.example")
     );
+    // ... and on the page the email links to.
+    w.call(
+        "POST",
+        "/rest/user/mi/selfregister",
+        &[],
+        Some(
+            json!({"version": 2, "apiKey": w.app_key, "emailAddress": "pat@events.example",
+            "password": PW, "firstName": "Pat", "lastName": "Lee"}),
+        ),
+    )
+    .await;
+    w.expect(&[EventType::AccountRegistered]).await;
+    let verify = w.token("pat@events.example", "verify?token=").await;
+    let form = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([("token", verify.as_str()), ("password", PW)])
+        .finish();
+    let req = gateway_request(
+        "POST",
+        "/account/verify",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some(&form),
+    );
+    let resp = admit_functions::verify_email_page::handler(w.app(), req).await;
+    assert_eq!(resp.status().as_u16(), 303, "{:?}", resp.body());
+    let e = w.expect(&[EventType::AccountVerified]).await;
+    assert_eq!(
+        of(&e, EventType::AccountVerified).subject.email.as_deref(),
+        Some("pat@events.example")
+    );
 
     // membership.ended: a member leaves.
     let member_bearer = format!("Bearer {}", w.member_token);
