@@ -17,8 +17,9 @@ pub trait Publisher: Send + Sync {
     async fn publish(&self, events: &[Event]) -> Vec<Result<String, DeliveryError>>;
 }
 
-/// Appends each event as one JSON line to `<dir>/<day>.jsonl` (the day it occurred, UTC): the
-/// file `admit serve`'s dev inbox lists and a developer can `tail -f`.
+/// Appends each event as one JSON line to `<dir>/<day>.jsonl` (the day it was published, UTC,
+/// so the files hold events in the order they went out): the file `admit serve`'s dev inbox
+/// lists and a developer can `tail -f`.
 pub struct LocalPublisher {
     dir: PathBuf,
 }
@@ -36,9 +37,12 @@ impl LocalPublisher {
         tokio::fs::create_dir_all(&self.dir)
             .await
             .map_err(|e| DeliveryError::Transient(e.to_string()))?;
-        let path = self
-            .dir
-            .join(format!("{}.jsonl", event.occurred_at.format("%Y-%m-%d")));
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "the file is named for the day it is written, as a log file is"
+        )]
+        let today = chrono::Utc::now();
+        let path = self.dir.join(format!("{}.jsonl", today.format("%Y-%m-%d")));
         let mut file = tokio::fs::OpenOptions::new()
             .create(true)
             .append(true)
