@@ -144,6 +144,30 @@ pub fn membership_event(
     )
 }
 
+/// The `membership.teams_changed` write when a member's teams go from `before` to `after`
+/// (none when they stay the same): all the teams now, and those added.
+pub fn teams_changed(
+    company: Id,
+    user: Id,
+    before: &[Id],
+    after: &[Id],
+    actor: Actor,
+    at: DateTime<Utc>,
+) -> Option<Write> {
+    if before == after {
+        return None;
+    }
+    let added: Vec<Id> = after
+        .iter()
+        .filter(|t| !before.contains(t))
+        .copied()
+        .collect();
+    let e = membership_event(EventType::MembershipTeamsChanged, company, user, actor, at)
+        .with("teams", after)
+        .with("added", added);
+    Some(publish(e))
+}
+
 /// `membership.ended`, with why: `left`, `revoked` or `temporary_access_ended`.
 pub fn membership_ended(
     company: Id,

@@ -260,6 +260,28 @@ pub fn announce(invitations: &[(Invitation, bool)], now: DateTime<Utc>) -> Vec<W
     writes
 }
 
+/// `account.registered` for an account an invitation's acceptance made.
+fn registered_by_invitation(user: &User, company: Id, now: DateTime<Utc>) -> Write {
+    let id = user.user_id;
+    let e = events::account_event(
+        EventType::AccountRegistered,
+        Some(company),
+        id,
+        user.email.as_str(),
+        Actor::user(id),
+        now,
+    );
+    events::publish(e.with("via", "invitation"))
+}
+
+/// `invitation.accepted`, naming the account that accepted.
+fn accepted_event(inv: &Invitation, user_id: Id, now: DateTime<Utc>) -> Write {
+    let actor = Actor::user(user_id);
+    let mut e = events::invitation_event(EventType::InvitationAccepted, inv, actor, now);
+    e.subject.user_id = Some(user_id);
+    events::publish(e)
+}
+
 /// The `invitation.expired` events of a due `InvitationsExpire`: one for each address whose
 /// invitation is still pending with that expiry (one accepted, revoked or sent again since
 /// has none).
@@ -571,18 +593,14 @@ async fn join(
                 .with("role", "member")
                 .with("expiresAt", plan.end.map(crate::domain::time::format)),
         )),
-        Some(m) if plan.teams != m.teams => writes.push(events::publish(
-            events::membership_event(EventType::MembershipTeamsChanged, c, user_id, actor, now)
-                .with("teams", &plan.teams)
-                .with(
-                    "added",
-                    plan.teams
-                        .iter()
-                        .filter(|t| !m.teams.contains(t))
-                        .collect::<Vec<_>>(),
-                ),
+        Some(m) => writes.extend(events::teams_changed(
+            c,
+            user_id,
+            &m.teams,
+            &plan.teams,
+            actor,
+            now,
         )),
-        Some(_) => {}
     }
     Ok(writes)
 }
@@ -745,29 +763,12 @@ pub async fn accept(
         None => {
             let user = new_account(app, &inv, body, now).await?;
             writes.extend(user::create(&user));
-            writes.push(events::publish(
-                events::account_event(
-                    EventType::AccountRegistered,
-                    Some(c),
-                    user.user_id,
-                    user.email.as_str(),
-                    Actor::user(user.user_id),
-                    now,
-                )
-                .with("via", "invitation"),
-            ));
+            writes.push(registered_by_invitation(&user, c, now));
             user.user_id
         }
     };
     writes.extend(join(app, &inv, user_id, now).await?);
-    let mut accepted_event = events::invitation_event(
-        EventType::InvitationAccepted,
-        &inv,
-        Actor::user(user_id),
-        now,
-    );
-    accepted_event.subject.user_id = Some(user_id);
-    writes.push(events::publish(accepted_event));
+    writes.push(accepted_event(&inv, user_id, now));
     writes.extend(contact_link(app, &inv, user_id).await?);
     let source = Source::of(caller, false);
     writes.extend(activity::record_in_site(

@@ -125,15 +125,10 @@ pub async fn leave(
     if let Some(end) = m.expires_at {
         writes.extend(activity::cancel_expiry(business, user, end));
     }
+    let by = crate::domain::event::Actor::user(user);
+    let left = crate::records::events::membership_ended(business, user, by, now, "left");
     writes.push(crate::records::events::publish(
-        crate::records::events::membership_ended(
-            business,
-            user,
-            crate::domain::event::Actor::user(user),
-            now,
-            "left",
-        )
-        .with("teams", &m.teams),
+        left.with("teams", &m.teams),
     ));
     writes.extend(activity::record_in_site(
         business,

@@ -200,20 +200,23 @@ pub async fn invite_users(
     if !writes.is_empty() {
         let charges =
             limits::emails_to_others(app, Some(inviter), privileged, c, sends, now)?.and(charges);
-        limits::commit(app, writes, charges, |e| {
-            if e.is_condition_failure() {
-                DomainError::new(
-                    ErrorKind::Conflict,
-                    "an invitation changed at the same time; try again",
-                )
-            } else {
-                failed(Service::Company)(e)
-            }
-        })
-        .await?;
+        limits::commit(app, writes, charges, conflict_anywhere).await?;
         app.outbox_written.notify_one();
     }
     Ok(invited)
+}
+
+/// A transaction of several invitations that failed a condition met one changed at the same
+/// time.
+fn conflict_anywhere(e: crate::ports::store::StoreError) -> DomainError {
+    if e.is_condition_failure() {
+        DomainError::new(
+            ErrorKind::Conflict,
+            "an invitation changed at the same time; try again",
+        )
+    } else {
+        failed(Service::Company)(e)
+    }
 }
 
 /// Admin tools are for the company's admins.

@@ -582,25 +582,15 @@ async fn grant(
     };
     let tell = charges.is_some();
     let mut writes = vec![membership::grant_access(&seen, &plan.teams, plan.end)];
-    if plan.teams != seen.teams {
-        let added: Vec<Id> = plan
-            .teams
-            .iter()
-            .filter(|t| !seen.teams.contains(t))
-            .copied()
-            .collect();
-        writes.push(crate::records::events::publish(
-            crate::records::events::membership_event(
-                crate::domain::event::EventType::MembershipTeamsChanged,
-                c,
-                u,
-                crate::domain::event::Actor::user(admin),
-                now,
-            )
-            .with("teams", &plan.teams)
-            .with("added", added),
-        ));
-    }
+    let by = crate::domain::event::Actor::user(admin);
+    writes.extend(crate::records::events::teams_changed(
+        c,
+        u,
+        &seen.teams,
+        &plan.teams,
+        by,
+        now,
+    ));
     writes.extend(contact_writes);
     writes.extend(
         plan.cancel

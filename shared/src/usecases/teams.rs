@@ -3,7 +3,7 @@
 use crate::app::App;
 use crate::domain::activity::{ActivityType, Source};
 use crate::domain::error::{DomainError, ErrorKind, Service};
-use crate::domain::event::{Actor, EventType};
+use crate::domain::event::Actor;
 use crate::domain::{Caller, Id};
 use crate::records::{
     activity, company, events, membership, user, Company, Membership, Status, Team,
@@ -176,24 +176,15 @@ pub async fn assign(
         };
         writes.extend(notifications::notify(app, a.user_id, note, now).await?);
     }
-    if teams != member.teams {
-        let added: Vec<Id> = teams
-            .iter()
-            .filter(|t| !member.teams.contains(t))
-            .copied()
-            .collect();
-        writes.push(events::publish(
-            events::membership_event(
-                EventType::MembershipTeamsChanged,
-                c,
-                a.user_id,
-                Actor::Company,
-                now,
-            )
-            .with("teams", &teams)
-            .with("added", added),
-        ));
-    }
+    let (before, user) = (&member.teams, a.user_id);
+    writes.extend(events::teams_changed(
+        c,
+        user,
+        before,
+        &teams,
+        Actor::Company,
+        now,
+    ));
     writes.extend(activity::record_in_site(
         c,
         a.user_id,
