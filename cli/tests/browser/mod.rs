@@ -54,6 +54,23 @@ fn mail_count(dir: &Path) -> usize {
     })
 }
 
+/// The inbox's count once the server's outbox loop has delivered what the last request queued
+/// (it delivers in the background, events and emails alike): unchanged for half a second.
+fn settled_mail_count(dir: &Path) -> usize {
+    let mut last = mail_count(dir);
+    let mut steady = 0;
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let now = mail_count(dir);
+        steady = if now == last { steady + 1 } else { 0 };
+        last = now;
+        if steady >= 5 {
+            break;
+        }
+    }
+    last
+}
+
 /// Waits until the inbox holds more than `seen` emails.
 fn wait_for_mail(dir: &Path, seen: usize) {
     for _ in 0..100 {
@@ -120,7 +137,7 @@ fn submit_to_result(b: &mut Browser, mail: &Path, path: &str) -> String {
     assert!(url.ends_with(path), "a result page, not {url}");
     assert!(!url.contains("token"), "{url}");
     let done = b.html();
-    let emails = mail_count(mail);
+    let emails = settled_mail_count(mail);
     b.reload();
     assert_eq!(b.url(), url);
     let again = b.html();
