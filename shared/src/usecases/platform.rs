@@ -36,6 +36,18 @@ fn not_found() -> DomainError {
     DomainError::new(ErrorKind::RecordNotFound, "no such business for this user")
 }
 
+/// A company and its settings, read together.
+async fn company_and_settings(
+    store: &dyn crate::ports::store::Store,
+    c: Id,
+) -> Result<
+    (Option<crate::records::Company>, crate::records::Settings),
+    crate::ports::store::StoreError,
+> {
+    let (found, settings) = tokio::join!(company::find(store, c), company::settings(store, c));
+    Ok((found?, settings?))
+}
+
 /// The company named by `business` (or the caller's only company when none is named), where
 /// the caller is an active member; CSRF checked for cookie sessions when the company requires
 /// it (`csrfRequired`, on by default). A company the caller is not in is not found.
@@ -48,8 +60,16 @@ pub async fn acting_in(
     let store = app.store.as_ref();
     let fail = failed(Service::Company);
     let user = p.session.user_id;
-    let membership = match business {
-        Some(c) => membership::find(store, c, user).await.map_err(&fail)?,
+    // Named, the business's membership, company and settings are read together (one round
+    // trip); otherwise the membership says which business it is.
+    let (membership, found) = match business {
+        Some(c) => {
+            let (m, found) = tokio::join!(
+                membership::find(store, c, user),
+                company_and_settings(store, c)
+            );
+            (m.map_err(&fail)?, Some(found))
+        }
         None => {
             let mut active: Vec<Membership> = membership::companies_of(store, user)
                 .await
@@ -62,19 +82,20 @@ pub async fn acting_in(
                     "you are a member of several businesses: name one with the BusinessID query parameter",
                 ));
             }
-            active.pop()
+            (active.pop(), None)
         }
-    }
-    .filter(|m| m.is_active_at(now))
-    .ok_or_else(not_found)?;
-    let company = company::find(store, membership.company_id)
-        .await
-        .map_err(&fail)?
+    };
+    let membership = membership
+        .filter(|m| m.is_active_at(now))
+        .ok_or_else(not_found)?;
+    let found = match found {
+        Some(found) => found,
+        None => company_and_settings(store, membership.company_id).await,
+    };
+    let (company, settings) = found.map_err(&fail)?;
+    let company = company
         .filter(|c| c.status == crate::records::Status::Active)
         .ok_or_else(not_found)?;
-    let settings = company::settings(store, company.company_id)
-        .await
-        .map_err(&fail)?;
     check_csrf(
         p,
         company.company_id,
