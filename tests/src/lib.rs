@@ -720,6 +720,75 @@ pub async fn send_pending(app: &App) -> usize {
     before - pending_sends(app).await.len()
 }
 
+/// A company named `name` with public teams `teams` (ids 1, 2, ...), an admin (`admin`, user
+/// 1) and a plain member (`member`, user 2), both with `password`; its admin and app API keys.
+pub async fn small_company(
+    app: &App,
+    name: &str,
+    teams: &[&str],
+    (admin, member, password): (&str, &str, &str),
+) -> (String, String) {
+    use admit_shared::records::{ApiKeyType, Role};
+    use admit_shared::usecases::provision::{self, NewUser};
+    let c = provision::create_company(app, name)
+        .await
+        .expect("a company")
+        .company_id;
+    for team in teams {
+        provision::create_team(app, c, team, true)
+            .await
+            .expect("a team");
+    }
+    for (email, role) in [(admin, Role::Admin), (member, Role::Member)] {
+        let user = NewUser {
+            email,
+            password,
+            first_name: "F",
+            last_name: "L",
+            membership: Some((c, role)),
+        };
+        provision::create_user(app, user).await.expect("a user");
+    }
+    let (_, admin_key) = provision::create_api_key(app, c, ApiKeyType::Admin)
+        .await
+        .expect("an admin key");
+    let (_, app_key) = provision::create_api_key(app, c, ApiKeyType::App)
+        .await
+        .expect("an app key");
+    (admin_key, app_key)
+}
+
+/// Reads one HTTP/1.1 request from a test's stand-in server: the head, and the body its
+/// `Content-Length` announces.
+pub fn read_http_request(stream: &mut std::net::TcpStream) -> (String, String) {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 65536];
+    while let Ok(n) = stream.read(&mut chunk) {
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).to_string();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if body.len() >= len {
+                return (head.to_string(), body.to_string());
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (head.to_string(), body.to_string())
+}
+
 /// loginUser through its handler: status and body.
 pub async fn login(app: &App, email: &str, password: &str) -> (u16, Value) {
     let body = json!({"emailAddress": email, "password": password}).to_string();

@@ -1,4 +1,4 @@
-//! Domain events as outbox items (`outbox::publish`): the writes that put an event in the
+//! Domain events as outbox items (`publish`): the writes that put an event in the
 //! transaction of the change it describes, and the scheduled ones, which wait in the outbox
 //! until something runs out. An invitation's expiry is checked when it is due (the
 //! invitation is read then); the end of temporary access is one message per member and end,
@@ -13,9 +13,11 @@ use crate::domain::{EmailAddress, Id};
 use crate::ports::store::Write;
 use chrono::{DateTime, Utc};
 
-/// The write that publishes `event` with the change it describes.
+/// The write that publishes `event` with the change it describes: an outbox message whose id
+/// is the event's.
 pub fn publish(event: Event) -> Write {
-    outbox::publish(event)
+    let (id, at) = (event.id.clone(), event.occurred_at);
+    outbox::enqueue_at(&id, at, &Message::Event(event))
 }
 
 /// What an invitation's events say of their subject: the address invited.

@@ -171,12 +171,6 @@ pub fn enqueue(id: &str, now: DateTime<Utc>, message: &Message) -> Write {
     enqueue_at(id, now, message)
 }
 
-/// The write that queues `event` with the change it describes (its id is the event's).
-pub fn publish(event: crate::domain::event::Event) -> Write {
-    let (id, at) = (event.id.clone(), event.occurred_at);
-    enqueue_at(&id, at, &Message::Event(event))
-}
-
 /// The write that queues `message` to be sent once `due` has come (a scheduled event: an
 /// invitation or temporary access that runs out). Until then no dispatcher sends it: the sweep
 /// reads the queue up to now, and a delivery that finds it early leaves it.

@@ -6,8 +6,8 @@
 //! comes first.
 
 use admit_shared::domain::event::{Event, EventType};
-use admit_shared::records::{ApiKeyType, Role, Status};
-use admit_shared::usecases::provision::{self, NewUser};
+use admit_shared::records::Status;
+use admit_shared::usecases::provision;
 use admit_shared::App;
 use admit_tests::{gateway_request, read, Backend, TestApp};
 use chrono::Duration;
@@ -107,32 +107,9 @@ fn of(events: &[Event], kind: EventType) -> &Event {
 async fn world(backend: Backend) -> World {
     let t = TestApp::new(backend).await;
     let app = &t.app;
-    let c = provision::create_company(app, "Events")
-        .await
-        .unwrap()
-        .company_id;
-    provision::create_team(app, c, "Lobby", true).await.unwrap();
-    provision::create_team(app, c, "Crew", true).await.unwrap();
-    for (email, role) in [(ADMIN, Role::Admin), (MEMBER, Role::Member)] {
-        provision::create_user(
-            app,
-            NewUser {
-                email,
-                password: PW,
-                first_name: "F",
-                last_name: "L",
-                membership: Some((c, role)),
-            },
-        )
-        .await
-        .unwrap();
-    }
-    let (_, admin_key) = provision::create_api_key(app, c, ApiKeyType::Admin)
-        .await
-        .unwrap();
-    let (_, app_key) = provision::create_api_key(app, c, ApiKeyType::App)
-        .await
-        .unwrap();
+    let people = (ADMIN, MEMBER, PW);
+    let teams = ["Lobby", "Crew"];
+    let (admin_key, app_key) = admit_tests::small_company(app, "Events", &teams, people).await;
     let admin_token = admit_tests::auth_token(app, ADMIN, PW).await;
     let member_token = admit_tests::auth_token(app, MEMBER, PW).await;
     World {
@@ -592,7 +569,7 @@ admit_tests::both_backends!(a_redelivery_after_a_crash_carries_the_same_id);
 /// whose subject is `throttled@` with `ThrottlingException` the first time it sees it and one
 /// whose subject is `malformed@` with `MalformedDetail` always.
 fn event_bridge_stub() -> (String, std::sync::Arc<std::sync::Mutex<Vec<usize>>>) {
-    use std::io::{Read, Write as _};
+    use std::io::Write as _;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -601,31 +578,7 @@ fn event_bridge_stub() -> (String, std::sync::Arc<std::sync::Mutex<Vec<usize>>>)
         let mut throttled_once = false;
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 65536];
-            let body = loop {
-                let Ok(n) = stream.read(&mut chunk) else {
-                    break String::new();
-                };
-                if n == 0 {
-                    break String::new();
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                let text = String::from_utf8_lossy(&buf).to_string();
-                if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                    let len = head
-                        .lines()
-                        .find_map(|l| {
-                            let (k, v) = l.split_once(':')?;
-                            k.eq_ignore_ascii_case("content-length")
-                                .then(|| v.trim().parse::<usize>().ok())?
-                        })
-                        .unwrap_or(0);
-                    if body.len() >= len {
-                        break body.to_string();
-                    }
-                }
-            };
+            let (_, body) = admit_tests::read_http_request(&mut stream);
             let request: Value = serde_json::from_str(&body).unwrap_or_default();
             let entries = request["Entries"].as_array().cloned().unwrap_or_default();
             seen.lock().unwrap().push(entries.len());

@@ -550,7 +550,7 @@ admit_tests::both_backends!(the_sweep_leaves_fresh_messages_to_the_stream, sweep
 /// A stand-in for SES or SNS that answers every call with one error code, as AWS's query
 /// protocol does; returns its URL and the code to answer with.
 fn failing_provider() -> (String, Arc<Mutex<String>>) {
-    use std::io::{Read, Write as _};
+    use std::io::Write as _;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let code = Arc::new(Mutex::new(String::from("AccessDenied")));
@@ -558,29 +558,7 @@ fn failing_provider() -> (String, Arc<Mutex<String>>) {
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            // Read the head and the body announced by Content-Length.
-            while let Ok(n) = stream.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                let text = String::from_utf8_lossy(&buf).to_string();
-                if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                    let len = head
-                        .lines()
-                        .find_map(|l| {
-                            let (k, v) = l.split_once(':')?;
-                            k.eq_ignore_ascii_case("content-length")
-                                .then(|| v.trim().parse::<usize>().ok())?
-                        })
-                        .unwrap_or(0);
-                    if body.len() >= len {
-                        break;
-                    }
-                }
-            }
+            admit_tests::read_http_request(&mut stream);
             let code = answer.lock().unwrap().clone();
             let xml = format!(
                 "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>injected {code}</Message></Error><RequestId>r-1</RequestId></ErrorResponse>"

@@ -4,9 +4,7 @@
 //! share one). A change that adds a store call to an endpoint must raise its budget here and
 //! say why there.
 
-use admit_shared::records::{ApiKeyType, Role};
 use admit_shared::usecases::outbox;
-use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
 use admit_tests::trips::{CountingStore, Trips};
 use admit_tests::{gateway_request, read, Backend, TestApp};
@@ -94,31 +92,8 @@ impl World {
 async fn world(backend: Backend) -> (World, String, String) {
     let t = TestApp::new(backend).await;
     let app = &t.app;
-    let c = provision::create_company(app, "Trips")
-        .await
-        .unwrap()
-        .company_id;
-    provision::create_team(app, c, "Lobby", true).await.unwrap();
-    for (email, role) in [(ADMIN, Role::Admin), (MEMBER, Role::Member)] {
-        provision::create_user(
-            app,
-            NewUser {
-                email,
-                password: PW,
-                first_name: "F",
-                last_name: "L",
-                membership: Some((c, role)),
-            },
-        )
-        .await
-        .unwrap();
-    }
-    let (_, admin_key) = provision::create_api_key(app, c, ApiKeyType::Admin)
-        .await
-        .unwrap();
-    let (_, app_key) = provision::create_api_key(app, c, ApiKeyType::App)
-        .await
-        .unwrap();
+    let people = (ADMIN, MEMBER, PW);
+    let (admin_key, app_key) = admit_tests::small_company(app, "Trips", &["Lobby"], people).await;
     let counter = CountingStore::new(t.app.store.clone());
     let counted = App {
         store: counter.clone(),
