@@ -36,7 +36,12 @@ pub struct Endpoint {
 }
 
 /// The template's `Globals.Function.MemorySize`.
-pub const DEFAULT_MEMORY: u32 = 256;
+pub const DEFAULT_MEMORY: u32 = 128;
+
+/// The memory of every function that hashes or checks a password (Argon2id, one lane): Lambda
+/// gives CPU in proportion to memory (1,769 MB is one vCPU), and this is the size at which one
+/// hash stays under 100 ms (docs/performance.md, "Memory and hashing").
+pub const HASHING_MEMORY: u32 = 1024;
 
 impl Endpoint {
     /// The defaults a row starts from (each row names its own `name` and what differs).

@@ -15,7 +15,7 @@ pub mod endpoint;
 mod table;
 
 pub mod gateway;
-pub use endpoint::{Auth, Endpoint, Family, Grant, PathParams, Route, Trigger};
+pub use endpoint::{Auth, Endpoint, Family, Grant, PathParams, Route, Trigger, HASHING_MEMORY};
 
 /// What a binary's `main` returns (the Lambda runtime's error type).
 pub type Error = lambda_http::Error;
@@ -33,7 +33,7 @@ endpoints! {
             routes: &[
                 route("POST", "/rest/user/login", "loginUser: exchange email and password for an auth token"),
             ],
-            memory: 512,
+            memory: HASHING_MEMORY,
             grants: &[GetItem, QueryGsi1, PutItem, UpdateItem],
             no_replay: Some("Its answer holds a new auth token, a secret shown once and never stored; a retried login signs in again."),
         },
@@ -115,6 +115,7 @@ endpoints! {
             routes: &[
                 route("POST", "/rest/user/mi/selfregister", "selfRegisterMIUser: register from the app (versions 1 to 5, QR access codes)"),
             ],
+            memory: HASHING_MEMORY,
             grants: &[GetItem, PutItem, UpdateItem],
         },
         invite_mi_user {
@@ -145,6 +146,7 @@ endpoints! {
             routes: &[
                 route("POST", "/rest/user/miinvite/accept", "Invitations: accept with the single-use token from the email"),
             ],
+            memory: HASHING_MEMORY,
             grants: &[GetItem, BatchGetItem, Query, QueryGsi1, PutItem, UpdateItem, DeleteItem],
         },
         accept_invitation_page {
@@ -157,6 +159,7 @@ endpoints! {
                 route("POST", ACCEPT_PAGE_PATH, "Invitations: the page's form accepts the invitation and redirects (303) to the result page (HTML)"),
                 route("GET", ACCEPTED_PAGE_PATH, "Invitations: the result page after accepting (HTML)"),
             ],
+            memory: HASHING_MEMORY,
             grants: &[GetItem, BatchGetItem, Query, QueryGsi1, PutItem, UpdateItem, DeleteItem],
         },
         verify_email_page {
@@ -169,6 +172,7 @@ endpoints! {
                 route("POST", "/account/verify", "Email verification: the page's form confirms the address and redirects (303) to the result page (HTML)"),
                 route("GET", "/account/verify/done", "Email verification: the result page after confirming (HTML)"),
             ],
+            memory: HASHING_MEMORY,
             grants: &[GetItem, QueryGsi1, PutItem, UpdateItem, DeleteItem],
         },
         reset_password_page {
@@ -184,6 +188,7 @@ endpoints! {
                 route("POST", "/account/password/forgot", "Password reset: the page's form asks for a reset link and redirects (303) to the result page (HTML)"),
                 route("GET", "/account/password/forgot/sent", "Password reset: the result page after asking (HTML)"),
             ],
+            memory: HASHING_MEMORY,
             grants: &[GetItem, Query, QueryGsi1, PutItem, UpdateItem, DeleteItem],
         },
         invite_platform_users {
@@ -194,7 +199,7 @@ endpoints! {
             routes: &[
                 route("POST", "/api/users/invitations", "Platform: invite addresses into the caller's business"),
             ],
-            grants: &[GetItem, QueryGsi1, PutItem, UpdateItem, DeleteItem],
+            grants: &[GetItem, BatchGetItem, QueryGsi1, PutItem, UpdateItem, DeleteItem],
         },
         get_business_settings {
             logical_id: "GetBusinessSettingsFunction",
@@ -275,6 +280,7 @@ endpoints! {
             routes: &[
                 route("POST", "/rest/user/verify", "Email verification: prove control of the address with the emailed token"),
             ],
+            memory: HASHING_MEMORY,
             grants: &[GetItem, QueryGsi1, PutItem, UpdateItem, DeleteItem],
         },
         request_password_reset {
@@ -295,6 +301,7 @@ endpoints! {
             routes: &[
                 route("POST", "/rest/user/password/reset/confirm", "Password reset: set a new password with the emailed token"),
             ],
+            memory: HASHING_MEMORY,
             grants: &[GetItem, Query, QueryGsi1, PutItem, UpdateItem, DeleteItem],
         },
         get_member_profile {
@@ -338,7 +345,7 @@ endpoints! {
             description: "Delivers outbox emails (SES), pushes (SNS) and domain events (EventBridge) from the table's stream, and sweeps what is pending",
             trigger: Trigger::Outbox,
             timeout: Some((60, "A sweep delivers up to 100 messages, one SES or SNS call each.")),
-            grants: &[GetItem, QueryGsi1, PutItem, UpdateItem, SesSendRawEmail, SnsPublish, EventsPutEvents, SqsSendToDeadLetterQueue],
+            grants: &[GetItem, BatchGetItem, QueryGsi1, PutItem, UpdateItem, SesSendRawEmail, SnsPublish, EventsPutEvents, SqsSendToDeadLetterQueue],
         },
     }
 }
@@ -438,6 +445,23 @@ mod generated {
             TEMPLATE_BEGIN,
             TEMPLATE_END,
             &render_template_functions(ENDPOINTS),
+        );
+    }
+
+    /// A row without `memory` gets the template's global size: the two say the same.
+    #[test]
+    fn the_default_memory_is_the_templates() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+        let template = std::fs::read_to_string(path).unwrap();
+        let globals = &template[template.find("\nGlobals:\n").unwrap()..];
+        let globals = &globals[..globals.find("\nResources:").unwrap()];
+        assert!(
+            globals.contains(&format!(
+                "\n    MemorySize: {}\n",
+                crate::endpoint::DEFAULT_MEMORY
+            )),
+            "template.yaml's Globals.Function.MemorySize is not DEFAULT_MEMORY ({})",
+            crate::endpoint::DEFAULT_MEMORY
         );
     }
 

@@ -110,6 +110,9 @@ impl App {
             aws_sdk_dynamodb::Client::new(&sdk),
             config.table.clone(),
         ));
+        if config.prewarm {
+            store.warm(std::time::Duration::from_millis(1500)).await;
+        }
         let mailer: Arc<dyn Mailer> = if ports.mail {
             Arc::new(SesMailer::new(
                 aws_sdk_ses::Client::new(&sdk),

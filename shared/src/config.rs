@@ -29,6 +29,9 @@ pub struct Config {
     pub event_bus: Option<String>,
     /// Per-operation timeout for AWS calls (`ADMIT_AWS_TIMEOUT_MS`, default 5000).
     pub aws_timeout: Duration,
+    /// Whether a cold start opens its connection to DynamoDB before the first request
+    /// (`ADMIT_PREWARM`, default on; `0`, `false` or `off` turns it off, for the bench).
+    pub prewarm: bool,
     /// How much email and how many logins and registrations one party may cause in an hour.
     pub limits: Limits,
 }
@@ -122,6 +125,7 @@ impl Config {
             android_platform_arn: None,
             event_bus: None,
             aws_timeout: Duration::from_millis(5000),
+            prewarm: false,
             limits: Limits::default(),
         }
     }
@@ -179,6 +183,15 @@ impl Config {
             android_platform_arn: get("ADMIT_ANDROID_PLATFORM_ARN"),
             event_bus: get("ADMIT_EVENT_BUS"),
             aws_timeout: Duration::from_millis(number("ADMIT_AWS_TIMEOUT_MS", 5000, 100..=60_000)?),
+            prewarm: match get("ADMIT_PREWARM").as_deref() {
+                None | Some("1" | "true" | "on") => true,
+                Some("0" | "false" | "off") => false,
+                Some(v) => {
+                    return Err(ConfigError(format!(
+                        "ADMIT_PREWARM={v} is not one of on, off, true, false, 1, 0"
+                    )))
+                }
+            },
             limits: Limits::from_lookup(get)?,
         })
     }

@@ -15,6 +15,7 @@ pub mod iam;
 pub mod openapi;
 pub mod seeds;
 pub mod trips;
+pub mod walk;
 
 use admit_shared::config::Config;
 use admit_shared::ports::clock::ManualClock;
@@ -413,6 +414,18 @@ pub fn gateway_request(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Request {
+    let event = gateway_event(method, path, headers, body);
+    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event")
+}
+
+/// The API Gateway event (HTTP API, payload 2.0) `gateway_request` parses: what Lambda hands a
+/// function for this request.
+pub fn gateway_event(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Value {
     let mut builder = lambda_http::http::Request::builder()
         .method(method)
         .uri(path)
@@ -449,7 +462,7 @@ pub fn gateway_request(
         &admit_shared::domain::secrets::random_hex_id()[..8]
     );
     let arrived = chrono::DateTime::from_timestamp_millis(1_795_460_400_000).unwrap_or_default();
-    let event = admit_functions::gateway::event(
+    admit_functions::gateway::event(
         &parts,
         body.unwrap_or_default().as_bytes(),
         route,
@@ -457,8 +470,7 @@ pub fn gateway_request(
         std::net::SocketAddr::from(([203, 0, 113, 7], 40_000)),
         &request_id,
         arrived,
-    );
-    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event")
+    )
 }
 
 /// Status and JSON body of a handler's response.

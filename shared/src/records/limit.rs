@@ -99,9 +99,13 @@ pub async fn used(
 ) -> Result<u32, StoreError> {
     let (hour, _) = hour_of(now);
     let item = store.get(&limit_key(subject, hour)).await?;
-    Ok(item
-        .and_then(|i| i.get("count").and_then(serde_json::Value::as_u64))
-        .map_or(0, |c| u32::try_from(c).unwrap_or(u32::MAX)))
+    Ok(count_in(item.as_ref()))
+}
+
+/// What a counter item (or its absence) has counted.
+pub fn count_in(item: Option<&crate::ports::store::Item>) -> u32 {
+    item.and_then(|i| i.get("count").and_then(serde_json::Value::as_u64))
+        .map_or(0, |c| u32::try_from(c).unwrap_or(u32::MAX))
 }
 
 /// Counts `n` more for `subject` this hour unless that would pass `limit`: `false` (and

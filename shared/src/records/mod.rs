@@ -103,6 +103,32 @@ pub async fn get_many<T: DeserializeOwned>(
     Ok(out)
 }
 
+/// The items under `keys` that exist, by key: one `batch_get` per 100 keys. For reads of
+/// several kinds that do not depend on each other, made in one round (`record_at` reads each).
+pub async fn read_keys(
+    store: &dyn Store,
+    keys: &[Key],
+) -> Result<std::collections::BTreeMap<Key, Item>, StoreError> {
+    let mut out = std::collections::BTreeMap::new();
+    for chunk in keys.chunks(crate::ports::store::MAX_BATCH_GET_KEYS) {
+        for item in store.batch_get(chunk).await? {
+            let key = Key::of(&item).ok_or_else(|| {
+                StoreError::Internal("batch get returned an item without a key".into())
+            })?;
+            out.insert(key, item);
+        }
+    }
+    Ok(out)
+}
+
+/// The record under `key` among items `read_keys` read.
+pub fn record_at<T: DeserializeOwned>(
+    read: &std::collections::BTreeMap<Key, Item>,
+    key: &Key,
+) -> Result<Option<T>, StoreError> {
+    read.get(key).cloned().map(from_item).transpose()
+}
+
 /// Every record a query matches, following pages to the end.
 pub async fn query_all<T: DeserializeOwned>(
     store: &dyn Store,

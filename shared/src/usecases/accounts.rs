@@ -27,9 +27,31 @@ pub fn email_field(field: &str, raw: &str) -> Result<EmailAddress, DomainError> 
     })
 }
 
+/// The functions (rows of the endpoint table, `app::current_function`) that have hashed or
+/// checked a password in this process. Their memory is sized for Argon2id
+/// (docs/performance.md, "Memory and hashing"); a test holds the endpoint table to this.
+static HASHED_IN: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// Notes that the current function hashes passwords (before it does).
+pub fn note_hashing() {
+    if let (Some(f), Ok(mut seen)) = (crate::app::current_function(), HASHED_IN.lock()) {
+        seen.insert(f);
+    }
+}
+
+/// Every function that has hashed or checked a password in this process so far.
+pub fn functions_that_hashed() -> Vec<&'static str> {
+    HASHED_IN
+        .lock()
+        .map(|s| s.iter().copied().collect())
+        .unwrap_or_default()
+}
+
 /// Hashes a password on a blocking thread (Argon2id takes tens of milliseconds of CPU); a
 /// failure is `PasswordService`.
 pub async fn hash_password(password: &Password) -> Result<String, DomainError> {
+    note_hashing();
     let pw = password.clone();
     let failed = |e: &dyn std::fmt::Display| {
         tracing::error!(error = %e, "password hashing failed");

@@ -289,9 +289,16 @@ pub async fn expired_events(
     app: &App,
     due: &outbox::InvitationsExpire,
 ) -> Result<Vec<Event>, StoreError> {
+    // Every address's invitation at once (one batch get per 100).
+    let keys: Vec<_> = due
+        .emails
+        .iter()
+        .map(|e| invitation::invitation_key(due.company_id, e))
+        .collect();
+    let read = crate::records::read_keys(app.store.as_ref(), &keys).await?;
     let mut out = Vec::new();
-    for email in &due.emails {
-        let found = invitation::find(app.store.as_ref(), due.company_id, email).await?;
+    for key in &keys {
+        let found: Option<Invitation> = crate::records::record_at(&read, key)?;
         if let Some(inv) = found
             .filter(|i| i.status == InvitationStatus::Pending && i.expires_at == due.expires_at)
         {

@@ -7,10 +7,13 @@
 use crate::app::App;
 use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::{Caller, EmailAddress, Id};
+use crate::ports::store::{Item, Key};
+use crate::records;
 use crate::records::limit::{self, Subject};
 use crate::records::user;
 use crate::usecases::failed;
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 
 fn too_many(what: &str, limit: u32, now: DateTime<Utc>) -> DomainError {
     let (_, retry) = limit::hour_of(now);
@@ -101,17 +104,31 @@ impl Charges {
         self
     }
 
-    /// Whether every count still has room this hour (a read: the transaction decides).
+    /// Whether every count still has room this hour (a read of every counter at once: the
+    /// transaction decides).
     pub async fn fit(&self, app: &App, now: DateTime<Utc>) -> Result<bool, DomainError> {
-        for c in &self.0 {
-            let used = limit::used(app.store.as_ref(), &c.subject, now)
-                .await
-                .map_err(failed(Service::Company))?;
-            if used.saturating_add(c.n) > c.max {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+        let read = records::read_keys(app.store.as_ref(), &self.counters(now))
+            .await
+            .map_err(failed(Service::Company))?;
+        Ok(self.fits_in(&read, now))
+    }
+
+    /// The keys of this hour's counters, to be read with other keys (`fits_in`).
+    pub fn counters(&self, now: DateTime<Utc>) -> Vec<Key> {
+        let (hour, _) = limit::hour_of(now);
+        self.0
+            .iter()
+            .map(|c| limit::limit_key(&c.subject, hour))
+            .collect()
+    }
+
+    /// Whether every count has room this hour, by the counters among `read`.
+    pub fn fits_in(&self, read: &BTreeMap<Key, Item>, now: DateTime<Utc>) -> bool {
+        let (hour, _) = limit::hour_of(now);
+        self.0.iter().all(|c| {
+            let used = limit::count_in(read.get(&limit::limit_key(&c.subject, hour)));
+            used.saturating_add(c.n) <= c.max
+        })
     }
 }
 

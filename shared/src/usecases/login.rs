@@ -83,6 +83,7 @@ fn locked(until: DateTime<Utc>, now: DateTime<Utc>) -> DomainError {
 }
 
 async fn check_password(password: &Password, phc: &str) -> Result<bool, DomainError> {
+    crate::usecases::accounts::note_hashing();
     let (pw, phc) = (password.clone(), phc.to_string());
     let failed = |e: &dyn std::fmt::Display| {
         tracing::error!(error = %e, "password check failed");

@@ -8,9 +8,10 @@ use crate::domain::activity::{ActivityType, Source};
 use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::event::{Actor, EventType};
 use crate::domain::{Caller, EmailAddress, Id};
-use crate::ports::store::Write;
+use crate::ports::store::{Item, Key, Write};
 use crate::records::invitation::{self, Invitation, InvitationStatus};
-use crate::records::{activity, events, membership, user};
+use crate::records::user::EmailGuard;
+use crate::records::{self, activity, events, membership, user};
 use crate::usecases::accounts::email_field;
 use crate::usecases::grants::{self, Existing};
 use crate::usecases::invitations::{self, Offer, DEFAULT_INVITATION_DAYS};
@@ -18,6 +19,7 @@ use crate::usecases::platform::{acting_in, Acting, Principal};
 use crate::usecases::{failed, limits};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Addresses one call may invite. Each is up to four writes of the call's one transaction
 /// (the invitation, its email, the old link's end, the address's hourly count), and the call
@@ -102,26 +104,64 @@ impl TryFrom<UserInviteRequest> for UserInvite {
     }
 }
 
-/// Whether `email` already belongs to a member of the company (active or deactivated; ended
-/// temporary access does not count, nor does an account whose address nobody proved).
-async fn is_member(
+/// What the store holds about each address an invitation call names, read in two rounds
+/// whatever their number (docs/performance.md, "Round trips"): the account holding the address,
+/// the company's earlier invitation to it and this hour's count of the company's emails to it;
+/// then that account and its membership.
+async fn read_addresses(
     app: &App,
+    company: Id,
+    emails: &[EmailAddress],
+    now: DateTime<Utc>,
+) -> Result<BTreeMap<Key, Item>, DomainError> {
+    let fail = failed(Service::Company);
+    let store = app.store.as_ref();
+    let mut keys = Vec::new();
+    for e in emails {
+        keys.push(user::email_key(e));
+        keys.push(invitation::invitation_key(company, e));
+        keys.extend(limits::email_to(app, company, e, now)?.counters(now));
+    }
+    let mut read = records::read_keys(store, &keys).await.map_err(&fail)?;
+    let mut accounts = Vec::new();
+    for e in emails {
+        if let Some(g) =
+            records::record_at::<EmailGuard>(&read, &user::email_key(e)).map_err(&fail)?
+        {
+            accounts.push(user::user_key(g.user_id));
+            accounts.push(membership::member_key(company, g.user_id));
+        }
+    }
+    read.extend(records::read_keys(store, &accounts).await.map_err(&fail)?);
+    Ok(read)
+}
+
+/// Whether `email` already belongs to a member of the company (active or deactivated; ended
+/// temporary access does not count, nor does an account whose address nobody proved), by what
+/// `read_addresses` read.
+fn is_member(
+    read: &BTreeMap<Key, Item>,
     company: Id,
     email: &EmailAddress,
     now: DateTime<Utc>,
 ) -> Result<bool, DomainError> {
     let fail = failed(Service::Company);
-    let store = app.store.as_ref();
-    let Some(account) = user::find_by_email(store, email).await.map_err(&fail)? else {
+    let Some(guard) =
+        records::record_at::<EmailGuard>(read, &user::email_key(email)).map_err(&fail)?
+    else {
         return Ok(false);
     };
-    if account.unverified {
+    let account =
+        records::record_at::<user::User>(read, &user::user_key(guard.user_id)).map_err(&fail)?;
+    if account.is_none_or(|a| a.unverified) {
         return Ok(false);
     }
-    Ok(membership::find(store, company, account.user_id)
-        .await
-        .map_err(&fail)?
-        .is_some_and(|m| !m.has_expired_at(now)))
+    Ok(records::record_at::<membership::Membership>(
+        read,
+        &membership::member_key(company, guard.user_id),
+    )
+    .map_err(&fail)?
+    .is_some_and(|m| !m.has_expired_at(now)))
 }
 
 /// `POST /api/users/invitations`: invites each address into the caller's company and answers
@@ -145,13 +185,16 @@ pub async fn invite_users(
     limits::proven_sender(app, inviter).await?;
     let privileged = grants::privileged(acting.membership.role);
     let c = acting.company.company_id;
+    let read = read_addresses(app, c, &input.addresses, now).await?;
     let mut invited = Vec::new();
     let mut to_send = Vec::new();
     for email in input.addresses {
-        if is_member(app, c, &email, now).await? {
+        if is_member(&read, c, &email, now)? {
             continue;
         }
-        let previous = invitations::existing(app, c, &email).await?;
+        let previous =
+            records::record_at::<Invitation>(&read, &invitation::invitation_key(c, &email))
+                .map_err(failed(Service::Company))?;
         match previous
             .as_ref()
             .map(|p| grants::decide(p, privileged, now))
@@ -171,7 +214,7 @@ pub async fn invite_users(
     for (email, previous) in to_send {
         // An address emailed too often this hour is left out (and still answered as invited).
         let to = limits::email_to(app, c, &email, now)?;
-        if !to.fit(app, now).await? {
+        if !to.fits_in(&read, now) {
             continue;
         }
         charges = charges.and(to);

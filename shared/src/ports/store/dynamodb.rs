@@ -41,6 +41,28 @@ impl DynamoStore {
     pub fn table(&self) -> &str {
         &self.table
     }
+
+    /// Makes the client ready for the first request during a cold start: one `GetItem` of a key
+    /// no item has resolves the endpoint and credentials, loads the TLS roots and opens the
+    /// connection, which the client keeps for the request after. Bounded by `within`; any
+    /// failure (the table unreachable, access denied) is logged and otherwise ignored, so it
+    /// never fails a cold start and the first request simply pays as it would have.
+    pub async fn warm(&self, within: std::time::Duration) {
+        let call = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attrs(&Key::new("admit#warm", "admit#warm"))))
+            .projection_expression(PK)
+            .send();
+        match tokio::time::timeout(within, call).await {
+            Ok(Ok(_)) => tracing::debug!("the DynamoDB connection is ready"),
+            Ok(Err(e)) => {
+                tracing::info!(error = %classify(e), "warming the DynamoDB connection failed")
+            }
+            Err(_) => tracing::info!("warming the DynamoDB connection took too long"),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
