@@ -183,7 +183,10 @@ impl Config {
             android_platform_arn: get("ADMIT_ANDROID_PLATFORM_ARN"),
             event_bus: get("ADMIT_EVENT_BUS"),
             aws_timeout: Duration::from_millis(number("ADMIT_AWS_TIMEOUT_MS", 5000, 100..=60_000)?),
-            prewarm: match get("ADMIT_PREWARM").as_deref() {
+            prewarm: match get("ADMIT_PREWARM")
+                .map(|v| v.to_ascii_lowercase())
+                .as_deref()
+            {
                 None | Some("1" | "true" | "on") => true,
                 Some("0" | "false" | "off") => false,
                 Some(v) => {

@@ -269,6 +269,7 @@ async fn unknown_email(
         return Err(locked(now + chrono::Duration::seconds(1), now));
     };
     let pw = credentials.password.clone();
+    crate::usecases::accounts::note_hashing();
     let _ = tokio::task::spawn_blocking(move || secrets::verify_against_dummy(pw.expose())).await;
     app.store.transact(vec![attempt]).await.map_err(&fail)?;
     Ok(match locks {

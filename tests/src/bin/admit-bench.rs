@@ -2,7 +2,7 @@
 //! baseline measured in the same run. `scripts/bench` builds the release binaries, starts the
 //! emulator behind TLS and runs this; see docs/performance.md for what each figure means.
 //!
-//!   admit-bench cold [--runs N] [--hello-runs N] [--warm N] [--bin-dir DIR] [FUNCTION ...]
+//!   admit-bench cold [--runs N] [--warm N] [--bin-dir DIR] [FUNCTION ...]
 //!     Every function binary (or those named) and a bare lambda_http hello-world, each started
 //!     cold under a Lambda Runtime API stand-in: init, first invoke (with and without the
 //!     DynamoDB connection made ready during init), warm invoke, peak RSS, stripped size, zip.
@@ -64,7 +64,6 @@ async fn main() {
         };
         match a.as_str() {
             "--runs" => opts.runs = number("--runs"),
-            "--hello-runs" => opts.hello_runs = number("--hello-runs"),
             "--warm" => opts.warm = number("--warm"),
             "--walks" => opts.walks = number("--walks"),
             "--bin-dir" => {
@@ -86,14 +85,13 @@ async fn main() {
 
 fn usage(why: &str) -> ! {
     eprintln!(
-        "{why}\nusage: admit-bench cold [--runs N] [--hello-runs N] [--warm N] [--bin-dir DIR] [FUNCTION ...]\n       admit-bench latency [--walks N]"
+        "{why}\nusage: admit-bench cold [--runs N] [--warm N] [--bin-dir DIR] [FUNCTION ...]\n       admit-bench latency [--walks N]"
     );
     std::process::exit(2)
 }
 
 struct Opts {
     runs: usize,
-    hello_runs: usize,
     warm: usize,
     walks: usize,
     bin_dir: PathBuf,
@@ -102,8 +100,7 @@ struct Opts {
 impl Default for Opts {
     fn default() -> Opts {
         Opts {
-            runs: 5,
-            hello_runs: 9,
+            runs: 7,
             warm: 5,
             walks: 30,
             bin_dir: PathBuf::from("target/release"),
@@ -369,7 +366,11 @@ fn median(d: &[Duration]) -> Duration {
 fn median_u64(v: &[u64]) -> u64 {
     let mut v = v.to_vec();
     v.sort_unstable();
-    v.get(v.len() / 2).copied().unwrap_or(0)
+    match v.len() {
+        0 => 0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2,
+    }
 }
 
 fn ms(d: Duration) -> f64 {
@@ -518,7 +519,9 @@ struct Figures {
     first_prewarm: Vec<Duration>,
     warm: Vec<Duration>,
     rss: Vec<u64>,
-    status: String,
+    /// Every answer the first invoke got (a replayed one-time action answers differently once
+    /// it is spent).
+    statuses: Vec<String>,
     memory: u32,
     size: u64,
     zip: u64,
@@ -608,21 +611,18 @@ async fn cold(opts: &Opts, names: &[String]) {
             },
         );
     }
-    // Rounds: every binary once per round, with and without the warm-up in turn, so the
-    // machine's load falls on each alike.
-    let rounds = opts.runs.max(opts.hello_runs);
-    for round in 0..rounds {
-        eprintln!("round {} of {rounds}", round + 1);
+    // Rounds: every binary, the hello-world among them, once per round with the warm-up off
+    // and once with it on, which of the two goes first alternating from round to round, so
+    // neither the machine's load nor what earlier replays wrote to the table favours one.
+    for round in 0..opts.runs {
+        eprintln!("round {} of {}", round + 1, opts.runs);
+        let order = if round % 2 == 0 {
+            [false, true]
+        } else {
+            [true, false]
+        };
         for (name, bin, memory, event) in &targets {
-            let runs = if name == HELLO {
-                opts.hello_runs
-            } else {
-                opts.runs
-            };
-            if round >= runs {
-                continue;
-            }
-            for prewarm in [false, true] {
+            for prewarm in order {
                 let env = environment(name, *memory, &t, &table, bus, &arns, prewarm);
                 let log = work.join(format!("{name}.log"));
                 let got = cold_start(bin, &env, event, opts.warm, &log)
@@ -638,7 +638,9 @@ async fn cold(opts: &Opts, names: &[String]) {
                 }
                 f.warm.push(got.warm);
                 f.rss.push(got.peak_rss_kib);
-                f.status = got.first_status;
+                if !f.statuses.contains(&got.first_status) {
+                    f.statuses.push(got.first_status);
+                }
             }
         }
     }
@@ -649,9 +651,9 @@ fn report(figures: &BTreeMap<String, Figures>, opts: &Opts) {
     let hello = &figures[HELLO];
     let hello_init = median(&hello.init);
     println!(
-        "\nCold starts under a Lambda Runtime API stand-in: medians of {} per function ({} for \
-         the hello-world), each with the DynamoDB warm-up off and on; {} warm invokes each.\n",
-        opts.runs, opts.hello_runs, opts.warm
+        "\nCold starts under a Lambda Runtime API stand-in: medians of {} per binary, each with \
+         the DynamoDB warm-up off and on; {} warm invokes each.\n",
+        opts.runs, opts.warm
     );
     println!(
         "| function | MB | init ms | x hello | init, warm-up on | first invoke ms | first, warm-up on | warm invoke ms | first (on) / warm | peak RSS MiB | stripped B | zip B | status |"
@@ -680,7 +682,7 @@ fn report(figures: &BTreeMap<String, Figures>, opts: &Opts) {
             median_u64(&f.rss) as f64 / 1024.0,
             f.size,
             f.zip,
-            f.status,
+            f.statuses.join("/"),
         );
     }
     if ratios.is_empty() {
@@ -705,6 +707,17 @@ fn report(figures: &BTreeMap<String, Figures>, opts: &Opts) {
         ratios[0],
         ratios[ratios.len() - 1],
         ratios[ratios.len() / 2]
+    );
+    let mut with_warm_up: Vec<f64> = functions
+        .iter()
+        .map(|(_, f)| ms(median(&f.init_prewarm)))
+        .collect();
+    with_warm_up.sort_by(f64::total_cmp);
+    println!(
+        "init with the warm-up (the deployed default): {:.2} to {:.2} ms, median {:.2}",
+        with_warm_up[0],
+        with_warm_up[with_warm_up.len() - 1],
+        with_warm_up[with_warm_up.len() / 2]
     );
     println!(
         "first invoke (warm-up on) against a warm invoke: at most {:.2}x ({}) (target 2x)",
