@@ -30,7 +30,7 @@ pub async fn company(t: &TestApp) -> (String, String) {
 }
 
 /// Delivers the outbox and returns the newest token after `marker` in an email to `to`.
-async fn token(t: &TestApp, to: &str, marker: &str) -> String {
+pub async fn token(t: &TestApp, to: &str, marker: &str) -> String {
     outbox::dispatch_pending(&t.app, 100).await.unwrap();
     t.mail()
         .iter()

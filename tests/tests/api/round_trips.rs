@@ -168,3 +168,98 @@ fn sized_for_hashing(walked: &[(&'static str, Trips, Vec<&'static str>)]) {
     }
 }
 admit_tests::both_backends!(every_endpoint_within_its_budget);
+
+/// The three pages that set or check a password (their forms) hash, and are sized for it.
+async fn the_password_pages_are_sized_for_hashing(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let (_, app_key) = walk::company(&t).await;
+    let app = &t.app;
+    let json = |method: &str, uri: &str, headers: &[(&str, &str)], body: Value| {
+        let body = body.to_string();
+        let req = gateway_request(method, uri, headers, Some(&body));
+        let (endpoint, _, _) = admit_functions::find(method, uri).unwrap();
+        async move {
+            read(
+                admit_functions::dispatch(endpoint.name, app, req)
+                    .await
+                    .unwrap(),
+            )
+        }
+    };
+    let form = |path: &'static str, fields: Vec<(&'static str, String)>| {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let headers = [("content-type", "application/x-www-form-urlencoded")];
+        let req = gateway_request("POST", path, &headers, Some(&body));
+        let (endpoint, _, _) = admit_functions::find("POST", path).unwrap();
+        async move {
+            let resp = admit_functions::dispatch(endpoint.name, app, req)
+                .await
+                .unwrap();
+            (endpoint.name, resp.status().as_u16())
+        }
+    };
+    let pat = "pat@trips.example";
+    let got = json(
+        "POST",
+        "/rest/user/mi/selfregister",
+        &[],
+        json!({"version": 2, "apiKey": app_key, "emailAddress": pat, "password": walk::PW,
+            "firstName": "Pat", "lastName": "Kim"}),
+    )
+    .await;
+    assert_eq!(got.0, 200, "{}", got.1);
+    let verify = walk::token(&t, pat, "verify?token=").await;
+    let verified = form(
+        "/account/verify",
+        vec![("token", verify), ("password", walk::PW.into())],
+    )
+    .await;
+    let got = json(
+        "POST",
+        "/rest/user/password/reset",
+        &[],
+        json!({"emailAddress": pat}),
+    )
+    .await;
+    assert!(got.0 < 300, "{}", got.1);
+    let reset = walk::token(&t, pat, "token=").await;
+    let new = "Trips-pass-2028".to_string();
+    let reset = form(
+        "/account/password/reset",
+        vec![
+            ("token", reset),
+            ("password", new.clone()),
+            ("confirm", new),
+        ],
+    )
+    .await;
+    let admin = admit_tests::auth_token(app, walk::ADMIN, walk::PW).await;
+    let got = json(
+        "POST",
+        "/rest/user/miinvite",
+        &[("x-nextinteract-authtoken", admin.as_str())],
+        json!({"companyId": 1, "contact": {"firstname": "Quinn", "lastname": "Ng",
+            "email1": "quinn@trips.example"}, "inviteTeams": [{"teamId": 1}]}),
+    )
+    .await;
+    assert!(got.0 < 300, "{}", got.1);
+    let accept = walk::token(&t, "quinn@trips.example", "accept?token=").await;
+    let accepted = form(
+        admit_shared::usecases::invitations::ACCEPT_PAGE_PATH,
+        vec![("token", accept), ("password", walk::PW.into())],
+    )
+    .await;
+    let hashed = admit_shared::usecases::accounts::functions_that_hashed();
+    for (name, status) in [verified, reset, accepted] {
+        assert_eq!(status, 303, "{name}: its form did not go through");
+        assert!(hashed.contains(&name), "{name} hashed no password");
+        let memory = admit_functions::ENDPOINTS
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.memory);
+        assert_eq!(memory, Some(admit_functions::HASHING_MEMORY), "{name}");
+    }
+}
+admit_tests::both_backends!(the_password_pages_are_sized_for_hashing);
