@@ -1,26 +1,72 @@
 //! One successful request to every endpoint, in an order that makes each possible (the demo a
 //! client would run): the round-trip test counts the store calls each makes, and the bench
-//! times them and replays them as Lambda events. Each request goes through a `Door`.
+//! times them and replays them as Lambda events. Each request is dispatched in process by an
+//! `InProcess` door, whose `Watch` sees it go by.
 
 use crate::TestApp;
 use admit_shared::usecases::outbox;
-use async_trait::async_trait;
+use admit_shared::App;
 use serde_json::{json, Value};
+use std::time::{Duration, Instant};
 
 pub const PW: &str = "Trips-pass-2026";
 pub const ADMIN: &str = "admin@trips.example";
 pub const MEMBER: &str = "member@trips.example";
 
-/// Where the walk's requests go: a request (routed by the endpoint table) and its answer.
-#[async_trait]
-pub trait Door: Send {
-    async fn call(
+/// One request of the walk: the endpoint the table routes it to, and its API Gateway event.
+pub struct Step {
+    pub endpoint: &'static str,
+    pub event: Value,
+}
+
+/// What sees each request go by: counts its store calls, times it, keeps its event.
+pub trait Watch {
+    /// Just before the request's handler runs.
+    fn before(&mut self, _step: &Step) {}
+    /// Once it has answered, after `took`.
+    fn after(&mut self, step: &Step, took: Duration);
+}
+
+/// Nothing to see.
+impl Watch for () {
+    fn after(&mut self, _: &Step, _: Duration) {}
+}
+
+/// The door the walk's requests go through: each routed by the endpoint table and handled in
+/// process by `app`, watched by `watch`, and required to succeed.
+pub struct InProcess<W> {
+    pub app: App,
+    pub watch: W,
+}
+
+impl<W: Watch> InProcess<W> {
+    pub async fn call(
         &mut self,
         method: &str,
         uri: &str,
         headers: &[(&str, &str)],
         body: Option<Value>,
-    ) -> (u16, Value);
+    ) -> (u16, Value) {
+        let path = uri.split('?').next().unwrap_or_default();
+        let (endpoint, _, _) = admit_functions::find(method, path)
+            .unwrap_or_else(|_| panic!("no route for {method} {uri}"));
+        let body = body.map(|b| b.to_string());
+        let step = Step {
+            endpoint: endpoint.name,
+            event: crate::gateway_event(method, uri, headers, body.as_deref()),
+        };
+        let req = lambda_http::request::from_str(&step.event.to_string())
+            .expect("a valid API Gateway event");
+        self.watch.before(&step);
+        let started = Instant::now();
+        let resp = admit_functions::dispatch(step.endpoint, &self.app, req)
+            .await
+            .expect("a routed endpoint");
+        self.watch.after(&step, started.elapsed());
+        let got = crate::read(resp);
+        assert!(got.0 < 300, "{method} {uri}: {} {}", got.0, got.1);
+        got
+    }
 }
 
 /// The walk's company on `t`'s store: a public team, an admin and a member (`ADMIN`, `MEMBER`,
@@ -41,8 +87,13 @@ pub async fn token(t: &TestApp, to: &str, marker: &str) -> String {
 }
 
 /// Every endpoint once, on the company `company` made on `t` (a fresh store: the walk names
-/// its ids), each request through `door`, which must answer it successfully.
-pub async fn every_endpoint(t: &TestApp, admin_key: &str, app_key: &str, door: &mut dyn Door) {
+/// its ids), each request through `door`.
+pub async fn every_endpoint<W: Watch>(
+    t: &TestApp,
+    admin_key: &str,
+    app_key: &str,
+    door: &mut InProcess<W>,
+) {
     let admin = [("x-nextinteract-company-api-key", admin_key)];
     let appk = [("x-nextinteract-company-api-key", app_key)];
     let login = |email: &str| json!({"emailAddress": email, "password": PW});

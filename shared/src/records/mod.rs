@@ -93,14 +93,11 @@ pub async fn get_many<T: DeserializeOwned>(
     store: &dyn Store,
     keys: &[Key],
 ) -> Result<Vec<(Key, T)>, StoreError> {
-    let mut out = Vec::new();
-    for item in store.batch_get(keys).await? {
-        let key = Key::of(&item).ok_or_else(|| {
-            StoreError::Internal("batch get returned an item without a key".into())
-        })?;
-        out.push((key, from_item(item)?));
-    }
-    Ok(out)
+    read_keys(store, keys)
+        .await?
+        .into_iter()
+        .map(|(key, item)| Ok((key, from_item(item)?)))
+        .collect()
 }
 
 /// The items under `keys` that exist, by key: one `batch_get` per 100 keys. For reads of

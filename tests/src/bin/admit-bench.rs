@@ -22,8 +22,8 @@
 )]
 
 use admit_functions::{Endpoint, ENDPOINTS};
-use admit_tests::walk::{self, Door};
-use admit_tests::{gateway_event, read, Backend, TestApp};
+use admit_tests::walk::{self, InProcess, Step, Watch};
+use admit_tests::{gateway_event, Backend, TestApp};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -377,35 +377,18 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// The walk's requests, dispatched in process (to set up the store the functions will read),
-/// with the first API Gateway event of each endpoint kept for the functions to be sent.
+/// The first API Gateway event of each endpoint the walk called, for the functions to be sent
+/// (the walk itself sets up the store they will read).
+#[derive(Default)]
 struct Recorder {
-    app: admit_shared::App,
     events: BTreeMap<&'static str, Value>,
 }
 
-#[async_trait::async_trait]
-impl Door for Recorder {
-    async fn call(
-        &mut self,
-        method: &str,
-        uri: &str,
-        headers: &[(&str, &str)],
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let (endpoint, _, _) = admit_functions::find(method, uri.split('?').next().unwrap())
-            .unwrap_or_else(|_| panic!("no route for {method} {uri}"));
-        let body = body.map(|b| b.to_string());
-        let event = gateway_event(method, uri, headers, body.as_deref());
-        let req = lambda_http::request::from_str(&event.to_string()).unwrap();
-        self.events.entry(endpoint.name).or_insert(event);
-        let got = read(
-            admit_functions::dispatch(endpoint.name, &self.app, req)
-                .await
-                .unwrap(),
-        );
-        assert!(got.0 < 300, "{method} {uri}: {} {}", got.0, got.1);
-        got
+impl Watch for Recorder {
+    fn after(&mut self, step: &Step, _: Duration) {
+        self.events
+            .entry(step.endpoint)
+            .or_insert_with(|| step.event.clone());
     }
 }
 
@@ -541,11 +524,12 @@ async fn cold(opts: &Opts, names: &[String]) {
     // The store the functions read: the walk's company, every endpoint called once.
     let t = TestApp::new(Backend::Emulator).await;
     let (admin_key, app_key) = walk::company(&t).await;
-    let mut recorder = Recorder {
+    let mut door = InProcess {
         app: t.app.clone(),
-        events: BTreeMap::new(),
+        watch: Recorder::default(),
     };
-    walk::every_endpoint(&t, &admin_key, &app_key, &mut recorder).await;
+    walk::every_endpoint(&t, &admin_key, &app_key, &mut door).await;
+    let mut recorder = door.watch;
     // The walk ends by signing the member out: the member's other requests get a new session,
     // so they do their work again rather than answer 401 (logout keeps the ended one).
     let ended = recorder.events["logout_user"]["headers"]["x-nextinteract-authtoken"]
@@ -732,36 +716,15 @@ fn report(figures: &BTreeMap<String, Figures>, opts: &Opts) {
 // ---------------------------------------------------------------------------------------------
 // In-process latency
 
-/// The walk's requests in process, each timed.
+/// How long each endpoint's handler took, every time the walk called it.
+#[derive(Default)]
 struct Timed {
-    app: admit_shared::App,
     times: BTreeMap<&'static str, Vec<Duration>>,
 }
 
-#[async_trait::async_trait]
-impl Door for Timed {
-    async fn call(
-        &mut self,
-        method: &str,
-        uri: &str,
-        headers: &[(&str, &str)],
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let (endpoint, _, _) =
-            admit_functions::find(method, uri.split('?').next().unwrap()).unwrap();
-        let body = body.map(|b| b.to_string());
-        let req = admit_tests::gateway_request(method, uri, headers, body.as_deref());
-        let started = Instant::now();
-        let resp = admit_functions::dispatch(endpoint.name, &self.app, req)
-            .await
-            .unwrap();
-        self.times
-            .entry(endpoint.name)
-            .or_default()
-            .push(started.elapsed());
-        let got = read(resp);
-        assert!(got.0 < 300, "{method} {uri}: {} {}", got.0, got.1);
-        got
+impl Watch for Timed {
+    fn after(&mut self, step: &Step, took: Duration) {
+        self.times.entry(step.endpoint).or_default().push(took);
     }
 }
 
@@ -771,11 +734,12 @@ async fn latency(opts: &Opts) {
         eprintln!("walk {} of {}", i + 1, opts.walks);
         let t = TestApp::new(Backend::Embedded).await;
         let (admin_key, app_key) = walk::company(&t).await;
-        let mut timed = Timed {
+        let mut door = InProcess {
             app: t.app.clone(),
-            times: BTreeMap::new(),
+            watch: Timed::default(),
         };
-        walk::every_endpoint(&t, &admin_key, &app_key, &mut timed).await;
+        walk::every_endpoint(&t, &admin_key, &app_key, &mut door).await;
+        let timed = door.watch;
         for (name, d) in timed.times {
             times.entry(name).or_default().extend(d);
         }

@@ -6,10 +6,11 @@
 
 use admit_shared::App;
 use admit_tests::trips::{CountingStore, Trips};
-use admit_tests::walk::{self, Door};
-use admit_tests::{gateway_request, read, Backend, TestApp};
-use serde_json::{json, Value};
+use admit_tests::walk::{self, InProcess, Step, Watch};
+use admit_tests::{gateway_request, Backend, TestApp};
+use serde_json::json;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Each endpoint's budget: (calls, rounds). docs/performance.md, "Round trips", argues each.
 const BUDGETS: &[(&str, usize, usize)] = &[
@@ -41,36 +42,20 @@ const BUDGETS: &[(&str, usize, usize)] = &[
     ("user_activity_report", 7, 7),
 ];
 
-/// The walk's requests, dispatched in process to an app whose store counts; what the store saw
-/// is kept under each endpoint's name.
+/// The store calls each request of the walk made, kept under its endpoint's name.
 struct Counted {
-    app: App,
     counter: Arc<CountingStore>,
     seen: Vec<(&'static str, Trips, Vec<&'static str>)>,
 }
 
-#[async_trait::async_trait]
-impl Door for Counted {
-    async fn call(
-        &mut self,
-        method: &str,
-        uri: &str,
-        headers: &[(&str, &str)],
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let path = uri.split('?').next().unwrap();
-        let (endpoint, _, _) = admit_functions::find(method, path).unwrap();
-        let body = body.map(|b| b.to_string());
-        let req = gateway_request(method, uri, headers, body.as_deref());
+impl Watch for Counted {
+    fn before(&mut self, _: &Step) {
         self.counter.take();
-        let resp = admit_functions::dispatch(endpoint.name, &self.app, req)
-            .await
-            .unwrap();
+    }
+
+    fn after(&mut self, step: &Step, _: Duration) {
         let (trips, ops) = self.counter.take();
-        self.seen.push((endpoint.name, trips, ops));
-        let got = read(resp);
-        assert!(got.0 < 300, "{method} {uri}: {} {}", got.0, got.1);
-        got
+        self.seen.push((step.endpoint, trips, ops));
     }
 }
 
@@ -78,13 +63,15 @@ async fn every_endpoint_within_its_budget(backend: Backend) {
     let t = TestApp::new(backend).await;
     let (admin_key, app_key) = walk::company(&t).await;
     let counter = CountingStore::new(t.app.store.clone());
-    let mut w = Counted {
+    let mut w = InProcess {
         app: App {
             store: counter.clone(),
             ..t.app.clone()
         },
-        counter,
-        seen: Vec::new(),
+        watch: Counted {
+            counter,
+            seen: Vec::new(),
+        },
     };
     walk::every_endpoint(&t, &admin_key, &app_key, &mut w).await;
 
@@ -102,8 +89,9 @@ async fn every_endpoint_within_its_budget(backend: Backend) {
         Some(json!({"EmailAddresses": addresses})),
     )
     .await;
-    let (_, many, ops) = w.seen.pop().unwrap();
+    let (_, many, ops) = w.watch.seen.pop().unwrap();
     let one = w
+        .watch
         .seen
         .iter()
         .find(|(name, _, _)| *name == "invite_platform_users")
@@ -118,7 +106,7 @@ async fn every_endpoint_within_its_budget(backend: Backend) {
 
     let mut report = String::new();
     let mut over = Vec::new();
-    for (name, trips, ops) in &w.seen {
+    for (name, trips, ops) in &w.watch.seen {
         report.push_str(&format!(
             "{name}: {} calls, {} rounds: {}\n",
             trips.calls,
@@ -136,7 +124,7 @@ async fn every_endpoint_within_its_budget(backend: Backend) {
     }
     println!("{report}");
     assert!(over.is_empty(), "{}\n{report}", over.join("\n"));
-    sized_for_hashing(&w.seen);
+    sized_for_hashing(&w.watch.seen);
 }
 
 /// The functions that hash or check a password are those given the memory Argon2id needs
@@ -174,17 +162,9 @@ async fn the_password_pages_are_sized_for_hashing(backend: Backend) {
     let t = TestApp::new(backend).await;
     let (_, app_key) = walk::company(&t).await;
     let app = &t.app;
-    let json = |method: &str, uri: &str, headers: &[(&str, &str)], body: Value| {
-        let body = body.to_string();
-        let req = gateway_request(method, uri, headers, Some(&body));
-        let (endpoint, _, _) = admit_functions::find(method, uri).unwrap();
-        async move {
-            read(
-                admit_functions::dispatch(endpoint.name, app, req)
-                    .await
-                    .unwrap(),
-            )
-        }
+    let mut door = InProcess {
+        app: app.clone(),
+        watch: (),
     };
     let form = |path: &'static str, fields: Vec<(&'static str, String)>| {
         let body = form_urlencoded::Serializer::new(String::new())
@@ -201,14 +181,17 @@ async fn the_password_pages_are_sized_for_hashing(backend: Backend) {
         }
     };
     let pat = "pat@trips.example";
-    let got = json(
-        "POST",
-        "/rest/user/mi/selfregister",
-        &[],
-        json!({"version": 2, "apiKey": app_key, "emailAddress": pat, "password": walk::PW,
+    let got = door
+        .call(
+            "POST",
+            "/rest/user/mi/selfregister",
+            &[],
+            Some(
+                json!({"version": 2, "apiKey": app_key, "emailAddress": pat, "password": walk::PW,
             "firstName": "Pat", "lastName": "Kim"}),
-    )
-    .await;
+            ),
+        )
+        .await;
     assert_eq!(got.0, 200, "{}", got.1);
     let verify = walk::token(&t, pat, "verify?token=").await;
     let verified = form(
@@ -216,13 +199,14 @@ async fn the_password_pages_are_sized_for_hashing(backend: Backend) {
         vec![("token", verify), ("password", walk::PW.into())],
     )
     .await;
-    let got = json(
-        "POST",
-        "/rest/user/password/reset",
-        &[],
-        json!({"emailAddress": pat}),
-    )
-    .await;
+    let got = door
+        .call(
+            "POST",
+            "/rest/user/password/reset",
+            &[],
+            Some(json!({"emailAddress": pat})),
+        )
+        .await;
     assert!(got.0 < 300, "{}", got.1);
     let reset = walk::token(&t, pat, "token=").await;
     let new = "Trips-pass-2028".to_string();
@@ -236,14 +220,17 @@ async fn the_password_pages_are_sized_for_hashing(backend: Backend) {
     )
     .await;
     let admin = admit_tests::auth_token(app, walk::ADMIN, walk::PW).await;
-    let got = json(
-        "POST",
-        "/rest/user/miinvite",
-        &[("x-nextinteract-authtoken", admin.as_str())],
-        json!({"companyId": 1, "contact": {"firstname": "Quinn", "lastname": "Ng",
+    let got = door
+        .call(
+            "POST",
+            "/rest/user/miinvite",
+            &[("x-nextinteract-authtoken", admin.as_str())],
+            Some(
+                json!({"companyId": 1, "contact": {"firstname": "Quinn", "lastname": "Ng",
             "email1": "quinn@trips.example"}, "inviteTeams": [{"teamId": 1}]}),
-    )
-    .await;
+            ),
+        )
+        .await;
     assert!(got.0 < 300, "{}", got.1);
     let accept = walk::token(&t, "quinn@trips.example", "accept?token=").await;
     let accepted = form(
