@@ -720,7 +720,7 @@ impl Watch for Timed {
 
 /// Whether an endpoint hashes passwords: the table gives those, and only those, the memory for
 /// it (a test holds it to that).
-fn hashes(name: &str) -> bool {
+fn hashes_passwords(name: &str) -> bool {
     ENDPOINTS
         .iter()
         .any(|e| e.name == name && e.memory == admit_functions::HASHING_MEMORY)
@@ -764,7 +764,7 @@ async fn latency(opts: &Opts) {
             d.len(),
             ms(p(0.5)),
             ms(p(0.99)),
-            if hashes(name) { "yes" } else { "" }
+            if hashes_passwords(name) { "yes" } else { "" }
         );
     }
     println!(
