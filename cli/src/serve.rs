@@ -64,11 +64,23 @@ async fn route(
             return r;
         }
     };
-    let Ok(collected) = Limited::new(body, MAX_BODY_BYTES).collect().await else {
-        return error_response(&DomainError::new(
-            ErrorKind::BodyTooLarge,
-            format!("request body is over the limit of {MAX_BODY_BYTES} bytes"),
-        ));
+    if let Err(e) = check_host(&parts.headers) {
+        return error_response(&e);
+    }
+    let collected = match tokio::time::timeout(
+        BODY_TIMEOUT,
+        Limited::new(body, MAX_BODY_BYTES).collect(),
+    )
+    .await
+    {
+        Ok(Ok(collected)) => collected,
+        Ok(Err(_)) => {
+            return error_response(&DomainError::new(
+                ErrorKind::BodyTooLarge,
+                format!("request body is over the limit of {MAX_BODY_BYTES} bytes"),
+            ))
+        }
+        Err(_) => return body_timed_out(),
     };
     let bytes = collected.to_bytes();
     #[allow(
@@ -91,6 +103,65 @@ async fn route(
             error_response(&DomainError::invalid("the request could not be read"))
         }
     }
+}
+
+/// How long a request's body may take to arrive once its headers have (the headers have as
+/// long): a client that never sends the body it announced does not hold a connection forever.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `408`, and the connection is closed (the rest of the body is not waited for).
+fn body_timed_out() -> Response<Body> {
+    let mut r = error_response(&DomainError::invalid(format!(
+        "the request body did not arrive within {} seconds",
+        BODY_TIMEOUT.as_secs()
+    )));
+    *r.status_mut() = http::StatusCode::REQUEST_TIMEOUT;
+    r.headers_mut().insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
+    r
+}
+
+/// The request names one host, as a name or address and an optional port number: API Gateway
+/// refuses anything else before a function sees it, and the event builder needs a URI it can
+/// parse (lambda_http panics on one it cannot).
+fn check_host(headers: &http::HeaderMap) -> Result<(), DomainError> {
+    let mut hosts = headers.get_all(http::header::HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (None, _) => Ok(()),
+        (Some(host), None) if host.to_str().is_ok_and(valid_host) => Ok(()),
+        _ => Err(DomainError::invalid(
+            "the Host header must name one host, with a port number if any",
+        )),
+    }
+}
+
+fn valid_host(h: &str) -> bool {
+    let (name, port) = match h.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((addr, rest)) if addr.parse::<std::net::Ipv6Addr>().is_ok() => {
+                match rest.strip_prefix(':') {
+                    Some(port) => ("v6", Some(port)),
+                    None if rest.is_empty() => ("v6", None),
+                    None => return false,
+                }
+            }
+            _ => return false,
+        },
+        None => match h.split_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (h, None),
+        },
+    };
+    let name_ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok()
+    });
+    name_ok && port_ok
 }
 
 async fn handle(
@@ -213,4 +284,51 @@ pub async fn run(
     dispatcher.abort();
     let _ = outbox::dispatch_pending(&app, 1000).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_host_is_a_name_or_address_and_an_optional_port() {
+        for good in [
+            "127.0.0.1:3000",
+            "localhost",
+            "api.example.com:443",
+            "[::1]:3000",
+            "[::1]",
+        ] {
+            assert!(super::valid_host(good), "{good}");
+        }
+        for bad in [
+            "127.0.0.1:notaport",
+            "a:b:c",
+            "",
+            ":80",
+            "host:",
+            "host:99999",
+            "[::1",
+            "[zz]:1",
+            "a b",
+            "u@h",
+        ] {
+            assert!(!super::valid_host(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn two_host_headers_are_refused() {
+        let mut h = http::HeaderMap::new();
+        h.append(
+            http::header::HOST,
+            http::HeaderValue::from_static("a.example"),
+        );
+        assert!(super::check_host(&h).is_ok());
+        h.append(
+            http::header::HOST,
+            http::HeaderValue::from_static("b.example"),
+        );
+        assert!(super::check_host(&h).is_err());
+        // HTTP/1.0 may leave it out: the event then names no host, as before.
+        assert!(super::check_host(&http::HeaderMap::new()).is_ok());
+    }
 }

@@ -83,6 +83,21 @@ impl Endpoint {
         }
     }
 
+    /// The content negotiation of the endpoint's family, made at the edge before any work: a
+    /// request whose `Accept` admits none of the family's media types is refused (406) with
+    /// nothing done. Pages answer HTML whatever is asked.
+    pub fn negotiate(
+        &self,
+        req: &lambda_http::Request,
+    ) -> Result<(), admit_shared::domain::error::DomainError> {
+        use admit_shared::http::{self, platform};
+        match self.family {
+            Family::Platform => platform::negotiate(req).map(drop),
+            Family::NextInteract | Family::Site => http::accepts_json(req),
+            Family::Page | Family::Event => Ok(()),
+        }
+    }
+
     /// The ports a cold start builds besides the store: SES only for a function granted it,
     /// SNS only for one granted an SNS action.
     pub const fn ports(&self) -> Ports {

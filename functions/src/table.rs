@@ -52,6 +52,9 @@ macro_rules! endpoints {
                 pub async fn handler(app: &App, req: Request) -> Response<Body> {
                     use admit_shared::http::idempotency;
                     admit_shared::app::as_function(ENDPOINT.name, async move {
+                        if let Err(e) = ENDPOINT.negotiate(&req) {
+                            return (ENDPOINT.refusal())(&e);
+                        }
                         if ENDPOINT.replays() && idempotency::wanted(&req) {
                             idempotency::guard(
                                 app,

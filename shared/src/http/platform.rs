@@ -102,8 +102,18 @@ pub fn check_content_type(req: &Request) -> Result<(), DomainError> {
 /// preference, `q=0` excluded) that the family has; `*/*` and `application/*` (or no `Accept`)
 /// get JSON. `NotAcceptable` when none fits.
 pub fn negotiate(req: &Request) -> Result<&'static str, DomainError> {
+    negotiate_among(req, MEDIA_TYPES)
+}
+
+/// The first of the caller's `Accept` entries that is one of `types` (JSON first); `*/*` and
+/// `application/*` (or no `Accept`) get the first of them. `NotAcceptable` when none fits.
+pub(crate) fn negotiate_among(
+    req: &Request,
+    types: &[&'static str],
+) -> Result<&'static str, DomainError> {
+    let first = types.first().copied().unwrap_or(JSON);
     let Some(accept) = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()) else {
-        return Ok(JSON);
+        return Ok(first);
     };
     let mut wanted: Vec<(f32, usize, String)> = Vec::new();
     for (i, entry) in accept.split(',').enumerate() {
@@ -120,9 +130,9 @@ pub fn negotiate(req: &Request) -> Result<&'static str, DomainError> {
     wanted.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     for (_, _, media) in &wanted {
         if media == "*/*" || media == "application/*" {
-            return Ok(JSON);
+            return Ok(first);
         }
-        if let Some(m) = MEDIA_TYPES.iter().find(|m| **m == media) {
+        if let Some(m) = types.iter().find(|m| **m == media) {
             return Ok(m);
         }
     }
@@ -130,7 +140,7 @@ pub fn negotiate(req: &Request) -> Result<&'static str, DomainError> {
         ErrorKind::NotAcceptable,
         format!(
             "no acceptable media type; this call answers with {}",
-            MEDIA_TYPES.join(", ")
+            types.join(", ")
         ),
     ))
 }

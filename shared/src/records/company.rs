@@ -187,11 +187,21 @@ pub async fn settings(store: &dyn Store, company: Id) -> Result<Settings, StoreE
 
 /// The write that sets one setting (by its stored name) to `value`.
 pub fn set_setting(company: Id, name: &str, value: Value) -> Write {
+    set_settings(company, [(name, value)])
+}
+
+/// The one update that sets every named setting of a company (a transaction may not write one
+/// item twice, so several settings changed together are one write).
+pub fn set_settings<'a>(
+    company: Id,
+    settings: impl IntoIterator<Item = (&'a str, Value)>,
+) -> Write {
+    let update = settings
+        .into_iter()
+        .fold(Update::new(), |u, (name, value)| u.set(name, value));
     Write::Update {
         key: settings_key(company),
-        update: Update::new()
-            .set(name, value)
-            .set("companyId", json!(company)),
+        update: update.set("companyId", json!(company)),
         cond: None,
     }
 }

@@ -131,6 +131,32 @@ pub fn link_user(company: Id, contact: Id, user: Id) -> Write {
     }
 }
 
+/// The writes that fill in what an existing contact lacks (`fill_in`), with the guard that
+/// keeps an externalId it gains unique in the company, and where that guard is among them.
+pub fn fill_in_guarded(
+    existing: &ContactRecord,
+    fields: &Contact,
+    condition: Option<i64>,
+) -> ContactWrites {
+    let mut writes: Vec<Write> = fill_in(existing, fields, condition).into_iter().collect();
+    let mut external_id_guard_at = None;
+    let gains = |name: &str| !existing.fields.contains_key(name);
+    if let Some(ext) = fields.get("externalId").filter(|_| gains("externalId")) {
+        external_id_guard_at = Some(writes.len());
+        writes.push(Write::put_new(keyed_item(
+            &external_id_key(existing.company_id, ext),
+            &ContactGuard {
+                contact_id: existing.contact_id,
+            },
+        )));
+    }
+    ContactWrites {
+        writes,
+        email_guard_at: None,
+        external_id_guard_at,
+    }
+}
+
 /// The update that fills in what an existing contact lacks (`fields` only where the contact has
 /// no value), never overwriting what is there: the contact must still be as it was read.
 pub fn fill_in(

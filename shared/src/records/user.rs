@@ -237,6 +237,15 @@ pub fn set_status(user: Id, status: Status, now: DateTime<Utc>) -> Write {
     }
 }
 
+/// The check that an account is still active (a concurrent deactivation makes the
+/// transaction fail).
+pub fn still_active(user: Id) -> Write {
+    Write::Check {
+        key: user_key(user),
+        cond: Cond::eq("status", json!(Status::Active)),
+    }
+}
+
 /// The update that marks an account's address verified.
 pub fn mark_verified(user: Id) -> Write {
     Write::Update {

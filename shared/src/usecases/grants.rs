@@ -132,11 +132,18 @@ pub fn quiet_for(inv: &Invitation, now: DateTime<Utc>) -> Option<u64> {
 
 /// Checks that a new invitation by a sender (`privileged` or not) may take the place of the
 /// address's earlier one, if any: the refusal a door that invites one address answers.
+/// A `correction` (a rep or admin changing what a pending invitation offers: its teams or its
+/// terms) is not held to the invitation's quiet period: it replaces the invitation and emails
+/// again within the recipient's hourly limit, which the door charges.
 pub fn may_replace(
     previous: Option<&Invitation>,
     privileged: bool,
+    correction: bool,
     now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
+    if privileged && correction {
+        return Ok(());
+    }
     match previous {
         Some(p) => match refusal(decide(p, privileged, now), p.email.as_str()) {
             Some(refused) => Err(refused),
@@ -144,6 +151,26 @@ pub fn may_replace(
         },
         None => Ok(()),
     }
+}
+
+/// Whether a new invitation changes what the pending `previous` offers: other teams, or other
+/// terms of access (days of temporary access, or permanent instead).
+pub fn corrects(
+    previous: Option<&Invitation>,
+    teams: &[Id],
+    access_days: Option<u32>,
+    now: DateTime<Utc>,
+) -> bool {
+    let Some(p) = previous.filter(|p| p.status_at(now) == InvitationStatus::Pending) else {
+        return false;
+    };
+    let sorted = |t: &[Id]| {
+        let mut t = t.to_vec();
+        t.sort();
+        t.dedup();
+        t
+    };
+    sorted(&p.teams) != sorted(teams) || p.access_days != access_days
 }
 
 /// The refusal a door that invites one address gives for an existing invitation it leaves as

@@ -635,6 +635,12 @@ async fn sender_still_grants(
         .map_err(&fail)?
         .filter(|m| m.is_active_at(now))
         .ok_or_else(void)?;
+    // A deactivated account grants nothing, whatever its memberships still say.
+    user::find(store, inv.invited_by)
+        .await
+        .map_err(&fail)?
+        .filter(|u| u.status == Status::Active)
+        .ok_or_else(void)?;
     let settings = company::settings(store, c).await.map_err(&fail)?;
     crate::usecases::grants::may_invite(&sender, &settings, now).map_err(|_| void())?;
     let found = company::teams_among(store, c, &inv.teams)

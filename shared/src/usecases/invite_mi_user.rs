@@ -204,7 +204,8 @@ pub async fn invite(
     let c = inv.company_id;
     check_not_member(app, c, &inv.email, now).await?;
     let previous = invitations::existing(app, c, &inv.email).await?;
-    grants::may_replace(previous.as_ref(), privileged, now)?;
+    let correction = grants::corrects(previous.as_ref(), &inv.teams, None, now);
+    grants::may_replace(previous.as_ref(), privileged, correction, now)?;
     let charges = limits::emails_to_others(app, Some(inviter), privileged, c, 1, now)?
         .and(limits::email_to(app, c, &inv.email, now)?);
     let fail = failed(Service::Company);

@@ -9,7 +9,7 @@ use crate::domain::activity::{ActivityType, Source};
 use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::{Caller, Id};
 use crate::ports::store::Write;
-use crate::records::{activity, company, membership, Role, Session, Status};
+use crate::records::{activity, company, membership, user, Membership, Role, Session, Status};
 use crate::usecases::failed;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -76,6 +76,36 @@ fn not_found() -> DomainError {
     DomainError::new(ErrorKind::RecordNotFound, "no such business for this user")
 }
 
+/// Another admin of `business` than `user` who keeps it run: an active, permanent admin
+/// membership of an account that can still sign in (a deactivated account runs nothing).
+async fn other_active_admin(
+    app: &App,
+    business: Id,
+    user: Id,
+    now: DateTime<Utc>,
+) -> Result<Option<Membership>, DomainError> {
+    let store = app.store.as_ref();
+    let fail = failed(Service::Membership);
+    let admins: Vec<Membership> = membership::members_of(store, business)
+        .await
+        .map_err(&fail)?
+        .into_iter()
+        .filter(|o| {
+            o.user_id != user
+                && o.role == Role::Admin
+                && o.is_active_at(now)
+                && o.expires_at.is_none()
+        })
+        .collect();
+    for admin in admins {
+        let account = user::find(store, admin.user_id).await.map_err(&fail)?;
+        if account.is_some_and(|a| a.status == Status::Active) {
+            return Ok(Some(admin));
+        }
+    }
+    Ok(None)
+}
+
 /// Leaves `business`: the membership (with its teams) ends at once, with a `Site Left` activity
 /// in the company's log, and a recorded end of temporary access is withdrawn. One transaction.
 pub async fn leave(
@@ -103,16 +133,7 @@ pub async fn leave(
     // (two last admins leaving at once cannot both go).
     let mut keeper = None;
     if m.role == Role::Admin && m.is_active_at(now) {
-        keeper = membership::members_of(store, business)
-            .await
-            .map_err(&fail)?
-            .into_iter()
-            .find(|o| {
-                o.user_id != user
-                    && o.role == Role::Admin
-                    && o.is_active_at(now)
-                    && o.expires_at.is_none()
-            });
+        keeper = other_active_admin(app, business, user, now).await?;
         if keeper.is_none() {
             return Err(DomainError::new(
                 ErrorKind::NotPermitted,
@@ -122,6 +143,7 @@ pub async fn leave(
     }
     let mut writes: Vec<Write> = vec![membership::remove(&m)];
     writes.extend(keeper.as_ref().map(membership::still_admin));
+    writes.extend(keeper.as_ref().map(|k| user::still_active(k.user_id)));
     if let Some(end) = m.expires_at {
         writes.extend(activity::cancel_expiry(business, user, end));
     }

@@ -5,7 +5,6 @@
 use crate::app::App;
 use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::Id;
-use crate::ports::store::Write;
 use crate::records::company;
 use crate::usecases::invitations::DEFAULT_INVITATION_DAYS;
 use crate::usecases::platform::{acting_in, Acting, Principal};
@@ -127,14 +126,10 @@ pub async fn put(
             "only the business's admins change its settings",
         ));
     }
-    let writes: Vec<Write> = changes(app, business, update)
-        .await?
-        .into_iter()
-        .map(|(name, v)| company::set_setting(business, name, v))
-        .collect();
-    if !writes.is_empty() {
+    let changed = changes(app, business, update).await?;
+    if !changed.is_empty() {
         app.store
-            .transact(writes)
+            .transact(vec![company::set_settings(business, changed)])
             .await
             .map_err(failed(Service::Company))?;
     }

@@ -484,9 +484,11 @@ async fn offer(
     (link_base, caller, now): (&str, &Caller, DateTime<Utc>),
 ) -> Result<SiteAccess, DomainError> {
     let c = site.company_id;
-    let previous = invitations::existing(app, c, &inv.email).await?;
-    grants::may_replace(previous.as_ref(), true, now)?;
+    // Bad input (a contact that is not the site's) is refused before any limit is consulted.
     let (contact_id, mut writes) = link_contact(app, c, &inv.email, None, inv.contact, now).await?;
+    let previous = invitations::existing(app, c, &inv.email).await?;
+    let correction = grants::corrects(previous.as_ref(), &inv.groups, inv.days, now);
+    grants::may_replace(previous.as_ref(), true, correction, now)?;
     // Counted in the invitation's transaction: a refused or failed one spends nothing.
     let charges = limits::emails_to_others(app, Some(admin), true, c, 1, now)?
         .and(limits::email_to(app, c, &inv.email, now)?);

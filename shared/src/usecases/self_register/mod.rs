@@ -419,8 +419,13 @@ async fn contact_writes(
         if existing.user_id.is_none() {
             fill.0.insert("userId".into(), json!(user_id));
         }
-        writes.extend(contacts::fill_in(&existing, &fill, v.condition));
-        return Ok((existing.contact_id, Guards::default()));
+        let cw = contacts::fill_in_guarded(&existing, &fill, v.condition);
+        let guards = Guards {
+            contact_email: None,
+            external_id: cw.external_id_guard_at.map(|i| i + writes.len()),
+        };
+        writes.extend(cw.writes);
+        return Ok((existing.contact_id, guards));
     }
     let record = ContactRecord {
         contact_id: app.ids.next("contact").await.map_err(&fail)?,
@@ -558,11 +563,12 @@ pub async fn self_register(
         .await
         .map_err(&fail)?;
     check_domain(&settings, &v.email)?;
-    // Everything that does not depend on the address is checked first, so an answer about the
-    // address (409) never comes where another request would be refused anyway.
-    let qrs = qr_records(app, c, &v.qr_codes).await?;
+    // Every attempt counts against the source's hourly allowance before any code is checked
+    // (so codes cannot be guessed without limit), and an address that has an account gets the
+    // same answer whatever codes come with it (a right code is not told from a wrong one).
     limits::registration_from(app, caller, now).await?;
     check_unregistered(app, &v.email, now).await?;
+    let qrs = qr_records(app, c, &v.qr_codes).await?;
     let teams = v
         .profession
         .and_then(|p| {
