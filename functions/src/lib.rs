@@ -173,7 +173,7 @@ endpoints! {
                 route("GET", "/account/verify/done", "Email verification: the result page after confirming (HTML)"),
             ],
             memory: HASHING_MEMORY,
-            grants: &[GetItem, QueryGsi1, PutItem, UpdateItem, DeleteItem],
+            grants: &[GetItem, Query, QueryGsi1, PutItem, UpdateItem, DeleteItem],
         },
         reset_password_page {
             logical_id: "ResetPasswordPageFunction",
@@ -281,7 +281,7 @@ endpoints! {
                 route("POST", "/rest/user/verify", "Email verification: prove control of the address with the emailed token"),
             ],
             memory: HASHING_MEMORY,
-            grants: &[GetItem, QueryGsi1, PutItem, UpdateItem, DeleteItem],
+            grants: &[GetItem, Query, QueryGsi1, PutItem, UpdateItem, DeleteItem],
         },
         request_password_reset {
             logical_id: "RequestPasswordResetFunction",

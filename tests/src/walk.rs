@@ -177,7 +177,7 @@ pub async fn every_endpoint<W: Watch>(
         "POST",
         "/rest/user/verify",
         &[],
-        Some(json!({"token": verify, "password": PW})),
+        Some(json!({"token": verify, "password": PW, "newPassword": PW})),
     )
     .await;
 

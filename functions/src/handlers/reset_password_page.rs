@@ -50,13 +50,23 @@ async fn submit(app: &App, req: &Request) -> Response<Body> {
         Ok(p) => p,
         Err(e) => return page::reset_problem(&e),
     };
+    // Taking an address back, the owner names the account (nothing the registrant chose stays).
+    let missing_name = ["firstName", "lastName"]
+        .into_iter()
+        .find(|f| preview.takes_back && form.get(f).is_none_or(|v| v.trim().is_empty()));
     let result = if form.get("password").is_some() && form.get("password") != form.get("confirm")
     {
         Err(page::passwords_differ())
+    } else if let Some(field) = missing_name {
+        Err(admit_shared::domain::error::DomainError::invalid(format!(
+            "{field} is required"
+        )))
     } else {
         let body = ResetConfirmation {
             token: form.owned("token"),
             password: form.owned("password"),
+            first_name: form.owned("firstName"),
+            last_name: form.owned("lastName"),
         };
         password_reset::confirm(app, body, &http::caller(req)).await
     };

@@ -1,5 +1,6 @@
-//! `POST /rest/user/verify` with `{"token": T, "password": P}` (or the account's session):
-//! proves control of the address, once, by the account's own password holder.
+//! `POST /rest/user/verify` with `{"token": T, "password": P, "newPassword": N}` (or the
+//! account's session instead of `password`): proves control of the address, once, by the
+//! account's own password holder, who sets a new password; every session and device ends.
 
 use admit_shared::domain::error::DomainError;
 use admit_shared::http::{self, auth, nextinteract};
@@ -14,6 +15,8 @@ pub const VERIFIED: &str = "Email address verified.";
 struct VerifyRequest {
     token: Option<String>,
     password: Option<String>,
+    #[serde(rename = "newPassword")]
+    new_password: Option<String>,
 }
 
 #[tracing::instrument(name = "verify_email", skip_all, fields(request_id = %http::request_id(&req)))]
@@ -26,7 +29,8 @@ pub async fn handler(app: &App, req: Request) -> Response<Body> {
             Some(s) => Proof::Session(s),
             None => Proof::Password(body.password.as_deref()),
         };
-        verification::confirm(app, body.token.as_deref(), proof, &caller).await
+        let new_password = body.new_password.as_deref();
+        verification::confirm(app, body.token.as_deref(), proof, new_password, &caller).await
     }
     .await;
     nextinteract::respond_with(VERIFIED, result)

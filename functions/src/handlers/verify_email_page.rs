@@ -1,6 +1,6 @@
 //! `GET` and `POST /account/verify`: the page a verification email links to. `GET ?token=T`
 //! shows which address the link confirms (without using it up); `POST` (the form, urlencoded)
-//! confirms with the account's password through the same use case as
+//! confirms with the account's password and sets a new one through the same use case as
 //! `POST /rest/user/verify` and answers `303` to `GET /account/verify/done`, the result page.
 
 use admit_shared::http::account_pages as page;
@@ -44,7 +44,12 @@ async fn submit(app: &App, req: &Request) -> Response<Body> {
         return page::verify_page(&preview, token.unwrap_or_default(), None);
     }
     let proof = Proof::Password(form.get("password"));
-    match verification::confirm(app, token, proof, &http::caller(req)).await {
+    let new_password = form.get("newPassword");
+    if new_password.is_some() && new_password != form.get("confirm") {
+        let e = page::passwords_differ();
+        return page::verify_page(&preview, token.unwrap_or_default(), Some(&e));
+    }
+    match verification::confirm(app, token, proof, new_password, &http::caller(req)).await {
         Ok(v) => page::verified(&v.email_address, &FormPost::of(app, req)),
         Err(e) if page::verify_can_retry(e.kind) => {
             page::verify_page(&preview, token.unwrap_or_default(), Some(&e))

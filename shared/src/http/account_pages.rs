@@ -85,29 +85,64 @@ pub fn verify_page(
         ErrorKind::InvalidLogin => "That is not the password of this account. Try again.".into(),
         _ => sentence(&e.message),
     });
+    // Which field a refusal is about: the current password, the new one, or the repeat.
+    let at = |name: &str| {
+        let field_of = |e: &DomainError| match e.kind {
+            ErrorKind::InvalidLogin => "password",
+            _ if e.message.starts_with("the two passwords") => "confirm",
+            _ => "newPassword",
+        };
+        refused
+            .filter(|e| field_of(e) == name)
+            .and(message.as_deref())
+    };
+    let new_input = |name: &str| {
+        format!(
+            "name=\"{name}\" type=\"password\" required minlength=\"{}\" maxlength=\"{}\" autocomplete=\"new-password\"",
+            Password::NEW_MIN_CHARS,
+            Password::NEW_MAX_CHARS
+        )
+    };
+    // Nothing the registrant chose (their name) is shown: anyone may have registered this
+    // address, and their words beside a password prompt would be a lure.
     let main = format!(
         concat!(
             "<h1>Confirm your email address</h1>\n",
-            "<p>Confirm that <strong>{email}</strong> is yours. Enter your account's password: the ",
-            "mailbox alone does not confirm an account.</p>\n",
-            "<dl>\n<dt>Account</dt><dd>{name}</dd>\n<dt>The link expires</dt><dd>{expires}</dd>\n</dl>\n{problem}",
-            "<form method=\"post\" action=\"verify\">\n{token}{address}{password}",
+            "<p>Confirm that <strong>{email}</strong> is yours: enter the password of the account ",
+            "registered with it (the mailbox alone does not confirm an account) and choose a new ",
+            "one. Confirming signs out every device signed in to the account.</p>\n",
+            "<dl>\n<dt>The link expires</dt><dd>{expires}</dd>\n</dl>\n{problem}",
+            "<form method=\"post\" action=\"verify\">\n{token}{address}{password}{new}{confirm}",
             "<button type=\"submit\">Confirm my address</button>\n</form>\n",
-            "<p>Forgot your password? <a href=\"{forgot}\">Get a link to choose a new one</a>: ",
-            "setting a new password confirms the address too.</p>\n",
+            "<p>Did you not register this address, or forgot the password? ",
+            "<a href=\"{forgot}\">Get a link to choose a new password</a>: it confirms the address ",
+            "and takes the account back, with nothing anyone else did in its name.</p>\n",
         ),
         email = escape(&p.email_address),
-        name = escape(&p.account_name),
         expires = when(p.expires_at),
         problem = message.as_deref().map_or_else(String::new, problem_html),
         token = hidden_token(token),
         address = address_field(&p.email_address),
         password = field(
             "password",
-            "Password of your account",
+            "Current password of the account",
             "name=\"password\" type=\"password\" required autocomplete=\"current-password\"",
             None,
-            message.as_deref(),
+            at("password"),
+        ),
+        new = field(
+            "newPassword",
+            "New password",
+            &new_input("newPassword"),
+            Some(&password_policy()),
+            at("newPassword"),
+        ),
+        confirm = field(
+            "confirm",
+            "The new password again",
+            &new_input("confirm"),
+            None,
+            at("confirm"),
         ),
         forgot = FORGOT_FROM_VERIFY,
     );
@@ -118,7 +153,10 @@ pub fn verify_page(
 pub fn verify_can_retry(kind: ErrorKind) -> bool {
     matches!(
         kind,
-        ErrorKind::InvalidLogin | ErrorKind::InvalidParameter | ErrorKind::Conflict
+        ErrorKind::InvalidLogin
+            | ErrorKind::InvalidParameter
+            | ErrorKind::PasswordLength
+            | ErrorKind::Conflict
     )
 }
 
@@ -176,7 +214,7 @@ pub fn verified_page(req: &Request) -> Response<Body> {
         |email| {
             vec![
                 format!("{email} is confirmed."),
-                "Sign in to the app with this address and your password.".into(),
+                "Every device signed in to the account was signed out: sign in to the app with this address and your new password.".into(),
             ]
         },
     )
@@ -192,6 +230,8 @@ pub fn verified(email: &str, post: &FormPost) -> Response<Body> {
 /// The reset form's fields: which field a refusal is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResetField {
+    FirstName,
+    LastName,
     Password,
     Confirm,
     Form,
@@ -212,15 +252,42 @@ pub fn reset_page(
             Password::NEW_MAX_CHARS
         )
     };
+    let name = |name: &str, label: &str, f: ResetField| {
+        field(
+            name,
+            label,
+            &format!("name=\"{name}\" type=\"text\" required maxlength=\"100\""),
+            None,
+            at(f),
+        )
+    };
+    let (takes_back, names) = match p.takes_back {
+        true => (
+            concat!(
+                "<p>Nobody has confirmed this address yet, so anyone may have registered it. ",
+                "Setting a password takes the account back: everything done in its name before ",
+                "(companies joined, answers and consents given, its name) is dropped, and you ",
+                "choose its name now.</p>\n",
+            ),
+            format!(
+                "{}{}",
+                name("firstName", "Your first name", ResetField::FirstName),
+                name("lastName", "Your last name", ResetField::LastName)
+            ),
+        ),
+        false => ("", String::new()),
+    };
     let main = format!(
         concat!(
             "<h1>Choose a new password</h1>\n",
             "<p>For the account <strong>{email}</strong>. Once it is set, every device signed in ",
-            "to the account is signed out.</p>\n",
+            "to the account is signed out.</p>\n{takes_back}",
             "<dl>\n<dt>The link expires</dt><dd>{expires}</dd>\n</dl>\n{problem}",
-            "<form method=\"post\" action=\"reset\">\n{token}{address}{password}{confirm}",
+            "<form method=\"post\" action=\"reset\">\n{token}{address}{names}{password}{confirm}",
             "<button type=\"submit\">Set the new password</button>\n</form>\n",
         ),
+        takes_back = takes_back,
+        names = names,
         email = escape(&p.email_address),
         expires = when(p.expires_at),
         problem = message.as_deref().map_or_else(String::new, problem_html),
@@ -258,6 +325,12 @@ pub fn reset_retry_at(e: &DomainError) -> Option<ResetField> {
         }
         ErrorKind::InvalidParameter if e.message.starts_with("the two passwords") => {
             Some(ResetField::Confirm)
+        }
+        ErrorKind::InvalidParameter if e.message.starts_with("firstName") => {
+            Some(ResetField::FirstName)
+        }
+        ErrorKind::InvalidParameter if e.message.starts_with("lastName") => {
+            Some(ResetField::LastName)
         }
         ErrorKind::Conflict => Some(ResetField::Form),
         _ => None,

@@ -452,35 +452,41 @@ fn account_fields(
         Some(&password_policy()),
         error_at("password"),
     );
-    match d.account {
-        AccountState::None => format!(
-            "<p>Create your account to accept.</p>\n{}{}{new_password}",
-            field(
-                "firstName",
-                "First name",
-                &format!(
-                    "name=\"firstName\" required maxlength=\"100\" autocomplete=\"given-name\" value=\"{}\"",
-                    value(entered.map(|f| &f.first_name), &d.first_name)
-                ),
-                None,
-                error_at("firstName"),
+    let names = format!(
+        "{}{}",
+        field(
+            "firstName",
+            "First name",
+            &format!(
+                "name=\"firstName\" required maxlength=\"100\" autocomplete=\"given-name\" value=\"{}\"",
+                value(entered.map(|f| &f.first_name), &d.first_name)
             ),
-            field(
-                "lastName",
-                "Last name",
-                &format!(
-                    "name=\"lastName\" required maxlength=\"100\" autocomplete=\"family-name\" value=\"{}\"",
-                    value(entered.map(|f| &f.last_name), &d.last_name)
-                ),
-                None,
-                error_at("lastName"),
-            ),
+            None,
+            error_at("firstName"),
         ),
+        field(
+            "lastName",
+            "Last name",
+            &format!(
+                "name=\"lastName\" required maxlength=\"100\" autocomplete=\"family-name\" value=\"{}\"",
+                value(entered.map(|f| &f.last_name), &d.last_name)
+            ),
+            None,
+            error_at("lastName"),
+        ),
+    );
+    match d.account {
+        AccountState::None => {
+            format!("<p>Create your account to accept.</p>\n{names}{new_password}")
+        }
         AccountState::Unverified => format!(
             concat!(
-                "<p>This address has an account that was never confirmed. Accepting confirms it with ",
-                "the password you choose here and signs out every device signed in to it.</p>\n{new_password}",
+                "<p>This address has an account that nobody has confirmed, so anyone may have ",
+                "registered it. Accepting takes it back: you choose its name and password, every ",
+                "device signed in to it is signed out, and nothing done in its name before ",
+                "(companies joined, answers given) is kept.</p>\n{names}{new_password}",
             ),
+            names = names,
             new_password = new_password,
         ),
         AccountState::Verified => format!(

@@ -131,12 +131,14 @@ pub struct EventSignup {
     pub signed_up_at: DateTime<Utc>,
 }
 
+/// Where a user's sign-up to a company's event is kept.
+pub fn event_signup_key(company: Id, event: Id, user: Id) -> Key {
+    Key::new(company_pk(company), format!("EVENT#{event}#USER#{user}"))
+}
+
 impl Record for EventSignup {
     fn key(&self) -> Key {
-        Key::new(
-            company_pk(self.company_id),
-            format!("EVENT#{}#USER#{}", self.event_id, self.user_id),
-        )
+        event_signup_key(self.company_id, self.event_id, self.user_id)
     }
 }
 

@@ -17,7 +17,7 @@ use crate::records::{activity, company, contact, events, invitation, membership,
 use crate::records::{Invitation, InvitationStatus, Membership, Session, Status, User};
 use crate::usecases::accounts::{hash_password, new_password};
 use crate::usecases::teams::TeamRef;
-use crate::usecases::{failed, login, site_terms};
+use crate::usecases::{failed, login, site_terms, takeback};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -461,22 +461,15 @@ pub async fn details(app: &App, token: Option<&str>) -> Result<InvitationDetails
             || "Someone".into(),
             |u| format!("{} {}", u.first_name, u.last_name),
         );
-    let names = match inv.contact_id {
-        Some(id) => contact::find(store, inv.company_id, id)
-            .await
-            .map_err(&fail)?
-            .map(|c| c.details())
-            .unwrap_or_default(),
-        None => Default::default(),
-    };
-    let name = |f: &str| names.get(f).unwrap_or_default().to_string();
+    // The names the inviter gave (never those whoever registered the address chose).
+    let (first_name, last_name) = invited_names(app, &inv).await?;
     Ok(InvitationDetails {
         preview,
         inviter,
         message: inv.message,
         account,
-        first_name: name("firstname"),
-        last_name: name("lastname"),
+        first_name,
+        last_name,
         via_site: inv.via_site,
         read_at: app.clock.now(),
     })
@@ -546,27 +539,32 @@ async fn new_account(
 /// temporary access. A live membership keeps its role and gains the teams, and never loses
 /// time; one whose temporary access has ended starts afresh (a plain membership with the
 /// invitation's teams only: what ended is not restored); one an admin deactivated is never
-/// re-activated.
+/// re-activated. `afresh`: the address was just taken back, so a membership its registrant
+/// made is replaced by a new one with what the invitation grants, and nothing else.
 async fn join(
     app: &App,
     inv: &Invitation,
     user_id: Id,
+    afresh: bool,
     now: DateTime<Utc>,
 ) -> Result<Vec<Write>, DomainError> {
     let c = inv.company_id;
     let existing = membership::find(app.store.as_ref(), c, user_id)
         .await
         .map_err(failed(Service::Company))?;
-    if existing
-        .as_ref()
-        .is_some_and(|m| m.status == Status::Inactive)
+    if !afresh
+        && existing
+            .as_ref()
+            .is_some_and(|m| m.status == Status::Inactive)
     {
         return Err(DomainError::new(
             ErrorKind::ConnectionStatusNotActive,
             "your membership of this company was deactivated; ask its admin",
         ));
     }
-    let live = existing.as_ref().filter(|m| !m.has_expired_at(now));
+    let live = existing
+        .as_ref()
+        .filter(|m| !afresh && !m.has_expired_at(now));
     // A permanent member keeps permanent access whatever a site invitation offered.
     let days = match live {
         Some(m) if m.expires_at.is_none() && m.status == Status::Active => None,
@@ -683,44 +681,68 @@ async fn contact_link(
 }
 
 /// Proves the accepter owns the existing account `account` and returns the writes that come
-/// with it. Whoever proves control of the address wins: the invitation link proves it, so an
-/// unverified account (self-registered by anyone) gets the accepter's own password, is verified,
-/// and loses every session of whoever registered it. A verified account needs its owner's
-/// session or password.
+/// with it, and, when the address is taken back, the writes that drop what was done in its
+/// name before (`usecases::takeback`). Whoever proves control of the address wins: the
+/// invitation link proves it, so an unverified account (self-registered by anyone) accepted
+/// without its session is taken back: the accepter's own password and name, verified, every
+/// session and device ended, and nothing its registrant did kept. Signed in to the unverified
+/// account, the accepter proves the mailbox of the account they hold: a new password is set
+/// and every session and device ends (a registrant who lured the owner into signing in with
+/// the registrant's password is out), and its memberships stay. A verified account needs its
+/// owner's session or password.
+#[allow(clippy::type_complexity)]
 async fn prove_owner(
     app: &App,
-    company: Id,
+    inv: &Invitation,
     account: User,
     body: &AcceptRequest,
     session: Option<&Session>,
     caller: &Caller,
     now: DateTime<Utc>,
-) -> Result<Vec<Write>, DomainError> {
+) -> Result<(Vec<Write>, Option<Vec<Write>>), DomainError> {
+    let company = inv.company_id;
     match session {
         Some(s) if s.user_id == account.user_id && account.unverified => {
-            return Ok(vec![user::mark_verified(account.user_id)])
+            let password = new_password(body.password.clone())?;
+            let hash = hash_password(&password).await?;
+            let mut writes = vec![user::replace_password(
+                account.user_id,
+                &account.password_hash,
+                &hash,
+                now,
+            )];
+            writes.extend(crate::usecases::devices::forget_all(app, account.user_id).await?);
+            writes.extend(
+                crate::usecases::verification::activate_pending(
+                    app,
+                    account.user_id,
+                    Some(company),
+                )
+                .await?,
+            );
+            return Ok((writes, None));
         }
-        Some(s) if s.user_id == account.user_id => return Ok(Vec::new()),
+        Some(s) if s.user_id == account.user_id => return Ok((Vec::new(), None)),
         Some(_) => return Err(another_address()),
         None => {}
     }
     if account.unverified {
         let password = new_password(body.password.clone())?;
+        let names = takeback::owners_name(
+            (body.first_name.as_deref(), body.last_name.as_deref()),
+            invited_names(app, inv).await?,
+            &account.email,
+        )?;
         let hash = hash_password(&password).await?;
-        let mut writes = vec![user::replace_password(
-            account.user_id,
-            &account.password_hash,
+        let mut writes = vec![takeback::take_back(
+            &account,
             &hash,
+            (&names.0, &names.1),
             now,
         )];
-        // Whoever registered the address loses it whole: sessions, devices; and memberships
-        // that waited for a proven address now have one.
         writes.extend(crate::usecases::devices::forget_all(app, account.user_id).await?);
-        writes.extend(
-            crate::usecases::verification::activate_pending(app, account.user_id, Some(company))
-                .await?,
-        );
-        return Ok(writes);
+        let disown = takeback::disown(app, &account, Some(company), now).await?;
+        return Ok((writes, Some(disown)));
     }
     let Some(raw) = body.password.clone().filter(|p| !p.is_empty()) else {
         return Err(DomainError::new(
@@ -730,7 +752,26 @@ async fn prove_owner(
     };
     let password = Password::presented(raw).map_err(DomainError::invalid)?;
     login::check_account_password(app, account, &password, caller, now).await?;
-    Ok(Vec::new())
+    Ok((Vec::new(), None))
+}
+
+/// The names the inviter gave the invitee (the invitation's contact), unless whoever
+/// registered the address made that contact.
+async fn invited_names(app: &App, inv: &Invitation) -> Result<(String, String), DomainError> {
+    let Some(id) = inv.contact_id else {
+        return Ok(Default::default());
+    };
+    let found = contact::find(app.store.as_ref(), inv.company_id, id)
+        .await
+        .map_err(failed(Service::Company))?
+        .filter(|c| c.source.as_deref() != Some("selfRegistration"));
+    Ok(found.map_or_else(Default::default, |c| {
+        let d = c.details();
+        (
+            d.get("firstname").unwrap_or_default().to_string(),
+            d.get("lastname").unwrap_or_default().to_string(),
+        )
+    }))
 }
 
 fn another_address() -> DomainError {
@@ -760,7 +801,7 @@ pub async fn accept(
         .await
         .map_err(&fail)?;
     open_company(app, c).await?;
-    let user_id = match existing {
+    let (user_id, taken_back) = match existing {
         Some(account) if account.status != Status::Active => {
             return Err(DomainError::new(
                 ErrorKind::UserNotActive,
@@ -769,18 +810,20 @@ pub async fn accept(
         }
         Some(account) => {
             let id = account.user_id;
-            writes.extend(prove_owner(app, c, account, &body, session, caller, now).await?);
-            id
+            let (proof, disown) =
+                prove_owner(app, &inv, account, &body, session, caller, now).await?;
+            writes.extend(proof);
+            (id, disown)
         }
         None if session.is_some() => return Err(another_address()),
         None => {
             let user = new_account(app, &inv, body, now).await?;
             writes.extend(user::create(&user));
             writes.push(registered_by_invitation(&user, c, now));
-            user.user_id
+            (user.user_id, None)
         }
     };
-    writes.extend(join(app, &inv, user_id, now).await?);
+    writes.extend(join(app, &inv, user_id, taken_back.is_some(), now).await?);
     writes.push(accepted_event(&inv, user_id, now));
     writes.extend(contact_link(app, &inv, user_id).await?);
     let source = Source::of(caller, false);
@@ -803,6 +846,9 @@ pub async fn accept(
             None,
             now,
         ));
+    }
+    if let Some(disown) = taken_back {
+        writes = takeback::merge(writes, disown);
     }
     app.store.transact(writes).await.map_err(|e| {
         if e.failed_at(0) || e.failed_at(1) {

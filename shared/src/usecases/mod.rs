@@ -24,6 +24,7 @@ pub mod sessions;
 pub mod settings;
 pub mod site_access;
 pub mod site_terms;
+pub mod takeback;
 pub mod teams;
 pub mod verification;
 

@@ -16,7 +16,7 @@ use crate::records::verification::{self, AddressToken, Purpose};
 use crate::records::{user, User};
 use crate::usecases::account_activity::{self, AccountEvent};
 use crate::usecases::accounts::{email_field, hash_password, new_password};
-use crate::usecases::{failed, limits, verification as verify};
+use crate::usecases::{failed, limits, takeback, verification as verify};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -36,6 +36,12 @@ pub struct ResetRequest {
 pub struct ResetConfirmation {
     pub token: Option<String>,
     pub password: Option<String>,
+    /// The owner's name, for an account whose address was never proven (it is taken back, and
+    /// nothing its registrant chose is kept); ignored otherwise.
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
 }
 
 /// The address a reset is asked for, validated.
@@ -163,6 +169,9 @@ fn gone() -> DomainError {
 pub struct ResetPreview {
     pub email_address: String,
     pub expires_at: DateTime<Utc>,
+    /// Nobody has proven the address: the reset takes the account back, and the page asks for
+    /// the owner's name too.
+    pub takes_back: bool,
 }
 
 /// The reset link's account, checked as `confirm` checks it, without using the link up.
@@ -172,6 +181,7 @@ pub async fn preview(app: &App, token: Option<&str>) -> Result<ResetPreview, Dom
     Ok(ResetPreview {
         email_address: account.email.to_string(),
         expires_at: record.expires_at,
+        takes_back: account.unverified,
     })
 }
 
@@ -228,21 +238,38 @@ pub async fn confirm(
     let password = new_password(body.password)?;
     let now = app.clock.now();
     let (_, account) = live_link(app, &token, now).await?;
+    // The mailbox alone proved the address: an account nobody had proven is taken back whole.
+    let names = match account.unverified {
+        true => Some(takeback::owners_name(
+            (body.first_name.as_deref(), body.last_name.as_deref()),
+            Default::default(),
+            &account.email,
+        )?),
+        false => None,
+    };
     let hash = hash_password(&password).await?;
-    let mut writes: Vec<Write> = vec![
-        verification::use_up(Purpose::Reset, &token.hash()),
-        user::replace_password(account.user_id, &account.password_hash, &hash, now),
-    ];
-    writes.extend(verify::activate_pending(app, account.user_id, None).await?);
-    writes.extend(crate::usecases::devices::forget_all(app, account.user_id).await?);
-    writes.extend(
-        account_activity::record(
-            app,
-            AccountEvent::of(account.user_id, ActivityType::PasswordReset, caller, now),
-        )
-        .await
-        .map_err(&fail)?,
-    );
+    let mut writes: Vec<Write> = vec![verification::use_up(Purpose::Reset, &token.hash())];
+    let event = AccountEvent::of(account.user_id, ActivityType::PasswordReset, caller, now);
+    match names {
+        Some((first, last)) => {
+            writes.push(takeback::take_back(&account, &hash, (&first, &last), now));
+            writes.extend(crate::usecases::devices::forget_all(app, account.user_id).await?);
+            writes.extend(takeback::disown(app, &account, None, now).await?);
+            // No company the owner did not join hears of it.
+            writes.extend(account_activity::record_for(&[], event));
+        }
+        None => {
+            writes.push(user::replace_password(
+                account.user_id,
+                &account.password_hash,
+                &hash,
+                now,
+            ));
+            writes.extend(verify::activate_pending(app, account.user_id, None).await?);
+            writes.extend(crate::usecases::devices::forget_all(app, account.user_id).await?);
+            writes.extend(account_activity::record(app, event).await.map_err(&fail)?);
+        }
+    }
     account_activity::transact(app, writes).await.map_err(|e| {
         if e.failed_at(0) {
             gone()

@@ -62,7 +62,7 @@ fn verification_email(msg: &AddressEmail, link: &str, expires_at: DateTime<Utc>)
         action: Some(html::Action {
             label: "Confirm my address".into(),
             does: format!(
-                "Confirm that {} is yours: the link opens a page where you confirm with your account's password.",
+                "Confirm that {} is yours: the link opens a page where you enter your account's password and choose a new one.",
                 msg.email
             ),
             url: link.to_string(),
@@ -75,7 +75,8 @@ fn verification_email(msg: &AddressEmail, link: &str, expires_at: DateTime<Utc>)
         Some(w) => {
             letter.company = Some(w.company_name.clone());
             letter.heading = format!("Welcome to {}", w.company_name);
-            letter.greeting = Some(format!("Hello {},", w.first_name));
+            // No text the registrant chose (their name) is shown: anyone may have registered
+            // this address, and words of theirs next to a password prompt are a lure.
             letter.paragraphs.push(format!(
                 "Welcome to {}. Your account is ready: sign in to the app with {}.",
                 w.company_name, msg.email
@@ -150,9 +151,6 @@ pub struct VerificationPreview {
     /// says so rather than asking for a password.
     #[serde(skip)]
     pub already_verified: bool,
-    /// The account holder's name, as the page shows it.
-    #[serde(skip)]
-    pub account_name: String,
 }
 
 /// What a verification link is for; opening it never uses it up (mail scanners open links).
@@ -167,9 +165,6 @@ pub async fn preview(app: &App, token: Option<&str>) -> Result<VerificationPrevi
         email_address: record.email.to_string(),
         expires_at: record.expires_at,
         already_verified: !account.unverified,
-        account_name: format!("{} {}", account.first_name, account.last_name)
-            .trim()
-            .to_string(),
     })
 }
 
@@ -202,6 +197,13 @@ pub enum Proof<'a> {
     Password(Option<&'a str>),
 }
 
+fn proof_needed() -> DomainError {
+    DomainError::new(
+        ErrorKind::InvalidLogin,
+        "sign in (x-nextinteract-authtoken) or give the account's password to confirm",
+    )
+}
+
 /// Confirming needs the account's own password holder, not just the mailbox: otherwise
 /// someone who registered another person's address would have it verified by its owner's
 /// click. (The owner takes such an account back with a password reset or an invitation.)
@@ -219,12 +221,7 @@ async fn prove_holder(
             "this link confirms another account's address",
         )),
         Proof::Password(raw) => {
-            let raw = raw.filter(|p| !p.is_empty()).ok_or_else(|| {
-                DomainError::new(
-                    ErrorKind::InvalidLogin,
-                    "sign in (x-nextinteract-authtoken) or give the account's password to confirm",
-                )
-            })?;
+            let raw = raw.filter(|p| !p.is_empty()).ok_or_else(proof_needed)?;
             let password = crate::domain::Password::presented(raw.to_string())
                 .map_err(DomainError::invalid)?;
             crate::usecases::login::check_account_password(
@@ -239,11 +236,26 @@ async fn prove_holder(
     }
 }
 
-/// Verifies the address, once, and activates the memberships that waited for it.
+/// The new password a confirmation sets: required, under the self-registration policy.
+fn new_password_of(raw: Option<&str>) -> Result<crate::domain::Password, DomainError> {
+    match raw.filter(|p| !p.is_empty()) {
+        Some(p) => crate::usecases::accounts::new_password(Some(p.to_string())),
+        None => Err(DomainError::invalid(
+            "newPassword is required: confirming the address sets a new password and signs out every device",
+        )),
+    }
+}
+
+/// Verifies the address, once, and activates the memberships that waited for it. The
+/// holder of the account's password (or session) proves it is theirs, and the mailbox's owner
+/// proves the address: they may be two people (a registrant who lured the owner into typing
+/// the registrant's password), so confirming sets `new_password`, which only the one at the
+/// mailbox now knows, and ends every session and device of the account.
 pub async fn confirm(
     app: &App,
     token: Option<&str>,
     proof: Proof<'_>,
+    new_password: Option<&str>,
     caller: &Caller,
 ) -> Result<Verified, DomainError> {
     let now = app.clock.now();
@@ -255,11 +267,17 @@ pub async fn confirm(
         .map_err(&fail)?
         .filter(|u| u.email == record.email)
         .ok_or_else(gone)?;
+    if matches!(proof, Proof::Password(None | Some(""))) {
+        return Err(proof_needed());
+    }
+    let new_password = new_password_of(new_password)?;
     prove_holder(app, &account, proof, caller, now).await?;
+    let hash = crate::usecases::accounts::hash_password(&new_password).await?;
     let mut writes: Vec<Write> = vec![
         verification::use_up(Purpose::Verify, &token.hash()),
-        user::mark_verified(account.user_id),
+        user::replace_password(account.user_id, &account.password_hash, &hash, now),
     ];
+    writes.extend(crate::usecases::devices::forget_all(app, account.user_id).await?);
     writes.extend(activate_pending(app, account.user_id, None).await?);
     writes.push(crate::records::events::publish(
         crate::records::events::account_event(

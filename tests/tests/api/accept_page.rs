@@ -510,12 +510,26 @@ async fn an_unverified_account_gets_the_password_chosen_on_the_page(backend: Bac
     open(app, Some(&token))
         .await
         .status(200)
-        .has("never confirmed")
+        .has("nobody has confirmed")
         .has("autocomplete=\"new-password\"")
-        .lacks("name=\"firstName\"");
-    submit(app, &[("token", &token), ("password", "Mine-now-2026")])
+        // The owner names the account they take back.
+        .has("name=\"firstName\"");
+    submit(
+        app,
+        &[
+            ("token", &token),
+            ("password", "Mine-now-2026"),
+            ("firstName", "Real"),
+            ("lastName", "Owner"),
+        ],
+    )
+    .await
+    .status(200);
+    let owner = admit_shared::records::user::find(app.store.as_ref(), squatter_id)
         .await
-        .status(200);
+        .unwrap()
+        .unwrap();
+    assert_eq!((owner.first_name.as_str(), owner.last_name.as_str()), ("Real", "Owner"));
     auth_token(app, "squat@example.com", "Mine-now-2026").await;
     let devices = admit_shared::records::notification::devices(app.store.as_ref(), squatter_id)
         .await

@@ -195,13 +195,18 @@ async fn verification_scenario(backend: Backend) {
         .status(200)
         .has("<html lang=\"en\">")
         .has(&format!("Confirm that <strong>{sam}</strong> is yours"))
-        .has("<dt>Account</dt><dd>Sam Lee</dd>")
-        .has("<label for=\"password\">Password of your account</label>")
+        // Nothing the registrant chose is shown beside the password prompt.
+        .lacks("Sam")
+        .lacks("Lee")
+        .has("<label for=\"password\">Current password of the account</label>")
+        .has("<label for=\"newPassword\">New password</label>")
         .has("autocomplete=\"current-password\"")
         .has("<form method=\"post\" action=\"verify\">");
     let with = |password: Option<&'static str>| {
         let mut f = vec![("token", token.clone())];
         f.extend(password.map(|p| ("password", p.to_string())));
+        f.push(("newPassword", "Sam-new-pass-2026".to_string()));
+        f.push(("confirm", "Sam-new-pass-2026".to_string()));
         f
     };
     let none = with(None);
@@ -245,7 +250,9 @@ async fn verification_scenario(backend: Backend) {
         .await
         .status(404);
     assert_eq!(t.stored_text().await, stored);
-    assert_eq!(login(app, &sam, "Sam-pass-2026").await.0, 200);
+    // Confirming set the new password: the one the registrant chose no longer works.
+    assert_eq!(login(app, &sam, "Sam-pass-2026").await.0, 401);
+    assert_eq!(login(app, &sam, "Sam-new-pass-2026").await.0, 200);
 
     // Unknown and incomplete links.
     open(app, "/account/verify", Some("ver_unknown"), None)
@@ -260,7 +267,12 @@ async fn verification_scenario(backend: Backend) {
     let lou = unique("lou", backend);
     register(app, &lou, "Lou-pass-2026").await;
     let lou_token = link_token(&t, &lou, "/account/verify?token=").await;
-    let wrong = [("token", lou_token.as_str()), ("password", "Wrong-pass-1")];
+    let wrong = [
+        ("token", lou_token.as_str()),
+        ("password", "Wrong-pass-1"),
+        ("newPassword", "Lou-new-pass-2026"),
+        ("confirm", "Lou-new-pass-2026"),
+    ];
     let mut last = post(app, "/account/verify", &wrong).await;
     for _ in 0..5 {
         if last.status == 423 {
@@ -484,6 +496,8 @@ async fn an_address_confirmed_already_says_so(backend: Backend) {
         "/account/password/reset",
         &[
             ("token", &reset),
+            ("firstName", "Twice"),
+            ("lastName", "Owner"),
             ("password", "Other-pass-2026"),
             ("confirm", "Other-pass-2026"),
         ],

@@ -168,7 +168,7 @@ async fn verification_is_always_emailed_and_a_link_is_used_only_by_post(backend:
             "verify",
             "/rest/user/verify",
             &[],
-            json!({"token": token, "password": "Not-sams-pass-1"}),
+            json!({"token": token, "password": "Not-sams-pass-1", "newPassword": "Sam-new-pass-2026"}),
         )
         .await,
         401,
@@ -179,7 +179,7 @@ async fn verification_is_always_emailed_and_a_link_is_used_only_by_post(backend:
         "verify",
         "/rest/user/verify",
         &[],
-        json!({"token": token, "password": "Sam-pass-2026"}),
+        json!({"token": token, "password": "Sam-pass-2026", "newPassword": "Sam-new-pass-2026"}),
     )
     .await;
     assert_eq!(status, 200, "{done}");
@@ -196,7 +196,7 @@ async fn verification_is_always_emailed_and_a_link_is_used_only_by_post(backend:
             "verify",
             "/rest/user/verify",
             &[],
-            json!({"token": token, "password": "Sam-pass-2026"}),
+            json!({"token": token, "password": "Sam-pass-2026", "newPassword": "Sam-new-pass-2026"}),
         )
         .await,
         404,
@@ -222,7 +222,7 @@ async fn verification_is_always_emailed_and_a_link_is_used_only_by_post(backend:
             "verify",
             "/rest/user/verify",
             &[],
-            json!({"token": late, "password": "Late-pass-2026"}),
+            json!({"token": late, "password": "Late-pass-2026", "newPassword": "Late-new-pass-2026"}),
         )
         .await,
         410,

@@ -318,7 +318,7 @@ async fn every_event_through_every_door(backend: Backend) {
         "POST",
         "/rest/user/verify",
         &[],
-        Some(json!({"token": verify, "password": PW})),
+        Some(json!({"token": verify, "password": PW, "newPassword": PW})),
     )
     .await;
     let e = w.expect(&[EventType::AccountVerified]).await;
@@ -340,7 +340,12 @@ async fn every_event_through_every_door(backend: Backend) {
     w.expect(&[EventType::AccountRegistered]).await;
     let verify = w.token("pat@events.example", "verify?token=").await;
     let form = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs([("token", verify.as_str()), ("password", PW)])
+        .extend_pairs([
+            ("token", verify.as_str()),
+            ("password", PW),
+            ("newPassword", PW),
+            ("confirm", PW),
+        ])
         .finish();
     let req = gateway_request(
         "POST",

@@ -1175,7 +1175,7 @@ async fn each_activity_type_is_recorded_by_the_action_that_causes_it(backend: Ba
             app,
             "/rest/user/verify",
             &[],
-            json!({"token": verify, "password": PASSWORD}),
+            json!({"token": verify, "password": PASSWORD, "newPassword": PASSWORD}),
         )
         .await
         .0,
