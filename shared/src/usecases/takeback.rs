@@ -76,7 +76,10 @@ async fn event_signups(app: &App, reg: &Registration) -> Result<Vec<Write>, Doma
             .map_err(failed(Service::User))?;
         if let Some(event) = qr.and_then(|q| q.event_id) {
             let key = company::event_signup_key(reg.company_id, event, reg.user_id);
-            if !writes.iter().any(|w: &Write| w.key().is_ok_and(|k| k == key)) {
+            if !writes
+                .iter()
+                .any(|w: &Write| w.key().is_ok_and(|k| k == key))
+            {
                 writes.push(Write::Delete { key, cond: None });
             }
         }
@@ -121,7 +124,14 @@ pub fn owners_name(
         }
     };
     let (first, last) = (parse("firstName", given.0)?, parse("lastName", given.1)?);
-    let local = || email.as_str().split('@').next().unwrap_or_default().to_string();
+    let local = || {
+        email
+            .as_str()
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
     Ok(match (first, last) {
         (Some(f), Some(l)) => (f, l),
         (Some(f), None) => (f, String::new()),

@@ -529,7 +529,10 @@ async fn an_unverified_account_gets_the_password_chosen_on_the_page(backend: Bac
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((owner.first_name.as_str(), owner.last_name.as_str()), ("Real", "Owner"));
+    assert_eq!(
+        (owner.first_name.as_str(), owner.last_name.as_str()),
+        ("Real", "Owner")
+    );
     auth_token(app, "squat@example.com", "Mine-now-2026").await;
     let devices = admit_shared::records::notification::devices(app.store.as_ref(), squatter_id)
         .await

@@ -26,3 +26,4 @@ mod platform;
 mod round_trips;
 mod rules;
 mod site;
+mod takeback;

@@ -197,11 +197,11 @@ async fn the_password_pages_are_sized_for_hashing(backend: Backend) {
     let verified = form(
         "/account/verify",
         vec![
-                ("token", verify),
-                ("password", walk::PW.into()),
-                ("newPassword", walk::PW.into()),
-                ("confirm", walk::PW.into()),
-            ],
+            ("token", verify),
+            ("password", walk::PW.into()),
+            ("newPassword", walk::PW.into()),
+            ("confirm", walk::PW.into()),
+        ],
     )
     .await;
     let got = door
