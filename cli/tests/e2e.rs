@@ -807,3 +807,62 @@ fn the_dev_inbox_shows_the_captured_emails() {
     let (status, _) = http_request(&url("/_dev/inbox"), "POST", &[], None);
     assert_eq!(status, 405);
 }
+
+/// What the server answers to `request`, written as is: its status line and headers, and body.
+fn raw_exchange(base: &str, request: &str) -> String {
+    use std::io::{Read, Write};
+    let host = base.strip_prefix("http://").expect("http url");
+    let host = host.trim_end_matches('/');
+    let mut s = std::net::TcpStream::connect(host).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .expect("a read timeout");
+    s.write_all(request.as_bytes()).expect("write");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+/// A malformed `Host` is a `400` in the NextInteract shape (it used to drop the connection
+/// after a panic), and a body that never arrives is answered `408` instead of holding the
+/// connection forever.
+#[test]
+fn a_bad_host_is_refused_and_a_body_that_never_comes_times_out() {
+    let dir = temp_dir("e2e-host");
+    let s = serve(&dir);
+    let path = "/rest/company/teams/public";
+    for hosts in [
+        "Host: 127.0.0.1:notaport\r\n",
+        "Host: a:b:c\r\n",
+        "Host: 127.0.0.1\r\nHost: 127.0.0.2\r\n",
+    ] {
+        let got = raw_exchange(
+            &s.base,
+            &format!("GET {path} HTTP/1.1\r\n{hosts}Connection: close\r\n\r\n"),
+        );
+        assert!(got.starts_with("HTTP/1.1 400"), "{hosts:?}: {got}");
+        assert!(got.contains("WSInvalidParameterException"), "{got}");
+    }
+    let host = s
+        .base
+        .strip_prefix("http://")
+        .unwrap()
+        .trim_end_matches('/');
+    let started = std::time::Instant::now();
+    let got = raw_exchange(
+        &s.base,
+        &format!(
+            "POST /rest/user/login HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+        ),
+    );
+    assert!(got.starts_with("HTTP/1.1 408"), "{got}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(25));
+    // The server still answers.
+    let ok = raw_exchange(
+        &s.base,
+        &format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+    );
+    assert!(
+        ok.starts_with("HTTP/1.1 401") || ok.starts_with("HTTP/1.1 400"),
+        "{ok}"
+    );
+}
