@@ -481,7 +481,6 @@ mod tests {
             email_address: "zoë@example.com".into(),
             expires_at: fixed_instant(),
             already_verified: already,
-            account_name: "Zoë <Lee>".into(),
         }
     }
 
@@ -501,7 +500,14 @@ mod tests {
         );
         assert!(page.contains("value=\"ver_&lt;x&gt;\""), "{page}");
         assert!(page.contains("<label for=\"password\">"), "{page}");
-        assert!(page.contains("<dd>Zoë &lt;Lee&gt;</dd>"), "{page}");
+        assert!(page.contains("<label for=\"newPassword\">"), "{page}");
+        let short = DomainError::new(ErrorKind::PasswordLength, "password is too short");
+        let resp = verify_page(&verification(false), "ver_1", Some(&short));
+        assert!(
+            html(&resp).contains("id=\"newPassword-error\""),
+            "{}",
+            html(&resp)
+        );
         let done = verify_page(&verification(true), "ver_1", None);
         assert_eq!(done.status(), 200);
         assert!(html(&done).contains("already confirmed"));
@@ -513,6 +519,7 @@ mod tests {
         let p = ResetPreview {
             email_address: "a@b.example".into(),
             expires_at: fixed_instant(),
+            takes_back: false,
         };
         let differ = passwords_differ();
         assert_eq!(reset_retry_at(&differ), Some(ResetField::Confirm));

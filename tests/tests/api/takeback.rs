@@ -583,7 +583,10 @@ async fn a_wrong_accept_changes_nothing_in_any_family(backend: Backend) {
     let admin = token(app, ACME_ADMIN, PW).await;
     let bearer = format!("Bearer {admin}");
     let html = ("accept", "text/html");
-    let cases: [(&str, &str, Vec<(&str, &str)>, Value, &str); 3] = [
+    // The path, a field of the family's error body, the credentials, a valid body, and the
+    // NextInteract exception.
+    type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, Value, &'a str);
+    let cases: [Case; 3] = [
         (
             "/rest/user/miinvite",
             "errorCode",
