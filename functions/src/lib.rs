@@ -95,7 +95,7 @@ endpoints! {
             routes: &[
                 route("POST", "/rest/user/devices", "Devices: register the caller's device for push (SNS platform endpoint)"),
             ],
-            grants: &[GetItem, Query, QueryGsi1, PutItem, DeleteItem, SnsCreatePlatformEndpoint],
+            grants: &[GetItem, Query, QueryGsi1, PutItem, DeleteItem, ConditionCheckItem, SnsCreatePlatformEndpoint],
         },
         remove_device {
             logical_id: "RemoveDeviceFunction",

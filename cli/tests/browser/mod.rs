@@ -255,7 +255,11 @@ fn chromium_follows_every_email_from_the_dev_inbox() {
     );
     assert!(page.contains("<strong>sam@example.com</strong>"), "{page}");
     shoot(&mut b, "verify-form");
+    // Nothing the registrant chose is shown beside the password prompt.
+    assert!(!page.contains("Sam Lee"), "{page}");
     fill(&mut b, "#password", "Sam-pass-2026");
+    fill(&mut b, "#newPassword", "Sam-new-pass-2026");
+    fill(&mut b, "#confirm", "Sam-new-pass-2026");
     let done = submit_to_result(&mut b, &mail, "/account/verify/done");
     assert!(
         done.contains("<h1>Your address is confirmed</h1>"),

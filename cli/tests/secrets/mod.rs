@@ -356,7 +356,7 @@ fn no_secret_reaches_a_log_line_or_the_store() {
             "POST",
             "/rest/user/verify",
             &[],
-            json!({"token": sam_verify, "password": "Wrong-secret-pass-1"}),
+            json!({"token": sam_verify, "password": "Wrong-secret-pass-1", "newPassword": "Selfreg-secret-2026"}),
         ),
         "verify wrong",
     );
@@ -365,7 +365,7 @@ fn no_secret_reaches_a_log_line_or_the_store() {
             "POST",
             "/rest/user/verify",
             &[],
-            json!({"token": sam_verify, "password": "Selfreg-secret-2026"}),
+            json!({"token": sam_verify, "password": "Selfreg-secret-2026", "newPassword": "Selfreg-secret-2026"}),
         ),
         200,
         "verify",
@@ -386,14 +386,24 @@ fn no_secret_reaches_a_log_line_or_the_store() {
     refused(
         c.form(
             "/account/verify",
-            &[("token", &pat_verify), ("password", "Wrong-secret-pass-1")],
+            &[
+                ("token", &pat_verify),
+                ("password", "Wrong-secret-pass-1"),
+                ("newPassword", "Selfreg-secret-2026"),
+                ("confirm", "Selfreg-secret-2026"),
+            ],
         ),
         "verify page wrong",
     );
     expect(
         c.form(
             "/account/verify",
-            &[("token", &pat_verify), ("password", "Selfreg-secret-2026")],
+            &[
+                ("token", &pat_verify),
+                ("password", "Selfreg-secret-2026"),
+                ("newPassword", "Selfreg-secret-2026"),
+                ("confirm", "Selfreg-secret-2026"),
+            ],
         ),
         303,
         "verify page",

@@ -192,6 +192,24 @@ fn same_password_and_epoch(seen: &User) -> Cond {
     Cond::eq("passwordHash", seen.password_hash.as_str()).and(epoch)
 }
 
+/// The check that the account's sessions are still of generation `epoch` (no revocation, such
+/// as a new password, a take-back or a deactivation, came in between): a write a session makes
+/// on the account's behalf never outlives a revocation it raced.
+pub fn sessions_still_of(user: Id, epoch: u64) -> Write {
+    let cond = if epoch == 0 {
+        Cond::Or(vec![
+            Cond::NotExists("sessionEpoch".into()),
+            Cond::eq("sessionEpoch", 0),
+        ])
+    } else {
+        Cond::eq("sessionEpoch", epoch)
+    };
+    Write::Check {
+        key: user_key(user),
+        cond: Cond::present().and(cond),
+    }
+}
+
 /// `finish_login`, and when `seen` is given (a login about to start a session), only if the
 /// account still has the password that was checked and the session generation that was read.
 pub fn finish_login_as_seen(

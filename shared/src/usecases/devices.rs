@@ -139,12 +139,18 @@ pub async fn register(
         .map(|d| d.device_id.clone())
         .collect();
     writes.extend(notification::forget_devices(user, &retired));
+    // Only while the session still stands: a take-back, a new password or a deactivation
+    // that forgot the account's devices is not undone by a registration that raced it.
+    let session_at = writes.len();
+    writes.push(crate::records::user::sessions_still_of(user, session.epoch));
     app.store.transact(writes).await.map_err(|e| {
         if e.failed_at(0) {
             DomainError::new(
                 ErrorKind::Conflict,
                 "the device was registered by another account at the same time; try again",
             )
+        } else if e.failed_at(session_at) {
+            DomainError::new(ErrorKind::InvalidAuthToken, "the session has ended")
         } else {
             fail(e)
         }

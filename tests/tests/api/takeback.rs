@@ -190,10 +190,9 @@ async fn evil_report(w: &World, user: Id) -> Value {
     rows
 }
 
-async fn a_password_reset_takes_a_squatted_address_back_whole(backend: Backend) {
-    let w = world(backend).await;
+/// The owner asks for a reset and takes the address back with it, naming the account.
+async fn reset_as_owner(w: &World) {
     let app = &w.t.app;
-    let (user, squatter) = squat(&w, "Squat", "Ter").await;
     let ask = json!({"emailAddress": VICTIM});
     let got = call(app, "POST", "/rest/user/password/reset", &[], Some(ask)).await;
     assert_eq!(got.0, 200, "{}", got.1);
@@ -209,6 +208,13 @@ async fn a_password_reset_takes_a_squatted_address_back_whole(backend: Backend) 
     )
     .await;
     assert_eq!(got.0, 200, "{}", got.1);
+}
+
+async fn a_password_reset_takes_a_squatted_address_back_whole(backend: Backend) {
+    let w = world(backend).await;
+    let app = &w.t.app;
+    let (user, squatter) = squat(&w, "Squat", "Ter").await;
+    reset_as_owner(&w).await;
     let owner = user::find(app.store.as_ref(), user).await.unwrap().unwrap();
     assert_eq!(
         (owner.first_name.as_str(), owner.last_name.as_str()),
@@ -674,3 +680,35 @@ async fn every_setting_changes_in_one_put(backend: Backend) {
     );
 }
 admit_tests::both_backends!(every_setting_changes_in_one_put);
+
+/// The squatter's request to register another phone has read its session when the owner takes
+/// the address back: the phone is refused, not left on the owner's account.
+async fn a_device_registration_that_raced_the_take_back_is_refused(backend: Backend) {
+    let w = world(backend).await;
+    let app = &w.t.app;
+    let (user, squatter) = squat(&w, "Squat", "Ter").await;
+    let hash = admit_shared::domain::secrets::Token::presented(&squatter)
+        .unwrap()
+        .hash();
+    let session = user::find_session(app.store.as_ref(), &hash)
+        .await
+        .unwrap()
+        .unwrap();
+    reset_as_owner(&w).await;
+    let phone = admit_shared::usecases::devices::DeviceRegistration {
+        platform: admit_shared::ports::push::Platform::Android,
+        token: "squatters-second-phone".into(),
+        push_enabled: true,
+    };
+    let got = admit_shared::usecases::devices::register(app, &session, phone).await;
+    let e = got.expect_err("the session ended while the request ran");
+    assert_eq!(
+        admit_shared::http::nextinteract::name(e.kind),
+        "WSInvalidAuthTokenException"
+    );
+    assert!(notification::devices(app.store.as_ref(), user)
+        .await
+        .unwrap()
+        .is_empty());
+}
+admit_tests::both_backends!(a_device_registration_that_raced_the_take_back_is_refused);
