@@ -128,11 +128,23 @@ fn body_timed_out() -> Response<Body> {
 /// parse (lambda_http panics on one it cannot).
 fn check_host(headers: &http::HeaderMap) -> Result<(), DomainError> {
     let mut hosts = headers.get_all(http::header::HOST).iter();
-    match (hosts.next(), hosts.next()) {
-        (None, _) => Ok(()),
-        (Some(host), None) if host.to_str().is_ok_and(valid_host) => Ok(()),
-        _ => Err(DomainError::invalid(
+    let host_ok = match (hosts.next(), hosts.next()) {
+        (None, _) => true,
+        (Some(host), None) => host.to_str().is_ok_and(valid_host),
+        _ => false,
+    };
+    if !host_ok {
+        return Err(DomainError::invalid(
             "the Host header must name one host, with a port number if any",
+        ));
+    }
+    // The scheme lambda_http builds the request's URL with (API Gateway sets it itself).
+    let mut protos = headers.get_all("x-forwarded-proto").iter();
+    match (protos.next(), protos.next()) {
+        (None, _) => Ok(()),
+        (Some(p), None) if matches!(p.to_str(), Ok("http" | "https")) => Ok(()),
+        _ => Err(DomainError::invalid(
+            "X-Forwarded-Proto must be http or https, once",
         )),
     }
 }
@@ -161,7 +173,9 @@ fn valid_host(h: &str) -> bool {
     let port_ok = port.is_none_or(|p| {
         !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok()
     });
-    name_ok && port_ok
+    // ... and a URL parser takes it as a host (a name whose last label is a number must be a
+    // valid IPv4 address: `999.1.1.1` and `a.1` are not).
+    name_ok && port_ok && url::Url::parse(&format!("http://{h}/")).is_ok()
 }
 
 async fn handle(
@@ -330,5 +344,16 @@ mod tests {
         assert!(super::check_host(&h).is_err());
         // HTTP/1.0 may leave it out: the event then names no host, as before.
         assert!(super::check_host(&http::HeaderMap::new()).is_ok());
+        for proto in ["", "1", "a b", "file", "http,https"] {
+            let mut h = http::HeaderMap::new();
+            h.insert(
+                "x-forwarded-proto",
+                http::HeaderValue::from_str(proto).unwrap(),
+            );
+            assert!(super::check_host(&h).is_err(), "{proto:?}");
+        }
+        let mut h = http::HeaderMap::new();
+        h.insert("x-forwarded-proto", http::HeaderValue::from_static("https"));
+        assert!(super::check_host(&h).is_ok());
     }
 }

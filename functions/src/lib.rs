@@ -147,7 +147,7 @@ endpoints! {
                 route("POST", "/rest/user/miinvite/accept", "Invitations: accept with the single-use token from the email"),
             ],
             memory: HASHING_MEMORY,
-            grants: &[GetItem, BatchGetItem, Query, QueryGsi1, PutItem, UpdateItem, DeleteItem],
+            grants: &[GetItem, BatchGetItem, Query, QueryGsi1, PutItem, UpdateItem, DeleteItem, ConditionCheckItem],
         },
         accept_invitation_page {
             logical_id: "AcceptInvitationPageFunction",
@@ -160,7 +160,7 @@ endpoints! {
                 route("GET", ACCEPTED_PAGE_PATH, "Invitations: the result page after accepting (HTML)"),
             ],
             memory: HASHING_MEMORY,
-            grants: &[GetItem, BatchGetItem, Query, QueryGsi1, PutItem, UpdateItem, DeleteItem],
+            grants: &[GetItem, BatchGetItem, Query, QueryGsi1, PutItem, UpdateItem, DeleteItem, ConditionCheckItem],
         },
         verify_email_page {
             logical_id: "VerifyEmailPageFunction",

@@ -11,8 +11,8 @@
 //! never lets a retry do the work twice (it is told the answer was lost instead).
 //!
 //! Not kept: answers that failed on admit's side (5xx), and `409` and `429` answers that did no
-//! work (a retry may succeed). What is compared leaves out any `password` field of the body: a
-//! password is never kept, not even as a fast hash.
+//! work (a retry may succeed). What is compared leaves out any `password` and `newPassword` field
+//! of the body: a password is never kept, not even as a fast hash.
 
 use crate::app::App;
 use crate::domain::error::{DomainError, ErrorKind};
@@ -63,12 +63,14 @@ pub fn key_of(req: &Request) -> Result<Option<String>, DomainError> {
 }
 
 /// What the request asks, for comparing a retry with the first: method, path, query and body,
-/// with any top-level `password` field of a JSON body left out.
+/// with any top-level `password` or `newPassword` field of a JSON body left out.
 pub fn fingerprint(req: &Request) -> String {
     let bytes = super::body_bytes(req);
     let body = match serde_json::from_slice::<serde_json::Value>(bytes) {
         Ok(serde_json::Value::Object(mut fields)) => {
-            fields.retain(|k, _| !k.eq_ignore_ascii_case("password"));
+            fields.retain(|k, _| {
+                !k.eq_ignore_ascii_case("password") && !k.eq_ignore_ascii_case("newPassword")
+            });
             serde_json::Value::Object(fields).to_string().into_bytes()
         }
         _ => bytes.to_vec(),

@@ -142,13 +142,13 @@ fn article(got: &str) -> String {
     }
 }
 
-/// A JSON answer with `Cache-Control: no-store` (answers carry tokens and personal data).
 /// Refuses (`NotAcceptable`, 406) a request whose `Accept` admits no JSON, the only media type
 /// the NextInteract and site families answer in. Checked at the edge, before any work is done.
 pub fn accepts_json(req: &Request) -> Result<(), DomainError> {
     platform::negotiate_among(req, &[platform::JSON]).map(drop)
 }
 
+/// A JSON answer with `Cache-Control: no-store` (answers carry tokens and personal data).
 pub fn json_response(status: u16, body: String) -> Response<Body> {
     respond::response(status, "application/json", body)
 }

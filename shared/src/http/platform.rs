@@ -112,7 +112,13 @@ pub(crate) fn negotiate_among(
     types: &[&'static str],
 ) -> Result<&'static str, DomainError> {
     let first = types.first().copied().unwrap_or(JSON);
-    let Some(accept) = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()) else {
+    // No `Accept`, or an empty one, accepts anything.
+    let Some(accept) = req
+        .headers()
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .filter(|a| !a.trim().is_empty())
+    else {
         return Ok(first);
     };
     let mut wanted: Vec<(f32, usize, String)> = Vec::new();

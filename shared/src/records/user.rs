@@ -44,6 +44,10 @@ pub struct User {
     /// never outlives a revocation it raced.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub session_epoch: u64,
+    /// The address was taken back from this unproven account by its owner (who has another
+    /// account now): it is closed, and no link sent to it works.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub taken_back: bool,
     /// The login attempt that set the lock (it alone may clear it with the right password).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked_by: Option<String>,
@@ -76,6 +80,7 @@ impl User {
             locked_until: None,
             locked_by: None,
             unverified: false,
+            taken_back: false,
             sessions_after: None,
             session_epoch: 0,
             created_at,
@@ -288,6 +293,31 @@ pub fn replace_password(user: Id, seen_hash: &str, new_hash: &str, now: DateTime
             .remove("lockedBy")
             .remove("unverified"),
         cond: Some(Cond::present().and(Cond::eq("passwordHash", seen_hash))),
+    }
+}
+
+/// The update that moves an address's guard from the account `from` to the account `to` (only
+/// while it still names `from`): the address is taken back from an unproven account.
+pub fn move_email(email: &EmailAddress, from: Id, to: Id) -> Write {
+    Write::Update {
+        key: email_key(email),
+        update: Update::new().set("userId", json!(to)),
+        cond: Some(Cond::eq("userId", json!(from))),
+    }
+}
+
+/// The update that closes an unproven account whose address was taken back, as it was read
+/// (`seen`): deactivated, every session revoked. It keeps its id, name and history (what was
+/// done in its name stays its own); its address is no longer its (`move_email`).
+pub fn close_taken_back(seen: &User, now: DateTime<Utc>) -> Write {
+    Write::Update {
+        key: user_key(seen.user_id),
+        update: Update::new()
+            .set("status", json!(Status::Inactive))
+            .set("takenBack", true)
+            .set("sessionsAfter", crate::domain::time::format(now))
+            .add("sessionEpoch", 1),
+        cond: Some(Cond::present().and(Cond::eq("passwordHash", seen.password_hash.as_str()))),
     }
 }
 

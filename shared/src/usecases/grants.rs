@@ -108,6 +108,12 @@ pub fn decide(previous: &Invitation, privileged: bool, now: DateTime<Utc>) -> Ex
 /// send, and until the oldest send of the last hour leaves the hour once it has had
 /// `SENDS_PER_HOUR`.
 pub fn quiet_for(inv: &Invitation, now: DateTime<Utc>) -> Option<u64> {
+    wait_for(inv, now, true)
+}
+
+/// `quiet_for`, with or without the `QUIET_MINUTES` after the last send (a correction waits
+/// only for the hour's `SENDS_PER_HOUR`).
+fn wait_for(inv: &Invitation, now: DateTime<Utc>, quiet_after_send: bool) -> Option<u64> {
     let sends: Vec<DateTime<Utc>> = inv
         .history
         .iter()
@@ -119,7 +125,7 @@ pub fn quiet_for(inv: &Invitation, now: DateTime<Utc>) -> Option<u64> {
         .iter()
         .max()
         .map(|last| *last + Duration::minutes(QUIET_MINUTES))
-        .filter(|until| *until > now);
+        .filter(|until| quiet_after_send && *until > now);
     let full = (sends.len() >= SENDS_PER_HOUR)
         .then(|| sends.iter().min().map(|first| *first + Duration::hours(1)))
         .flatten();
@@ -133,16 +139,24 @@ pub fn quiet_for(inv: &Invitation, now: DateTime<Utc>) -> Option<u64> {
 /// Checks that a new invitation by a sender (`privileged` or not) may take the place of the
 /// address's earlier one, if any: the refusal a door that invites one address answers.
 /// A `correction` (a rep or admin changing what a pending invitation offers: its teams or its
-/// terms) is not held to the invitation's quiet period: it replaces the invitation and emails
-/// again within the recipient's hourly limit, which the door charges.
+/// terms) is not held to the 10 minutes after the invitation's last send: it replaces the
+/// invitation and emails again, within `SENDS_PER_HOUR` sends of the invitation an hour and the
+/// recipient's hourly limit, which the door charges.
 pub fn may_replace(
     previous: Option<&Invitation>,
     privileged: bool,
     correction: bool,
     now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
-    if privileged && correction {
-        return Ok(());
+    if let Some(p) = previous.filter(|_| privileged && correction) {
+        return match wait_for(p, now, false) {
+            Some(secs) => Err(
+                refusal(Existing::Quiet(secs), p.email.as_str()).unwrap_or_else(|| {
+                    DomainError::new(ErrorKind::TooManyRequests, "try again later")
+                }),
+            ),
+            None => Ok(()),
+        };
     }
     match previous {
         Some(p) => match refusal(decide(p, privileged, now), p.email.as_str()) {

@@ -446,6 +446,7 @@ pub async fn details(app: &App, token: Option<&str>) -> Result<InvitationDetails
     let (inv, preview, account) = open(app, token).await?;
     let store = app.store.as_ref();
     let fail = failed(Service::Company);
+    let preview_account = account;
     let account = match account {
         None => AccountState::None,
         Some(id) => match user::find(store, id).await.map_err(&fail)? {
@@ -462,7 +463,11 @@ pub async fn details(app: &App, token: Option<&str>) -> Result<InvitationDetails
             |u| format!("{} {}", u.first_name, u.last_name),
         );
     // The names the inviter gave (never those whoever registered the address chose).
-    let (first_name, last_name) = invited_names(app, &inv).await?;
+    let registrant = match account {
+        AccountState::Unverified => preview_account,
+        _ => None,
+    };
+    let (first_name, last_name) = invited_names(app, &inv, registrant).await?;
     Ok(InvitationDetails {
         preview,
         inviter,
@@ -539,32 +544,27 @@ async fn new_account(
 /// temporary access. A live membership keeps its role and gains the teams, and never loses
 /// time; one whose temporary access has ended starts afresh (a plain membership with the
 /// invitation's teams only: what ended is not restored); one an admin deactivated is never
-/// re-activated. `afresh`: the address was just taken back, so a membership its registrant
-/// made is replaced by a new one with what the invitation grants, and nothing else.
+/// re-activated.
 async fn join(
     app: &App,
     inv: &Invitation,
     user_id: Id,
-    afresh: bool,
     now: DateTime<Utc>,
 ) -> Result<Vec<Write>, DomainError> {
     let c = inv.company_id;
     let existing = membership::find(app.store.as_ref(), c, user_id)
         .await
         .map_err(failed(Service::Company))?;
-    if !afresh
-        && existing
-            .as_ref()
-            .is_some_and(|m| m.status == Status::Inactive)
+    if existing
+        .as_ref()
+        .is_some_and(|m| m.status == Status::Inactive)
     {
         return Err(DomainError::new(
             ErrorKind::ConnectionStatusNotActive,
             "your membership of this company was deactivated; ask its admin",
         ));
     }
-    let live = existing
-        .as_ref()
-        .filter(|m| !afresh && !m.has_expired_at(now));
+    let live = existing.as_ref().filter(|m| !m.has_expired_at(now));
     // A permanent member keeps permanent access whatever a site invitation offered.
     let days = match live {
         Some(m) if m.expires_at.is_none() && m.status == Status::Active => None,
@@ -681,16 +681,14 @@ async fn contact_link(
 }
 
 /// Proves the accepter owns the existing account `account` and returns the writes that come
-/// with it, and, when the address is taken back, the writes that drop what was done in its
-/// name before (`usecases::takeback`). Whoever proves control of the address wins: the
+/// with it and the account that accepts. Whoever proves control of the address wins: the
 /// invitation link proves it, so an unverified account (self-registered by anyone) accepted
-/// without its session is taken back: the accepter's own password and name, verified, every
-/// session and device ended, and nothing its registrant did kept. Signed in to the unverified
-/// account, the accepter proves the mailbox of the account they hold: a new password is set
-/// and every session and device ends (a registrant who lured the owner into signing in with
-/// the registrant's password is out), and its memberships stay. A verified account needs its
-/// owner's session or password.
-#[allow(clippy::type_complexity)]
+/// without its session is taken back (`usecases::takeback`): the accepter gets a new account
+/// with their own password and name, and the unproven one is closed with everything done in
+/// its name. Signed in to the unverified account, the accepter proves the mailbox of the
+/// account they hold: a new password is set and every session and device ends (a registrant
+/// who lured the owner into signing in with the registrant's password is out), and its
+/// memberships stay. A verified account needs its owner's session or password.
 async fn prove_owner(
     app: &App,
     inv: &Invitation,
@@ -699,30 +697,26 @@ async fn prove_owner(
     session: Option<&Session>,
     caller: &Caller,
     now: DateTime<Utc>,
-) -> Result<(Vec<Write>, Option<Vec<Write>>), DomainError> {
+) -> Result<(Vec<Write>, Id), DomainError> {
     let company = inv.company_id;
+    let id = account.user_id;
     match session {
-        Some(s) if s.user_id == account.user_id && account.unverified => {
+        Some(s) if s.user_id == id && account.unverified => {
             let password = new_password(body.password.clone())?;
             let hash = hash_password(&password).await?;
             let mut writes = vec![user::replace_password(
-                account.user_id,
+                id,
                 &account.password_hash,
                 &hash,
                 now,
             )];
-            writes.extend(crate::usecases::devices::forget_all(app, account.user_id).await?);
+            writes.extend(crate::usecases::devices::forget_all(app, id).await?);
             writes.extend(
-                crate::usecases::verification::activate_pending(
-                    app,
-                    account.user_id,
-                    Some(company),
-                )
-                .await?,
+                crate::usecases::verification::activate_pending(app, id, Some(company)).await?,
             );
-            return Ok((writes, None));
+            return Ok((writes, id));
         }
-        Some(s) if s.user_id == account.user_id => return Ok((Vec::new(), None)),
+        Some(s) if s.user_id == id => return Ok((Vec::new(), id)),
         Some(_) => return Err(another_address()),
         None => {}
     }
@@ -730,19 +724,14 @@ async fn prove_owner(
         let password = new_password(body.password.clone())?;
         let names = takeback::owners_name(
             (body.first_name.as_deref(), body.last_name.as_deref()),
-            invited_names(app, inv).await?,
+            invited_names(app, inv, Some(id)).await?,
             &account.email,
         )?;
         let hash = hash_password(&password).await?;
-        let mut writes = vec![takeback::take_back(
-            &account,
-            &hash,
-            (&names.0, &names.1),
-            now,
-        )];
-        writes.extend(crate::usecases::devices::forget_all(app, account.user_id).await?);
-        let disown = takeback::disown(app, &account, Some(company), now).await?;
-        return Ok((writes, Some(disown)));
+        let taken = takeback::take_back(app, &account, hash, (&names.0, &names.1), now).await?;
+        let mut writes = taken.writes;
+        writes.push(registered_by_invitation(&taken.owner, company, now));
+        return Ok((writes, taken.owner.user_id));
     }
     let Some(raw) = body.password.clone().filter(|p| !p.is_empty()) else {
         return Err(DomainError::new(
@@ -752,19 +741,24 @@ async fn prove_owner(
     };
     let password = Password::presented(raw).map_err(DomainError::invalid)?;
     login::check_account_password(app, account, &password, caller, now).await?;
-    Ok((Vec::new(), None))
+    Ok((Vec::new(), id))
 }
 
 /// The names the inviter gave the invitee (the invitation's contact), unless whoever
-/// registered the address made that contact.
-async fn invited_names(app: &App, inv: &Invitation) -> Result<(String, String), DomainError> {
+/// registered the address (`registrant`, an unproven account) made that contact or filled it in.
+async fn invited_names(
+    app: &App,
+    inv: &Invitation,
+    registrant: Option<Id>,
+) -> Result<(String, String), DomainError> {
     let Some(id) = inv.contact_id else {
         return Ok(Default::default());
     };
     let found = contact::find(app.store.as_ref(), inv.company_id, id)
         .await
         .map_err(failed(Service::Company))?
-        .filter(|c| c.source.as_deref() != Some("selfRegistration"));
+        .filter(|c| c.source.as_deref() != Some("selfRegistration"))
+        .filter(|c| registrant.is_none() || c.user_id != registrant);
     Ok(found.map_or_else(Default::default, |c| {
         let d = c.details();
         (
@@ -801,7 +795,7 @@ pub async fn accept(
         .await
         .map_err(&fail)?;
     open_company(app, c).await?;
-    let (user_id, taken_back) = match existing {
+    let user_id = match existing {
         Some(account) if account.status != Status::Active => {
             return Err(DomainError::new(
                 ErrorKind::UserNotActive,
@@ -809,21 +803,21 @@ pub async fn accept(
             ))
         }
         Some(account) => {
-            let id = account.user_id;
-            let (proof, disown) =
-                prove_owner(app, &inv, account, &body, session, caller, now).await?;
+            let (proof, id) = prove_owner(app, &inv, account, &body, session, caller, now).await?;
             writes.extend(proof);
-            (id, disown)
+            id
         }
         None if session.is_some() => return Err(another_address()),
         None => {
             let user = new_account(app, &inv, body, now).await?;
             writes.extend(user::create(&user));
             writes.push(registered_by_invitation(&user, c, now));
-            (user.user_id, None)
+            user.user_id
         }
     };
-    writes.extend(join(app, &inv, user_id, taken_back.is_some(), now).await?);
+    writes.extend(join(app, &inv, user_id, now).await?);
+    // A sender deactivated while this request ran grants nothing either.
+    writes.push(user::still_active(inv.invited_by));
     writes.push(accepted_event(&inv, user_id, now));
     writes.extend(contact_link(app, &inv, user_id).await?);
     let source = Source::of(caller, false);
@@ -846,9 +840,6 @@ pub async fn accept(
             None,
             now,
         ));
-    }
-    if let Some(disown) = taken_back {
-        writes = takeback::merge(writes, disown);
     }
     app.store.transact(writes).await.map_err(|e| {
         if e.failed_at(0) || e.failed_at(1) {

@@ -210,7 +210,7 @@ async fn live_link(
     let account = user::find(store, record.user_id)
         .await
         .map_err(&fail)?
-        .filter(|u| u.email == record.email)
+        .filter(|u| u.email == record.email && !u.taken_back)
         .ok_or_else(gone)?;
     if record.password_fingerprint.as_deref()
         != Some(verification::password_fingerprint(&account.password_hash).as_str())
@@ -252,10 +252,13 @@ pub async fn confirm(
     let event = AccountEvent::of(account.user_id, ActivityType::PasswordReset, caller, now);
     match names {
         Some((first, last)) => {
-            writes.push(takeback::take_back(&account, &hash, (&first, &last), now));
-            writes.extend(crate::usecases::devices::forget_all(app, account.user_id).await?);
-            writes.extend(takeback::disown(app, &account, None, now).await?);
-            // No company the owner did not join hears of it.
+            let taken = takeback::take_back(app, &account, hash, (&first, &last), now).await?;
+            writes.extend(taken.writes);
+            // The owner's new account is in no company yet: only its own log records it.
+            let event = AccountEvent {
+                user: taken.owner.user_id,
+                ..event
+            };
             writes.extend(account_activity::record_for(&[], event));
         }
         None => {

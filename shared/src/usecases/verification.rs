@@ -29,7 +29,7 @@ pub async fn issue(app: &App, msg: &AddressEmail) -> Result<Option<Email>, Store
     let Some(account) = user::find(store, msg.user_id).await? else {
         return Ok(None);
     };
-    if !account.unverified || account.email != msg.email {
+    if !account.unverified || account.taken_back || account.email != msg.email {
         return Ok(None);
     }
     let expires_at = app.clock.now() + chrono::Duration::days(VERIFY_DAYS);
@@ -159,7 +159,7 @@ pub async fn preview(app: &App, token: Option<&str>) -> Result<VerificationPrevi
     let account = user::find(app.store.as_ref(), record.user_id)
         .await
         .map_err(failed(Service::User))?
-        .filter(|u| u.email == record.email)
+        .filter(|u| u.email == record.email && !u.taken_back)
         .ok_or_else(gone)?;
     Ok(VerificationPreview {
         email_address: record.email.to_string(),
@@ -265,8 +265,12 @@ pub async fn confirm(
     let account = user::find(store, record.user_id)
         .await
         .map_err(&fail)?
-        .filter(|u| u.email == record.email)
+        .filter(|u| u.email == record.email && !u.taken_back)
         .ok_or_else(gone)?;
+    // A confirmed address has nothing left to confirm: its link sets no password.
+    if !account.unverified {
+        return Err(gone());
+    }
     if matches!(proof, Proof::Password(None | Some(""))) {
         return Err(proof_needed());
     }
@@ -300,6 +304,11 @@ pub async fn confirm(
     account_activity::transact(app, writes).await.map_err(|e| {
         if e.failed_at(0) {
             gone()
+        } else if e.is_condition_failure() {
+            DomainError::new(
+                ErrorKind::Conflict,
+                "the account changed at the same time; try again",
+            )
         } else {
             fail(e)
         }

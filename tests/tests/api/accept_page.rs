@@ -525,10 +525,13 @@ async fn an_unverified_account_gets_the_password_chosen_on_the_page(backend: Bac
     )
     .await
     .status(200);
-    let owner = admit_shared::records::user::find(app.store.as_ref(), squatter_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let owner = admit_shared::records::user::find_by_email(
+        app.store.as_ref(),
+        &admit_shared::domain::EmailAddress::parse("squat@example.com").unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(
         (owner.first_name.as_str(), owner.last_name.as_str()),
         ("Real", "Owner")

@@ -122,29 +122,52 @@ async fn squat(w: &World, first: &str, last: &str) -> (Id, String) {
     (user, squatter)
 }
 
-/// Nothing of the account reaches Evil: no membership, registration, event sign-up or contact
-/// link; Evil's admin key reads no profile and pushes nothing to it; Evil's activity report
-/// shows none of the owner's logins; the squatter's session, phone and password are gone.
-async fn evil_has_nothing_of(w: &World, user: Id, squatter: &str) {
+/// The owner's account, found by the address (a new one, not the registrant's).
+async fn owner_of_victim(app: &App) -> user::User {
+    let email = EmailAddress::parse(VICTIM).unwrap();
+    user::find_by_email(app.store.as_ref(), &email)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Nothing of the owner reaches Evil: the owner has a new account with no membership,
+/// registration, event sign-up or contact link there; Evil's admin key reads no profile of it
+/// and pushes nothing to it; Evil's activity report shows none of the owner's logins and not
+/// the owner's name; the registrant's account is closed with its session, phone and password.
+async fn evil_has_nothing_of_the_owner(w: &World, registrant: Id, squatter: &str) {
     let app = &w.t.app;
     let store = app.store.as_ref();
-    assert!(membership::find(store, w.evil, user)
+    let owner = owner_of_victim(app).await;
+    let me = owner.user_id;
+    assert_ne!(me, registrant, "the owner has an account of their own");
+    let closed = user::find(store, registrant).await.unwrap().unwrap();
+    assert_eq!(closed.status, Status::Inactive);
+    assert!(closed.taken_back);
+    assert!(membership::find(store, w.evil, registrant)
         .await
         .unwrap()
         .is_none());
-    assert!(contacts::find_registration(store, w.evil, user)
+    assert!(membership::find(store, w.evil, me).await.unwrap().is_none());
+    assert!(contacts::find_registration(store, w.evil, me)
         .await
         .unwrap()
         .is_none());
-    let signup = company::event_signup_key(w.evil, id(7), user);
+    let signup = company::event_signup_key(w.evil, id(7), me);
     assert!(store.get(&signup).await.unwrap().is_none());
     let email = EmailAddress::parse(VICTIM).unwrap();
     let contact = contacts::find_by_email(store, w.evil, &email)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(contact.user_id, None, "the contact is no longer linked");
-    assert!(notification::devices(store, user).await.unwrap().is_empty());
+    assert_ne!(
+        contact.user_id,
+        Some(me),
+        "Evil's contact is not linked to the owner"
+    );
+    for u in [registrant, me] {
+        assert!(notification::devices(store, u).await.unwrap().is_empty());
+    }
     let h = [("x-nextinteract-authtoken", squatter)];
     assert_error(
         &call(app, "POST", "/rest/user/logout", &h, None).await,
@@ -152,14 +175,19 @@ async fn evil_has_nothing_of(w: &World, user: Id, squatter: &str) {
         "WSInvalidAuthTokenException",
     );
     assert_eq!(login(app, VICTIM, SQUATTER_PW).await.0, 401);
-    // The owner signs in: Evil's admin sees none of it.
-    let seen_before = evil_report(w, user).await;
-    token(app, VICTIM, OWNER_PW).await;
-    assert_eq!(evil_report(w, user).await, seen_before);
+    // The owner signs in: Evil's admin sees none of it, and never the owner's name.
+    let seen_before = evil_report(w, registrant).await;
+    let (status, session) = login(app, VICTIM, OWNER_PW).await;
+    assert_eq!(status, 200, "{session}");
+    assert_eq!(session["userId"], json!(me));
+    assert_eq!(evil_report(w, registrant).await, seen_before);
+    assert_eq!(evil_report(w, me).await["totalRecords"], json!(0));
+    let everyone = report(w, json!([])).await.to_string();
+    assert!(!everyone.contains(&owner.first_name), "{everyone}");
     let key = [("x-nextinteract-company-api-key", w.evil_admin_key.as_str())];
-    let uri = format!("/rest/company/membership/user?userId={user}");
+    let uri = format!("/rest/company/membership/user?userId={me}");
     assert_eq!(call(app, "GET", &uri, &key, None).await.0, 404);
-    let push = json!({"userId": user, "teams": [w.den], "sendNotification": true});
+    let push = json!({"userId": me, "teams": [w.den], "sendNotification": true});
     let got = call(
         app,
         "POST",
@@ -173,10 +201,15 @@ async fn evil_has_nothing_of(w: &World, user: Id, squatter: &str) {
 
 /// Evil's activity report of `user`, every type.
 async fn evil_report(w: &World, user: Id) -> Value {
+    report(w, json!([user])).await
+}
+
+/// Evil's activity report of `users` (all of them: `[]`), every type.
+async fn report(w: &World, users: Value) -> Value {
     let app = &w.t.app;
     let evil_admin = token(app, EVIL_ADMIN, PW).await;
     let bearer = format!("Bearer {evil_admin}");
-    let report = json!({"userIds": [user], "dateFrom": "2000-01-01T00:00:00Z",
+    let report = json!({"userIds": users, "dateFrom": "2000-01-01T00:00:00Z",
         "dateTo": "2100-01-01T00:00:00Z"});
     let (status, rows) = call(
         app,
@@ -215,23 +248,17 @@ async fn a_password_reset_takes_a_squatted_address_back_whole(backend: Backend) 
     let app = &w.t.app;
     let (user, squatter) = squat(&w, "Squat", "Ter").await;
     reset_as_owner(&w).await;
-    let owner = user::find(app.store.as_ref(), user).await.unwrap().unwrap();
+    let owner = owner_of_victim(app).await;
     assert_eq!(
         (owner.first_name.as_str(), owner.last_name.as_str()),
         ("Vic", "Tim")
     );
     assert!(!owner.unverified);
-    assert!(membership::companies_of(app.store.as_ref(), user)
+    assert!(membership::companies_of(app.store.as_ref(), owner.user_id)
         .await
         .unwrap()
         .is_empty());
-    evil_has_nothing_of(&w, user, &squatter).await;
-    // The owner's invitations carry the owner's name, not the squatter's.
-    let h = [("x-nextinteract-authtoken", squatter.as_str())];
-    assert_eq!(
-        call(app, "POST", "/rest/user/logout", &h, None).await.0,
-        401
-    );
+    evil_has_nothing_of_the_owner(&w, user, &squatter).await;
 }
 admit_tests::both_backends!(a_password_reset_takes_a_squatted_address_back_whole);
 
@@ -251,18 +278,19 @@ async fn an_accepted_invitation_takes_a_squatted_address_back_into_its_company_o
     let got = call(app, "POST", "/rest/user/miinvite/accept", &[], Some(accept)).await;
     assert_eq!(got.0, 200, "{}", got.1);
     let store = app.store.as_ref();
-    let joined = membership::find(store, w.acme, user)
+    let owner = owner_of_victim(app).await;
+    assert_eq!(got.1["userId"], json!(owner.user_id));
+    let joined = membership::find(store, w.acme, owner.user_id)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(joined.status, Status::Active);
-    let owner = user::find(store, user).await.unwrap().unwrap();
     assert_eq!(
         (owner.first_name.as_str(), owner.last_name.as_str()),
         ("Vic", "Tim"),
         "the names the inviter gave, not the squatter's"
     );
-    evil_has_nothing_of(&w, user, &squatter).await;
+    evil_has_nothing_of_the_owner(&w, user, &squatter).await;
 }
 admit_tests::both_backends!(
     an_accepted_invitation_takes_a_squatted_address_back_into_its_company_only
@@ -517,6 +545,11 @@ async fn an_admin_corrects_a_pending_invitation_at_once(backend: Backend) {
         "{}",
         got.1
     );
+    // Corrections are held to the invitation's 3 sends an hour.
+    let got = invite(json!({"email": "pat@example.com", "duration": 5})).await;
+    assert_eq!(got.0, 200, "the third send: {}", got.1);
+    let got = invite(json!({"email": "pat@example.com", "duration": 6})).await;
+    assert_eq!(got.0, 429, "a fourth send within the hour: {}", got.1);
 }
 admit_tests::both_backends!(an_admin_corrects_a_pending_invitation_at_once);
 
