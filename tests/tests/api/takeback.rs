@@ -92,13 +92,19 @@ async fn token(app: &App, email: &str, password: &str) -> String {
 
 /// The newest link token after `marker` in an email to `to`, once the outbox is delivered.
 async fn mailed(t: &TestApp, to: &str, marker: &str) -> String {
-    outbox::dispatch_pending(&t.app, 100).await.unwrap();
-    t.mail()
-        .iter()
-        .rev()
-        .filter(|m| m.to == to)
-        .find_map(|m| admit_tests::link_token(&m.text, marker))
-        .unwrap_or_else(|| panic!("no {marker} to {to}"))
+    admit_tests::walk::token(t, to, marker).await
+}
+
+/// An account for `email` (password `PW`), in a company or none.
+async fn add_user(app: &App, email: &str, membership: Option<(Id, Role)>) {
+    let user = NewUser {
+        email,
+        password: PW,
+        first_name: "Pat",
+        last_name: "Lee",
+        membership,
+    };
+    provision::create_user(app, user).await.unwrap();
 }
 
 /// The squatter, an admin of Evil, registers `VICTIM` through Evil's app key with a name,
@@ -445,18 +451,7 @@ admit_tests::both_backends!(a_deactivated_sender_grants_nothing);
 async fn leaving_needs_another_admin_who_can_sign_in(backend: Backend) {
     let w = world(backend).await;
     let app = &w.t.app;
-    provision::create_user(
-        app,
-        NewUser {
-            email: "second@acme.example",
-            password: PW,
-            first_name: "Second",
-            last_name: "Admin",
-            membership: Some((w.acme, Role::Admin)),
-        },
-    )
-    .await
-    .unwrap();
+    add_user(app, "second@acme.example", Some((w.acme, Role::Admin))).await;
     provision::set_user_status(app, "second@acme.example", Status::Inactive)
         .await
         .unwrap();
@@ -483,18 +478,7 @@ admit_tests::both_backends!(leaving_needs_another_admin_who_can_sign_in);
 async fn an_admin_corrects_a_pending_invitation_at_once(backend: Backend) {
     let w = world(backend).await;
     let app = &w.t.app;
-    provision::create_user(
-        app,
-        NewUser {
-            email: "pat@example.com",
-            password: PW,
-            first_name: "Pat",
-            last_name: "Lee",
-            membership: None,
-        },
-    )
-    .await
-    .unwrap();
+    add_user(app, "pat@example.com", None).await;
     let admin = token(app, ACME_ADMIN, PW).await;
     let bearer = format!("Bearer {admin}");
     let h = [("authorization", bearer.as_str())];
