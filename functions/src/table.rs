@@ -1,5 +1,6 @@
-//! `endpoints!`: turns the table of `lib.rs` into the crate. For every row it declares the
-//! handler module (`src/handlers/<name>.rs`) and a public module of the same name holding
+//! `endpoints!`: turns the table of `lib.rs` into the crate. For every row it makes a public
+//! module of the same name (its handler is `src/handlers/<name>.rs`, declared in
+//! `src/handlers/mod.rs` as an ordinary module) holding
 //! `ENDPOINT` (the row), `handler` (the handler, run as that function so the test recorders
 //! know whose call they see) and `main` (what `src/bin/<name>.rs` calls). It also makes
 //! `ENDPOINTS` (every row, HTTP ones first) and `dispatch` (an HTTP endpoint's handler by name,
@@ -10,11 +11,6 @@ macro_rules! endpoints {
         http { $( $http:ident { $($hfield:ident : $hvalue:expr),* $(,)? } ),* $(,)? }
         event { $( $event:ident { $($efield:ident : $evalue:expr),* $(,)? } ),* $(,)? }
     ) => {
-        mod handlers {
-            $( pub mod $http; )*
-            $( pub mod $event; )*
-        }
-
         /// The rows, as constants (the modules below hold them as `ENDPOINT`).
         #[allow(non_upper_case_globals)]
         mod rows {
@@ -47,10 +43,16 @@ macro_rules! endpoints {
 
                 pub const ENDPOINT: $crate::Endpoint = crate::rows::$http;
 
-                /// The handler, run as this function; a POST or PUT with an `Idempotency-Key`
-                /// runs under it (`admit_shared::http::idempotency`).
+                /// The handler, run as this function in a span named after it (with the
+                /// request id); a POST or PUT with an `Idempotency-Key` runs under it
+                /// (`admit_shared::http::idempotency`).
                 pub async fn handler(app: &App, req: Request) -> Response<Body> {
                     use admit_shared::http::idempotency;
+                    use tracing::Instrument;
+                    let span = tracing::info_span!(
+                        stringify!($http),
+                        request_id = %admit_shared::http::request_id(&req)
+                    );
                     admit_shared::app::as_function(ENDPOINT.name, async move {
                         if let Err(e) = ENDPOINT.negotiate(&req) {
                             return (ENDPOINT.refusal())(&e);
@@ -69,7 +71,7 @@ macro_rules! endpoints {
                         } else {
                             crate::handlers::$http::handler(app, req).await
                         }
-                    })
+                    }.instrument(span))
                     .await
                 }
 

@@ -11,8 +11,6 @@ use admit_shared::App;
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 
-
-#[tracing::instrument(name = "accept_invitation_page", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
     if req.method() == Method::POST {
         submit(app, &req).await

@@ -8,7 +8,6 @@ use lambda_http::{Body, Request, Response};
 
 pub const ACCEPTED: &str = "Invitation accepted.";
 
-#[tracing::instrument(name = "accept_mi_invitation", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let caller = http::caller(&req);
     let result: Result<_, DomainError> = async {

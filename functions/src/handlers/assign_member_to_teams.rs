@@ -7,8 +7,6 @@ use admit_shared::usecases::teams::{self, AssignRequest, Assignment};
 use admit_shared::App;
 use lambda_http::{Body, Request, Response};
 
-
-#[tracing::instrument(name = "assign_member_to_teams", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let result: Result<_, DomainError> = async {
         // The body is checked before the key, so a bad body costs no lookup.

@@ -8,7 +8,6 @@ use lambda_http::{Body, Request, Response};
 
 pub const VERIFICATION: &str = "Email verification.";
 
-#[tracing::instrument(name = "get_email_verification", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let token = http::query_param(&req, "token");
     nextinteract::respond_with(

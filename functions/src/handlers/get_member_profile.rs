@@ -11,7 +11,6 @@ use lambda_http::{Body, Request, Response};
 
 pub const MEMBER: &str = "Member.";
 
-#[tracing::instrument(name = "get_member_profile", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let result: Result<_, DomainError> = async {
         let user_id: Id = http::query_param(&req, "userId")

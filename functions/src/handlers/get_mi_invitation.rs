@@ -7,7 +7,6 @@ use lambda_http::{Body, Request, Response};
 
 pub const INVITATION: &str = "Invitation.";
 
-#[tracing::instrument(name = "get_mi_invitation", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let token = http::query_param(&req, "token");
     nextinteract::respond_with(

@@ -1,14 +1,12 @@
 //! getPublicMITeams: `GET /rest/company/teams/public` with an admin or app company key.
 
 use admit_shared::domain::error::{DomainError, Service};
-use admit_shared::http::{self, auth, nextinteract};
+use admit_shared::http::{auth, nextinteract};
 use admit_shared::records::ApiKeyType;
 use admit_shared::usecases::teams;
 use admit_shared::App;
 use lambda_http::{Body, Request, Response};
 
-
-#[tracing::instrument(name = "get_public_mi_teams", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let result: Result<_, DomainError> = async {
         let accepted = [ApiKeyType::Admin, ApiKeyType::App];

@@ -8,7 +8,6 @@ use lambda_http::{Body, Request, Response};
 
 pub const INVITED: &str = "MI User invited.";
 
-#[tracing::instrument(name = "invite_mi_user", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let result: Result<_, DomainError> = async {
         let (_, session) = auth::session(app, &req).await?;

@@ -8,8 +8,6 @@ use admit_shared::usecases::site_access::{self, SiteInvitation, SiteInviteReques
 use admit_shared::App;
 use lambda_http::{Body, Request, Response};
 
-
-#[tracing::instrument(name = "invite_site_users", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let result: Result<_, DomainError> = async {
         let (_, session) = auth::bearer_session(app, &req).await?;

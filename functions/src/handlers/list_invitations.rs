@@ -7,8 +7,6 @@ use admit_shared::usecases::platform_invitations;
 use admit_shared::App;
 use lambda_http::{Body, Request, Response};
 
-
-#[tracing::instrument(name = "list_invitations", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let media = platform::negotiate(&req);
     let result: Result<_, DomainError> = async {

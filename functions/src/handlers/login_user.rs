@@ -8,7 +8,6 @@ use lambda_http::{Body, Request, Response};
 
 pub const LOGGED_IN: &str = "User logged in.";
 
-#[tracing::instrument(name = "login_user", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let caller = http::caller(&req);
     let result: Result<_, DomainError> = async {

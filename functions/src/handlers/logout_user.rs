@@ -12,7 +12,6 @@ use lambda_http::{Body, Request, Response};
 
 pub const LOGGED_OUT: &str = "User logged out.";
 
-#[tracing::instrument(name = "logout_user", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let caller = http::caller(&req);
     let mut via_cookie = false;

@@ -8,7 +8,6 @@ use lambda_http::{Body, Request, Response};
 
 pub const REGISTERED: &str = "Device registered.";
 
-#[tracing::instrument(name = "register_device", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let result: Result<_, DomainError> = async {
         let (_, session) = auth::session(app, &req).await?;

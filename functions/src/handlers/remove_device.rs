@@ -8,7 +8,6 @@ use lambda_http::{Body, Request, Response};
 
 pub const REMOVED: &str = "Device removed.";
 
-#[tracing::instrument(name = "remove_device", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let result: Result<_, DomainError> = async {
         let (_, session) = auth::session(app, &req).await?;

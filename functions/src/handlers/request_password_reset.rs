@@ -9,7 +9,6 @@ use lambda_http::{Body, Request, Response};
 
 pub const REQUESTED: &str = "If this address has an account, a reset link is on its way.";
 
-#[tracing::instrument(name = "request_password_reset", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let result: Result<_, DomainError> = async {
         let body: ResetRequest = http::json_body(&req)?;

@@ -9,7 +9,6 @@ use lambda_http::{Body, Request, Response};
 
 pub const RESET: &str = "Password changed. Log in with the new password.";
 
-#[tracing::instrument(name = "reset_password", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let caller = http::caller(&req);
     let result: Result<_, DomainError> = async {

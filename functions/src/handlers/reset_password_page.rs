@@ -14,7 +14,6 @@ use admit_shared::App;
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 
-#[tracing::instrument(name = "reset_password_page", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let path = req.uri().path().to_string();
     let post = req.method() == Method::POST;
@@ -54,8 +53,7 @@ async fn submit(app: &App, req: &Request) -> Response<Body> {
     let missing_name = ["firstName", "lastName"]
         .into_iter()
         .find(|f| preview.takes_back && form.get(f).is_none_or(|v| v.trim().is_empty()));
-    let result = if form.get("password").is_some() && form.get("password") != form.get("confirm")
-    {
+    let result = if form.get("password").is_some() && form.get("password") != form.get("confirm") {
         Err(page::passwords_differ())
     } else if let Some(field) = missing_name {
         Err(admit_shared::domain::error::DomainError::invalid(format!(

@@ -8,7 +8,6 @@ use lambda_http::{Body, Request, Response};
 
 pub const REGISTERED: &str = "MI User self-registered.";
 
-#[tracing::instrument(name = "self_register_mi_user", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let caller = http::caller(&req);
     let result: Result<_, DomainError> = async {

@@ -7,8 +7,6 @@ use admit_shared::usecases::activity_report::{self, ActivityQuery, ActivityReque
 use admit_shared::App;
 use lambda_http::{Body, Request, Response};
 
-
-#[tracing::instrument(name = "user_activity_report", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let result: Result<_, DomainError> = async {
         let (_, session) = auth::bearer_session(app, &req).await?;

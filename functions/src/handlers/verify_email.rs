@@ -19,7 +19,6 @@ struct VerifyRequest {
     new_password: Option<String>,
 }
 
-#[tracing::instrument(name = "verify_email", skip_all, fields(request_id = %http::request_id(&req)))]
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
     let caller = http::caller(&req);
     let result: Result<_, DomainError> = async {
