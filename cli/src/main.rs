@@ -367,9 +367,9 @@ async fn invitation_command(app: &App, command: InvitationCommand) -> Result<Val
         }
         InvitationCommand::Resend { company, email, .. } => {
             let base = app.config.public_url.clone();
-            json!(
-                invitations::resend_for(app, company, &email, None, &base, app.clock.now()).await?
-            )
+            let operator = admit_shared::domain::Caller::default();
+            let at = (base.as_str(), &operator, app.clock.now());
+            json!(invitations::resend_for(app, company, &email, None, at).await?)
         }
         InvitationCommand::Revoke { company, email, .. } => {
             json!(

@@ -16,7 +16,9 @@ pub async fn handler(app: &App, req: Request) -> Response<Body> {
         let input = UserInvite::try_from(body)?;
         let business = platform::business_in_query(&req)?;
         let link_base = http::public_base(app, &req);
-        platform_invitations::invite_users(app, &principal, business, input, &link_base).await
+        let caller = http::caller(&req);
+        platform_invitations::invite_users(app, &principal, business, input, (&link_base, &caller))
+            .await
     }
     .await;
     platform::respond(media, result)

@@ -15,7 +15,8 @@ pub async fn handler(app: &App, req: Request) -> Response<Body> {
         let business = platform::business_in_path(&req)?;
         let email = http::json_body::<WhichInvitation>(&req)?.email()?;
         let link_base = http::public_base(app, &req);
-        platform_invitations::resend(app, &principal, business, &email, &link_base).await
+        let caller = http::caller(&req);
+        platform_invitations::resend(app, &principal, business, &email, (&link_base, &caller)).await
     }
     .await;
     platform::respond(media, result)

@@ -171,6 +171,11 @@ pub fn enqueue(id: &str, now: DateTime<Utc>, message: &Message) -> Write {
     enqueue_at(id, now, message)
 }
 
+/// Whether `w` queues a message for the dispatcher (an `enqueue` or a `schedule`).
+pub fn is_enqueued(w: &Write) -> bool {
+    matches!(w, Write::Put { item, .. } if item.get("gsi1pk") == Some(&json!(PENDING_PARTITION)))
+}
+
 /// The write that queues `message` to be sent once `due` has come (a scheduled event: an
 /// invitation or temporary access that runs out). Until then no dispatcher sends it: the sweep
 /// reads the queue up to now, and a delivery that finds it early leaves it.

@@ -148,26 +148,6 @@ pub async fn existing(
         .map_err(failed(Service::Company))
 }
 
-/// The writes that make `offer` the company's invitation for its address in place of
-/// `previous` (as read; the door has decided it may be replaced, `grants::decide`), whose
-/// link stops working, with an `invited` event, and queue its email, and what other systems
-/// hear of it (`announce`). The link works for the company's `invitationDays` (7 by default).
-pub fn offer_writes(
-    now: DateTime<Utc>,
-    offer: Offer,
-    previous: Option<&Invitation>,
-    days: Option<u32>,
-    link_base: &str,
-) -> Vec<Write> {
-    let offered = offered(now, offer, previous, days, link_base);
-    let mut writes = offered.writes;
-    writes.extend(announce(
-        &[(offered.invitation, offered.replaces_pending)],
-        now,
-    ));
-    writes
-}
-
 /// One invitation's writes, without its events (`announce` makes those for several at once).
 pub struct Offered {
     pub writes: Vec<Write>,
@@ -176,7 +156,10 @@ pub struct Offered {
     pub replaces_pending: bool,
 }
 
-/// `offer_writes` without the events.
+/// The writes that make `offer` the company's invitation for its address in place of
+/// `previous` (as read; the door has decided it may be replaced, `grants::decide`), whose link
+/// stops working, with an `invited` event, and queue its email. The link works for the
+/// company's `invitationDays` (7 by default). Doors send through `send`.
 pub fn offered(
     now: DateTime<Utc>,
     offer: Offer,
@@ -228,6 +211,26 @@ pub fn offered(
         invitation: record,
         replaces_pending: previous.is_some_and(|p| p.status_at(now) == InvitationStatus::Pending),
     }
+}
+
+/// One invitation a door sends, in `uow`: the offer (`offered`: the invitation in place of
+/// `previous`, whose link stops working, and its queued email) and its sender's
+/// `Invitation Sent` activity. Every door (inviteMIUser, platform invitations, the site's
+/// Invite Users) sends through here, so each writes the same records for the same act; the
+/// door then adds what other systems hear of its invitations (`announce`). Returns the
+/// invitation and whether it replaced a pending one.
+pub fn send(
+    uow: &mut crate::usecases::unit::UnitOfWork,
+    offer: Offer,
+    previous: Option<&Invitation>,
+    days: Option<u32>,
+    (link_base, caller, now): (&str, &Caller, DateTime<Utc>),
+) -> (Invitation, bool) {
+    let (company, inviter) = (offer.company, offer.inviter);
+    let offered = offered(now, offer, previous, days, link_base);
+    uow.extend(offered.writes);
+    uow.activity(company, inviter, ActivityType::InvitationSent, caller, now);
+    (offered.invitation, offered.replaces_pending)
 }
 
 /// What other systems hear of invitations one request made (each with whether it replaced a

@@ -8,15 +8,15 @@
 //! account whose address nobody proved does not count).
 
 use crate::app::App;
-use crate::domain::activity::{ActivityType, Source};
 use crate::domain::contact::{self, Contact};
 use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::{Caller, EmailAddress, Id};
-use crate::ports::store::{StoreError, Write};
+use crate::ports::store::StoreError;
 use crate::records::contact::{self as contacts, ContactRecord};
 use crate::records::Status;
-use crate::records::{activity, company, membership, user, Settings};
+use crate::records::{company, membership, user, Settings};
 use crate::usecases::invitations::{self, Offer};
+use crate::usecases::unit::UnitOfWork;
 use crate::usecases::{distinct, failed, grants, limits};
 use serde::Deserialize;
 use serde_json::Value;
@@ -210,11 +210,12 @@ pub async fn invite(
         .and(limits::email_to(app, c, &inv.email, now)?);
     let fail = failed(Service::Company);
     let (contact_id, new_contact) = contact_for(app, &inv, now).await?;
-    let mut writes: Vec<Write> = Vec::new();
+    let mut uow = UnitOfWork::new();
+    uow.charge(charges);
     let mut ext_at = None;
     if let Some(cw) = new_contact {
         ext_at = cw.external_id_guard_at;
-        writes.extend(cw.writes);
+        uow.extend(cw.writes);
     }
     let offer = Offer {
         company: c,
@@ -226,24 +227,15 @@ pub async fn invite(
         access_days: None,
         via_site: false,
     };
-    writes.extend(invitations::offer_writes(
-        now,
+    let sent = invitations::send(
+        &mut uow,
         offer,
         previous.as_ref(),
         settings.invitation_days,
-        link_base,
-    ));
-    writes.extend(activity::record_in_site(
-        c,
-        inviter,
-        ActivityType::InvitationSent,
-        Source::of(caller, false),
-        caller,
-        None,
-        now,
-    ));
-    limits::commit(app, writes, charges, |e| conflict_or(e, ext_at, &fail)).await?;
-    app.outbox_written.notify_one();
+        (link_base, caller, now),
+    );
+    uow.extend(invitations::announce(&[sent], now));
+    uow.commit(app, |e| conflict_or(e, ext_at, &fail)).await?;
     tracing::info!(company_id = %c, inviter = %inviter, contact_id = %contact_id, "user invited");
     Ok(())
 }

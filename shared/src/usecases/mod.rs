@@ -26,6 +26,7 @@ pub mod site_access;
 pub mod site_terms;
 pub mod takeback;
 pub mod teams;
+pub mod unit;
 pub mod verification;
 
 use crate::domain::error::{DomainError, Service};

@@ -16,6 +16,7 @@ use crate::usecases::accounts::email_field;
 use crate::usecases::grants::{self, Existing};
 use crate::usecases::invitations::{self, Offer, DEFAULT_INVITATION_DAYS};
 use crate::usecases::platform::{acting_in, Acting, Principal};
+use crate::usecases::unit::UnitOfWork;
 use crate::usecases::{failed, limits};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -176,7 +177,7 @@ pub async fn invite_users(
     p: &Principal,
     business: Option<Id>,
     input: UserInvite,
-    link_base: &str,
+    (link_base, caller): (&str, &Caller),
 ) -> Result<Vec<String>, DomainError> {
     let now = app.clock.now();
     let acting = acting_in(app, p, business, now).await?;
@@ -207,9 +208,8 @@ pub async fn invite_users(
             }
         }
     }
-    let mut charges = limits::Charges::default();
+    let mut uow = UnitOfWork::new();
     let mut sends = 0;
-    let mut writes: Vec<Write> = Vec::new();
     let mut made = Vec::new();
     for (email, previous) in to_send {
         // An address emailed too often this hour is left out (and still answered as invited).
@@ -217,7 +217,7 @@ pub async fn invite_users(
         if !to.fits_in(&read, now) {
             continue;
         }
-        charges = charges.and(to);
+        uow.charge(to);
         sends += 1;
         let offer = Offer {
             company: c,
@@ -229,22 +229,25 @@ pub async fn invite_users(
             access_days: None,
             via_site: false,
         };
-        let offered = invitations::offered(
-            now,
+        made.push(invitations::send(
+            &mut uow,
             offer,
             previous.as_ref(),
             acting.settings.invitation_days,
-            link_base,
-        );
-        writes.extend(offered.writes);
-        made.push((offered.invitation, offered.replaces_pending));
+            (link_base, caller, now),
+        ));
     }
-    writes.extend(invitations::announce(&made, now));
-    if !writes.is_empty() {
-        let charges =
-            limits::emails_to_others(app, Some(inviter), privileged, c, sends, now)?.and(charges);
-        limits::commit(app, writes, charges, conflict_anywhere).await?;
-        app.outbox_written.notify_one();
+    if !made.is_empty() {
+        uow.extend(invitations::announce(&made, now));
+        uow.charge(limits::emails_to_others(
+            app,
+            Some(inviter),
+            privileged,
+            c,
+            sends,
+            now,
+        )?);
+        uow.commit(app, conflict_anywhere).await?;
     }
     Ok(invited)
 }
@@ -381,7 +384,7 @@ pub async fn resend(
     p: &Principal,
     business: Id,
     email: &str,
-    link_base: &str,
+    (link_base, caller): (&str, &Caller),
 ) -> Result<InvitationView, DomainError> {
     let now = app.clock.now();
     admin_only(&acting_in(app, p, Some(business), now).await?)?;
@@ -390,20 +393,19 @@ pub async fn resend(
         business,
         email,
         Some(p.session.user_id),
-        link_base,
-        now,
+        (link_base, caller, now),
     )
     .await
 }
 
-/// Resends an invitation on behalf of `by` (none: an operator).
+/// Resends an invitation on behalf of `by` (none: an operator), recording `Invitation Sent`
+/// for a sender as every door that sends one does.
 pub async fn resend_for(
     app: &App,
     business: Id,
     email: &str,
     by: Option<Id>,
-    link_base: &str,
-    now: DateTime<Utc>,
+    (link_base, caller, now): (&str, &Caller, DateTime<Utc>),
 ) -> Result<InvitationView, DomainError> {
     let inv = find_invitation(app, business, email).await?;
     if !matches!(
@@ -429,8 +431,11 @@ pub async fn resend_for(
     if let Some(sender) = by {
         limits::proven_sender(app, sender).await?;
     }
-    let charges = limits::emails_to_others(app, by, true, business, 1, now)?
-        .and(limits::email_to(app, business, &inv.email, now)?);
+    let mut uow = UnitOfWork::new();
+    uow.charge(
+        limits::emails_to_others(app, by, true, business, 1, now)?
+            .and(limits::email_to(app, business, &inv.email, now)?),
+    );
     let settings = crate::records::company::settings(app.store.as_ref(), business)
         .await
         .map_err(failed(Service::Company))?;
@@ -442,30 +447,32 @@ pub async fn resend_for(
             email: inv.email.clone(),
             link_base: link_base.to_string(),
         });
-    let mut writes = invitation::renew(&inv, by, now, expires_at);
+    uow.extend(invitation::renew(&inv, by, now, expires_at));
     // Other systems hear of it, and of the new link running out unless something comes first.
     let renewed = Invitation {
         expires_at,
         ..inv.clone()
     };
-    writes.push(events::invitations_expire(
+    uow.push(events::invitations_expire(
         renewed.company_id,
         vec![renewed.email.clone()],
         renewed.expires_at,
     ));
-    writes.push(events::publish(events::invitation_event(
+    uow.push(events::publish(events::invitation_event(
         EventType::InvitationResent,
         &renewed,
         Actor::user_or_operator(by),
         now,
     )));
-    writes.push(crate::records::outbox::enqueue(
+    uow.push(crate::records::outbox::enqueue(
         &crate::domain::secrets::random_hex_id(),
         now,
         &message,
     ));
-    limits::commit(app, writes, charges, conflict_at_first).await?;
-    app.outbox_written.notify_one();
+    if let Some(sender) = by {
+        uow.activity(business, sender, ActivityType::InvitationSent, caller, now);
+    }
+    uow.commit(app, conflict_at_first).await?;
     // The answer is the invitation as stored: its new expiry and the send just recorded.
     Ok(view(find_invitation(app, business, email).await?, now))
 }

@@ -13,20 +13,21 @@
 //! extends it or makes it permanent; an invite never shortens access.
 
 use crate::app::App;
-use crate::domain::activity::{ActivityType, Source};
+use crate::domain::activity::ActivityType;
 use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::html;
 use crate::domain::secrets::random_hex_id;
 use crate::domain::{Caller, EmailAddress, Id};
 use crate::ports::mail::Email;
-use crate::ports::store::Write;
+use crate::ports::store::{StoreError, Write};
 use crate::records::contact::{self as contacts, ContactRecord};
 use crate::records::outbox::{self, Message};
 use crate::records::{activity, company, membership, user};
 use crate::records::{Company, Membership, Role, Status, Team, User};
 use crate::usecases::invitations::{self, Offer};
-use crate::usecases::limits::{self, Charges};
+use crate::usecases::limits;
 use crate::usecases::site_terms::plan;
+use crate::usecases::unit::UnitOfWork;
 use crate::usecases::{distinct, failed, grants};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -485,7 +486,8 @@ async fn offer(
 ) -> Result<SiteAccess, DomainError> {
     let c = site.company_id;
     // Bad input (a contact that is not the site's) is refused before any limit is consulted.
-    let (contact_id, mut writes) = link_contact(app, c, &inv.email, None, inv.contact, now).await?;
+    let (contact_id, contact_writes) =
+        link_contact(app, c, &inv.email, None, inv.contact, now).await?;
     let previous = invitations::existing(app, c, &inv.email).await?;
     let correction = grants::corrects(previous.as_ref(), &inv.groups, inv.days, now);
     grants::may_replace(previous.as_ref(), true, correction, now)?;
@@ -503,23 +505,18 @@ async fn offer(
         via_site: true,
     };
     let days = settings.invitation_days;
-    writes.extend(invitations::offer_writes(
-        now,
+    let mut uow = UnitOfWork::new();
+    uow.extend(contact_writes);
+    uow.charge(charges);
+    let sent = invitations::send(
+        &mut uow,
         offer,
         previous.as_ref(),
         days,
-        link_base,
-    ));
-    writes.extend(activity::record_in_site(
-        c,
-        admin,
-        ActivityType::InvitationSent,
-        Source::of(caller, false),
-        caller,
-        None,
-        now,
-    ));
-    commit(app, writes, charges).await?;
+        (link_base, caller, now),
+    );
+    uow.extend(invitations::announce(&[sent], now));
+    uow.commit(app, changed_meanwhile).await?;
     let link_days = days.unwrap_or(invitations::DEFAULT_INVITATION_DAYS);
     tracing::info!(company_id = %c, inviter = %admin, temporary = inv.days.is_some(), "site invitation sent");
     Ok(SiteAccess {
@@ -536,20 +533,16 @@ async fn offer(
     })
 }
 
-async fn commit(app: &App, writes: Vec<Write>, charges: Charges) -> Result<(), DomainError> {
-    limits::commit(app, writes, charges, |e| {
-        if e.is_condition_failure() {
-            DomainError::new(
-                ErrorKind::Conflict,
-                "the user's access, invitation or contact changed at the same time; try again",
-            )
-        } else {
-            failed(Service::Membership)(e)
-        }
-    })
-    .await?;
-    app.outbox_written.notify_one();
-    Ok(())
+/// What a failed site transaction answers: a concurrent change, or a store failure.
+fn changed_meanwhile(e: StoreError) -> DomainError {
+    if e.is_condition_failure() {
+        DomainError::new(
+            ErrorKind::Conflict,
+            "the user's access, invitation or contact changed at the same time; try again",
+        )
+    } else {
+        failed(Service::Membership)(e)
+    }
 }
 
 /// Extends a live member's access at once (the groups added; temporary access extended or made
@@ -583,7 +576,9 @@ async fn grant(
         Err(e) => return Err(e),
     };
     let tell = charges.is_some();
-    let mut writes = vec![membership::grant_access(&seen, &plan.teams, plan.end)];
+    let mut writes = UnitOfWork::new();
+    writes.charge(charges.unwrap_or_default());
+    writes.push(membership::grant_access(&seen, &plan.teams, plan.end));
     let by = crate::domain::event::Actor::user(admin);
     writes.extend(crate::records::events::teams_changed(
         c,
@@ -612,16 +607,8 @@ async fn grant(
             &Message::Email(email),
         ));
     }
-    writes.extend(activity::record_in_site(
-        c,
-        u,
-        ActivityType::SiteAccessGranted,
-        Source::of(caller, false),
-        caller,
-        None,
-        now,
-    ));
-    commit(app, writes, charges.unwrap_or_default()).await?;
+    writes.activity(c, u, ActivityType::SiteAccessGranted, caller, now);
+    writes.commit(app, changed_meanwhile).await?;
     tracing::info!(user_id = %u, company_id = %c, temporary = plan.end.is_some(), "site access extended");
     Ok(SiteAccess {
         status: Outcome::Granted,

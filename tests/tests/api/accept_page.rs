@@ -2,7 +2,6 @@
 //! answers with, its status and body, its headers, and escaping of everything it prints.
 
 use admit_shared::domain::{EmailAddress, Id};
-use admit_shared::ports::store::Write;
 use admit_shared::records::{membership, ApiKeyType, Role, Status};
 use admit_shared::usecases::invitations::{self, Offer};
 use admit_shared::usecases::outbox;
@@ -77,14 +76,12 @@ async fn invite(t: &TestApp, email: &str, note: Option<&str>) -> String {
     let previous = invitations::existing(app, id(1), &offer.email)
         .await
         .unwrap();
-    let writes: Vec<Write> = invitations::offer_writes(
-        app.clock.now(),
-        offer,
-        previous.as_ref(),
-        None,
-        "https://api.example",
-    );
-    app.store.transact(writes).await.unwrap();
+    let mut uow = admit_shared::usecases::unit::UnitOfWork::new();
+    let operator = admit_shared::domain::Caller::default();
+    let at = ("https://api.example", &operator, app.clock.now());
+    invitations::send(&mut uow, offer, previous.as_ref(), None, at);
+    let fail = admit_shared::usecases::failed(admit_shared::domain::error::Service::Company);
+    uow.commit(app, fail).await.unwrap();
     latest_link(t, email).await
 }
 

@@ -13,6 +13,7 @@
 mod accept_page;
 mod account_pages;
 mod accounts;
+mod doors;
 mod events;
 mod hardening;
 mod idempotency;

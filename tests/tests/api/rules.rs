@@ -716,8 +716,7 @@ async fn a_resend_kills_the_old_link_at_once_even_an_expired_one(backend: Backen
         id(1),
         "late@new.example",
         Some(id(1)),
-        "https://x",
-        app.clock.now(),
+        ("https://x", &Default::default(), app.clock.now()),
     )
     .await
     .unwrap();
