@@ -70,7 +70,9 @@ async fn every_door_writes_the_same_records_for_an_invitation(backend: Backend) 
     let bearer = format!("Bearer {token}");
     let ni = [("x-nextinteract-authtoken", token.as_str())];
     let platform = [("authorization", bearer.as_str())];
-    let doors: [(&str, &[(&str, &str)], Value, &str); 3] = [
+    // The door's path, its credentials, a body inviting one address, and the address.
+    type Door<'a> = (&'a str, &'a [(&'a str, &'a str)], Value, &'a str);
+    let doors: [Door; 3] = [
         (
             "/rest/user/miinvite",
             &ni,
