@@ -56,9 +56,10 @@ async fn submit(app: &App, req: &Request) -> Response<Body> {
     let result = if form.get("password").is_some() && form.get("password") != form.get("confirm") {
         Err(page::passwords_differ())
     } else if let Some(field) = missing_name {
-        Err(admit_shared::domain::error::DomainError::invalid(format!(
-            "{field} is required"
-        )))
+        Err(
+            admit_shared::domain::error::DomainError::invalid(format!("{field} is required"))
+                .at(field),
+        )
     } else {
         let body = ResetConfirmation {
             token: form.owned("token"),

@@ -106,12 +106,14 @@ impl Service {
     }
 }
 
-/// A refusal or failure: the kind, the message for the caller and, for lockouts, the seconds
-/// to wait.
+/// A refusal or failure: the kind, the message for the caller, the request field it concerns
+/// (set by the validator that refused it: a page highlights that field, whatever the
+/// message's words) and, for lockouts and limits, the seconds to wait.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainError {
     pub kind: ErrorKind,
     pub message: String,
+    pub field: Option<String>,
     pub retry_after_secs: Option<u64>,
 }
 
@@ -120,8 +122,20 @@ impl DomainError {
         DomainError {
             kind,
             message: message.into(),
+            field: None,
             retry_after_secs: None,
         }
+    }
+
+    /// The same refusal, about the request field `field`.
+    pub fn at(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// Whether the refusal is about the request field `field`.
+    pub fn is_at(&self, field: &str) -> bool {
+        self.field.as_deref() == Some(field)
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {

@@ -86,16 +86,7 @@ pub fn verify_page(
         _ => sentence(&e.message),
     });
     // Which field a refusal is about: the current password, the new one, or the repeat.
-    let at = |name: &str| {
-        let field_of = |e: &DomainError| match e.kind {
-            ErrorKind::InvalidLogin => "password",
-            _ if e.message.starts_with("the two passwords") => "confirm",
-            _ => "newPassword",
-        };
-        refused
-            .filter(|e| field_of(e) == name)
-            .and(message.as_deref())
-    };
+    let at = |name: &str| refused.filter(|e| e.is_at(name)).and(message.as_deref());
     let new_input = |name: &str| {
         format!(
             "name=\"{name}\" type=\"password\" required minlength=\"{}\" maxlength=\"{}\" autocomplete=\"new-password\"",
@@ -314,25 +305,17 @@ pub fn reset_page(
 /// The two passwords typed differ.
 pub fn passwords_differ() -> DomainError {
     DomainError::invalid("the two passwords are not the same; type the new password twice")
+        .at("confirm")
 }
 
 /// Where on the reset form a refusal belongs, or `None` for a dead end.
 pub fn reset_retry_at(e: &DomainError) -> Option<ResetField> {
-    match e.kind {
-        ErrorKind::PasswordLength => Some(ResetField::Password),
-        ErrorKind::InvalidParameter if e.message.starts_with("password") => {
-            Some(ResetField::Password)
-        }
-        ErrorKind::InvalidParameter if e.message.starts_with("the two passwords") => {
-            Some(ResetField::Confirm)
-        }
-        ErrorKind::InvalidParameter if e.message.starts_with("firstName") => {
-            Some(ResetField::FirstName)
-        }
-        ErrorKind::InvalidParameter if e.message.starts_with("lastName") => {
-            Some(ResetField::LastName)
-        }
-        ErrorKind::Conflict => Some(ResetField::Form),
+    match e.field.as_deref() {
+        Some("password") => Some(ResetField::Password),
+        Some("confirm") => Some(ResetField::Confirm),
+        Some("firstName") => Some(ResetField::FirstName),
+        Some("lastName") => Some(ResetField::LastName),
+        _ if e.kind == ErrorKind::Conflict => Some(ResetField::Form),
         _ => None,
     }
 }
@@ -486,7 +469,7 @@ mod tests {
 
     #[test]
     fn a_wrong_password_is_shown_at_its_field() {
-        let e = DomainError::new(ErrorKind::InvalidLogin, "wrong");
+        let e = DomainError::new(ErrorKind::InvalidLogin, "wrong").at("password");
         let resp = verify_page(&verification(false), "ver_<x>", Some(&e));
         assert_eq!(resp.status(), 401);
         let page = html(&resp);
@@ -501,7 +484,8 @@ mod tests {
         assert!(page.contains("value=\"ver_&lt;x&gt;\""), "{page}");
         assert!(page.contains("<label for=\"password\">"), "{page}");
         assert!(page.contains("<label for=\"newPassword\">"), "{page}");
-        let short = DomainError::new(ErrorKind::PasswordLength, "password is too short");
+        let short = DomainError::new(ErrorKind::PasswordLength, "too short, in any words")
+            .at("newPassword");
         let resp = verify_page(&verification(false), "ver_1", Some(&short));
         assert!(
             html(&resp).contains("id=\"newPassword-error\""),
@@ -536,8 +520,14 @@ mod tests {
         let short = DomainError::new(
             ErrorKind::PasswordLength,
             "password must be between 8 and 30 characters",
-        );
+        )
+        .at("password");
         assert_eq!(reset_retry_at(&short), Some(ResetField::Password));
+        // Reworded, a refusal stays at its field.
+        let reworded = DomainError::invalid("Those two did not match, sorry").at("confirm");
+        assert_eq!(reset_retry_at(&reworded), Some(ResetField::Confirm));
+        let named = DomainError::invalid("Tell us your given name").at("firstName");
+        assert_eq!(reset_retry_at(&named), Some(ResetField::FirstName));
         assert_eq!(
             reset_retry_at(&DomainError::new(ErrorKind::RecordNotFound, "gone")),
             None

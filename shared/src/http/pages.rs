@@ -420,13 +420,11 @@ fn teams_html(d: &InvitationDetails) -> String {
 }
 
 /// The field a refusal is about, when it is about one.
+/// The accept form's field a refusal concerns, as the validator that refused it said.
 fn field_of(e: &DomainError) -> Option<&'static str> {
-    match e.kind {
-        ErrorKind::InvalidLogin | ErrorKind::PasswordLength => Some("password"),
-        _ => ["firstName", "lastName", "password"]
-            .into_iter()
-            .find(|f| e.message.starts_with(f)),
-    }
+    ["firstName", "lastName", "password"]
+        .into_iter()
+        .find(|f| e.is_at(f))
 }
 
 /// The inputs the account's state asks for: names and a new password for a new account, a new
@@ -891,6 +889,35 @@ mod tests {
             Body::Text(t) => t,
             _ => panic!("a text body"),
         }
+    }
+
+    /// The field a refusal concerns is the validator's word, not the message's: reworded, the
+    /// highlight stays where it was.
+    #[test]
+    fn a_refusal_is_shown_at_its_field_whatever_its_words() {
+        let d = details(AccountState::None);
+        let form = AcceptForm::parse(b"token=inv_1&firstName=Al&lastName=&password=x");
+        for (field, words) in [
+            ("lastName", "lastName is required"),
+            ("lastName", "Please tell us what your family calls you"),
+            ("password", "Eight characters at the very least"),
+            ("firstName", "Names cannot hold control characters"),
+        ] {
+            let e = DomainError::invalid(words).at(field);
+            let page = html(&accept_outcome(&d, &form, Err(e), &post())).to_string();
+            assert!(
+                page.contains(&format!("id=\"{field}-error\"")),
+                "{field} for {words:?}: {page}"
+            );
+            let others = ["firstName", "lastName", "password"];
+            for other in others.iter().filter(|o| **o != field) {
+                assert!(!page.contains(&format!("id=\"{other}-error\"")), "{page}");
+            }
+        }
+        // A message that merely starts with a field's name highlights nothing.
+        let e = DomainError::invalid("password managers are welcome here");
+        let page = html(&accept_outcome(&d, &form, Err(e), &post())).to_string();
+        assert!(!page.contains("-error\""), "{page}");
     }
 
     #[test]

@@ -9,10 +9,15 @@ use crate::domain::{EmailAddress, EmailError, Password, PasswordPolicyError};
 pub fn new_password(raw: Option<String>) -> Result<Password, DomainError> {
     let raw = raw
         .filter(|p| !p.is_empty())
-        .ok_or_else(|| DomainError::invalid("password is required"))?;
-    Password::new_policy(raw).map_err(|e| match e {
-        PasswordPolicyError::Length => DomainError::new(ErrorKind::PasswordLength, e.to_string()),
-        _ => DomainError::invalid(e.to_string()),
+        .ok_or_else(|| DomainError::invalid("password is required").at("password"))?;
+    Password::new_policy(raw).map_err(|e| {
+        match e {
+            PasswordPolicyError::Length => {
+                DomainError::new(ErrorKind::PasswordLength, e.to_string())
+            }
+            _ => DomainError::invalid(e.to_string()),
+        }
+        .at("password")
     })
 }
 
@@ -21,9 +26,9 @@ pub fn new_password(raw: Option<String>) -> Result<Password, DomainError> {
 pub fn email_field(field: &str, raw: &str) -> Result<EmailAddress, DomainError> {
     EmailAddress::parse(raw).map_err(|e| match e {
         EmailError::Domain(m) => {
-            DomainError::new(ErrorKind::InvalidEmailDomainName, format!("{field}: {m}"))
+            DomainError::new(ErrorKind::InvalidEmailDomainName, format!("{field}: {m}")).at(field)
         }
-        EmailError::Format(m) => DomainError::invalid(format!("{field}: {m}")),
+        EmailError::Format(m) => DomainError::invalid(format!("{field}: {m}")).at(field),
     })
 }
 

@@ -523,13 +523,13 @@ async fn new_account(
         &body.first_name.unwrap_or_else(|| from_contact("firstname")),
         100,
     )
-    .map_err(DomainError::invalid)?;
+    .map_err(|m| DomainError::invalid(m).at("firstName"))?;
     let last = Name::parse(
         "lastName",
         &body.last_name.unwrap_or_else(|| from_contact("lastname")),
         100,
     )
-    .map_err(DomainError::invalid)?;
+    .map_err(|m| DomainError::invalid(m).at("lastName"))?;
     let hash = hash_password(&password).await?;
     let id = app.ids.next("user").await.map_err(&fail)?;
     Ok(User::new_active(
@@ -740,10 +740,13 @@ async fn prove_owner(
         return Err(DomainError::new(
             ErrorKind::InvalidLogin,
             "this address has an account: sign in as it (x-nextinteract-authtoken) or give its password to accept",
-        ));
+        )
+        .at("password"));
     };
-    let password = Password::presented(raw).map_err(DomainError::invalid)?;
-    login::check_account_password(app, account, &password, caller, now).await?;
+    let password = Password::presented(raw).map_err(|m| DomainError::invalid(m).at("password"))?;
+    login::check_account_password(app, account, &password, caller, now)
+        .await
+        .map_err(|e| e.at("password"))?;
     Ok((Vec::new(), id))
 }
 

@@ -76,7 +76,7 @@ pub fn owners_name(
         match raw.map(str::trim).filter(|s| !s.is_empty()) {
             Some(s) => Name::parse(field, s, 100)
                 .map(|n| Some(n.as_str().to_string()))
-                .map_err(DomainError::invalid),
+                .map_err(|m| DomainError::invalid(m).at(field)),
             None => Ok(None),
         }
     };

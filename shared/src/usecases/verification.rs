@@ -202,6 +202,7 @@ fn proof_needed() -> DomainError {
         ErrorKind::InvalidLogin,
         "sign in (x-nextinteract-authtoken) or give the account's password to confirm",
     )
+    .at("password")
 }
 
 /// Confirming needs the account's own password holder, not just the mailbox: otherwise
@@ -232,6 +233,7 @@ async fn prove_holder(
                 now,
             )
             .await
+            .map_err(|e| e.at("password"))
         }
     }
 }
@@ -239,10 +241,12 @@ async fn prove_holder(
 /// The new password a confirmation sets: required, under the self-registration policy.
 fn new_password_of(raw: Option<&str>) -> Result<crate::domain::Password, DomainError> {
     match raw.filter(|p| !p.is_empty()) {
-        Some(p) => crate::usecases::accounts::new_password(Some(p.to_string())),
+        Some(p) => crate::usecases::accounts::new_password(Some(p.to_string()))
+            .map_err(|e| e.at("newPassword")),
         None => Err(DomainError::invalid(
             "newPassword is required: confirming the address sets a new password and signs out every device",
-        )),
+        )
+        .at("newPassword")),
     }
 }
 

@@ -319,3 +319,54 @@ fn the_reader_sees_what_the_code_names() {
     assert!(g[&m("http::auth")].contains(&m("usecases::sessions")));
     assert!(!g[&m("records::activity::site")].contains(&m("records::activity")));
 }
+
+/// The outside crates of the edge: only `http` (and the functions crate above it) may name
+/// them.
+const HTTP_CRATES: [&str; 6] = [
+    "lambda_http",
+    "lambda_runtime",
+    "http",
+    "hyper",
+    "hyper_util",
+    "http_body_util",
+];
+
+/// The cloud's crates: only the ports' adapters and the wiring that builds them (`app`) may
+/// name them.
+fn is_aws_crate(first: &str) -> bool {
+    first.starts_with("aws_")
+}
+
+#[test]
+fn no_http_or_aws_crate_below_the_edge_and_the_ports() {
+    let mut wrong = Vec::new();
+    for (module, file) in modules() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let top = module.first().map(String::as_str);
+        for p in paths(&code(&text)) {
+            let Some(first) = p.first().map(String::as_str) else {
+                continue;
+            };
+            let http_ok = top == Some("http") || module.is_empty();
+            let aws_ok = matches!(top, Some("ports" | "app")) || module.is_empty();
+            if (HTTP_CRATES.contains(&first) && !http_ok) || (is_aws_crate(first) && !aws_ok) {
+                wrong.push(format!("{} names {}", name(&module), p.join("::")));
+            }
+        }
+    }
+    wrong.sort();
+    wrong.dedup();
+    assert!(
+        wrong.is_empty(),
+        "HTTP crates belong to shared/src/http, AWS crates to the ports and app:\n  {}",
+        wrong.join("\n  ")
+    );
+}
+
+#[test]
+fn the_outside_crate_rule_sees_a_use_of_one() {
+    let code = code("use lambda_http::Request;\nfn f() { aws_sdk_dynamodb::Client::new(); }\n");
+    let firsts: Vec<String> = paths(&code).into_iter().map(|p| p[0].clone()).collect();
+    assert!(firsts.contains(&"lambda_http".to_string()), "{firsts:?}");
+    assert!(firsts.iter().any(|f| is_aws_crate(f)), "{firsts:?}");
+}
