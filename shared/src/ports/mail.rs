@@ -1,6 +1,7 @@
 //! The `Mailer` port: SES (v1 API) in the cloud, `.eml` files in the data directory locally.
 //! `mime` reads a sent message back as its recipient would.
 
+#[cfg(feature = "mail-reader")]
 pub mod mime;
 
 use async_trait::async_trait;
