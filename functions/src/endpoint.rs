@@ -115,8 +115,23 @@ impl Endpoint {
         ports
     }
 
+    /// Whether the function may do `grant`: its row grants it, or its authentication brings it.
     pub fn grants(&self, grant: Grant) -> bool {
-        self.grants.contains(&grant)
+        self.all_grants().contains(&grant)
+    }
+
+    /// Everything the function may do: what its row grants and what checking its caller
+    /// needs (`Auth::grants`), in one order.
+    pub fn all_grants(&self) -> Vec<Grant> {
+        let mut all: Vec<Grant> = self
+            .grants
+            .iter()
+            .chain(self.auth.grants())
+            .copied()
+            .collect();
+        all.sort();
+        all.dedup();
+        all
     }
 }
 
@@ -171,6 +186,23 @@ pub enum Auth {
     Bearer,
     /// Not called through the API.
     Internal,
+}
+
+impl Auth {
+    /// What checking a caller this way touches: a session is read, and one found expired is
+    /// ended (the user's index read, the session deleted, its end recorded in the activity
+    /// log); an API key is read. Each row with this authentication has these grants without
+    /// writing them.
+    pub const fn grants(self) -> &'static [Grant] {
+        use Grant::*;
+        match self {
+            Auth::Session | Auth::OptionalSession | Auth::PlatformSession | Auth::Bearer => {
+                &[GetItem, QueryGsi1, PutItem, DeleteItem]
+            }
+            Auth::AdminKey | Auth::CompanyKey => &[GetItem],
+            Auth::Public | Auth::Internal => &[],
+        }
+    }
 }
 
 /// What invokes a function.
@@ -446,7 +478,7 @@ fn render_role(out: &mut String, e: &Endpoint) {
     if e.trigger == Trigger::Outbox {
         out.push_str(STREAM_STATEMENTS);
     }
-    for (service, actions, resources) in statements(e.grants) {
+    for (service, actions, resources) in statements(&e.all_grants()) {
         let (indent, guard) = if service == Service::Sns {
             // With no platform application given, push is off and the statement would name
             // no resource: it is left out.

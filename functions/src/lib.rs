@@ -46,7 +46,7 @@ endpoints! {
             routes: &[
                 route("POST", "/rest/user/logout", "logoutUser: revoke the auth token in `x-nextinteract-authtoken`"),
             ],
-            grants: &[GetItem, Query, QueryGsi1, PutItem, DeleteItem],
+            grants: &[Query],
         },
         assign_member_to_teams {
             logical_id: "AssignMemberToTeamsFunction",
@@ -56,7 +56,7 @@ endpoints! {
             routes: &[
                 route("POST", "/rest/company/membership/teams/assign", "assignMemberToTeams: add a member to teams, optionally notify them"),
             ],
-            grants: &[GetItem, BatchGetItem, Query, PutItem, UpdateItem],
+            grants: &[BatchGetItem, Query, PutItem, UpdateItem],
         },
         get_public_mi_teams {
             logical_id: "GetPublicMITeamsFunction",
@@ -66,7 +66,7 @@ endpoints! {
             routes: &[
                 route("GET", "/rest/company/teams/public", "getPublicMITeams: the company's public teams"),
             ],
-            grants: &[GetItem, Query],
+            grants: &[Query],
         },
         list_notifications {
             logical_id: "ListNotificationsFunction",
@@ -76,7 +76,7 @@ endpoints! {
             routes: &[
                 route("GET", "/rest/user/notifications", "Notification Centre: the caller's notifications, newest first, paged"),
             ],
-            grants: &[GetItem, Query, QueryGsi1, PutItem, DeleteItem],
+            grants: &[Query],
         },
         mark_notifications_read {
             logical_id: "MarkNotificationsReadFunction",
@@ -86,7 +86,7 @@ endpoints! {
             routes: &[
                 route("POST", "/rest/user/notifications/read", "Notification Centre: mark notifications read"),
             ],
-            grants: &[GetItem, QueryGsi1, PutItem, UpdateItem, DeleteItem],
+            grants: &[UpdateItem],
         },
         register_device {
             logical_id: "RegisterDeviceFunction",
@@ -96,7 +96,7 @@ endpoints! {
             routes: &[
                 route("POST", "/rest/user/devices", "Devices: register the caller's device for push (SNS platform endpoint)"),
             ],
-            grants: &[GetItem, Query, QueryGsi1, PutItem, DeleteItem, ConditionCheckItem, SnsCreatePlatformEndpoint],
+            grants: &[Query, ConditionCheckItem, SnsCreatePlatformEndpoint],
         },
         remove_device {
             logical_id: "RemoveDeviceFunction",
@@ -106,7 +106,7 @@ endpoints! {
             routes: &[
                 route("DELETE", "/rest/user/devices/{deviceId}", "Devices: remove one of the caller's devices"),
             ],
-            grants: &[GetItem, QueryGsi1, PutItem, DeleteItem, SnsDeleteEndpoint],
+            grants: &[SnsDeleteEndpoint],
         },
         self_register_mi_user {
             logical_id: "SelfRegisterMIUserFunction",
@@ -127,7 +127,7 @@ endpoints! {
             routes: &[
                 route("POST", "/rest/user/miinvite", "inviteMIUser: invite a contact to the company wall and teams by email"),
             ],
-            grants: &[GetItem, BatchGetItem, QueryGsi1, PutItem, UpdateItem, DeleteItem],
+            grants: &[BatchGetItem, UpdateItem],
         },
         get_mi_invitation {
             logical_id: "GetMIInvitationFunction",
@@ -148,7 +148,7 @@ endpoints! {
                 route("POST", "/rest/user/miinvite/accept", "Invitations: accept with the single-use token from the email"),
             ],
             memory: HASHING_MEMORY,
-            grants: &[GetItem, BatchGetItem, Query, QueryGsi1, PutItem, UpdateItem, DeleteItem, ConditionCheckItem],
+            grants: &[BatchGetItem, Query, UpdateItem, ConditionCheckItem],
         },
         accept_invitation_page {
             logical_id: "AcceptInvitationPageFunction",
@@ -200,7 +200,7 @@ endpoints! {
             routes: &[
                 route("POST", "/api/users/invitations", "Platform: invite addresses into the caller's business"),
             ],
-            grants: &[GetItem, BatchGetItem, QueryGsi1, PutItem, UpdateItem, DeleteItem],
+            grants: &[BatchGetItem, UpdateItem],
         },
         get_business_settings {
             logical_id: "GetBusinessSettingsFunction",
@@ -210,7 +210,7 @@ endpoints! {
             routes: &[
                 route("GET", "/api/businesses/{BusinessID}/settings", "Platform: a business's settings (security settings for its admins, when asked)"),
             ],
-            grants: &[GetItem, QueryGsi1, PutItem, DeleteItem],
+            grants: &[],
         },
         my_businesses {
             logical_id: "MyBusinessesFunction",
@@ -221,7 +221,7 @@ endpoints! {
                 route("GET", "/api/users/me/businesses", "Platform: the businesses (sites) the caller belongs to"),
                 route("DELETE", "/api/users/me/businesses/{BusinessID}", "Platform: leave a business (its last admin may not)"),
             ],
-            grants: &[GetItem, Query, QueryGsi1, PutItem, DeleteItem, ConditionCheckItem],
+            grants: &[Query, ConditionCheckItem],
         },
         put_business_settings {
             logical_id: "PutBusinessSettingsFunction",
@@ -231,7 +231,7 @@ endpoints! {
             routes: &[
                 route("PUT", "/api/businesses/{BusinessID}/settings", "Platform: the business's admins change its settings"),
             ],
-            grants: &[GetItem, QueryGsi1, PutItem, UpdateItem, DeleteItem],
+            grants: &[UpdateItem],
         },
         list_invitations {
             logical_id: "ListInvitationsFunction",
@@ -241,7 +241,7 @@ endpoints! {
             routes: &[
                 route("GET", "/api/businesses/{BusinessID}/invitations", "Invitations: the business's invitations by status, paged (admins)"),
             ],
-            grants: &[GetItem, Query, QueryGsi1, PutItem, DeleteItem],
+            grants: &[Query],
         },
         resend_invitation {
             logical_id: "ResendInvitationFunction",
@@ -251,7 +251,7 @@ endpoints! {
             routes: &[
                 route("POST", "/api/businesses/{BusinessID}/invitations/resend", "Invitations: send one again with a new link (admins; 3 an hour)"),
             ],
-            grants: &[GetItem, QueryGsi1, PutItem, UpdateItem, DeleteItem],
+            grants: &[UpdateItem],
         },
         revoke_invitation {
             logical_id: "RevokeInvitationFunction",
@@ -261,7 +261,7 @@ endpoints! {
             routes: &[
                 route("POST", "/api/businesses/{BusinessID}/invitations/revoke", "Invitations: revoke one; its link stops working (admins)"),
             ],
-            grants: &[GetItem, QueryGsi1, PutItem, UpdateItem, DeleteItem],
+            grants: &[UpdateItem],
         },
         get_email_verification {
             logical_id: "GetEmailVerificationFunction",
@@ -282,7 +282,7 @@ endpoints! {
                 route("POST", "/rest/user/verify", "Email verification: prove control of the address with the emailed token"),
             ],
             memory: HASHING_MEMORY,
-            grants: &[GetItem, Query, QueryGsi1, PutItem, UpdateItem, DeleteItem],
+            grants: &[Query, UpdateItem],
         },
         request_password_reset {
             logical_id: "RequestPasswordResetFunction",
@@ -313,7 +313,7 @@ endpoints! {
             routes: &[
                 route("GET", "/rest/company/membership/user", "Members: a member's user, membership, contact and registration details (admin key)"),
             ],
-            grants: &[GetItem],
+            grants: &[],
         },
         invite_site_users {
             logical_id: "InviteSiteUsersFunction",
@@ -323,7 +323,7 @@ endpoints! {
             routes: &[
                 route("POST", "/api/rest/v1/management/users/invite", "Site: invite a user to the caller's site, temporarily or permanently (access starts when they accept)"),
             ],
-            grants: &[GetItem, BatchGetItem, QueryGsi1, PutItem, UpdateItem, DeleteItem],
+            grants: &[BatchGetItem, UpdateItem],
         },
         user_activity_report {
             logical_id: "UserActivityReportFunction",
@@ -335,7 +335,7 @@ endpoints! {
             ],
             memory: 512,
             timeout: Some((29, "A report counts every index entry of its range: give it API Gateway's whole 30 seconds.")),
-            grants: &[GetItem, BatchGetItem, Query, QueryGsi1, QueryGsi2, PutItem, DeleteItem],
+            grants: &[BatchGetItem, Query, QueryGsi2],
         },
     }
     event {
@@ -515,5 +515,24 @@ mod handler_modules {
         assert!(include_str!("lib.rs")
             .lines()
             .any(|l| l.trim() == "mod handlers;"));
+    }
+
+    /// What checking a caller needs comes with the row's `auth`: no row writes it again.
+    #[test]
+    fn no_row_writes_its_authentication_s_grants() {
+        for e in super::ENDPOINTS {
+            let by_hand: Vec<_> = e
+                .grants
+                .iter()
+                .filter(|g| e.auth.grants().contains(g))
+                .collect();
+            assert!(
+                by_hand.is_empty(),
+                "{}: {by_hand:?} come with {:?}",
+                e.name,
+                e.auth
+            );
+            assert!(e.auth.grants().iter().all(|g| e.grants(*g)), "{}", e.name);
+        }
     }
 }
