@@ -6,18 +6,20 @@
 
 use admit_shared::http::pages::{self, AcceptForm};
 use admit_shared::http::{self};
-use admit_shared::usecases::invitations;
+use admit_shared::usecases::invitations::{self, ACCEPTED_PAGE_PATH, ACCEPT_PAGE_PATH};
 use admit_shared::App;
-use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 
+/// Each route of the row, by the route API Gateway matched.
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
-    if req.method() == Method::POST {
+    if http::came_by(&req, "GET", ACCEPT_PAGE_PATH) {
+        show(app, &req).await
+    } else if http::came_by(&req, "POST", ACCEPT_PAGE_PATH) {
         submit(app, &req).await
-    } else if req.uri().path().ends_with(pages::ACCEPTED_PAGE) {
+    } else if http::came_by(&req, "GET", ACCEPTED_PAGE_PATH) {
         pages::accepted_page(&req)
     } else {
-        show(app, &req).await
+        pages::problem_page(&http::no_such_route())
     }
 }
 

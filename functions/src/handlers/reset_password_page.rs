@@ -11,28 +11,29 @@ use admit_shared::http::pages::{Form, FormPost};
 use admit_shared::http::{self};
 use admit_shared::usecases::password_reset::{self, ResetConfirmation, ResetRequest};
 use admit_shared::App;
-use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 
+/// Each route of the row, by the route API Gateway matched.
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
-    let path = req.uri().path().to_string();
-    let post = req.method() == Method::POST;
-    if path.ends_with("/forgot/sent") {
-        page::forgot_sent_page(&req)
-    } else if path.ends_with("/forgot") && post {
-        ask(app, &req).await
-    } else if path.ends_with("/forgot") {
-        page::forgot_page(None, None)
-    } else if path.ends_with("/reset/done") {
-        page::reset_done_page(&req)
-    } else if post {
-        submit(app, &req).await
-    } else {
+    let by = |method: &str, path: &str| http::came_by(&req, method, path);
+    if by("GET", "/account/password/reset") {
         let token = http::query_param(&req, "token");
         match password_reset::preview(app, token.as_deref()).await {
             Ok(p) => page::reset_page(&p, token.as_deref().unwrap_or_default(), None),
             Err(e) => page::reset_problem(&e),
         }
+    } else if by("POST", "/account/password/reset") {
+        submit(app, &req).await
+    } else if by("GET", "/account/password/reset/done") {
+        page::reset_done_page(&req)
+    } else if by("GET", "/account/password/forgot") {
+        page::forgot_page(None, None)
+    } else if by("POST", "/account/password/forgot") {
+        ask(app, &req).await
+    } else if by("GET", "/account/password/forgot/sent") {
+        page::forgot_sent_page(&req)
+    } else {
+        page::reset_problem(&http::no_such_route())
     }
 }
 

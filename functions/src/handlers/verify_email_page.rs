@@ -8,20 +8,22 @@ use admit_shared::http::pages::{Form, FormPost};
 use admit_shared::http::{self};
 use admit_shared::usecases::verification::{self, Proof};
 use admit_shared::App;
-use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 
+/// Each route of the row, by the route API Gateway matched.
 pub async fn handler(app: &App, req: Request) -> Response<Body> {
-    if req.method() == Method::POST {
-        submit(app, &req).await
-    } else if req.uri().path().ends_with("/done") {
-        page::verified_page(&req)
-    } else {
+    if http::came_by(&req, "GET", "/account/verify") {
         let token = http::query_param(&req, "token");
         match verification::preview(app, token.as_deref()).await {
             Ok(p) => page::verify_page(&p, token.as_deref().unwrap_or_default(), None),
             Err(e) => page::verify_problem(&e),
         }
+    } else if http::came_by(&req, "POST", "/account/verify") {
+        submit(app, &req).await
+    } else if http::came_by(&req, "GET", "/account/verify/done") {
+        page::verified_page(&req)
+    } else {
+        page::verify_problem(&http::no_such_route())
     }
 }
 

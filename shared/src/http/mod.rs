@@ -203,6 +203,27 @@ pub fn caller(req: &Request) -> Caller {
     }
 }
 
+/// The route API Gateway matched for the request (its `routeKey`, `METHOD /path/{param}`),
+/// which `admit serve` sets the same way: a function with several routes answers each by it,
+/// never by looking at the path or method again.
+pub fn route_key(req: &Request) -> Option<String> {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.route_key.clone(),
+        _ => None,
+    }
+}
+
+/// Whether the request came in by the route `method` `path` (a path template of the table).
+pub fn came_by(req: &Request, method: &str, path: &str) -> bool {
+    route_key(req).is_some_and(|k| k.split_once(' ') == Some((method, path)))
+}
+
+/// The answer for a request that reached a function by a route it does not have (API Gateway
+/// sends none: only a misconfigured stage could).
+pub fn no_such_route() -> DomainError {
+    DomainError::new(ErrorKind::RouteNotFound, "no such page")
+}
+
 /// The request id for log lines.
 pub fn request_id(req: &Request) -> String {
     caller(req).request_id

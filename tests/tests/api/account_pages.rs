@@ -518,3 +518,21 @@ async fn a_verification_link_of_an_account_taken_back_is_a_dead_end(backend: Bac
     );
 }
 admit_tests::both_backends!(a_verification_link_of_an_account_taken_back_is_a_dead_end);
+
+/// A function with several routes answers each by the route API Gateway matched (its
+/// `routeKey`), never by the look of the path: a route it does not have is not found.
+#[tokio::test]
+async fn a_page_function_answers_only_its_own_routes() {
+    let t = TestApp::new(Backend::Embedded).await;
+    for path in ["/account/password/elsewhere", "/account/verify/other"] {
+        handle(&t.app, gateway_request("GET", path, &[], None))
+            .await
+            .status(404);
+    }
+    handle(
+        &t.app,
+        gateway_request("GET", "/account/password/forgot", &[], None),
+    )
+    .await
+    .status(200);
+}
