@@ -4,7 +4,7 @@
 //! (`render_routes_doc`). Both renderings are compared verbatim with the files by a test;
 //! `admit generate` writes them.
 
-use admit_shared::Ports;
+use admit_shared::PortSet;
 use std::fmt::Write as _;
 
 /// One endpoint: one Lambda function, serving one or more routes (or an event source).
@@ -100,14 +100,14 @@ impl Endpoint {
 
     /// The ports a cold start builds besides the store: SES only for a function granted it,
     /// SNS only for one granted an SNS action.
-    pub const fn ports(&self) -> Ports {
-        let mut ports = Ports::STORE;
+    pub const fn ports(&self) -> PortSet {
+        let mut ports = PortSet::STORE;
         let mut rest = self.grants;
         while let [grant, tail @ ..] = rest {
             match grant.service() {
-                Service::Ses => ports.mail = true,
-                Service::Sns => ports.push = true,
-                Service::Events => ports.events = true,
+                AwsService::Ses => ports.mail = true,
+                AwsService::Sns => ports.push = true,
+                AwsService::Events => ports.events = true,
                 _ => {}
             }
             rest = tail;
@@ -216,7 +216,7 @@ pub enum Trigger {
 
 /// Where a grant's action applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Service {
+pub enum AwsService {
     Table,
     Index,
     Ses,
@@ -253,7 +253,7 @@ pub enum Grant {
 }
 
 impl Grant {
-    pub const fn service(self) -> Service {
+    pub const fn service(self) -> AwsService {
         match self {
             Grant::GetItem
             | Grant::BatchGetItem
@@ -261,14 +261,14 @@ impl Grant {
             | Grant::PutItem
             | Grant::UpdateItem
             | Grant::DeleteItem
-            | Grant::ConditionCheckItem => Service::Table,
-            Grant::QueryGsi1 | Grant::QueryGsi2 => Service::Index,
-            Grant::SesSendRawEmail => Service::Ses,
+            | Grant::ConditionCheckItem => AwsService::Table,
+            Grant::QueryGsi1 | Grant::QueryGsi2 => AwsService::Index,
+            Grant::SesSendRawEmail => AwsService::Ses,
             Grant::SnsCreatePlatformEndpoint | Grant::SnsDeleteEndpoint | Grant::SnsPublish => {
-                Service::Sns
+                AwsService::Sns
             }
-            Grant::SqsSendToDeadLetterQueue => Service::Sqs,
-            Grant::EventsPutEvents => Service::Events,
+            Grant::SqsSendToDeadLetterQueue => AwsService::Sqs,
+            Grant::EventsPutEvents => AwsService::Events,
         }
     }
 
@@ -479,7 +479,7 @@ fn render_role(out: &mut String, e: &Endpoint) {
         out.push_str(STREAM_STATEMENTS);
     }
     for (service, actions, resources) in statements(&e.all_grants()) {
-        let (indent, guard) = if service == Service::Sns {
+        let (indent, guard) = if service == AwsService::Sns {
             // With no platform application given, push is off and the statement would name
             // no resource: it is left out.
             ("                ", true)
@@ -546,9 +546,9 @@ fn render_alarm(out: &mut String, e: &Endpoint, metric: &str, what: &str) {
 
 /// The policy's statements, (service, actions, resources) each: one for the table, one for
 /// every index queried, and one per other resource, in that order.
-fn statements(grants: &[Grant]) -> Vec<(Service, Vec<&'static str>, Vec<&'static str>)> {
+fn statements(grants: &[Grant]) -> Vec<(AwsService, Vec<&'static str>, Vec<&'static str>)> {
     type Group = (
-        Service,
+        AwsService,
         &'static [&'static str],
         Vec<&'static str>,
         Vec<&'static str>,
@@ -558,7 +558,7 @@ fn statements(grants: &[Grant]) -> Vec<(Service, Vec<&'static str>, Vec<&'static
     sorted.sort_by_key(|g| g.service());
     for g in sorted {
         // Every index query is one statement (one action on a list of indexes).
-        let group: &'static [&'static str] = if g.service() == Service::Index {
+        let group: &'static [&'static str] = if g.service() == AwsService::Index {
             &["index"]
         } else {
             g.resources()

@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 /// The outside services a function talks to besides the store; only these are built at its
 /// cold start (login needs neither SES nor SNS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ports {
+pub struct PortSet {
     pub mail: bool,
     pub push: bool,
     /// EventBridge: only the dispatcher publishes, and only its binary links the client
@@ -24,21 +24,21 @@ pub struct Ports {
     pub events: bool,
 }
 
-impl Ports {
+impl PortSet {
     /// The store only: what almost every endpoint needs (email and push go through the outbox).
-    pub const STORE: Ports = Ports {
+    pub const STORE: PortSet = PortSet {
         mail: false,
         push: false,
         events: false,
     };
     /// The store and SNS (device registration).
-    pub const PUSH: Ports = Ports {
+    pub const PUSH: PortSet = PortSet {
         mail: false,
         push: true,
         events: false,
     };
     /// Everything (the outbox dispatcher).
-    pub const ALL: Ports = Ports {
+    pub const ALL: PortSet = PortSet {
         mail: true,
         push: true,
         events: true,
@@ -103,7 +103,7 @@ impl App {
 
     /// The cloud wiring: DynamoDB, and SES and SNS when `ports` asks for them, configured
     /// from the environment.
-    pub async fn from_env(ports: Ports) -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
+    pub async fn from_env(ports: PortSet) -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
         let config = Config::from_env()?;
         let sdk = aws_sdk_config(&config).await;
         let store = Arc::new(DynamoStore::new(

@@ -12,4 +12,4 @@ pub mod records;
 pub mod telemetry;
 pub mod usecases;
 
-pub use app::{App, Ports};
+pub use app::{App, PortSet};

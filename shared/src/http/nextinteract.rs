@@ -132,7 +132,7 @@ pub struct NoFields {}
 /// The NextInteract family: the registry's statuses and `{errorCode, errorMsg, exception}`.
 pub struct NextInteract;
 
-impl super::respond::Family for NextInteract {
+impl super::respond::ErrorShape for NextInteract {
     const NAME: &'static str = "nextinteract";
     fn status(kind: ErrorKind) -> u16 {
         status(kind)

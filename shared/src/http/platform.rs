@@ -181,7 +181,7 @@ struct ErrorBody<'a> {
 /// The platform family: problem bodies `{status, error, message}` in the negotiated media type.
 pub struct Platform;
 
-impl super::respond::Family for Platform {
+impl super::respond::ErrorShape for Platform {
     const NAME: &'static str = "platform";
     fn status(kind: ErrorKind) -> u16 {
         status(kind)

@@ -4,7 +4,7 @@
 //! caller is told only whether to try again soon), one log line per refusal with one field set
 //! (`family`, `kind`, `status`, and `exception` where the family names its errors) and
 //! `Retry-After` for lockouts and limits. Each family keeps only what is its own: the status of
-//! each kind and the shape of its error body (`Family`).
+//! each kind and the shape of its error body (`ErrorShape`).
 
 use crate::domain::error::{DomainError, ErrorKind};
 use lambda_http::{Body, Response};
@@ -16,7 +16,7 @@ pub const UNAVAILABLE: &str = "The service is temporarily unavailable; try again
 pub const FAILED: &str = "The service failed; try again later.";
 
 /// What a family decides about its answers.
-pub trait Family {
+pub trait ErrorShape {
     /// The family's name in logs.
     const NAME: &'static str;
     /// The HTTP status of an error of `kind`.
@@ -41,7 +41,7 @@ pub fn public_message(e: &DomainError, status: u16) -> &str {
 }
 
 /// A use case's result: its value as the body (`200`), or the family's error.
-pub fn respond<F: Family, T: Serialize>(
+pub fn respond<F: ErrorShape, T: Serialize>(
     result: Result<T, DomainError>,
     content_type: &str,
 ) -> Response<Body> {
@@ -57,7 +57,7 @@ pub fn respond<F: Family, T: Serialize>(
 }
 
 /// The family's answer to an error, logged once.
-pub fn error<F: Family>(e: &DomainError, content_type: &str) -> Response<Body> {
+pub fn error<F: ErrorShape>(e: &DomainError, content_type: &str) -> Response<Body> {
     let status = F::status(e.kind);
     log::<F>(e, status);
     let body = F::error_body(e, status, public_message(e, status));
@@ -78,7 +78,7 @@ pub fn retry_after(r: &mut Response<Body>, e: &DomainError) {
 
 /// One line per refusal: a server fault as a warning without its message (the use case logged
 /// the cause), anything else as information with it.
-fn log<F: Family>(e: &DomainError, status: u16) {
+fn log<F: ErrorShape>(e: &DomainError, status: u16) {
     let exception = F::exception(e.kind).unwrap_or_default();
     if e.kind.is_server_fault() {
         tracing::warn!(family = F::NAME, kind = ?e.kind, status, exception, "request failed");
@@ -102,7 +102,7 @@ mod tests {
     use super::*;
 
     struct Plain;
-    impl Family for Plain {
+    impl ErrorShape for Plain {
         const NAME: &'static str = "plain";
         fn status(kind: ErrorKind) -> u16 {
             super::super::nextinteract::status(kind)

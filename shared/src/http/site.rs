@@ -22,7 +22,7 @@ pub struct ErrorBody<'a> {
 /// The site family: `{"message": "..."}` with the kind's status.
 pub struct Site;
 
-impl super::respond::Family for Site {
+impl super::respond::ErrorShape for Site {
     const NAME: &'static str = "site";
     fn status(kind: ErrorKind) -> u16 {
         status(kind)

@@ -157,7 +157,7 @@ pub struct Offered {
 }
 
 /// The writes that make `offer` the company's invitation for its address in place of
-/// `previous` (as read; the door has decided it may be replaced, `grants::decide`), whose link
+/// `previous` (as read; the door has decided it may be replaced, `permissions::decide`), whose link
 /// stops working, with an `invited` event, and queue its email. The link works for the
 /// company's `invitationDays` (7 by default). Doors send through `send`.
 pub fn offered(
@@ -614,7 +614,7 @@ async fn join(
 }
 
 /// An invitation never grants more than its sender holds, at the moment it is accepted too: the
-/// sender must still be a member who may invite and grant its teams (`usecases::grants`).
+/// sender must still be a member who may invite and grant its teams (`usecases::permissions`).
 /// A sender who left, lost the team, was deactivated or whose access became temporary leaves
 /// an invitation that no longer stands.
 async fn sender_still_grants(
@@ -643,11 +643,11 @@ async fn sender_still_grants(
         .filter(|u| u.status == Status::Active)
         .ok_or_else(void)?;
     let settings = company::settings(store, c).await.map_err(&fail)?;
-    crate::usecases::grants::may_invite(&sender, &settings, now).map_err(|_| void())?;
+    crate::usecases::permissions::may_invite(&sender, &settings, now).map_err(|_| void())?;
     let found = company::teams_among(store, c, &inv.teams)
         .await
         .map_err(&fail)?;
-    crate::usecases::grants::may_grant_teams(&sender, &inv.teams, &found, |_| void())
+    crate::usecases::permissions::may_grant_teams(&sender, &inv.teams, &found, |_| void())
 }
 
 /// The company an invitation is for, if it still takes members.

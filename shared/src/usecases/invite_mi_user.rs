@@ -1,5 +1,5 @@
 //! inviteMIUser: a member invites a contact to the company wall and teams, by the rules every
-//! door shares (`usecases::grants`, `usecases::limits`). The invitation email is queued through
+//! door shares (`usecases::permissions`, `usecases::limits`). The invitation email is queued through
 //! the outbox; its single-use token is issued when the email is sent (`usecases::invitations`)
 //! and only its SHA-256 is stored.
 //!
@@ -17,7 +17,7 @@ use crate::records::Status;
 use crate::records::{company, membership, user, Settings};
 use crate::usecases::invitations::{self, Offer};
 use crate::usecases::unit::UnitOfWork;
-use crate::usecases::{distinct, failed, grants, limits};
+use crate::usecases::{distinct, failed, limits, permissions};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -95,7 +95,7 @@ fn not_yours() -> DomainError {
 }
 
 /// Checks the inviter may invite to the company and grant the teams asked for, by the rules
-/// every door shares (`usecases::grants`). Returns the company's settings and whether the
+/// every door shares (`usecases::permissions`). Returns the company's settings and whether the
 /// inviter is a rep or admin.
 async fn check_inviter(
     app: &App,
@@ -118,18 +118,18 @@ async fn check_inviter(
         return Err(DomainError::invalid("the company is not active"));
     }
     let settings = company::settings(store, c).await.map_err(&fail)?;
-    grants::may_invite(&m, &settings, now)?;
+    permissions::may_invite(&m, &settings, now)?;
     let found = company::teams_among(store, c, &inv.teams)
         .await
         .map_err(&fail)?;
-    grants::may_grant_teams(&m, &inv.teams, &found, |t| {
+    permissions::may_grant_teams(&m, &inv.teams, &found, |t| {
         DomainError::new(
             ErrorKind::InvalidTeam,
             format!("team {t} is not a team of company {c} you can invite to"),
         )
     })?;
     limits::proven_sender(app, inviter).await?;
-    Ok((settings, grants::privileged(m.role)))
+    Ok((settings, permissions::privileged(m.role)))
 }
 
 /// Refuses an address that already belongs to a member of the company (temporary site access
@@ -190,7 +190,7 @@ async fn contact_for(
 }
 
 /// Invites; the email goes out through the outbox. An earlier invitation of the address is
-/// replaced only as `grants::decide` allows.
+/// replaced only as `permissions::decide` allows.
 pub async fn invite(
     app: &App,
     inviter: Id,
@@ -204,8 +204,8 @@ pub async fn invite(
     let c = inv.company_id;
     check_not_member(app, c, &inv.email, now).await?;
     let previous = invitations::existing(app, c, &inv.email).await?;
-    let correction = grants::corrects(previous.as_ref(), &inv.teams, None, now);
-    grants::may_replace(previous.as_ref(), privileged, correction, now)?;
+    let correction = permissions::corrects(previous.as_ref(), &inv.teams, None, now);
+    permissions::may_replace(previous.as_ref(), privileged, correction, now)?;
     let charges = limits::emails_to_others(app, Some(inviter), privileged, c, 1, now)?
         .and(limits::email_to(app, c, &inv.email, now)?);
     let fail = failed(Service::Company);

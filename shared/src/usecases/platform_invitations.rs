@@ -13,8 +13,8 @@ use crate::records::invitation::{self, Invitation, InvitationStatus};
 use crate::records::user::EmailGuard;
 use crate::records::{self, activity, events, membership, user};
 use crate::usecases::accounts::email_field;
-use crate::usecases::grants::{self, Existing};
 use crate::usecases::invitations::{self, Offer, DEFAULT_INVITATION_DAYS};
+use crate::usecases::permissions::{self, Existing};
 use crate::usecases::platform::{acting_in, Acting, Principal};
 use crate::usecases::unit::UnitOfWork;
 use crate::usecases::{failed, limits};
@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 pub const MAX_ADDRESSES: usize = 20;
 /// The longest `Message`, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 1000;
-pub use crate::usecases::grants::SENDS_PER_HOUR;
+pub use crate::usecases::permissions::SENDS_PER_HOUR;
 
 /// The body that names one invitation of a business (resend, revoke): `{"EmailAddress": E}`.
 #[derive(Debug, Deserialize)]
@@ -166,7 +166,7 @@ fn is_member(
 }
 
 /// `POST /api/users/invitations`: invites each address into the caller's company and answers
-/// the addresses invited, by the rules every door shares (`usecases::grants`,
+/// the addresses invited, by the rules every door shares (`usecases::permissions`,
 /// `usecases::limits`). Addresses of members are left out (they are in already), and so are
 /// revoked invitations unless a rep or admin invites; a pending invitation that is not the
 /// caller's to replace, or went out a short while ago, or whose address had its emails from
@@ -181,10 +181,10 @@ pub async fn invite_users(
 ) -> Result<Vec<String>, DomainError> {
     let now = app.clock.now();
     let acting = acting_in(app, p, business, now).await?;
-    grants::may_invite(&acting.membership, &acting.settings, now)?;
+    permissions::may_invite(&acting.membership, &acting.settings, now)?;
     let inviter = p.session.user_id;
     limits::proven_sender(app, inviter).await?;
-    let privileged = grants::privileged(acting.membership.role);
+    let privileged = permissions::privileged(acting.membership.role);
     let c = acting.company.company_id;
     let read = read_addresses(app, c, &input.addresses, now).await?;
     let mut invited = Vec::new();
@@ -198,7 +198,7 @@ pub async fn invite_users(
                 .map_err(failed(Service::Company))?;
         match previous
             .as_ref()
-            .map(|p| grants::decide(p, privileged, now))
+            .map(|p| permissions::decide(p, privileged, now))
         {
             Some(Existing::Revoked) => continue,
             Some(Existing::NotYours | Existing::Quiet(_)) => invited.push(email.to_string()),
@@ -418,7 +418,7 @@ pub async fn resend_for(
         )));
     }
     if inv.sends_since(now - chrono::Duration::hours(1)) >= SENDS_PER_HOUR {
-        let wait = grants::quiet_for(&inv, now).unwrap_or(3600);
+        let wait = permissions::quiet_for(&inv, now).unwrap_or(3600);
         return Err(DomainError::new(
             ErrorKind::TooManyRequests,
             format!(

@@ -28,7 +28,7 @@ use crate::usecases::invitations::{self, Offer};
 use crate::usecases::limits;
 use crate::usecases::site_terms::plan;
 use crate::usecases::unit::UnitOfWork;
-use crate::usecases::{distinct, failed, grants};
+use crate::usecases::{distinct, failed, permissions};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -444,7 +444,7 @@ pub async fn invite(
     let settings = company::settings(app.store.as_ref(), c)
         .await
         .map_err(failed(Service::Company))?;
-    grants::may_invite(&mine, &settings, now)?;
+    permissions::may_invite(&mine, &settings, now)?;
     let groups = site_groups(app, c, &inv.groups).await?;
     limits::proven_sender(app, admin).await?;
     match live_member(app, c, &inv.email, now).await? {
@@ -489,8 +489,8 @@ async fn offer(
     let (contact_id, contact_writes) =
         link_contact(app, c, &inv.email, None, inv.contact, now).await?;
     let previous = invitations::existing(app, c, &inv.email).await?;
-    let correction = grants::corrects(previous.as_ref(), &inv.groups, inv.days, now);
-    grants::may_replace(previous.as_ref(), true, correction, now)?;
+    let correction = permissions::corrects(previous.as_ref(), &inv.groups, inv.days, now);
+    permissions::may_replace(previous.as_ref(), true, correction, now)?;
     // Counted in the invitation's transaction: a refused or failed one spends nothing.
     let charges = limits::emails_to_others(app, Some(admin), true, c, 1, now)?
         .and(limits::email_to(app, c, &inv.email, now)?);

@@ -175,8 +175,8 @@ fn resolve(
     let base: Vec<String> = match path.first().map(String::as_str) {
         Some("crate") => {
             let rest = &path[1..];
-            // The crate root re-exports `App` and `Ports` from `app`.
-            if matches!(rest.first().map(String::as_str), Some("App" | "Ports")) {
+            // The crate root re-exports `App` and `PortSet` from `app`.
+            if matches!(rest.first().map(String::as_str), Some("App" | "PortSet")) {
                 return Some(vec!["app".into()]);
             }
             rest.to_vec()
