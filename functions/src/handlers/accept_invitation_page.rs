@@ -4,7 +4,8 @@
 //! `GET /invitations/accepted`, the result page (reloading it submits nothing), or shows the
 //! form again with what to fix.
 
-use admit_shared::http::pages::{self, AcceptForm};
+use admit_shared::http::accept_page::{self, AcceptForm};
+use admit_shared::http::pages;
 use admit_shared::http::{self};
 use admit_shared::usecases::invitations::{self, ACCEPTED_PAGE_PATH, ACCEPT_PAGE_PATH};
 use admit_shared::App;
@@ -17,7 +18,7 @@ pub async fn handler(app: &App, req: Request) -> Response<Body> {
     } else if http::came_by(&req, "POST", ACCEPT_PAGE_PATH) {
         submit(app, &req).await
     } else if http::came_by(&req, "GET", ACCEPTED_PAGE_PATH) {
-        pages::accepted_page(&req)
+        accept_page::accepted_page(&req)
     } else {
         pages::problem_page(&http::no_such_route())
     }
@@ -26,7 +27,7 @@ pub async fn handler(app: &App, req: Request) -> Response<Body> {
 async fn show(app: &App, req: &Request) -> Response<Body> {
     let token = http::query_param(req, "token");
     match invitations::details(app, token.as_deref()).await {
-        Ok(d) => pages::accept_page(&d, token.as_deref().unwrap_or_default(), None),
+        Ok(d) => accept_page::accept_page(&d, token.as_deref().unwrap_or_default(), None),
         Err(e) => pages::problem_page(&e),
     }
 }
@@ -47,5 +48,5 @@ async fn submit(app: &App, req: &Request) -> Response<Body> {
     };
     let caller = http::caller(req);
     let result = invitations::accept(app, form.request(), None, &caller).await;
-    pages::accept_outcome(&details, &form, result, &pages::FormPost::of(app, req))
+    accept_page::accept_outcome(&details, &form, result, &pages::FormPost::of(app, req))
 }

@@ -7,6 +7,7 @@
 
 pub use lambda_http;
 
+pub mod accept_page;
 pub mod account_pages;
 pub mod auth;
 pub mod idempotency;
