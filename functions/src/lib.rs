@@ -12,17 +12,21 @@
 
 pub mod endpoint;
 mod handlers;
+pub mod iam;
+pub mod render;
 #[macro_use]
 mod table;
 
 pub mod gateway;
-pub use endpoint::{Auth, Endpoint, Family, Grant, PathParams, Route, Trigger, HASHING_MEMORY};
+pub use endpoint::{Auth, Endpoint, Family, PathParams, Route, Trigger, HASHING_MEMORY};
+pub use iam::Grant;
 
 /// What a binary's `main` returns (the Lambda runtime's error type).
 pub type Error = lambda_http::Error;
 
 use admit_shared::usecases::invitations::{ACCEPTED_PAGE_PATH, ACCEPT_PAGE_PATH};
-use endpoint::{route, Grant::*};
+use endpoint::route;
+use iam::Grant::*;
 
 endpoints! {
     http {
@@ -390,7 +394,7 @@ pub fn endpoint(name: &str) -> Option<&'static Endpoint> {
 /// `ADMIT_GENERATE=1`, which is what `scripts/generate` does).
 #[cfg(test)]
 mod generated {
-    use super::endpoint::*;
+    use super::render::*;
     use super::ENDPOINTS;
     use std::path::PathBuf;
 
