@@ -16,6 +16,7 @@ use crate::records::verification::{self, AddressToken, Purpose};
 use crate::records::{user, User};
 use crate::usecases::account_activity::{self, AccountEvent};
 use crate::usecases::accounts::{email_field, hash_password, new_password};
+use crate::usecases::unit::UnitOfWork;
 use crate::usecases::{failed, limits, takeback, verification as verify};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -79,26 +80,19 @@ pub async fn request(app: &App, email: EmailAddress, link_base: &str) -> Result<
         Err(e) if e.kind == ErrorKind::TooManyRequests => return Ok(()),
         Err(e) => return Err(e),
     };
-    let queued: Vec<Write> = account
-        .iter()
-        .map(|account| {
-            let message = Message::PasswordReset(AddressEmail {
-                user_id: account.user_id,
-                email: email.clone(),
-                link_base: link_base.to_string(),
-                welcome: None,
-            });
-            outbox::enqueue(&random_hex_id(), now, &message)
-        })
-        .collect();
-    let sends = !queued.is_empty();
-    match limits::commit(app, queued, charges, &fail).await {
-        Ok(()) => {
-            if sends {
-                app.outbox_written.notify_one();
-            }
-            Ok(())
-        }
+    let mut queued = UnitOfWork::new();
+    queued.charge(charges);
+    queued.extend(account.iter().map(|account| {
+        let message = Message::PasswordReset(AddressEmail {
+            user_id: account.user_id,
+            email: email.clone(),
+            link_base: link_base.to_string(),
+            welcome: None,
+        });
+        outbox::enqueue(&random_hex_id(), now, &message)
+    }));
+    match queued.commit(app, &fail).await {
+        Ok(()) => Ok(()),
         Err(e) if e.kind == ErrorKind::TooManyRequests => Ok(()),
         Err(e) => Err(e),
     }

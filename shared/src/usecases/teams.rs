@@ -1,14 +1,13 @@
 //! Teams: the company's public teams (getPublicMITeams) and assignMemberToTeams.
 
 use crate::app::App;
-use crate::domain::activity::{ActivityType, Source};
+use crate::domain::activity::ActivityType;
 use crate::domain::error::{DomainError, ErrorKind, Service};
 use crate::domain::event::Actor;
 use crate::domain::{Caller, Id};
-use crate::records::{
-    activity, company, events, membership, user, Company, Membership, Status, Team,
-};
+use crate::records::{company, events, membership, user, Company, Membership, Status, Team};
 use crate::usecases::notifications::{self, NewNotification};
+use crate::usecases::unit::UnitOfWork;
 use crate::usecases::{distinct, failed};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -161,7 +160,9 @@ pub async fn assign(
     }
     let answer: Vec<TeamRef> = found.iter().map(TeamRef::from).collect();
     let teams = distinct(member.teams.iter().chain(&a.teams).copied());
-    let mut writes = vec![membership::set_teams(&member, &teams, false, true)];
+    // The membership as read comes first: its condition failing is a concurrent change.
+    let mut writes = UnitOfWork::new();
+    writes.push(membership::set_teams(&member, &teams, false, true));
     if let Some(message) = a.notify {
         let text = match message {
             Some(m) => m,
@@ -185,27 +186,20 @@ pub async fn assign(
         Actor::Company,
         now,
     ));
-    writes.extend(activity::record_in_site(
-        c,
-        a.user_id,
-        ActivityType::TeamsAssigned,
-        Source::of(caller, false),
-        caller,
-        None,
-        now,
-    ));
-    app.store.transact(writes).await.map_err(|e| {
-        if e.failed_at(0) {
-            // The membership changed under us (deactivated, or a concurrent assignment).
-            DomainError::new(
-                ErrorKind::Conflict,
-                "the membership changed while assigning; try again",
-            )
-        } else {
-            fail(e)
-        }
-    })?;
-    app.outbox_written.notify_one();
+    writes.activity(c, a.user_id, ActivityType::TeamsAssigned, caller, now);
+    writes
+        .commit(app, |e| {
+            if e.failed_at(0) {
+                // The membership changed under us (deactivated, or a concurrent assignment).
+                DomainError::new(
+                    ErrorKind::Conflict,
+                    "the membership changed while assigning; try again",
+                )
+            } else {
+                fail(e)
+            }
+        })
+        .await?;
     Ok(answer)
 }
 

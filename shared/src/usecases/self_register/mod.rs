@@ -618,11 +618,9 @@ pub async fn self_register(
         now,
     ));
     writes.extend(registration_events(c, user_id, &v, restricted, now));
-    app.store
-        .transact(writes)
-        .await
-        .map_err(|e| transaction_error(e, &guards))?;
-    app.outbox_written.notify_one();
+    let mut unit = crate::usecases::unit::UnitOfWork::new();
+    unit.extend(writes);
+    unit.commit(app, |e| transaction_error(e, &guards)).await?;
     tracing::info!(user_id = %user_id, company_id = %c, version = v.version, "user self-registered");
     Ok(())
 }
