@@ -38,6 +38,27 @@ use crate::ports::store::StoreError;
 /// SDK has already retried with backoff within its attempt budget).
 pub const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 2;
 
+/// What a failed transaction that uses up an emailed link answers: the link was used meanwhile
+/// (one of its first `link_writes` writes failed: `gone`), the account changed at the same
+/// time (any other condition: try again), or the store failed (`fail`).
+pub fn link_used_or_changed(
+    e: StoreError,
+    link_writes: usize,
+    gone: impl FnOnce() -> DomainError,
+    fail: impl FnOnce(StoreError) -> DomainError,
+) -> DomainError {
+    if (0..link_writes).any(|i| e.failed_at(i)) {
+        gone()
+    } else if e.is_condition_failure() {
+        DomainError::new(
+            crate::domain::error::ErrorKind::Conflict,
+            "the account changed at the same time; try again",
+        )
+    } else {
+        fail(e)
+    }
+}
+
 pub fn failed(service: Service) -> impl Fn(StoreError) -> DomainError {
     move |e: StoreError| {
         let mut chain = e.to_string();

@@ -267,18 +267,9 @@ pub async fn confirm(
             writes.extend(account_activity::record(app, event).await.map_err(&fail)?);
         }
     }
-    account_activity::transact(app, writes).await.map_err(|e| {
-        if e.failed_at(0) {
-            gone()
-        } else if e.is_condition_failure() {
-            DomainError::new(
-                ErrorKind::Conflict,
-                "the account changed at the same time; try again",
-            )
-        } else {
-            fail(e)
-        }
-    })?;
+    account_activity::transact(app, writes)
+        .await
+        .map_err(|e| crate::usecases::link_used_or_changed(e, 1, gone, fail))?;
     tracing::info!(user_id = %account.user_id, "password reset");
     Ok(())
 }

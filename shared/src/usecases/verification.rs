@@ -305,18 +305,9 @@ pub async fn confirm(
         .await
         .map_err(&fail)?,
     );
-    account_activity::transact(app, writes).await.map_err(|e| {
-        if e.failed_at(0) {
-            gone()
-        } else if e.is_condition_failure() {
-            DomainError::new(
-                ErrorKind::Conflict,
-                "the account changed at the same time; try again",
-            )
-        } else {
-            fail(e)
-        }
-    })?;
+    account_activity::transact(app, writes)
+        .await
+        .map_err(|e| crate::usecases::link_used_or_changed(e, 1, gone, fail))?;
     Ok(Verified {
         user_id: account.user_id,
         email_address: account.email.to_string(),

@@ -13,7 +13,7 @@ use crate::records::{activity, company, contact, events, invitation, membership,
 use crate::records::{Invitation, InvitationStatus, Membership, Session, Status, User};
 use crate::usecases::accounts::{hash_password, new_password};
 use crate::usecases::teams::TeamRef;
-use crate::usecases::{failed, login, site_terms, takeback};
+use crate::usecases::{failed, link_used_or_changed, login, site_terms, takeback};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -575,18 +575,10 @@ pub async fn accept(
             now,
         ));
     }
-    app.store.transact(writes).await.map_err(|e| {
-        if e.failed_at(0) || e.failed_at(1) {
-            gone()
-        } else if e.is_condition_failure() {
-            DomainError::new(
-                ErrorKind::Conflict,
-                "the account changed at the same time; try again",
-            )
-        } else {
-            fail(e)
-        }
-    })?;
+    app.store
+        .transact(writes)
+        .await
+        .map_err(|e| link_used_or_changed(e, 2, gone, fail))?;
     tracing::info!(user_id = %user_id, company_id = %c, "invitation accepted");
     Ok(Accepted {
         user_id,
