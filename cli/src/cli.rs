@@ -122,6 +122,9 @@ pub struct Serve {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:3000")]
     pub addr: String,
+    /// Port to listen on, on loopback: `--port 3100` is `--addr 127.0.0.1:3100`.
+    #[arg(long, value_name = "PORT", conflicts_with = "addr")]
+    pub port: Option<u16>,
     /// Data directory: the embedded store, captured email (mail/) and push (push/).
     #[arg(long, value_name = "DIR", default_value = ".admit")]
     pub data_dir: PathBuf,
@@ -129,6 +132,16 @@ pub struct Serve {
     /// invitation, verification and reset links, temporary access, lockouts.
     #[arg(long, value_name = "DURATION", value_parser = parse_ahead)]
     pub clock_ahead: Option<chrono::Duration>,
+}
+
+impl Serve {
+    /// Where to listen: `--port` on loopback, else `--addr`.
+    pub fn listen_on(&self) -> String {
+        match self.port {
+            Some(port) => format!("127.0.0.1:{port}"),
+            None => self.addr.clone(),
+        }
+    }
 }
 
 /// A duration as `--clock-ahead` takes it: a whole number and a unit, `m`, `h` or `d`.
@@ -654,8 +667,16 @@ mod tests {
         let Command::Serve(serve) = cli.command else {
             panic!("not serve");
         };
-        assert_eq!(serve.addr, "127.0.0.1:3000");
+        assert_eq!(serve.listen_on(), "127.0.0.1:3000");
         assert_eq!(serve.data_dir, PathBuf::from(".admit"));
+
+        let cli = parse(&["serve", "--port", "3100"]).expect("--port parses");
+        let Command::Serve(serve) = cli.command else {
+            panic!("not serve");
+        };
+        assert_eq!(serve.listen_on(), "127.0.0.1:3100");
+        assert!(parse(&["serve", "--port", "3100", "--addr", "0.0.0.0:1"]).is_err());
+        assert!(parse(&["serve", "--port", "http"]).is_err());
     }
 
     #[test]

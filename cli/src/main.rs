@@ -173,7 +173,7 @@ fn user_json(user: &User) -> serde_json::Value {
 
 async fn run(command: Command) -> Result<(), Failure> {
     match command {
-        Command::Serve(s) => serve_command(&s.addr, &s.data_dir, s.clock_ahead).await,
+        Command::Serve(s) => serve_command(&s.listen_on(), &s.data_dir, s.clock_ahead).await,
         Command::Table(TableCommand::Create { table }) => {
             let sdk = aws_sdk_config(&Config::local()).await;
             create_table(&aws_sdk_dynamodb::Client::new(&sdk), &table)
@@ -199,7 +199,27 @@ async fn run(command: Command) -> Result<(), Failure> {
 }
 
 fn print_json(v: &Value) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    say(&serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+/// Writes a line of output. A reader that went away (`admit ... | head`) ends the command
+/// quietly, as with any tool on a pipe: no panic, no backtrace, status 0.
+fn say(line: &str) {
+    if let Err(Closed) = write_line(&mut std::io::stdout().lock(), line) {
+        std::process::exit(0);
+    }
+}
+
+/// The reader of the output is gone.
+#[derive(Debug, PartialEq)]
+struct Closed;
+
+fn write_line(out: &mut impl std::io::Write, line: &str) -> Result<(), Closed> {
+    match writeln!(out, "{line}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Closed),
+        // Any other failure to write standard output is as much as a tool can do about it.
+        _ => Ok(()),
+    }
 }
 
 /// Opens the embedded store in `dir`, explaining a data directory held by another process.
@@ -403,7 +423,7 @@ async fn outbox_command(app: &App, command: OutboxCommand) -> Result<(), Failure
                 .await
                 .map_err(store_failed)?;
             for item in &items {
-                println!("{}", outbox::summary(item));
+                say(&outbox::summary(item).to_string());
             }
         }
         OutboxCommand::Replay { id: Some(id), .. } => {
@@ -478,4 +498,29 @@ fn with_fields<const N: usize>(mut v: Value, fields: [(&str, Value); N]) -> Valu
         }
     }
     v
+}
+
+#[cfg(test)]
+mod output {
+    use super::{write_line, Closed};
+
+    /// A reader that went away.
+    struct Gone;
+
+    impl std::io::Write for Gone {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_is_told_apart_from_a_written_line() {
+        assert_eq!(write_line(&mut Gone, "x"), Err(Closed));
+        let mut kept = Vec::new();
+        assert_eq!(write_line(&mut kept, "x"), Ok(()));
+        assert_eq!(kept, b"x\n");
+    }
 }

@@ -866,3 +866,23 @@ fn a_bad_host_is_refused_and_a_body_that_never_comes_times_out() {
         "{ok}"
     );
 }
+
+/// `admit invitation list ... | head`: the reader of the output went away before the command
+/// wrote. The command ends quietly with status 0 (it used to panic with a backtrace, 101).
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    let dir = temp_dir("e2e-pipe");
+    let d = dir.to_str().expect("utf-8 path");
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let child = Command::new(env!("CARGO_BIN_EXE_admit"))
+        .args(["company", "create", "--name", "Piped", "--data-dir", d])
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run admit");
+    let out = child.wait_with_output().expect("admit ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
