@@ -491,13 +491,19 @@ async fn the_last_two_admins_cannot_both_leave_at_once(backend: Backend) {
         statuses[0] == 200 && [403, 409].contains(&statuses[1]),
         "{a:?} {b:?}"
     );
-    let admins = membership::members_of(store, id(1))
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|m| m.role == Role::Admin)
-        .count();
-    assert_eq!(admins, 1);
+    // The stored state is checked where transactions are serialised as DynamoDB serialises
+    // them. moto rolls a cancelled transaction back by restoring a copy of the whole table taken
+    // before it ran, which undoes a concurrent transaction's commit (seen here: one 200, one
+    // 409, and the leaver's membership back); docs/reliability.md, "Concurrency".
+    if matches!(backend, Backend::Embedded) {
+        let admins = membership::members_of(store, id(1))
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.role == Role::Admin)
+            .count();
+        assert_eq!(admins, 1);
+    }
 }
 admit_tests::both_backends!(the_last_two_admins_cannot_both_leave_at_once);
 
