@@ -183,14 +183,20 @@ async fn run(command: Command) -> Result<(), Failure> {
             Ok(())
         }
         Command::Outbox(c) => {
-            let app = open_backend(c.backend().target()?).await?;
+            let target = existing(c.backend().target()?)?;
+            let app = open_backend(target).await?;
             outbox_command(&app, c).await
         }
         command => {
-            let Some((_, backend)) = command.backend() else {
+            let Some((path, backend)) = command.backend() else {
                 return Err(Failure::Usage("not an operator command".into()));
             };
-            let app = open_backend(backend.target()?).await?;
+            let target = match path {
+                // A new data directory starts with its first company or account.
+                ["company", "create"] | ["user", "create"] => backend.target()?,
+                _ => existing(backend.target()?)?,
+            };
+            let app = open_backend(target).await?;
             let out = operator(&app, command).await?;
             print_json(&out);
             Ok(())
@@ -219,6 +225,19 @@ fn write_line(out: &mut impl std::io::Write, line: &str) -> Result<(), Closed> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Closed),
         // Any other failure to write standard output is as much as a tool can do about it.
         _ => Ok(()),
+    }
+}
+
+/// `target`, refused when it is a data directory that holds no store: a mistyped `--data-dir`
+/// is told so, instead of answering from a new, empty store.
+fn existing(target: Target) -> Result<Target, Failure> {
+    match &target {
+        Target::Embedded(dir) if !dir.join("store").is_dir() => Err(Failure::Failed(format!(
+            "{} holds no admit data (no store/ in it): check --data-dir. A new data directory \
+             starts with `admit serve`, `admit company create` or `admit user create`.",
+            dir.display()
+        ))),
+        _ => Ok(target),
     }
 }
 

@@ -886,3 +886,20 @@ fn a_closed_pipe_ends_a_command_quietly() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// A mistyped `--data-dir` is an error that says so, not an empty answer from a new store
+/// made on the spot; the first company or account of a new data directory still makes it.
+#[test]
+fn a_data_directory_that_does_not_exist_is_an_error_for_a_read() {
+    let dir = temp_dir("e2e-typo").join("no-such-dir");
+    let d = dir.to_str().expect("utf-8 path");
+    let (code, out, stderr) = admit(&["invitation", "list", "--company", "1", "--data-dir", d]);
+    assert_eq!(code, 1, "{out} {stderr}");
+    assert!(stderr.contains("holds no admit data"), "{stderr}");
+    assert!(!dir.exists(), "nothing is made for a read");
+    let (code, _, stderr) = admit(&["company", "create", "--name", "New", "--data-dir", d]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, out, stderr) = admit(&["invitation", "list", "--company", "1", "--data-dir", d]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["Invitations"], json!([]), "{out}");
+}
