@@ -115,7 +115,7 @@ impl Endpoint {
 
     /// Whether the function may do `grant`: its row grants it, or its authentication brings it.
     pub fn grants(&self, grant: Grant) -> bool {
-        self.all_grants().contains(&grant)
+        self.grants.contains(&grant) || self.auth.grants().contains(&grant)
     }
 
     /// Everything the function may do: what its row grants and what checking its caller

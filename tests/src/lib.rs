@@ -473,6 +473,27 @@ pub fn gateway_event(
     )
 }
 
+/// One request routed by the endpoint table and handled in process, as API Gateway would
+/// deliver it: its status and JSON body, whatever they are.
+pub async fn route(
+    app: &App,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> (u16, Value) {
+    let path = uri.split('?').next().unwrap_or_default();
+    let (endpoint, _, _) = admit_functions::find(method, path)
+        .unwrap_or_else(|_| panic!("no route for {method} {uri}"));
+    let event = gateway_event(method, uri, headers, body);
+    let req = lambda_http::request::from_str(&event.to_string()).expect("a valid event");
+    read(
+        admit_functions::dispatch(endpoint.name, app, req)
+            .await
+            .expect("a routed endpoint"),
+    )
+}
+
 /// Status and JSON body of a handler's response.
 pub fn read(resp: Response<Body>) -> (u16, Value) {
     let status = resp.status().as_u16();

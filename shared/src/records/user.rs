@@ -269,15 +269,6 @@ pub fn still_active(user: Id) -> Write {
     }
 }
 
-/// The update that marks an account's address verified.
-pub fn mark_verified(user: Id) -> Write {
-    Write::Update {
-        key: user_key(user),
-        update: Update::new().remove("unverified"),
-        cond: Some(Cond::present()),
-    }
-}
-
 /// The update that gives an account a new password, proven by control of its address: the
 /// address is verified, failed logins and any lock are cleared, and every session is revoked.
 /// `seen_hash` is the password hash it was read with (a concurrent change makes it fail).

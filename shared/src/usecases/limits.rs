@@ -75,12 +75,8 @@ struct Charge {
 
 impl Charges {
     /// How many counters the charges write (at most: one each).
-    pub fn len(&self) -> usize {
+    pub fn charged(&self) -> usize {
         self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 
     fn add(

@@ -28,22 +28,14 @@ impl UnitOfWork {
         UnitOfWork::default()
     }
 
-    /// A write of the change; its index in the transaction is `len()` before the call.
+    /// A write of the change, after those pushed before it (a door that tells failures apart
+    /// by index pushes those writes first).
     pub fn push(&mut self, w: Write) {
         self.writes.push(w);
     }
 
     pub fn extend(&mut self, ws: impl IntoIterator<Item = Write>) {
         self.writes.extend(ws);
-    }
-
-    /// How many writes of the change there are so far (the next one's index).
-    pub fn len(&self) -> usize {
-        self.writes.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.writes.is_empty()
     }
 
     /// Counts the change against hourly limits: committed with it, or refused with it.
@@ -83,7 +75,7 @@ impl UnitOfWork {
             activity,
         } = self;
         let wakes = writes.iter().any(outbox::is_enqueued);
-        let room = MAX_TRANSACTION_WRITES.saturating_sub(writes.len() + charges.len());
+        let room = MAX_TRANSACTION_WRITES.saturating_sub(writes.len() + charges.charged());
         let fit = (room / 2).min(activity.len());
         let mut records = activity.into_iter();
         writes.extend(records.by_ref().take(fit).flatten());

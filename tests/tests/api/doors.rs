@@ -7,7 +7,7 @@
 use admit_shared::domain::event::EventType;
 use admit_shared::usecases::outbox;
 use admit_shared::App;
-use admit_tests::{gateway_event, read, Backend, TestApp};
+use admit_tests::{Backend, TestApp};
 use serde_json::{json, Value};
 
 const PW: &str = "Doors-pass-2026";
@@ -20,14 +20,7 @@ async fn call(
     headers: &[(&str, &str)],
     body: Value,
 ) -> (u16, Value) {
-    let (endpoint, _, _) = admit_functions::find(method, uri).expect("a route");
-    let event = gateway_event(method, uri, headers, Some(&body.to_string()));
-    let req = lambda_http::request::from_str(&event.to_string()).unwrap();
-    read(
-        admit_functions::dispatch(endpoint.name, app, req)
-            .await
-            .unwrap(),
-    )
+    admit_tests::route(app, method, uri, headers, Some(&body.to_string())).await
 }
 
 /// The company's `Invitation Sent` rows in its activity report.

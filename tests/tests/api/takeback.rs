@@ -10,7 +10,7 @@ use admit_shared::records::{company, membership, notification, user, Role, Statu
 use admit_shared::usecases::outbox;
 use admit_shared::usecases::provision::{self, NewUser};
 use admit_shared::App;
-use admit_tests::{assert_error, gateway_event, read, Backend, TestApp};
+use admit_tests::{assert_error, gateway_event, Backend, TestApp};
 use serde_json::{json, Value};
 
 const PW: &str = "Take-pass-2026";
@@ -67,16 +67,8 @@ async fn call(
     headers: &[(&str, &str)],
     body: Option<Value>,
 ) -> (u16, Value) {
-    let path = uri.split('?').next().unwrap_or_default();
-    let (endpoint, _, _) = admit_functions::find(method, path).expect("a route");
     let body = body.map(|b| b.to_string());
-    let event = gateway_event(method, uri, headers, body.as_deref());
-    let req = lambda_http::request::from_str(&event.to_string()).unwrap();
-    read(
-        admit_functions::dispatch(endpoint.name, app, req)
-            .await
-            .unwrap(),
-    )
+    admit_tests::route(app, method, uri, headers, body.as_deref()).await
 }
 
 async fn login(app: &App, email: &str, password: &str) -> (u16, Value) {
