@@ -11,6 +11,7 @@
 )]
 
 pub mod conformance;
+pub mod heat;
 pub mod iam;
 pub mod openapi;
 pub mod seeds;
@@ -426,6 +427,23 @@ pub fn gateway_event(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Value {
+    gateway_event_from(
+        method,
+        path,
+        headers,
+        body,
+        std::net::SocketAddr::from(([203, 0, 113, 7], 40_000)),
+    )
+}
+
+/// `gateway_event` from the source address `peer` (API Gateway's `sourceIp`).
+pub fn gateway_event_from(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+    peer: std::net::SocketAddr,
+) -> Value {
     let mut builder = lambda_http::http::Request::builder()
         .method(method)
         .uri(path)
@@ -467,7 +485,7 @@ pub fn gateway_event(
         body.unwrap_or_default().as_bytes(),
         route,
         &params,
-        std::net::SocketAddr::from(([203, 0, 113, 7], 40_000)),
+        peer,
         &request_id,
         arrived,
     )

@@ -8,6 +8,10 @@
 //!     DynamoDB connection made ready during init), warm invoke, peak RSS, stripped size, zip.
 //!     Needs the emulator (`ADMIT_TEST_AWS_ENDPOINT`).
 //!
+//!   admit-bench heat [--scale F] [--seconds N] [--entries N]
+//!     The target load of docs/scale.md in simulated seconds, on the embedded store behind a
+//!     store that charges each partition DynamoDB's units: the hottest partitions per phase.
+//!
 //!   admit-bench latency [--walks N]
 //!     Every endpoint's successful request in process on the embedded store: p50 and p99, and
 //!     one password hash on its own.
@@ -35,6 +39,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Mutex};
 
+mod heat;
+
 const HELLO: &str = "lambda-hello";
 
 #[tokio::main]
@@ -56,6 +62,15 @@ async fn main() {
             "--runs" => opts.runs = number("--runs"),
             "--warm" => opts.warm = number("--warm"),
             "--walks" => opts.walks = number("--walks"),
+            "--seconds" => opts.heat.seconds = number("--seconds"),
+            "--entries" => opts.heat.report_entries = number("--entries"),
+            "--scale" => {
+                opts.heat.scale = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|f: &f64| *f > 0.0 && *f <= 1.0)
+                    .unwrap_or_else(|| usage("--scale takes a fraction above 0, at most 1"))
+            }
             "--bin-dir" => {
                 opts.bin_dir = it
                     .next()
@@ -69,13 +84,14 @@ async fn main() {
     match command {
         "cold" => cold(&opts, &names).await,
         "latency" => latency(&opts).await,
-        _ => usage("the command is cold or latency"),
+        "heat" => heat::heat(&opts.heat).await,
+        _ => usage("the command is cold, latency or heat"),
     }
 }
 
 fn usage(why: &str) -> ! {
     eprintln!(
-        "{why}\nusage: admit-bench cold [--runs N] [--warm N] [--bin-dir DIR] [FUNCTION ...]\n       admit-bench latency [--walks N]"
+        "{why}\nusage: admit-bench cold [--runs N] [--warm N] [--bin-dir DIR] [FUNCTION ...]\n       admit-bench latency [--walks N]\n       admit-bench heat [--scale F] [--seconds N] [--entries N]"
     );
     std::process::exit(2)
 }
@@ -85,6 +101,7 @@ struct Opts {
     warm: usize,
     walks: usize,
     bin_dir: PathBuf,
+    heat: heat::HeatOpts,
 }
 
 impl Default for Opts {
@@ -94,6 +111,11 @@ impl Default for Opts {
             warm: 5,
             walks: 30,
             bin_dir: PathBuf::from("target/release"),
+            heat: heat::HeatOpts {
+                scale: 0.005,
+                seconds: 20,
+                report_entries: 20_000,
+            },
         }
     }
 }
