@@ -68,7 +68,7 @@ impl App {
         config: Config,
     ) -> App {
         App {
-            ids: Arc::new(StoreIds(store.clone())),
+            ids: Arc::new(StoreIds::new(store.clone(), config.id_block)),
             store,
             mailer,
             pusher,

@@ -32,6 +32,10 @@ pub struct Config {
     /// Whether a cold start opens its connection to DynamoDB before the first request
     /// (`ADMIT_PREWARM`, default on; `0`, `false` or `off` turns it off, for the bench).
     pub prewarm: bool,
+    /// How many ids of a kind one process takes from the store at a time (`ADMIT_ID_BLOCK`,
+    /// default 64 in a function, 1 locally so ids stay consecutive across CLI runs): the id
+    /// counters are written once a block, not once an id (docs/storage.md, "Ids").
+    pub id_block: u32,
     /// How much email and how many logins and registrations one party may cause in an hour.
     pub limits: Limits,
 }
@@ -126,6 +130,7 @@ impl Config {
             event_bus: None,
             aws_timeout: Duration::from_millis(5000),
             prewarm: false,
+            id_block: 1,
             limits: Limits::default(),
         }
     }
@@ -195,6 +200,7 @@ impl Config {
                     )))
                 }
             },
+            id_block: number("ADMIT_ID_BLOCK", 64, 1..=10_000)? as u32,
             limits: Limits::from_lookup(get)?,
         })
     }

@@ -174,8 +174,10 @@ impl TestApp {
                 &admit_shared::domain::secrets::random_hex_id()[..10]
             ),
         };
+        // Ids in blocks, as a function takes them (one app: still consecutive).
         let config = Config {
             mail_from,
+            id_block: 8,
             ..Config::local()
         };
         let (store, mailer, pusher, dynamo): Ports = match backend {

@@ -171,6 +171,15 @@ pub struct Settings {
     /// How many days an invitation's link works; 7 when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invitation_days: Option<u32>,
+    /// The company's own hourly limits over the stage's (`config::Limits`): addresses one of
+    /// its users may email, invitations its plain members may send together, and
+    /// self-registrations from one source address (a venue's QR sign-ups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_per_hour: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_per_hour: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registrations_per_hour: Option<u32>,
     /// Profession number (as text) -> the teams a self-registration with it joins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profession_teams: Option<BTreeMap<String, Vec<Id>>>,

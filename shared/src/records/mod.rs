@@ -251,12 +251,12 @@ mod tests {
             verification::token_key(verification::Purpose::Reset, "ab12"),
             verification::reset_limit_key("ab12", 7),
             idempotency::key("ab12"),
-            limit::limit_key(&limit::Subject::Sender(u), 7),
+            limit::slot_key(&limit::Subject::Sender(u), 7, 3),
             limit::limit_key(&limit::Subject::Recipient(Some(c), email.clone()), 7),
             limit::limit_key(&limit::Subject::Recipient(None, email.clone()), 7),
-            limit::limit_key(&limit::Subject::Company(c), 7),
-            limit::limit_key(&limit::Subject::LoginIp("203.0.113.7".into()), 7),
-            limit::limit_key(&limit::Subject::RegistrationIp("203.0.113.7".into()), 7),
+            limit::slot_key(&limit::Subject::Company(c), 7, 3),
+            limit::limit_key(&limit::Subject::LoginIp("203.0.113.7".into(), email.clone()), 7),
+            limit::limit_key(&limit::Subject::RegistrationIp(c, "203.0.113.7".into()), 7),
         ]
     }
 

@@ -1,13 +1,15 @@
 //! The outbox's items: messages queued in the same transaction as the change they announce,
 //! delivered later by the dispatcher (`usecases::outbox`).
 //!
-//! Where a message sits in gsi1 says what became of it:
-//! - `OUTBOX#PENDING` / `<createdAt>#<id>` while pending (oldest first: the sweep's queue);
-//! - `OUTBOX#FAILED` / `<createdAt>#<id>` once failed for good, with its body kept so an
-//!   operator can list and replay it;
-//! - `OUTBOX#DONE#<day of finishedAt>` / `<finishedAt>#<id>` once sent or skipped (body
-//!   dropped: it may hold a single-use link), one partition per day so listing the latest
-//!   reads only a few.
+//! Where a message sits in gsi1 says what became of it, in one of `SHARDS` partitions its id
+//! picks (every tenant's messages go through here, so no one partition takes them all):
+//! - `OUTBOX#PENDING#<shard>` / `<createdAt>#<id>` while pending (oldest first: the sweep's
+//!   queue, read from every shard);
+//! - `OUTBOX#FAILED#<shard>` / `<createdAt>#<id>` once failed for good, with its body kept so
+//!   an operator can list and replay it;
+//! - `OUTBOX#DONE#<day of finishedAt>#<shard>` / `<finishedAt>#<id>` once sent or skipped
+//!   (body dropped: it may hold a single-use link), per day so listing the latest reads only a
+//!   few days' shards.
 //!
 //! A dispatcher sends a pending message only while it holds its claim: `claimId` (random,
 //! per delivery) and `leaseUntil` (epoch milliseconds). Claiming is one conditional update
@@ -26,8 +28,33 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-pub const PENDING_PARTITION: &str = "OUTBOX#PENDING";
-pub const FAILED_PARTITION: &str = "OUTBOX#FAILED";
+/// How many partitions each of the outbox's index states is spread over. At the target peak
+/// (docs/scale.md) the pending shards take about 27,000 write units a second together, so 128
+/// keep each near 200, well under a partition's 1,000.
+pub const SHARDS: u32 = 128;
+
+/// The shard of message `id`: a hash of the id (FNV-1a), so every write of one message lands
+/// in the same shard of each state.
+pub fn shard_of(id: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in id.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h % SHARDS
+}
+
+fn pending_partition(id: &str) -> String {
+    format!("OUTBOX#PENDING#{:03}", shard_of(id))
+}
+
+fn failed_partition(id: &str) -> String {
+    format!("OUTBOX#FAILED#{:03}", shard_of(id))
+}
+
+fn shard_partitions(prefix: &str) -> Vec<String> {
+    (0..SHARDS).map(|s| format!("{prefix}#{s:03}")).collect()
+}
 /// Sent and failed messages' records are kept this long (failed ones: after they failed).
 pub const KEEP_DAYS: i64 = 30;
 
@@ -152,9 +179,13 @@ pub fn outbox_key(id: &str) -> Key {
     Key::new(format!("OUTBOX#{id}"), "OUTBOX")
 }
 
-/// The gsi1 partition of the messages sent or skipped on `day` (UTC).
-fn done_partition(day: chrono::NaiveDate) -> String {
+/// The gsi1 partitions of the messages sent or skipped on `day` (UTC), without the shard.
+fn done_prefix(day: chrono::NaiveDate) -> String {
     format!("OUTBOX#DONE#{}", day.format("%Y-%m-%d"))
+}
+
+fn done_partition(day: chrono::NaiveDate, id: &str) -> String {
+    format!("{}#{:03}", done_prefix(day), shard_of(id))
 }
 
 /// The id of the outbox message an item key belongs to (for stream records).
@@ -173,7 +204,10 @@ pub fn enqueue(id: &str, now: DateTime<Utc>, message: &Message) -> Write {
 
 /// Whether `w` queues a message for the dispatcher (an `enqueue` or a `schedule`).
 pub fn is_enqueued(w: &Write) -> bool {
-    matches!(w, Write::Put { item, .. } if item.get("gsi1pk") == Some(&json!(PENDING_PARTITION)))
+    matches!(w, Write::Put { item, .. } if item
+        .get("gsi1pk")
+        .and_then(Value::as_str)
+        .is_some_and(|p| p.starts_with("OUTBOX#PENDING#")))
 }
 
 /// The write that queues `message` to be sent once `due` has come (a scheduled event: an
@@ -194,7 +228,7 @@ pub fn enqueue_at(id: &str, due: DateTime<Utc>, message: &Message) -> Write {
         lease_until: None,
     };
     let mut item = keyed_item(&outbox_key(id), &record);
-    item.insert("gsi1pk".into(), json!(PENDING_PARTITION));
+    item.insert("gsi1pk".into(), json!(pending_partition(id)));
     item.insert("gsi1sk".into(), json!(format!("{created}#{id}")));
     item.insert("ttl".into(), ttl_from(due));
     Write::put_new(item)
@@ -225,19 +259,20 @@ pub async fn find(store: &dyn Store, id: &str) -> Result<Option<OutboxItem>, Sto
 }
 
 /// Up to `limit` pending messages (all when `None`), oldest first; with `before`, only those
-/// queued before it.
+/// queued before it. Reads every shard at once and merges them.
 pub async fn pending(
     store: &dyn Store,
     limit: Option<usize>,
     before: Option<DateTime<Utc>>,
 ) -> Result<Vec<OutboxItem>, StoreError> {
-    let mut q = Query::partition(Index::Gsi1, PENDING_PARTITION);
-    if let Some(t) = before {
-        q = q.sort(SortKey::Lt(crate::domain::time::format(t)));
-    }
-    let mut out = Vec::new();
-    up_to(store, q, limit, |_| true, &mut out).await?;
-    Ok(out)
+    let queries = shard_partitions("OUTBOX#PENDING").into_iter().map(|p| {
+        let q = Query::partition(Index::Gsi1, p);
+        match before {
+            Some(t) => q.sort(SortKey::Lt(crate::domain::time::format(t))),
+            None => q,
+        }
+    });
+    merged(store, queries, limit, |_| true, true).await
 }
 
 /// Up to `limit` failed messages (all when `None`), oldest first.
@@ -245,10 +280,10 @@ pub async fn failed(
     store: &dyn Store,
     limit: Option<usize>,
 ) -> Result<Vec<OutboxItem>, StoreError> {
-    let mut out = Vec::new();
-    let q = Query::partition(Index::Gsi1, FAILED_PARTITION);
-    up_to(store, q, limit, |_| true, &mut out).await?;
-    Ok(out)
+    let queries = shard_partitions("OUTBOX#FAILED")
+        .into_iter()
+        .map(|p| Query::partition(Index::Gsi1, p));
+    merged(store, queries, limit, |_| true, true).await
 }
 
 /// Up to `limit` messages sent or skipped (only those with `status`, if given) in the last
@@ -263,13 +298,52 @@ pub async fn done(
     let keep = |i: &OutboxItem| status.is_none_or(|s| i.status == s);
     for back in 0..=KEEP_DAYS {
         let day = (now - chrono::Duration::days(back)).date_naive();
-        let q = Query::partition(Index::Gsi1, done_partition(day)).descending();
-        up_to(store, q, Some(limit), keep, &mut out).await?;
+        let queries = shard_partitions(&done_prefix(day))
+            .into_iter()
+            .map(|p| Query::partition(Index::Gsi1, p).descending());
+        out.extend(merged(store, queries, Some(limit - out.len()), keep, false).await?);
         if out.len() >= limit {
             break;
         }
     }
     Ok(out)
+}
+
+/// The records `queries` match that `keep` accepts, every query read at once (each up to
+/// `limit`), merged by their index sort key (oldest first when `ascending`) and cut at `limit`.
+async fn merged(
+    store: &dyn Store,
+    queries: impl Iterator<Item = Query>,
+    limit: Option<usize>,
+    keep: impl Fn(&OutboxItem) -> bool + Copy,
+    ascending: bool,
+) -> Result<Vec<OutboxItem>, StoreError> {
+    let reads = queries.map(|q| async move {
+        let mut out = Vec::new();
+        up_to(store, q, limit, keep, &mut out).await.map(|()| out)
+    });
+    let mut all: Vec<OutboxItem> = Vec::new();
+    for shard in futures_util::future::join_all(reads).await {
+        all.extend(shard?);
+    }
+    // The index sort keys: `<createdAt>#<id>` for pending and failed, `<finishedAt>#<id>`
+    // once done.
+    let order = |i: &OutboxItem| {
+        let at = if ascending {
+            i.created_at.clone()
+        } else {
+            i.finished_at.clone().unwrap_or_default()
+        };
+        (at, i.outbox_id.clone())
+    };
+    all.sort_by_key(order);
+    if !ascending {
+        all.reverse();
+    }
+    if let Some(n) = limit {
+        all.truncate(n);
+    }
+    Ok(all)
 }
 
 /// Adds to `out` the records a query matches that `keep` accepts, following pages until `out`
@@ -434,12 +508,12 @@ pub async fn finish(
         .remove("leaseUntil");
     u = match end {
         End::Sent | End::Skipped(_) => u
-            .set("gsi1pk", done_partition(now.date_naive()))
+            .set("gsi1pk", done_partition(now.date_naive(), id))
             .set("gsi1sk", format!("{at}#{id}"))
             .remove("message"),
         End::Failed { counted, .. } => {
             let u = u
-                .set("gsi1pk", FAILED_PARTITION)
+                .set("gsi1pk", failed_partition(id))
                 .set("gsi1sk", format!("{}#{id}", item.created_at))
                 .set("ttl", ttl_from(now));
             if counted {
@@ -488,7 +562,7 @@ pub async fn replay(
         .set("status", "pending")
         .set("attempts", 0)
         .set("replayedAt", crate::domain::time::format(now))
-        .set("gsi1pk", PENDING_PARTITION)
+        .set("gsi1pk", pending_partition(id))
         .set("gsi1sk", format!("{}#{id}", item.created_at))
         .set("ttl", ttl_from(now))
         .remove("finishedAt");

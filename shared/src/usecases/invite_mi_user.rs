@@ -206,7 +206,7 @@ pub async fn invite(
     let previous = invitations::existing(app, c, &inv.email).await?;
     let correction = permissions::corrects(previous.as_ref(), &inv.teams, None, now);
     permissions::may_replace(previous.as_ref(), privileged, correction, now)?;
-    let charges = limits::emails_to_others(app, Some(inviter), privileged, c, 1, now)?
+    let charges = limits::emails_to_others(app, &settings, Some(inviter), privileged, c, 1, now)?
         .and(limits::email_to(app, c, &inv.email, now)?);
     let fail = failed(Service::Company);
     let (contact_id, new_contact) = contact_for(app, &inv, now).await?;

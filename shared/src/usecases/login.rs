@@ -118,7 +118,7 @@ pub async fn login(
     };
     let source = Source::of(caller, with_app_key);
     // Counted before anything is looked up: the answer never depends on the address.
-    limits::login_from(app, caller, now).await?;
+    limits::login_from(app, caller, &credentials.email, now).await?;
     let store = app.store.as_ref();
     let Some(user) = user::find_by_email(store, &credentials.email)
         .await

@@ -241,6 +241,7 @@ pub async fn invite_users(
         uow.extend(invitations::announce(&made, now));
         uow.charge(limits::emails_to_others(
             app,
+            &acting.settings,
             Some(inviter),
             privileged,
             c,
@@ -431,14 +432,14 @@ pub async fn resend_for(
     if let Some(sender) = by {
         limits::proven_sender(app, sender).await?;
     }
-    let mut uow = UnitOfWork::new();
-    uow.charge(
-        limits::emails_to_others(app, by, true, business, 1, now)?
-            .and(limits::email_to(app, business, &inv.email, now)?),
-    );
     let settings = crate::records::company::settings(app.store.as_ref(), business)
         .await
         .map_err(failed(Service::Company))?;
+    let mut uow = UnitOfWork::new();
+    uow.charge(
+        limits::emails_to_others(app, &settings, by, true, business, 1, now)?
+            .and(limits::email_to(app, business, &inv.email, now)?),
+    );
     let days = settings.invitation_days.unwrap_or(DEFAULT_INVITATION_DAYS);
     let expires_at = now + chrono::Duration::days(i64::from(days));
     let message =

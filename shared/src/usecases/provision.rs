@@ -251,6 +251,21 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "How many days an invitation's link works (1 to 30; default 7).",
     ),
     (
+        "senderPerHour",
+        "limit",
+        "Addresses one user of this company may have emailed (invitations, resends) in an hour, over the stage's ADMIT_LIMIT_SENDER_PER_HOUR (1 to 1000000): raise it for a bulk onboarding.",
+    ),
+    (
+        "companyPerHour",
+        "limit",
+        "Invitations this company's plain members may send in an hour, all together, over the stage's ADMIT_LIMIT_COMPANY_PER_HOUR (1 to 1000000).",
+    ),
+    (
+        "registrationsPerHour",
+        "limit",
+        "Self-registrations in this company from one source address in an hour, over the stage's ADMIT_LIMIT_REGISTER_IP_PER_HOUR (1 to 1000000): raise it for a venue's QR sign-ups.",
+    ),
+    (
         "professionTeams",
         "map",
         "Default teams per profession for self-registration (V4+): PROFESSION=TEAM[+TEAM],... e.g. 1=6,2=7+8.",
@@ -323,6 +338,14 @@ pub async fn setting_value(
             _ => {
                 return Err(DomainError::invalid(format!(
                     "{key} is a whole number from 1 to 30"
+                )))
+            }
+        },
+        "limit" => match value.trim().parse::<u32>() {
+            Ok(n) if (1..=1_000_000).contains(&n) => json!(n),
+            _ => {
+                return Err(DomainError::invalid(format!(
+                    "{key} is a whole number from 1 to 1000000"
                 )))
             }
         },

@@ -448,7 +448,10 @@ pub async fn invite(
     let groups = site_groups(app, c, &inv.groups).await?;
     limits::proven_sender(app, admin).await?;
     match live_member(app, c, &inv.email, now).await? {
-        Some((account, m)) => grant(app, site, admin, &account, m, inv, &groups, caller, now).await,
+        Some((account, m)) => {
+            let who = (admin, &settings);
+            grant(app, site, who, &account, m, inv, &groups, caller, now).await
+        }
         None => {
             offer(
                 app,
@@ -492,7 +495,7 @@ async fn offer(
     let correction = permissions::corrects(previous.as_ref(), &inv.groups, inv.days, now);
     permissions::may_replace(previous.as_ref(), true, correction, now)?;
     // Counted in the invitation's transaction: a refused or failed one spends nothing.
-    let charges = limits::emails_to_others(app, Some(admin), true, c, 1, now)?
+    let charges = limits::emails_to_others(app, settings, Some(admin), true, c, 1, now)?
         .and(limits::email_to(app, c, &inv.email, now)?);
     let offer = Offer {
         company: c,
@@ -552,7 +555,7 @@ fn changed_meanwhile(e: StoreError) -> DomainError {
 async fn grant(
     app: &App,
     site: &Company,
-    admin: Id,
+    (admin, settings): (Id, &crate::records::Settings),
     account: &User,
     seen: Membership,
     inv: SiteInvitation,
@@ -567,7 +570,7 @@ async fn grant(
         link_contact(app, c, &account.email, Some(account), inv.contact, now).await?;
     // The email only tells a member what changed: past the sender's or the address's hourly
     // limit the access is still extended, and the email is left out.
-    let charges = limits::emails_to_others(app, Some(admin), true, c, 1, now)
+    let charges = limits::emails_to_others(app, settings, Some(admin), true, c, 1, now)
         .and_then(|ch| Ok(ch.and(limits::email_to(app, c, &account.email, now)?)));
     let charges = match charges {
         Ok(ch) if ch.fit(app, now).await? => Some(ch),

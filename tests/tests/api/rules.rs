@@ -427,6 +427,7 @@ async fn only_work_that_commits_spends_the_hour(backend: Backend) {
     let counter = records::limit::used(
         app.store.as_ref(),
         &records::limit::Subject::Sender(id(3)),
+        app.config.limits.sender_per_hour,
         app.clock.now(),
     )
     .await
@@ -533,12 +534,20 @@ async fn logins_and_registrations_are_limited_per_source_ip(backend: Backend) {
     for _ in 0..3 {
         assert_eq!(login_from(app, ip, ADMIN, PW).await.0, 200);
     }
-    // The same answer for the right password and for an address no account has.
-    for (email, password) in [(ADMIN, PW), ("nobody@new.example", "Whatever-1")] {
-        let (status, retry, body) = login_from(app, ip, email, password).await;
-        assert_error(&(status, body), 429, "WSTooManyRequestsException");
-        assert!(retry.is_some());
+    let (status, retry, body) = login_from(app, ip, ADMIN, PW).await;
+    assert_error(&(status, body), 429, "WSTooManyRequestsException");
+    assert!(retry.is_some());
+    // An address no account has is counted the same way: three wrong answers, then the same
+    // refusal (the answer never tells whether an account exists).
+    for _ in 0..3 {
+        let got = login_from(app, ip, "nobody@new.example", "Whatever-1").await;
+        assert_eq!(got.0, 401);
     }
+    let (status, _, body) = login_from(app, ip, "nobody@new.example", "Whatever-1").await;
+    assert_error(&(status, body), 429, "WSTooManyRequestsException");
+    // Each account is counted apart: a colleague behind the same NAT address signs in, and so
+    // does the admin from another address.
+    assert_eq!(login_from(app, ip, MEMBER, PW).await.0, 200);
     assert_eq!(login_from(app, "198.51.100.10", ADMIN, PW).await.0, 200);
 
     let key = "0b1c5d8e-2f3a-4b6c-9d7e-1a2b3c4d5e6f";
@@ -564,6 +573,23 @@ async fn logins_and_registrations_are_limited_per_source_ip(backend: Backend) {
     );
     assert_error(&(second.0, second.2), 429, "WSTooManyRequestsException");
     assert!(second.1.is_some());
+    // A company that runs a QR sign-up venue allows more from one address: its own allowance
+    // over the stage's.
+    provision::set_setting(app, id(1), "registrationsPerHour", "3")
+        .await
+        .unwrap();
+    for n in 2..=3 {
+        let email = format!("s{n}@new.example");
+        let got = read_as(
+            "self_register_mi_user",
+            admit_functions::self_register_mi_user::handler(app, register(&email)).await,
+        );
+        assert_eq!(got.0, 200, "{}", got.1);
+    }
+    let fourth = with_retry(
+        admit_functions::self_register_mi_user::handler(app, register("s4@new.example")).await,
+    );
+    assert_error(&(fourth.0, fourth.2), 429, "WSTooManyRequestsException");
 }
 admit_tests::both_backends!(logins_and_registrations_are_limited_per_source_ip);
 

@@ -566,7 +566,7 @@ pub async fn self_register(
     // Every attempt counts against the source's hourly allowance before any code is checked
     // (so codes cannot be guessed without limit), and an address that has an account gets the
     // same answer whatever codes come with it (a right code is not told from a wrong one).
-    limits::registration_from(app, caller, now).await?;
+    limits::registration_from(app, &settings, c, caller, now).await?;
     check_unregistered(app, &v.email, now).await?;
     let qrs = qr_records(app, c, &v.qr_codes).await?;
     let teams = v
