@@ -18,7 +18,7 @@ use admit_shared::ports::store::{
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A partition of the table or of an index.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -315,22 +315,25 @@ impl Store for HeatStore {
 }
 
 /// A `Store` whose transactions fail as DynamoDB's do when two touch one item at once: a
-/// transaction counts as open for `window` from its start, and one that touches an item of a
-/// transaction still open is cancelled with a conflict (`TransactionCanceled` with no failed
-/// condition), as `TransactionConflict`. Single-item writes are not affected.
+/// transaction is in flight for `latency` (a real one's round trip) before it commits, and one
+/// that touches an item of a transaction still in flight is cancelled with a conflict
+/// (`TransactionCanceled` with no failed condition), as `TransactionConflict`. Single-item
+/// writes are not affected.
 pub struct ConflictStore {
     inner: Arc<dyn Store>,
-    window: Duration,
-    open: Mutex<HashMap<Key, Instant>>,
+    latency: Duration,
+    open: Mutex<HashMap<Key, u64>>,
+    next: std::sync::atomic::AtomicU64,
     conflicts: std::sync::atomic::AtomicUsize,
 }
 
 impl ConflictStore {
-    pub fn new(inner: Arc<dyn Store>, window: Duration) -> Arc<ConflictStore> {
+    pub fn new(inner: Arc<dyn Store>, latency: Duration) -> Arc<ConflictStore> {
         Arc::new(ConflictStore {
             inner,
-            window,
+            latency,
             open: Mutex::new(HashMap::new()),
+            next: std::sync::atomic::AtomicU64::new(0),
             conflicts: std::sync::atomic::AtomicUsize::new(0),
         })
     }
@@ -338,6 +341,10 @@ impl ConflictStore {
     /// How many transactions were cancelled by a conflict so far.
     pub fn conflicts(&self) -> usize {
         self.conflicts.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn open(&self) -> std::sync::MutexGuard<'_, HashMap<Key, u64>> {
+        self.open.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -363,20 +370,22 @@ impl Store for ConflictStore {
     }
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         let keys: Vec<Key> = writes.iter().filter_map(|w| w.key().ok()).collect();
+        let me = self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         {
-            let now = Instant::now();
-            let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-            open.retain(|_, until| *until > now);
+            let mut open = self.open();
             if keys.iter().any(|k| open.contains_key(k)) {
                 self.conflicts
                     .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 return Err(StoreError::TransactionCanceled { failed: Vec::new() });
             }
             for k in &keys {
-                open.insert(k.clone(), now + self.window);
+                open.insert(k.clone(), me);
             }
         }
-        self.inner.transact(writes).await
+        tokio::time::sleep(self.latency).await;
+        let out = self.inner.transact(writes).await;
+        self.open().retain(|_, holder| *holder != me);
+        out
     }
 }
 

@@ -75,7 +75,7 @@ struct Charge {
 
 /// How often a commit tries again: after a transaction conflict (with a jittered pause), or
 /// after a slot it charged turned out full while others had room.
-const ATTEMPTS: u32 = 6;
+const ATTEMPTS: u32 = 10;
 
 /// Where the next slotted charge of this process starts (spread from a random start, so the
 /// concurrent requests of one process, and most of several processes', charge different
@@ -240,16 +240,17 @@ pub async fn commit(
     otherwise: impl FnOnce(crate::ports::store::StoreError) -> DomainError,
 ) -> Result<(), DomainError> {
     let first = writes.len();
-    let start = first_slot();
     let mut read: Option<BTreeMap<Key, Item>> = None;
     let mut attempt = 0;
     loop {
         attempt += 1;
+        // Each try takes the process's next slot: two tries that met on one slot part.
+        let start = first_slot();
         let mut all = writes.clone();
         let mut owner = Vec::new();
         for (i, c) in charges.0.iter().enumerate() {
             let budget = MAX_TRANSACTION_WRITES.saturating_sub(all.len());
-            let Some(ws) = c.writes(start + attempt - 1, read.as_ref(), budget) else {
+            let Some(ws) = c.writes(start, read.as_ref(), budget) else {
                 return Err(c.refusal.clone());
             };
             owner.extend(std::iter::repeat_n(i, ws.len()));

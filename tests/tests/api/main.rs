@@ -26,5 +26,6 @@ mod outbox;
 mod platform;
 mod round_trips;
 mod rules;
+mod scale;
 mod site;
 mod takeback;

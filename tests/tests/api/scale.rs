@@ -1,0 +1,185 @@
+//! Scale: what one tenant does touches nothing another tenant's requests write (the keys every
+//! tenant used to share are spread or gone), and one tenant's burst of concurrent invitations
+//! never fails on one hot item (docs/scale.md).
+
+use admit_shared::ports::clock::Clock;
+use admit_shared::ports::store::Store;
+use admit_shared::records::limit::{self, Subject};
+use admit_shared::usecases::provision;
+use admit_shared::App;
+use admit_tests::heat::{touched_by, ConflictStore, HeatStore, Weights};
+use admit_tests::{route, small_company, Backend, TestApp};
+use serde_json::json;
+use std::sync::Arc;
+
+const PW: &str = "Scale-pass-2026";
+
+async fn login(app: &App, email: &str) -> String {
+    let body = json!({"emailAddress": email, "password": PW}).to_string();
+    let (status, got) = route(app, "POST", "/rest/user/login", &[], Some(&body)).await;
+    assert_eq!(status, 200, "{got}");
+    got["authToken"].as_str().unwrap().to_string()
+}
+
+/// One tenant's day: an admin signs in and invites someone, a person self-registers with the
+/// app key, a member is put in a team with a push notification; then the dispatcher delivers
+/// what they queued.
+async fn a_tenant_s_requests(
+    app: &App,
+    heat: &HeatStore,
+    tenant: u64,
+    (admin, member_id, team): (&str, u64, u64),
+    (admin_key, app_key): (&str, &str),
+) {
+    heat.tenant(Some(tenant));
+    let session = login(app, admin).await;
+    let invite = json!({"companyId": tenant, "contact": {"firstname": "In", "lastname": "Vitee",
+        "email1": format!("invitee@t{tenant}.example")}})
+    .to_string();
+    let got = route(
+        app,
+        "POST",
+        "/rest/user/miinvite",
+        &[("x-nextinteract-authtoken", session.as_str())],
+        Some(&invite),
+    )
+    .await;
+    assert_eq!(got.0, 200, "{}", got.1);
+    let register = json!({"version": 2, "apiKey": app_key, "password": PW,
+        "emailAddress": format!("self@t{tenant}.example"), "firstName": "Se", "lastName": "Lf"})
+    .to_string();
+    let got = route(app, "POST", "/rest/user/mi/selfregister", &[], Some(&register)).await;
+    assert_eq!(got.0, 200, "{}", got.1);
+    let assign = json!({"userId": member_id, "teams": [team], "sendNotification": true}).to_string();
+    let got = route(
+        app,
+        "POST",
+        "/rest/company/membership/teams/assign",
+        &[("x-nextinteract-company-api-key", admin_key)],
+        Some(&assign),
+    )
+    .await;
+    assert_eq!(got.0, 200, "{}", got.1);
+    // The dispatcher's work for each message counts as the request's that queued it.
+    for m in admit_shared::usecases::outbox::pending(app).await.unwrap() {
+        let queued = heat.queued_by(&format!("OUTBOX#{}", m.outbox_id));
+        heat.weigh(queued.unwrap_or_default());
+        admit_shared::usecases::outbox::deliver(app, &m.outbox_id)
+            .await
+            .unwrap();
+    }
+    heat.tenant(None);
+}
+
+/// Two tenants' invitations, registrations, sign-ins and notifications (and their delivery)
+/// write and read no common item or index partition, but for the outbox index's shards: 128
+/// partitions every tenant's messages are spread over. (The id counters are written once a
+/// block of ids: the second tenant's ids here come from the first's block, in memory.)
+async fn two_tenants_share_no_partition(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let heat = HeatStore::new(t.app.store.clone());
+    let app = App::new(
+        heat.clone() as Arc<dyn Store>,
+        t.app.mailer.clone(),
+        t.app.pusher.clone(),
+        t.clock.clone(),
+        t.app.config.clone(),
+    )
+    .with_events(t.app.events.clone());
+    let mut tenants = Vec::new();
+    for (n, name) in [(1u64, "One"), (2, "Two")] {
+        let admin = format!("admin@t{n}.example");
+        let member = format!("member@t{n}.example");
+        let keys = small_company(&app, name, &[], (&admin, &member, PW)).await;
+        let company = admit_shared::domain::Id::new(n).unwrap();
+        let team = provision::create_team(&app, company, "Crew", true)
+            .await
+            .unwrap()
+            .team_id
+            .get();
+        let member_id = admit_shared::records::user::find_by_email(
+            app.store.as_ref(),
+            &admit_shared::domain::EmailAddress::parse(&member).unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .user_id
+        .get();
+        tenants.push((n, admin, member_id, team, keys));
+    }
+    admit_tests::send_pending(&app).await;
+    heat.charging(true);
+    for (n, admin, member_id, team, (admin_key, app_key)) in &tenants {
+        let who = (admin.as_str(), *member_id, *team);
+        a_tenant_s_requests(&app, &heat, *n, who, (admin_key, app_key)).await;
+    }
+    heat.charging(false);
+    let ledger = heat.take();
+    let one = touched_by(&ledger, 1);
+    let two = touched_by(&ledger, 2);
+    assert!(
+        one.iter().any(|p| p.key.starts_with("OUTBOX#PENDING#")),
+        "the first tenant's messages were queued: {one:?}"
+    );
+    let spread = ["OUTBOX#PENDING#", "OUTBOX#DONE#", "OUTBOX#FAILED#"];
+    let shared: Vec<_> = one
+        .intersection(&two)
+        .filter(|p| !spread.iter().any(|s| p.key.starts_with(s)))
+        .collect();
+    assert!(shared.is_empty(), "partitions both tenants touched: {shared:?}");
+}
+admit_tests::both_backends!(two_tenants_share_no_partition);
+
+/// Sixteen invitations of one admin at once, on a store that fails a transaction touching an
+/// item another open transaction touches (as DynamoDB does): each is sent (200), none fails
+/// with 503, and the sender's hour counts all sixteen. The counters they all charge are split
+/// into slots, and a transaction that lost a race is tried again.
+async fn a_burst_of_one_tenant_s_invitations_never_conflicts_out(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let (admin, member) = ("admin@burst.example", "member@burst.example");
+    small_company(&t.app, "Burst", &[], (admin, member, PW)).await;
+    let conflicts = ConflictStore::new(t.app.store.clone(), std::time::Duration::from_millis(20));
+    let app = App {
+        store: conflicts.clone(),
+        ..t.app.clone()
+    };
+    let session = login(&app, admin).await;
+    let calls = (0..16).map(|i| {
+        let app = app.clone();
+        let session = session.clone();
+        tokio::spawn(async move {
+            let body = json!({"companyId": 1, "contact": {"firstname": "B", "lastname": "U",
+                "email1": format!("b{i}@burst.example")}})
+            .to_string();
+            let headers = [("x-nextinteract-authtoken", session.as_str())];
+            route(&app, "POST", "/rest/user/miinvite", &headers, Some(&body)).await
+        })
+    });
+    let answers = futures_util::future::join_all(calls).await;
+    for a in answers {
+        let (status, body) = a.unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+    assert!(
+        conflicts.conflicts() > 0,
+        "the burst raced for some item: the test exercises the retry"
+    );
+    let used = limit::used(
+        app.store.as_ref(),
+        &Subject::Sender(admit_shared::domain::Id::new(1).unwrap()),
+        app.config.limits.sender_per_hour,
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(used, 16, "every invitation counted once");
+}
+
+/// On the embedded store only: the conflict model is the store in front of it, and the
+/// emulator's own handling of concurrent transactions (docs/reliability.md) would add its
+/// quirks to the model's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_one_tenant_s_invitations_never_conflicts_out_embedded() {
+    a_burst_of_one_tenant_s_invitations_never_conflicts_out(Backend::Embedded).await;
+}
