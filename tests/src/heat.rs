@@ -78,6 +78,8 @@ struct Ledger {
     /// The weights of the request that queued each outbox message (by its item's `pk`), so
     /// its delivery is charged as part of that request.
     queued_by: HashMap<String, Weights>,
+    /// Every unit charged while charging, unweighted: (write, read).
+    raw: (f64, f64),
 }
 
 pub struct HeatStore {
@@ -145,6 +147,11 @@ impl HeatStore {
         self.ledger().weights = w;
     }
 
+    /// Every unit charged so far, unweighted: (write units, read units).
+    pub fn raw(&self) -> (f64, f64) {
+        self.ledger().raw
+    }
+
     /// The weights of the request that queued the outbox message `pk` (for its delivery).
     pub fn queued_by(&self, pk: &str) -> Option<Weights> {
         self.ledger().queued_by.get(pk).copied()
@@ -161,6 +168,8 @@ impl HeatStore {
             return;
         }
         let w = l.weights;
+        l.raw.0 += write;
+        l.raw.1 += read;
         if index == "table" && write > 0.0 && key.starts_with("OUTBOX#") {
             l.queued_by.entry(key.to_string()).or_insert(w);
         }
@@ -251,7 +260,7 @@ impl Store for HeatStore {
     async fn query(&self, q: &Query) -> Result<Page, StoreError> {
         let page = self.inner.query(q).await?;
         let size: usize = page.items.iter().map(item_size).sum();
-        let consistent = q.index == Index::Table;
+        let consistent = q.index == Index::Table && !q.eventually_consistent;
         self.charge(
             index_name(q.index),
             &q.partition,

@@ -313,6 +313,36 @@ impl Cursor {
     }
 }
 
+/// Fills every cursor that needs a page, all at once (a report on many users reads their
+/// indexes concurrently), each read spending one of `budget`.
+async fn fill_all(app: &App, cursors: &mut [Cursor], budget: &mut usize) -> Result<(), StoreError> {
+    let mut reads = Vec::new();
+    for c in cursors.iter_mut() {
+        if c.buffered.is_empty() && !c.done && *budget > 0 {
+            *budget -= 1;
+            reads.push(c);
+        }
+    }
+    let pages = futures_util::future::join_all(reads.iter().map(|c| {
+        let query = c.query.clone();
+        async move { site_activity::page(app.store.as_ref(), &query).await }
+    }))
+    .await;
+    for (c, page) in reads.into_iter().zip(pages) {
+        let (entries, next) = page?;
+        c.buffered.extend(entries);
+        match next {
+            Some(cursor) => c.query = c.query.clone().start_after(Some(cursor)),
+            None => c.done = true,
+        }
+    }
+    // A cursor whose page held nothing it kept (there is none) reads on, one by one.
+    for c in cursors.iter_mut() {
+        c.fill(app, budget).await?;
+    }
+    Ok(())
+}
+
 /// What a scan found: the matches counted (at most the count limit), whether there are more
 /// than that, and the page's entries.
 struct Scanned {
@@ -337,9 +367,7 @@ async fn scan(
     let mut window = Vec::new();
     let more_left = |cursors: &[Cursor]| cursors.iter().any(Cursor::has_more);
     while (window.len() as u64) < take {
-        for c in cursors.iter_mut() {
-            c.fill(app, budget).await?;
-        }
+        fill_all(app, cursors, budget).await?;
         if *budget == 0 && cursors.iter().any(|c| c.buffered.is_empty() && !c.done) {
             // A cursor could not be read: the merge would no longer be newest first.
             return Ok(Scanned {

@@ -2,12 +2,11 @@
 //! tenant used to share are spread or gone), and one tenant's burst of concurrent invitations
 //! never fails on one hot item (docs/scale.md).
 
-use admit_shared::ports::clock::Clock;
 use admit_shared::ports::store::Store;
 use admit_shared::records::limit::{self, Subject};
 use admit_shared::usecases::provision;
 use admit_shared::App;
-use admit_tests::heat::{touched_by, ConflictStore, HeatStore, Weights};
+use admit_tests::heat::{touched_by, ConflictStore, HeatStore};
 use admit_tests::{route, small_company, Backend, TestApp};
 use serde_json::json;
 use std::sync::Arc;

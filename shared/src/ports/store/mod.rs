@@ -131,6 +131,10 @@ pub struct Query {
     pub limit: Option<usize>,
     /// The `next` of the previous page.
     pub start_after: Option<Item>,
+    /// A table query reads strongly consistent (what a write just committed) unless this is
+    /// set: half the read units, and a write of the last second may be missing. An index is
+    /// always read eventually consistent.
+    pub eventually_consistent: bool,
 }
 
 impl Query {
@@ -142,7 +146,14 @@ impl Query {
             ascending: true,
             limit: None,
             start_after: None,
+            eventually_consistent: false,
         }
+    }
+
+    /// Read eventually consistent (a report, not a decision).
+    pub fn eventually_consistent(mut self) -> Query {
+        self.eventually_consistent = true;
+        self
     }
 
     pub fn sort(mut self, sort: SortKey) -> Query {

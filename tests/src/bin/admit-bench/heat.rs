@@ -149,12 +149,17 @@ impl Bench {
     async fn new(seed: u64) -> Bench {
         let t = TestApp::new(Backend::Embedded).await;
         let heat = HeatStore::new(t.app.store.clone());
+        // Ids in blocks as a function takes them (`ADMIT_ID_BLOCK`'s default).
+        let config = admit_shared::config::Config {
+            id_block: 64,
+            ..t.app.config.clone()
+        };
         let app = App::new(
             heat.clone() as Arc<dyn Store>,
             t.app.mailer.clone(),
             t.app.pusher.clone(),
             t.clock.clone(),
-            t.app.config.clone(),
+            config,
         )
         .with_events(t.app.events.clone());
         Bench {
@@ -361,6 +366,8 @@ struct Phase {
     heat: HashMap<Partition, Heat>,
     statuses: BTreeMap<(&'static str, u16), usize>,
     requests: BTreeMap<&'static str, usize>,
+    /// Units per kind of request (and per delivery), all together: (write, read).
+    cost: BTreeMap<&'static str, (f64, f64)>,
 }
 
 pub async fn heat(opts: &HeatOpts) {
@@ -467,16 +474,28 @@ async fn steady(b: &mut Bench, opts: &HeatOpts) -> Phase {
         heat: HashMap::new(),
         statuses: BTreeMap::new(),
         requests: BTreeMap::new(),
+        cost: BTreeMap::new(),
     };
     for (s, second) in plan.into_iter().enumerate() {
         eprintln!("steady peak: second {} of {secs}", s + 1);
         for (rank, call) in second {
             let w = weights(rank, &call);
+            let before = b.heat.raw();
             let status = b.run(rank, &call, w).await;
+            let after = b.heat.raw();
+            let cost = phase.cost.entry(call.kind()).or_default();
+            cost.0 += after.0 - before.0;
+            cost.1 += after.1 - before.1;
             *phase.statuses.entry((call.kind(), status)).or_default() += 1;
             *phase.requests.entry(call.kind()).or_default() += 1;
         }
-        b.deliver(sampled).await;
+        let before = b.heat.raw();
+        let sent = b.deliver(sampled).await;
+        let after = b.heat.raw();
+        let cost = phase.cost.entry("delivery of one message").or_default();
+        cost.0 += after.0 - before.0;
+        cost.1 += after.1 - before.1;
+        *phase.requests.entry("delivery of one message").or_default() += sent;
         b.t.clock.advance(chrono::Duration::seconds(1));
     }
     b.heat.charging(false);
@@ -513,6 +532,7 @@ async fn onboarding(b: &mut Bench, opts: &HeatOpts) -> Phase {
         heat: HashMap::new(),
         statuses: BTreeMap::new(),
         requests: BTreeMap::new(),
+        cost: BTreeMap::new(),
     };
     b.heat.charging(true);
     for n in per_second(ONBOARDING_PER_SECOND / ONBOARDING_BATCH as f64, 1.0, secs) {
@@ -592,6 +612,7 @@ async fn report(b: &mut Bench, opts: &HeatOpts) -> Phase {
         heat: HashMap::new(),
         statuses: BTreeMap::new(),
         requests: BTreeMap::new(),
+        cost: BTreeMap::new(),
     };
     let mut units: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for s in 0..secs * 10 {
@@ -639,6 +660,18 @@ fn print_phase(p: &Phase) {
         .map(|((kind, status), n)| format!("{kind} {status}: {n}"))
         .collect();
     println!("Answers: {}.\n", answers.join(", "));
+    if !p.cost.is_empty() {
+        println!("| each | write units | read units | cost a million (on demand) |");
+        println!("|---|---|---|---|");
+        for (kind, (w, r)) in &p.cost {
+            let n = p.requests.get(kind).copied().unwrap_or(0).max(1) as f64;
+            let (w, r) = (w / n, r / n);
+            // On-demand prices (us-east-1): $0.625 a million write request units, $0.125 a
+            // million read request units.
+            println!("| {kind} | {w:.1} | {r:.1} | ${:.2} |", w * 0.625 + r * 0.125);
+        }
+        println!();
+    }
     let t = totals(&p.heat);
     for (index, (w, r)) in &t {
         println!(
