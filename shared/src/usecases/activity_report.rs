@@ -54,6 +54,9 @@ pub struct ActivityRequest {
     pub source: Option<u64>,
     pub page: Option<u64>,
     pub page_size: Option<u64>,
+    /// The `nextCursor` of the page before (this API's addition): the page after it, without
+    /// counting again.
+    pub cursor: Option<String>,
 }
 
 /// Whose activity a report covers.
@@ -76,6 +79,45 @@ pub struct ActivityQuery {
     /// From 1.
     pub page: u64,
     pub page_size: u64,
+    /// Where the page before ended: its rows come before this one's.
+    pub cursor: Option<ReportCursor>,
+}
+
+/// Where a page ended: the sort key of its last entry (entries of every scope sort by their
+/// key in the site's partition), and the count the first page made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportCursor {
+    after: String,
+    total: u64,
+    capped: bool,
+}
+
+impl ReportCursor {
+    /// Opaque to the client: hex of the cursor's JSON.
+    fn encode(&self) -> String {
+        let text = serde_json::to_string(self).unwrap_or_default();
+        text.bytes().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn decode(raw: &str) -> Result<ReportCursor, DomainError> {
+        let bad = || DomainError::invalid("cursor is not one this report returned");
+        if raw.len() > 2048 {
+            return Err(bad());
+        }
+        let bytes = crate::usecases::notifications::hex_bytes(raw).ok_or_else(bad)?;
+        let c: ReportCursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        if !c.after.starts_with("ACTIVITY#") {
+            return Err(bad());
+        }
+        Ok(c)
+    }
+
+    /// The time of the entry the page ended with (no later entry is read again).
+    fn time(&self) -> Option<DateTime<Utc>> {
+        let rest = self.after.strip_prefix("ACTIVITY#")?;
+        crate::domain::time::parse(rest.split('#').next()?)
+    }
 }
 
 /// A date and time in RFC 3339 (`2022-01-05T19:54:08.704Z`); one without a zone is UTC.
@@ -149,6 +191,10 @@ impl TryFrom<ActivityRequest> for ActivityQuery {
                 ))
             })?;
         let (page, page_size) = paging(body.page, body.page_size)?;
+        let cursor = body.cursor.as_deref().map(ReportCursor::decode).transpose()?;
+        if cursor.is_some() && page > 1 {
+            return Err(DomainError::invalid("send page or cursor, not both"));
+        }
         Ok(ActivityQuery {
             users,
             from,
@@ -157,6 +203,7 @@ impl TryFrom<ActivityRequest> for ActivityQuery {
             source,
             page,
             page_size,
+            cursor,
         })
     }
 }
@@ -190,6 +237,10 @@ pub struct ActivityPage {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub total_records_capped: bool,
     pub rows: Vec<ActivityRow>,
+    /// The page after this one, for `cursor` (this API's addition; absent on the last page):
+    /// it reads on from this page's last row and does not count again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// The report as the site's admin asks for it: the site `requested` (or the admin's only one,
@@ -233,8 +284,12 @@ async fn report_at(
     now: DateTime<Utc>,
 ) -> Result<ActivityPage, DomainError> {
     let c = site.company_id;
-    // Nothing has happened after now (a temporary access's end is recorded ahead of time).
-    let to = q.to.min(now);
+    // Nothing has happened after now (a temporary access's end is recorded ahead of time), nor
+    // after the entry the page before ended with.
+    let mut to = q.to.min(now);
+    if let Some(t) = q.cursor.as_ref().and_then(ReportCursor::time) {
+        to = to.min(t);
+    }
     let scopes: Vec<Scope> = match (&q.users, q.activity) {
         (Users::All, Some(t)) => vec![Scope::Type(c, t.id())],
         (Users::All, None) => vec![Scope::Site(c)],
@@ -249,13 +304,19 @@ async fn report_at(
             .map(|s| Cursor::new(site_activity::query(s, q.from, to, per_query)))
             .collect()
     };
+    let after = q.cursor.as_ref().map(|c| c.after.clone());
     let wanted = |e: &SiteEntry| {
         q.activity.is_none_or(|t| e.activity_type_id == t.id())
             && q.source.is_none_or(|s| e.source_type_id == s.id())
+            && after.as_ref().is_none_or(|a| e.order < *a)
     };
     let skip = (q.page - 1).saturating_mul(q.page_size);
     let mut budget = limits.max_reads;
-    let count_to = limits.max_counted.max(skip.saturating_add(q.page_size));
+    // A page after a cursor is not counted again: the first page's count goes on.
+    let count_to = match q.cursor {
+        Some(_) => None,
+        None => Some(limits.max_counted.max(skip.saturating_add(q.page_size))),
+    };
     let scanned = scan(
         app,
         &mut cursors,
@@ -266,13 +327,34 @@ async fn report_at(
     )
     .await
     .map_err(failed(Service::User))?;
+    let (total, capped) = match &q.cursor {
+        Some(c) => (c.total, c.capped),
+        None => (scanned.total, scanned.capped),
+    };
+    let more = match &q.cursor {
+        Some(_) => scanned.capped,
+        None => scanned.capped || scanned.total > skip.saturating_add(q.page_size),
+    };
+    let next_cursor = scanned
+        .window
+        .last()
+        .filter(|_| more && scanned.window.len() as u64 == q.page_size)
+        .map(|last| {
+            ReportCursor {
+                after: last.order.clone(),
+                total,
+                capped,
+            }
+            .encode()
+        });
     let rows = rows(app, scanned.window)
         .await
         .map_err(failed(Service::User))?;
     Ok(ActivityPage {
-        total_records: scanned.total,
-        total_records_capped: scanned.capped,
+        total_records: total,
+        total_records_capped: capped,
         rows,
+        next_cursor,
     })
 }
 
@@ -352,7 +434,8 @@ struct Scanned {
 }
 
 /// Merges the cursors newest first: counts the wanted entries and keeps the `take` after the
-/// first `skip` (`page`). Once the page is full the rest is only counted, up to `count_to`.
+/// first `skip` (`page`). Once the page is full the rest is only counted, up to `count_to`
+/// (none: not counted; `capped` then says whether entries may be left).
 /// Every store read spends one of `budget`; when the count limit or the budget stops the scan
 /// with entries left, the count is `capped`.
 async fn scan(
@@ -360,7 +443,7 @@ async fn scan(
     cursors: &mut [Cursor],
     wanted: &impl Fn(&SiteEntry) -> bool,
     (skip, take): (u64, u64),
-    count_to: u64,
+    count_to: Option<u64>,
     budget: &mut usize,
 ) -> Result<Scanned, StoreError> {
     let mut total = 0u64;
@@ -399,6 +482,13 @@ async fn scan(
             total += 1;
         }
     }
+    let Some(count_to) = count_to else {
+        return Ok(Scanned {
+            total,
+            capped: more_left(cursors),
+            window,
+        });
+    };
     for c in cursors.iter_mut() {
         loop {
             total += c.buffered.drain(..).filter(|e| wanted(e)).count() as u64;

@@ -98,7 +98,7 @@ fn decode_cursor(user: Id, raw: &str) -> Result<Key, DomainError> {
 /// The bytes written as hex digits in `raw` (two per byte, either case), or `None` for any
 /// other text. Works on bytes, so any caller-supplied text (non-ASCII included) is refused,
 /// never sliced inside a character.
-fn hex_bytes(raw: &str) -> Option<Vec<u8>> {
+pub(crate) fn hex_bytes(raw: &str) -> Option<Vec<u8>> {
     fn nibble(d: u8) -> Option<u8> {
         char::from(d)
             .to_digit(16)

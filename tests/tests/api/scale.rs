@@ -182,3 +182,95 @@ async fn a_burst_of_one_tenant_s_invitations_never_conflicts_out(backend: Backen
 async fn a_burst_of_one_tenant_s_invitations_never_conflicts_out_embedded() {
     a_burst_of_one_tenant_s_invitations_never_conflicts_out(Backend::Embedded).await;
 }
+
+/// The activity report's pages by cursor: the same rows as by page number, the first page's
+/// count, and a deep page read without counting the range again (fewer read units than the
+/// same page by number). A cursor the report did not return is a bad request.
+async fn report_pages_follow_a_cursor(backend: Backend) {
+    use admit_shared::domain::activity::{ActivityType, Source};
+    use admit_shared::domain::{Caller, Id};
+    let t = TestApp::new(backend).await;
+    let admin = "admin@pages.example";
+    small_company(&t.app, "Pages", &[], (admin, "member@pages.example", PW)).await;
+    let (site, user) = (Id::new(1).unwrap(), Id::new(2).unwrap());
+    let now = t.app.clock.now();
+    let caller = Caller {
+        ip: None,
+        user_agent: None,
+        request_id: "seed".into(),
+    };
+    let mut writes = Vec::new();
+    for i in 0..250i64 {
+        let at = now - chrono::Duration::minutes(i + 1);
+        writes.extend(admit_shared::records::activity::record_in_site(
+            site,
+            user,
+            ActivityType::LoginSuccessful,
+            Source::Web,
+            &caller,
+            None,
+            at,
+        ));
+    }
+    for chunk in writes.chunks(100) {
+        t.app.store.transact(chunk.to_vec()).await.unwrap();
+    }
+    let heat = HeatStore::new(t.app.store.clone());
+    let app = App {
+        store: heat.clone(),
+        ..t.app.clone()
+    };
+    let bearer = format!("Bearer {}", login(&app, admin).await);
+    let ts = |d: i64| admit_shared::domain::time::format(now + chrono::Duration::days(d));
+    let ask = |extra: serde_json::Value| {
+        let mut body = json!({"userIds": [], "dateFrom": ts(-1), "dateTo": ts(1), "pageSize": 100});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let app = app.clone();
+        let bearer = bearer.clone();
+        let heat = heat.clone();
+        async move {
+            heat.charging(true);
+            let got = route(
+                &app,
+                "POST",
+                "/api/rest/v1/management/user/activity",
+                &[("authorization", bearer.as_str())],
+                Some(&body.to_string()),
+            )
+            .await;
+            heat.charging(false);
+            heat.take();
+            let read = heat.raw().1;
+            (got, read)
+        }
+    };
+    let rows = |v: &serde_json::Value| v["rows"].as_array().unwrap().clone();
+    let ((s1, first), _) = ask(json!({})).await;
+    assert_eq!(s1, 200, "{first}");
+    // The seeded 250 and the admin's own sign-in.
+    assert_eq!(first["totalRecords"], 251);
+    let cursor = first["nextCursor"].as_str().unwrap().to_string();
+    let before = heat.raw().1;
+    let ((s2, by_number), after_number) = ask(json!({"page": 2})).await;
+    let ((s3, by_cursor), after_cursor) = ask(json!({"cursor": cursor})).await;
+    assert_eq!((s2, s3), (200, 200));
+    assert_eq!(rows(&by_cursor), rows(&by_number), "the cursor's page is page 2");
+    assert_eq!(by_cursor["totalRecords"], 251, "the first page's count goes on");
+    assert!(
+        after_cursor - after_number < after_number - before,
+        "page 2 by cursor reads less than by number ({} against {})",
+        after_cursor - after_number,
+        after_number - before
+    );
+    let last = by_cursor["nextCursor"].as_str().unwrap().to_string();
+    let ((_, third), _) = ask(json!({"cursor": last})).await;
+    assert_eq!(rows(&third).len(), 51);
+    assert!(third.get("nextCursor").is_none(), "the last page has none");
+    for bad in [json!({"cursor": "zz"}), json!({"cursor": cursor, "page": 2})] {
+        let ((status, body), _) = ask(bad).await;
+        assert_eq!(status, 400, "{body}");
+    }
+}
+admit_tests::both_backends!(report_pages_follow_a_cursor);
