@@ -225,7 +225,7 @@ endpoints! {
                 route("GET", "/api/users/me/businesses", "Platform: the businesses (sites) the caller belongs to"),
                 route("DELETE", "/api/users/me/businesses/{BusinessID}", "Platform: leave a business (its last admin may not)"),
             ],
-            grants: &[Query, ConditionCheckItem],
+            grants: &[Query, QueryGsi2, ConditionCheckItem],
         },
         put_business_settings {
             logical_id: "PutBusinessSettingsFunction",

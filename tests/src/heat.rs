@@ -407,11 +407,7 @@ pub fn touched_by(heat: &HashMap<Partition, Heat>, tenant: u64) -> BTreeSet<Part
 }
 
 /// A ledger's partitions, hottest first by write units then read units, per index.
-pub fn hottest(
-    heat: &HashMap<Partition, Heat>,
-    index: &str,
-    n: usize,
-) -> Vec<(Partition, Heat)> {
+pub fn hottest(heat: &HashMap<Partition, Heat>, index: &str, n: usize) -> Vec<(Partition, Heat)> {
     let mut v: Vec<(Partition, Heat)> = heat
         .iter()
         .filter(|(p, _)| p.index == index)

@@ -51,7 +51,10 @@ impl Ids for StoreIds {
             Some(block) => block,
             None => {
                 let by = i64::from(self.block);
-                let last = self.store.increment(&counter_key(kind), "value", by).await?;
+                let last = self
+                    .store
+                    .increment(&counter_key(kind), "value", by)
+                    .await?;
                 let last = u64::try_from(last).map_err(|e| StoreError::Invalid(e.to_string()))?;
                 (last + 1 - u64::from(self.block), last)
             }

@@ -96,7 +96,12 @@ pub fn counter_keys(subject: &Subject, hour: i64, limit: u32) -> Vec<Key> {
 
 /// The writes that count `plan` (slot, how many) for a slotted `subject` this hour, each
 /// conditional on its slot keeping within its share of `limit`.
-pub fn charge_slots(subject: &Subject, plan: &[(u32, u32)], limit: u32, now: DateTime<Utc>) -> Vec<Write> {
+pub fn charge_slots(
+    subject: &Subject,
+    plan: &[(u32, u32)],
+    limit: u32,
+    now: DateTime<Utc>,
+) -> Vec<Write> {
     let (hour, _) = hour_of(now);
     plan.iter()
         .filter(|(_, n)| *n > 0)

@@ -71,7 +71,13 @@ pub fn member_key(company: Id, user: Id) -> Key {
     Key::new(company_pk(company), format!("MEMBER#{user}"))
 }
 
-/// Indexed under its user (gsi1), so a user's companies are one query.
+/// The gsi2 partition of a company's admin memberships.
+fn admins_pk(company: Id) -> String {
+    format!("{}#ADMINS", company_pk(company))
+}
+
+/// Indexed under its user (gsi1), so a user's companies are one query; an admin's also under
+/// its company's admins (gsi2), so they are found without reading every member.
 impl Record for Membership {
     fn key(&self) -> Key {
         member_key(self.company_id, self.user_id)
@@ -81,6 +87,10 @@ impl Record for Membership {
             ("gsi1pk", json!(user_pk(self.user_id))),
             ("gsi1sk", json!(company_pk(self.company_id))),
         ];
+        if self.role == Role::Admin {
+            index.push(("gsi2pk", json!(admins_pk(self.company_id))));
+            index.push(("gsi2sk", json!(format!("MEMBER#{}", self.user_id))));
+        }
         if let Some(end) = self.expires_at {
             index.push((TTL, json!(end.timestamp())));
         }
@@ -118,6 +128,12 @@ pub fn still_admin(other: &Membership) -> Write {
             .and(Cond::eq("status", json!(Status::Active)))
             .and(expiry_as_seen(other)),
     }
+}
+
+/// The admin memberships of a company (gsi2), every page: a few items, whatever the company's
+/// size. Memberships stored before admins were indexed are not among them.
+pub async fn admins_of(store: &dyn Store, company: Id) -> Result<Vec<Membership>, StoreError> {
+    super::query_all(store, Query::partition(Index::Gsi2, admins_pk(company))).await
 }
 
 /// The members of a company, every page.

@@ -255,7 +255,10 @@ mod tests {
             limit::limit_key(&limit::Subject::Recipient(Some(c), email.clone()), 7),
             limit::limit_key(&limit::Subject::Recipient(None, email.clone()), 7),
             limit::slot_key(&limit::Subject::Company(c), 7, 3),
-            limit::limit_key(&limit::Subject::LoginIp("203.0.113.7".into(), email.clone()), 7),
+            limit::limit_key(
+                &limit::Subject::LoginIp("203.0.113.7".into(), email.clone()),
+                7,
+            ),
             limit::limit_key(&limit::Subject::RegistrationIp(c, "203.0.113.7".into()), 7),
         ]
     }

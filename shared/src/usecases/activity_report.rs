@@ -191,7 +191,11 @@ impl TryFrom<ActivityRequest> for ActivityQuery {
                 ))
             })?;
         let (page, page_size) = paging(body.page, body.page_size)?;
-        let cursor = body.cursor.as_deref().map(ReportCursor::decode).transpose()?;
+        let cursor = body
+            .cursor
+            .as_deref()
+            .map(ReportCursor::decode)
+            .transpose()?;
         if cursor.is_some() && page > 1 {
             return Err(DomainError::invalid("send page or cursor, not both"));
         }

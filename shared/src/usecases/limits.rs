@@ -197,7 +197,11 @@ impl Charges {
         Ok(self.fits_in(&read, now))
     }
 
-    async fn read(&self, app: &App, now: DateTime<Utc>) -> Result<BTreeMap<Key, Item>, DomainError> {
+    async fn read(
+        &self,
+        app: &App,
+        now: DateTime<Utc>,
+    ) -> Result<BTreeMap<Key, Item>, DomainError> {
         records::read_keys(app.store.as_ref(), &self.counters(now))
             .await
             .map_err(failed(Service::Company))

@@ -77,7 +77,9 @@ fn not_found() -> DomainError {
 }
 
 /// Another admin of `business` than `user` who keeps it run: an active, permanent admin
-/// membership of an account that can still sign in (a deactivated account runs nothing).
+/// membership of an account that can still sign in (a deactivated account runs nothing). Read
+/// from the company's admins index (a few items, whatever the company's size); only when that
+/// finds none are all members read, for admins stored before the index existed.
 async fn other_active_admin(
     app: &App,
     business: Id,
@@ -86,19 +88,33 @@ async fn other_active_admin(
 ) -> Result<Option<Membership>, DomainError> {
     let store = app.store.as_ref();
     let fail = failed(Service::Membership);
-    let admins: Vec<Membership> = membership::members_of(store, business)
+    let indexed = membership::admins_of(store, business)
         .await
-        .map_err(&fail)?
-        .into_iter()
-        .filter(|o| {
-            o.user_id != user
-                && o.role == Role::Admin
-                && o.is_active_at(now)
-                && o.expires_at.is_none()
-        })
-        .collect();
+        .map_err(&fail)?;
+    if let Some(keeper) = first_keeper(app, indexed, user, now).await? {
+        return Ok(Some(keeper));
+    }
+    let all = membership::members_of(store, business)
+        .await
+        .map_err(&fail)?;
+    first_keeper(app, all, user, now).await
+}
+
+/// The first of `memberships` that keeps the business run without `user`.
+async fn first_keeper(
+    app: &App,
+    memberships: Vec<Membership>,
+    user: Id,
+    now: DateTime<Utc>,
+) -> Result<Option<Membership>, DomainError> {
+    let fail = failed(Service::Membership);
+    let admins = memberships.into_iter().filter(|o| {
+        o.user_id != user && o.role == Role::Admin && o.is_active_at(now) && o.expires_at.is_none()
+    });
     for admin in admins {
-        let account = user::find(store, admin.user_id).await.map_err(&fail)?;
+        let account = user::find(app.store.as_ref(), admin.user_id)
+            .await
+            .map_err(&fail)?;
         if account.is_some_and(|a| a.status == Status::Active) {
             return Ok(Some(admin));
         }

@@ -47,9 +47,17 @@ async fn a_tenant_s_requests(
     let register = json!({"version": 2, "apiKey": app_key, "password": PW,
         "emailAddress": format!("self@t{tenant}.example"), "firstName": "Se", "lastName": "Lf"})
     .to_string();
-    let got = route(app, "POST", "/rest/user/mi/selfregister", &[], Some(&register)).await;
+    let got = route(
+        app,
+        "POST",
+        "/rest/user/mi/selfregister",
+        &[],
+        Some(&register),
+    )
+    .await;
     assert_eq!(got.0, 200, "{}", got.1);
-    let assign = json!({"userId": member_id, "teams": [team], "sendNotification": true}).to_string();
+    let assign =
+        json!({"userId": member_id, "teams": [team], "sendNotification": true}).to_string();
     let got = route(
         app,
         "POST",
@@ -126,7 +134,10 @@ async fn two_tenants_share_no_partition(backend: Backend) {
         .intersection(&two)
         .filter(|p| !spread.iter().any(|s| p.key.starts_with(s)))
         .collect();
-    assert!(shared.is_empty(), "partitions both tenants touched: {shared:?}");
+    assert!(
+        shared.is_empty(),
+        "partitions both tenants touched: {shared:?}"
+    );
 }
 admit_tests::both_backends!(two_tenants_share_no_partition);
 
@@ -256,8 +267,15 @@ async fn report_pages_follow_a_cursor(backend: Backend) {
     let ((s2, by_number), after_number) = ask(json!({"page": 2})).await;
     let ((s3, by_cursor), after_cursor) = ask(json!({"cursor": cursor})).await;
     assert_eq!((s2, s3), (200, 200));
-    assert_eq!(rows(&by_cursor), rows(&by_number), "the cursor's page is page 2");
-    assert_eq!(by_cursor["totalRecords"], 251, "the first page's count goes on");
+    assert_eq!(
+        rows(&by_cursor),
+        rows(&by_number),
+        "the cursor's page is page 2"
+    );
+    assert_eq!(
+        by_cursor["totalRecords"], 251,
+        "the first page's count goes on"
+    );
     assert!(
         after_cursor - after_number < after_number - before,
         "page 2 by cursor reads less than by number ({} against {})",
@@ -268,9 +286,87 @@ async fn report_pages_follow_a_cursor(backend: Backend) {
     let ((_, third), _) = ask(json!({"cursor": last})).await;
     assert_eq!(rows(&third).len(), 51);
     assert!(third.get("nextCursor").is_none(), "the last page has none");
-    for bad in [json!({"cursor": "zz"}), json!({"cursor": cursor, "page": 2})] {
+    for bad in [
+        json!({"cursor": "zz"}),
+        json!({"cursor": cursor, "page": 2}),
+    ] {
         let ((status, body), _) = ask(bad).await;
         assert_eq!(status, 400, "{body}");
     }
 }
 admit_tests::both_backends!(report_pages_follow_a_cursor);
+
+/// An admin leaving a company with many members: the other admins are found in the company's
+/// admins index, not by reading every member (the leave reads a few units of the company's
+/// partition, whatever its size), and the last admin still cannot leave.
+async fn an_admin_leaves_without_reading_every_member(backend: Backend) {
+    use admit_shared::records::Role;
+    use admit_shared::usecases::provision::NewUser;
+    let t = TestApp::new(backend).await;
+    let (admin, second) = ("admin@big.example", "second@big.example");
+    small_company(&t.app, "Big", &[], (admin, "member@big.example", PW)).await;
+    let company = admit_shared::domain::Id::new(1).unwrap();
+    let user = NewUser {
+        email: second,
+        password: PW,
+        first_name: "Se",
+        last_name: "Cond",
+        membership: Some((company, Role::Admin)),
+    };
+    provision::create_user(&t.app, user).await.unwrap();
+    // Three hundred plain members (memberships only: the leave never reads their accounts).
+    let now = t.app.clock.now();
+    let members: Vec<_> = (1000..1300u64)
+        .map(|u| {
+            let m = admit_shared::records::Membership::new_member(
+                company,
+                admit_shared::domain::Id::new(u).unwrap(),
+                Vec::new(),
+                now,
+            );
+            admit_shared::records::put_new(&m)
+        })
+        .collect();
+    for chunk in members.chunks(100) {
+        t.app.store.transact(chunk.to_vec()).await.unwrap();
+    }
+    let heat = HeatStore::new(t.app.store.clone());
+    let app = App {
+        store: heat.clone(),
+        ..t.app.clone()
+    };
+    let leave = |email: &'static str| {
+        let app = app.clone();
+        let heat = heat.clone();
+        async move {
+            let bearer = format!("Bearer {}", login(&app, email).await);
+            heat.take();
+            heat.charging(true);
+            let got = route(
+                &app,
+                "DELETE",
+                "/api/users/me/businesses/1",
+                &[("authorization", bearer.as_str())],
+                None,
+            )
+            .await;
+            heat.charging(false);
+            let ledger = heat.take();
+            let company_reads: f64 = ledger
+                .iter()
+                .filter(|(p, _)| p.index == "table" && p.key == "COMPANY#1")
+                .map(|(_, h)| h.sampled.1)
+                .sum();
+            (got, company_reads)
+        }
+    };
+    let ((status, body), reads) = leave(admin).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        reads < 10.0,
+        "the leave read {reads} units of the company's partition (every member is 20 or more)"
+    );
+    let ((status, body), _) = leave(second).await;
+    assert_eq!(status, 403, "the last admin stays: {body}");
+}
+admit_tests::both_backends!(an_admin_leaves_without_reading_every_member);

@@ -476,7 +476,9 @@ impl Store for DynamoStore {
             .scan_index_forward(q.ascending)
             .set_limit(q.limit.map(|l| l.min(i32::MAX as usize) as i32))
             .set_exclusive_start_key(q.start_after.as_ref().map(to_attrs))
-            .set_consistent_read((q.index == Index::Table && !q.eventually_consistent).then_some(true))
+            .set_consistent_read(
+                (q.index == Index::Table && !q.eventually_consistent).then_some(true),
+            )
             .send()
             .await
             .map_err(classify)?;

@@ -100,7 +100,10 @@ impl Zipf {
     /// A tenant's rank (from 1), drawn in proportion to its size.
     fn draw(&self, rng: &mut Rng) -> usize {
         let u = rng.unit();
-        self.cumulative.partition_point(|&c| c < u).min(COMPANIES - 1) + 1
+        self.cumulative
+            .partition_point(|&c| c < u)
+            .min(COMPANIES - 1)
+            + 1
     }
 }
 
@@ -180,10 +183,7 @@ impl Bench {
 
     fn peer(&mut self) -> std::net::SocketAddr {
         let n = self.rng.next();
-        std::net::SocketAddr::from((
-            [10, (n >> 16) as u8, (n >> 8) as u8, n as u8],
-            40_000,
-        ))
+        std::net::SocketAddr::from(([10, (n >> 16) as u8, (n >> 8) as u8, n as u8], 40_000))
     }
 
     async fn call(
@@ -194,8 +194,7 @@ impl Bench {
         body: &Value,
     ) -> (u16, Value) {
         let body = body.to_string();
-        let event =
-            admit_tests::gateway_event_from(method, uri, headers, Some(&body), self.peer());
+        let event = admit_tests::gateway_event_from(method, uri, headers, Some(&body), self.peer());
         let (endpoint, _, _) = admit_functions::find(method, uri).expect("a route");
         let req = lambda_http::request::from_str(&event.to_string()).expect("a valid event");
         admit_tests::read(
@@ -338,8 +337,13 @@ impl Bench {
                     .await
             }
             Call::Report(body) => {
-                self.call("POST", "/api/rest/v1/management/user/activity", &bearer, body)
-                    .await
+                self.call(
+                    "POST",
+                    "/api/rest/v1/management/user/activity",
+                    &bearer,
+                    body,
+                )
+                .await
             }
         };
         status
@@ -383,7 +387,10 @@ pub async fn heat(opts: &HeatOpts) {
 /// the target's rates, and the dispatcher delivering what they queue.
 async fn steady(b: &mut Bench, opts: &HeatOpts) -> Phase {
     let secs = opts.seconds;
-    eprintln!("steady peak: preparing {secs} simulated seconds at scale {}", opts.scale);
+    eprintln!(
+        "steady peak: preparing {secs} simulated seconds at scale {}",
+        opts.scale
+    );
     b.heat.charging(false);
     let mut plan: Vec<Vec<(usize, Call)>> = Vec::new();
     let counts = [
@@ -572,7 +579,8 @@ async fn report(b: &mut Bench, opts: &HeatOpts) -> Phase {
     let mut writes = Vec::new();
     for i in 0..opts.report_entries {
         let user = Id::new(people[i % people.len()]).expect("an id");
-        let at = now - chrono::Duration::seconds((i as i64 * 2_592_000) / opts.report_entries as i64);
+        let at =
+            now - chrono::Duration::seconds((i as i64 * 2_592_000) / opts.report_entries as i64);
         writes.extend(admit_shared::records::activity::record_in_site(
             company,
             user,
@@ -636,7 +644,10 @@ async fn report(b: &mut Bench, opts: &HeatOpts) -> Phase {
             .push(read);
         for (p, h) in one {
             let e = phase.heat.entry(p).or_default();
-            for (to, from) in [(&mut e.sampled, h.sampled), (&mut e.tenant_rate, h.tenant_rate)] {
+            for (to, from) in [
+                (&mut e.sampled, h.sampled),
+                (&mut e.tenant_rate, h.tenant_rate),
+            ] {
                 to.0 += from.0 / secs as f64;
                 to.1 += from.1 / secs as f64;
             }
@@ -647,7 +658,9 @@ async fn report(b: &mut Bench, opts: &HeatOpts) -> Phase {
     }
     for (what, v) in units {
         let avg = v.iter().sum::<f64>() / v.len() as f64;
-        phase.name.push_str(&format!("\n- {what}: {avg:.1} read units a report"));
+        phase
+            .name
+            .push_str(&format!("\n- {what}: {avg:.1} read units a report"));
     }
     phase
 }
@@ -668,7 +681,10 @@ fn print_phase(p: &Phase) {
             let (w, r) = (w / n, r / n);
             // On-demand prices (us-east-1): $0.625 a million write request units, $0.125 a
             // million read request units.
-            println!("| {kind} | {w:.1} | {r:.1} | ${:.2} |", w * 0.625 + r * 0.125);
+            println!(
+                "| {kind} | {w:.1} | {r:.1} | ${:.2} |",
+                w * 0.625 + r * 0.125
+            );
         }
         println!();
     }
