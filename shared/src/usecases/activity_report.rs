@@ -299,14 +299,17 @@ async fn report_at(
         (Users::All, None) => vec![Scope::Site(c)],
         (Users::Only(ids), _) => ids.iter().map(|u| Scope::User(c, *u)).collect(),
     };
-    let per_query = (SCAN_ENTRIES / scopes.len().max(1)).max(100);
+    let queries = |page| -> Vec<Query> {
+        scopes
+            .iter()
+            .flat_map(|s| site_activity::queries(*s, q.from, to, page))
+            .collect()
+    };
+    let per_query = (SCAN_ENTRIES / queries(1).len().max(1)).max(100);
     let mut cursors: Vec<Cursor> = if to < q.from {
         Vec::new()
     } else {
-        scopes
-            .into_iter()
-            .map(|s| Cursor::new(site_activity::query(s, q.from, to, per_query)))
-            .collect()
+        queries(per_query).into_iter().map(Cursor::new).collect()
     };
     let after = q.cursor.as_ref().map(|c| c.after.clone());
     let wanted = |e: &SiteEntry| {

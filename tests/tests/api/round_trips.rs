@@ -39,7 +39,7 @@ const BUDGETS: &[(&str, usize, usize)] = &[
     ("resend_invitation", 10, 8),
     ("revoke_invitation", 8, 6),
     ("invite_site_users", 11, 11),
-    ("user_activity_report", 7, 7),
+    ("user_activity_report", 23, 7),
 ];
 
 /// The store calls each request of the walk made, kept under its endpoint's name.

@@ -212,7 +212,7 @@ pub async fn of_user(store: &dyn Store, user: Id) -> Result<Vec<Activity>, Store
 
 #[cfg(test)]
 mod tests {
-    use super::site::{is_entry, query, Scope};
+    use super::site::{is_entry, queries, Scope};
     use super::*;
     use serde_json::json;
 
@@ -242,15 +242,28 @@ mod tests {
             "{sk}"
         );
         assert_eq!(item["gsi1pk"], json!("COMPANY#3#USERACTIVITY#42"));
-        assert_eq!(item["gsi2pk"], json!("COMPANY#3#ACTIVITYTYPE#1"));
+        let pk = item["pk"].as_str().unwrap();
+        let shard = pk.strip_prefix("COMPANY#3#ACTIVITY#").unwrap();
+        assert_eq!(
+            item["gsi2pk"],
+            json!(format!("COMPANY#3#ACTIVITYTYPE#1#{shard}")),
+            "a type's entries are spread as the site's"
+        );
         for scope in [Scope::Site(c), Scope::User(c, u), Scope::Type(c, 1)] {
-            let q = query(scope, at, at, 10);
-            let (_, sort_name) = q.index.key_names();
+            let qs = queries(scope, at, at, 10);
+            let (pk_name, sort_name) = qs[0].index.key_names();
+            let q = qs
+                .iter()
+                .find(|q| item[pk_name] == json!(q.partition))
+                .unwrap_or_else(|| panic!("{scope:?} reads the entry's partition"));
             let sort = item[sort_name].as_str().unwrap();
             assert!(q.sort.matches(sort), "{scope:?} finds {sort}");
             assert!(!q.ascending);
-            let later = query(scope, at + chrono::Duration::milliseconds(1), at, 10);
-            assert!(!later.sort.matches(sort), "{scope:?} starts at its from");
+            let later = queries(scope, at + chrono::Duration::milliseconds(1), at, 10);
+            assert!(
+                later.iter().all(|l| !l.sort.matches(sort)),
+                "{scope:?} starts at its from"
+            );
         }
     }
 }

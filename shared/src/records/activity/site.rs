@@ -6,9 +6,16 @@
 //!
 //! An entry carries what the report filters on (user, type, source) and where the item is,
 //! never the item's details (IP address, session). It is found three ways, newest first:
-//! - a site's activity in a time range: the table, `COMPANY#<id>` / `ACTIVITY#<time>#...`;
+//! - a site's activity in a time range: the table, `COMPANY#<id>#ACTIVITY#<shard>` /
+//!   `ACTIVITY#<time>#...`, every shard read and merged;
 //! - one user's in a site: gsi1, `COMPANY#<id>#USERACTIVITY#<userId>` / `<time>#<tail>`;
-//! - one type's in a site: gsi2, `COMPANY#<id>#ACTIVITYTYPE#<typeId>` / `<time>#<userId>#<tail>`.
+//! - one type's in a site: gsi2, `COMPANY#<id>#ACTIVITYTYPE#<typeId>#<shard>` /
+//!   `<time>#<userId>#<tail>`, likewise.
+//!
+//! A large tenant's login peak writes an entry a login: the entries are spread over `SHARDS`
+//! partitions (a hash of the user and the tail), so no one partition takes them all. Entries
+//! written before they were spread (`COMPANY#<id>`, `COMPANY#<id>#ACTIVITYTYPE#<typeId>`) are
+//! read as one more shard.
 
 use crate::domain::Id;
 use crate::ports::store::{Cond, Index, Item, Key, Query, SortKey, Store, StoreError, Write, TTL};
@@ -41,15 +48,39 @@ fn by_user_pk(company: Id, user: Id) -> String {
     format!("COMPANY#{company}#USERACTIVITY#{user}")
 }
 
-fn by_type_pk(company: Id, type_id: u8) -> String {
-    format!("COMPANY#{company}#ACTIVITYTYPE#{type_id}")
+/// How many partitions a site's entries (and each type's) are spread over.
+pub const SHARDS: u32 = 16;
+
+/// The shard of an entry: a hash (FNV-1a) of its user and tail, so its key is fixed by what
+/// names it (an end of access is deleted by the same key it was written under).
+fn shard_of(user: Id, tail: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in format!("{user}#{tail}").bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h % SHARDS
 }
 
-/// The key of the entry in `company`'s partition for the activity of `user` at `at` whose
+fn site_pk(company: Id, shard: Option<u32>) -> String {
+    match shard {
+        Some(s) => format!("{}#ACTIVITY#{s:02}", company_pk(company)),
+        None => company_pk(company),
+    }
+}
+
+fn by_type_pk(company: Id, type_id: u8, shard: Option<u32>) -> String {
+    match shard {
+        Some(s) => format!("COMPANY#{company}#ACTIVITYTYPE#{type_id}#{s:02}"),
+        None => format!("COMPANY#{company}#ACTIVITYTYPE#{type_id}"),
+    }
+}
+
+/// The key of the entry in `company`'s activity for the activity of `user` at `at` whose
 /// item's key ends with `tail`.
 pub fn entry_key(company: Id, user: Id, at: DateTime<Utc>, tail: &str) -> Key {
     Key::new(
-        company_pk(company),
+        site_pk(company, Some(shard_of(user, tail))),
         format!("ACTIVITY#{}#{user}#{tail}", time(at)),
     )
 }
@@ -63,7 +94,10 @@ pub fn entry_put(company: Id, e: &SiteEntry, ttl: Option<i64>, cond: Option<Cond
     let index = [
         ("gsi1pk", by_user_pk(company, e.user_id)),
         ("gsi1sk", format!("{at}#{tail}")),
-        ("gsi2pk", by_type_pk(company, e.activity_type_id)),
+        (
+            "gsi2pk",
+            by_type_pk(company, e.activity_type_id, Some(shard_of(e.user_id, tail))),
+        ),
         ("gsi2sk", format!("{at}#{}#{tail}", e.user_id)),
     ];
     for (name, value) in index {
@@ -95,25 +129,45 @@ pub enum Scope {
     Type(Id, u8),
 }
 
-/// The query for a scope's entries from `from` to `to` (both included, to the millisecond),
-/// newest first, `page` entries at a time.
-pub fn query(scope: Scope, from: DateTime<Utc>, to: DateTime<Utc>, page: usize) -> Query {
+/// The queries for a scope's entries from `from` to `to` (both included, to the millisecond),
+/// newest first, `page` entries at a time: one for a user's, one a shard (and one for the
+/// entries written before they were spread) for a site's or a type's. Their entries merge by
+/// their `order`.
+pub fn queries(scope: Scope, from: DateTime<Utc>, to: DateTime<Utc>, page: usize) -> Vec<Query> {
     // `~` sorts after every character of a key's tail, so entries at `to` itself are included.
     let (from, to) = (time(from), format!("{}#~", time(to)));
-    let q = match scope {
-        Scope::Site(c) => Query::partition(Index::Table, company_pk(c)).sort(SortKey::Between(
-            format!("ACTIVITY#{from}"),
-            format!("ACTIVITY#{to}"),
-        )),
+    let shards = || (0..SHARDS).map(Some).chain([None]);
+    let qs: Vec<Query> = match scope {
+        Scope::Site(c) => shards()
+            .map(|s| {
+                Query::partition(Index::Table, site_pk(c, s)).sort(SortKey::Between(
+                    format!("ACTIVITY#{from}"),
+                    format!("ACTIVITY#{to}"),
+                ))
+            })
+            .collect(),
         Scope::User(c, u) => {
-            Query::partition(Index::Gsi1, by_user_pk(c, u)).sort(SortKey::Between(from, to))
+            vec![Query::partition(Index::Gsi1, by_user_pk(c, u)).sort(SortKey::Between(from, to))]
         }
-        Scope::Type(c, t) => {
-            Query::partition(Index::Gsi2, by_type_pk(c, t)).sort(SortKey::Between(from, to))
-        }
+        Scope::Type(c, t) => shards()
+            .map(|s| {
+                Query::partition(Index::Gsi2, by_type_pk(c, t, s))
+                    .sort(SortKey::Between(from.clone(), to.clone()))
+            })
+            .collect(),
     };
     // A report, never a decision: half the read units of a consistent read.
-    q.descending().limit(page).eventually_consistent()
+    qs.into_iter()
+        .map(|q| q.descending().limit(page).eventually_consistent())
+        .collect()
+}
+
+/// The one query of a user's entries in a site (`queries` of `Scope::User`).
+pub fn query(scope: Scope, from: DateTime<Utc>, to: DateTime<Utc>, page: usize) -> Query {
+    queries(scope, from, to, page)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| Query::partition(Index::Table, String::new()))
 }
 
 /// One page of a scope's entries and the cursor to the next, if any.
