@@ -268,9 +268,8 @@ pub async fn commit(
             .iter()
             .enumerate()
             .find(|(k, _)| e.failed_at(first + k))
-            .map(|(_, &i)| i);
-        if let Some(i) = full {
-            let c = &charges.0[i];
+            .and_then(|(_, &i)| charges.0.get(i));
+        if let Some(c) = full {
             if !c.subject.slotted() || attempt >= ATTEMPTS {
                 return Err(c.refusal.clone());
             }

@@ -394,27 +394,36 @@ async fn steady(b: &mut Bench, opts: &HeatOpts) -> Phase {
     );
     b.heat.charging(false);
     let mut plan: Vec<Vec<(usize, Call)>> = Vec::new();
-    let counts = [
-        per_second(LOGINS, opts.scale, secs),
-        per_second(INVITATIONS, opts.scale, secs),
-        per_second(ACCEPTANCES, opts.scale, secs),
-        per_second(REGISTRATIONS, opts.scale, secs),
-    ];
+    let rates = [LOGINS, INVITATIONS, ACCEPTANCES, REGISTRATIONS];
+    let counts: Vec<Vec<usize>> = rates
+        .iter()
+        .map(|&r| per_second(r, opts.scale, secs))
+        .collect();
+    // Per second: how many of each kind.
+    let seconds: Vec<Vec<usize>> = (0..secs)
+        .map(|s| {
+            counts
+                .iter()
+                .map(|c| c.get(s).copied().unwrap_or(0))
+                .collect()
+        })
+        .collect();
     let mut to_accept: Vec<(usize, usize, String)> = Vec::new();
-    for s in 0..secs {
+    for (s, this) in seconds.iter().enumerate() {
+        let n = |kind: usize| this.get(kind).copied().unwrap_or(0);
         let mut second = Vec::new();
-        for _ in 0..counts[0][s] {
+        for _ in 0..n(0) {
             let rank = b.zipf.draw(&mut b.rng);
             let (email, _) = b.member(rank).await;
             second.push((rank, Call::Login(email)));
         }
-        for _ in 0..counts[1][s] {
+        for _ in 0..n(1) {
             let rank = b.zipf.draw(&mut b.rng);
             b.tenant(rank).await;
             let email = b.address(rank);
             second.push((rank, Call::Invite(email)));
         }
-        for _ in 0..counts[2][s] {
+        for _ in 0..n(2) {
             let rank = b.zipf.draw(&mut b.rng);
             let email = b.address(rank);
             // Invited before the phase (uncharged); accepted in it.
@@ -422,7 +431,7 @@ async fn steady(b: &mut Bench, opts: &HeatOpts) -> Phase {
                 .await;
             to_accept.push((s, rank, email));
         }
-        for _ in 0..counts[3][s] {
+        for _ in 0..n(3) {
             let rank = b.zipf.draw(&mut b.rng);
             b.tenant(rank).await;
             let email = b.address(rank);
