@@ -382,6 +382,59 @@ pub async fn heat(opts: &HeatOpts) {
     for p in &phases {
         print_phase(p);
     }
+    every_endpoint().await;
+}
+
+/// Units each endpoint's successful request costs, from one walk of every endpoint (the walk
+/// the round-trip test counts), the outbox's deliveries not included.
+struct Units {
+    heat: Arc<HeatStore>,
+    start: (f64, f64),
+    seen: BTreeMap<&'static str, Vec<(f64, f64)>>,
+}
+
+impl admit_tests::walk::Watch for Units {
+    fn before(&mut self, _: &admit_tests::walk::Step) {
+        self.start = self.heat.raw();
+    }
+    fn after(&mut self, step: &admit_tests::walk::Step, _: std::time::Duration) {
+        let now = self.heat.raw();
+        self.seen
+            .entry(step.endpoint)
+            .or_default()
+            .push((now.0 - self.start.0, now.1 - self.start.1));
+    }
+}
+
+async fn every_endpoint() {
+    let t = TestApp::new(Backend::Embedded).await;
+    let (admin_key, app_key) = admit_tests::walk::company(&t).await;
+    let heat = HeatStore::new(t.app.store.clone());
+    heat.charging(true);
+    let mut door = admit_tests::walk::InProcess {
+        app: App {
+            store: heat.clone(),
+            ..t.app.clone()
+        },
+        watch: Units {
+            heat,
+            start: (0.0, 0.0),
+            seen: BTreeMap::new(),
+        },
+    };
+    admit_tests::walk::every_endpoint(&t, &admin_key, &app_key, &mut door).await;
+    println!("\n### Each endpoint's successful request (one walk of every endpoint)\n");
+    println!("| endpoint | write units | read units | a million of them (on demand) |");
+    println!("|---|---|---|---|");
+    for (name, calls) in &door.watch.seen {
+        let n = calls.len() as f64;
+        let w = calls.iter().map(|c| c.0).sum::<f64>() / n;
+        let r = calls.iter().map(|c| c.1).sum::<f64>() / n;
+        println!(
+            "| `{name}` | {w:.1} | {r:.1} | ${:.2} |",
+            w * 0.625 + r * 0.125
+        );
+    }
 }
 
 /// The steady peak: logins, invitations, acceptances and self-registrations of every tenant at
