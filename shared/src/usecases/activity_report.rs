@@ -107,7 +107,7 @@ impl ReportCursor {
         }
         let bytes = crate::usecases::notifications::hex_bytes(raw).ok_or_else(bad)?;
         let c: ReportCursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-        if !c.after.starts_with("ACTIVITY#") {
+        if site_activity::time_of_order(&c.after).is_none() {
             return Err(bad());
         }
         Ok(c)
@@ -115,8 +115,7 @@ impl ReportCursor {
 
     /// The time of the entry the page ended with (no later entry is read again).
     fn time(&self) -> Option<DateTime<Utc>> {
-        let rest = self.after.strip_prefix("ACTIVITY#")?;
-        crate::domain::time::parse(rest.split('#').next()?)
+        site_activity::time_of_order(&self.after)
     }
 }
 
@@ -334,6 +333,17 @@ async fn report_at(
     )
     .await
     .map_err(failed(Service::User))?;
+    answer(app, &q, skip, scanned).await
+}
+
+/// The answer to `q` from what its scan found: the count (the first page's, after a cursor),
+/// the rows, and the cursor to the page after when there may be one.
+async fn answer(
+    app: &App,
+    q: &ActivityQuery,
+    skip: u64,
+    scanned: Scanned,
+) -> Result<ActivityPage, DomainError> {
     let (total, capped) = match &q.cursor {
         Some(c) => (c.total, c.capped),
         None => (scanned.total, scanned.capped),

@@ -170,6 +170,13 @@ pub fn query(scope: Scope, from: DateTime<Utc>, to: DateTime<Utc>, page: usize) 
         .unwrap_or_else(|| Query::partition(Index::Table, String::new()))
 }
 
+/// The time of the entry whose sort key (`SiteEntry::order`) is `order`; `None` for text that
+/// is no entry's sort key.
+pub fn time_of_order(order: &str) -> Option<DateTime<Utc>> {
+    let rest = order.strip_prefix("ACTIVITY#")?;
+    crate::domain::time::parse(rest.split('#').next()?)
+}
+
 /// One page of a scope's entries and the cursor to the next, if any.
 pub async fn page(
     store: &dyn Store,
