@@ -365,8 +365,9 @@ pub enum QrCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum SettingsCommand {
-    /// Set a company setting: teamAssignmentMessage, allowedEmailDomains, usersMayInvite or
-    /// professionTeams.
+    /// Set a company setting: teamAssignmentMessage, allowedEmailDomains, usersMayInvite,
+    /// csrfRequired, invitationDays, professionTeams, or the company's own hourly limits
+    /// senderPerHour, companyPerHour and registrationsPerHour.
     Set {
         /// The company's id.
         #[arg(long, value_name = "ID")]

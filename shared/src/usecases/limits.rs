@@ -207,6 +207,23 @@ impl Charges {
             .map_err(failed(Service::Company))
     }
 
+    /// Every counter of this hour, each read by its key, all at once.
+    async fn read_each(
+        &self,
+        app: &App,
+        now: DateTime<Utc>,
+    ) -> Result<BTreeMap<Key, Item>, DomainError> {
+        let keys = self.counters(now);
+        let reads = keys.iter().map(|k| app.store.get(k));
+        let mut out = BTreeMap::new();
+        for (k, got) in keys.iter().zip(futures_util::future::join_all(reads).await) {
+            if let Some(item) = got.map_err(failed(Service::Company))? {
+                out.insert(k.clone(), item);
+            }
+        }
+        Ok(out)
+    }
+
     /// The keys of this hour's counters (every slot of a slotted one), to be read with other
     /// keys (`fits_in`).
     pub fn counters(&self, now: DateTime<Utc>) -> Vec<Key> {
@@ -273,8 +290,9 @@ pub async fn commit(
             if !c.subject.slotted() || attempt >= ATTEMPTS {
                 return Err(c.refusal.clone());
             }
-            // A slot was full: read them all and spread the charge over those with room.
-            read = Some(charges.read(app, c.now).await?);
+            // A slot was full: read them all (each by key, at once: every door may read an
+            // item, not every one may batch) and spread the charge over those with room.
+            read = Some(charges.read_each(app, c.now).await?);
             continue;
         }
         let conflict = matches!(&e, crate::ports::store::StoreError::TransactionCanceled { failed } if failed.is_empty());
