@@ -927,3 +927,38 @@ pub fn link_token(text: &str, marker: &str) -> Option<String> {
         .collect();
     (!token.is_empty()).then_some(token)
 }
+
+/// Writes `times.len()` `Login Successful` activity records of `user` in `site`, one at each
+/// time, straight to the store (100 writes a transaction): a site's activity to report on.
+pub async fn seed_logins(
+    store: &dyn Store,
+    site: admit_shared::domain::Id,
+    users: &[admit_shared::domain::Id],
+    times: &[chrono::DateTime<chrono::Utc>],
+) {
+    use admit_shared::domain::activity::{ActivityType, Source};
+    let caller = admit_shared::domain::Caller {
+        ip: Some("10.0.0.1".into()),
+        user_agent: Some("heat".into()),
+        request_id: "seed".into(),
+    };
+    let writes: Vec<_> = times
+        .iter()
+        .enumerate()
+        .flat_map(|(i, at)| {
+            let user = users[i % users.len()];
+            admit_shared::records::activity::record_in_site(
+                site,
+                user,
+                ActivityType::LoginSuccessful,
+                Source::Web,
+                &caller,
+                None,
+                *at,
+            )
+        })
+        .collect();
+    for chunk in writes.chunks(100) {
+        store.transact(chunk.to_vec()).await.expect("seeded");
+    }
+}

@@ -100,6 +100,17 @@ pub async fn get_many<T: DeserializeOwned>(
         .collect()
 }
 
+/// Which of `shards` partitions a spread key's item goes to: a hash (FNV-1a) of what names
+/// it, so every write of one item lands in the same shard.
+pub fn shard(name: &str, shards: u32) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in name.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h % shards
+}
+
 /// The items under `keys` that exist, by key: one `batch_get` per 100 keys. For reads of
 /// several kinds that do not depend on each other, made in one round (`record_at` reads each).
 pub async fn read_keys(

@@ -33,15 +33,10 @@ use serde_json::{json, Value};
 /// keep each near 200, well under a partition's 1,000.
 pub const SHARDS: u32 = 128;
 
-/// The shard of message `id`: a hash of the id (FNV-1a), so every write of one message lands
-/// in the same shard of each state.
+/// The shard of message `id`, so every write of one message lands in the same shard of each
+/// state.
 pub fn shard_of(id: &str) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in id.bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    h % SHARDS
+    super::shard(id, SHARDS)
 }
 
 fn pending_partition(id: &str) -> String {

@@ -198,34 +198,16 @@ async fn a_burst_of_one_tenant_s_invitations_never_conflicts_out_embedded() {
 /// count, and a deep page read without counting the range again (fewer read units than the
 /// same page by number). A cursor the report did not return is a bad request.
 async fn report_pages_follow_a_cursor(backend: Backend) {
-    use admit_shared::domain::activity::{ActivityType, Source};
-    use admit_shared::domain::{Caller, Id};
+    use admit_shared::domain::Id;
     let t = TestApp::new(backend).await;
     let admin = "admin@pages.example";
     small_company(&t.app, "Pages", &[], (admin, "member@pages.example", PW)).await;
     let (site, user) = (Id::new(1).unwrap(), Id::new(2).unwrap());
     let now = t.app.clock.now();
-    let caller = Caller {
-        ip: None,
-        user_agent: None,
-        request_id: "seed".into(),
-    };
-    let mut writes = Vec::new();
-    for i in 0..250i64 {
-        let at = now - chrono::Duration::minutes(i + 1);
-        writes.extend(admit_shared::records::activity::record_in_site(
-            site,
-            user,
-            ActivityType::LoginSuccessful,
-            Source::Web,
-            &caller,
-            None,
-            at,
-        ));
-    }
-    for chunk in writes.chunks(100) {
-        t.app.store.transact(chunk.to_vec()).await.unwrap();
-    }
+    let times: Vec<_> = (0..250i64)
+        .map(|i| now - chrono::Duration::minutes(i + 1))
+        .collect();
+    admit_tests::seed_logins(t.app.store.as_ref(), site, &[user], &times).await;
     let heat = HeatStore::new(t.app.store.clone());
     let app = App {
         store: heat.clone(),

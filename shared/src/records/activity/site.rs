@@ -51,15 +51,10 @@ fn by_user_pk(company: Id, user: Id) -> String {
 /// How many partitions a site's entries (and each type's) are spread over.
 pub const SHARDS: u32 = 16;
 
-/// The shard of an entry: a hash (FNV-1a) of its user and tail, so its key is fixed by what
-/// names it (an end of access is deleted by the same key it was written under).
+/// The shard of an entry: by its user and tail, so its key is fixed by what names it (an end
+/// of access is deleted by the same key it was written under).
 fn shard_of(user: Id, tail: &str) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in format!("{user}#{tail}").bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    h % SHARDS
+    crate::records::shard(&format!("{user}#{tail}"), SHARDS)
 }
 
 fn site_pk(company: Id, shard: Option<u32>) -> String {

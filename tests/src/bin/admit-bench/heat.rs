@@ -664,8 +664,7 @@ async fn login_peak(b: &mut Bench) -> Phase {
 /// The largest tenant's activity report: `report_entries` entries over the last 30 days, read
 /// page 1, a page deep in the range, and for ten people, ten reports a second.
 async fn report(b: &mut Bench, opts: &HeatOpts) -> Phase {
-    use admit_shared::domain::activity::{ActivityType, Source};
-    use admit_shared::domain::{Caller, Id};
+    use admit_shared::domain::Id;
     eprintln!("report: seeding {} entries", opts.report_entries);
     b.heat.charging(false);
     let company = Id::new(b.tenant(1).await.company).expect("an id");
@@ -674,36 +673,12 @@ async fn report(b: &mut Bench, opts: &HeatOpts) -> Phase {
         people.push(b.member(1).await.1);
     }
     let now = b.t.clock.now();
-    let caller = Caller {
-        ip: Some("10.0.0.1".into()),
-        user_agent: Some("heat".into()),
-        request_id: "seed".into(),
-    };
-    let mut writes = Vec::new();
-    for i in 0..opts.report_entries {
-        let user = Id::new(people[i % people.len()]).expect("an id");
-        let at =
-            now - chrono::Duration::seconds((i as i64 * 2_592_000) / opts.report_entries as i64);
-        writes.extend(admit_shared::records::activity::record_in_site(
-            company,
-            user,
-            ActivityType::LoginSuccessful,
-            Source::Web,
-            &caller,
-            None,
-            at,
-        ));
-        if writes.len() >= 100 {
-            b.t.app
-                .store
-                .transact(std::mem::take(&mut writes))
-                .await
-                .expect("seeded");
-        }
-    }
-    if !writes.is_empty() {
-        b.t.app.store.transact(writes).await.expect("seeded");
-    }
+    let n = opts.report_entries;
+    let times: Vec<_> = (0..n)
+        .map(|i| now - chrono::Duration::seconds((i as i64 * 2_592_000) / n as i64))
+        .collect();
+    let ids: Vec<Id> = people.iter().filter_map(|&p| Id::new(p).ok()).collect();
+    admit_tests::seed_logins(b.t.app.store.as_ref(), company, &ids, &times).await;
     b.heat.take();
     let from = (now - chrono::Duration::days(30)).to_rfc3339();
     let to = now.to_rfc3339();
